@@ -1,0 +1,244 @@
+//! Pending writes, grouped in memory until one transaction commits them.
+//!
+//! A batch holds the rows read since the last flush AND, per file, how far the reading got
+//! (a `Segment`: the cursor the database held when the segment was opened, and the cursor
+//! after the last line read). The two are committed together or not at all, which is what
+//! makes ingest exactly-once: a row is in the ledger if and only if the cursor is past it.
+//!
+//! Split responses (one line per content block, same `message.id` and `requestId`) are
+//! collapsed here, within one file, with the same rule the ledger applies: the larger
+//! token total wins. That keeps the flush from touching the database once per block.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::parse::Record;
+use crate::tail::{Head, Identity};
+
+/// Where reading of one file stands, as stored in the `files` table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// The `files` row, once the file has been committed.
+    pub id: Option<i64>,
+    pub identity: Identity,
+    pub head: Head,
+    pub offset: u64,
+    pub lines: u64,
+    pub lines_skipped: u64,
+}
+
+/// The names a file's rows are filed under.
+#[derive(Clone, Debug)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub project: String,
+    pub session_id: String,
+}
+
+/// A line that could not be read: kept (the first few per file) for `status`.
+#[derive(Clone, Debug)]
+pub struct SkippedLine {
+    pub line_no: u64,
+    pub offset: u64,
+    pub reason: String,
+}
+
+/// Progress through one file since the last flush.
+#[derive(Debug)]
+pub struct Segment {
+    pub file: FileInfo,
+    /// The cursor the database held when this segment opened (`None`: no row yet). A flush
+    /// applies the segment only if the database still holds exactly this.
+    pub base: Option<Cursor>,
+    /// The cursor after the last line read.
+    pub next: Cursor,
+    pub skipped: Vec<SkippedLine>,
+}
+
+#[derive(Debug)]
+pub struct PendingRow {
+    pub segment: usize,
+    pub record: Record,
+}
+
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub segments: Vec<Segment>,
+    pub rows: Vec<PendingRow>,
+    segment_of: HashMap<PathBuf, usize>,
+    /// (segment, message.id, requestId) → index in `rows`.
+    row_of: HashMap<(usize, String, Option<String>), usize>,
+    opened: Option<Instant>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// When the oldest pending row or segment was added.
+    pub fn opened(&self) -> Option<Instant> {
+        self.opened
+    }
+
+    /// Records that reading `file` reached `next`. `committed` is the cursor the database
+    /// holds for it as far as this process knows; it becomes the segment's base.
+    pub fn advance(&mut self, file: &FileInfo, committed: Option<&Cursor>, next: Cursor) -> usize {
+        if let Some(&index) = self.segment_of.get(&file.path) {
+            self.segments[index].next = next;
+            return index;
+        }
+        self.opened.get_or_insert_with(Instant::now);
+        let index = self.segments.len();
+        self.segments.push(Segment {
+            file: file.clone(),
+            base: committed.copied(),
+            next,
+            skipped: Vec::new(),
+        });
+        self.segment_of.insert(file.path.clone(), index);
+        index
+    }
+
+    pub fn skip(&mut self, segment: usize, line: SkippedLine) {
+        self.segments[segment].skipped.push(line);
+    }
+
+    /// Adds a billable record read from `segment`.
+    pub fn push(&mut self, segment: usize, record: Record) {
+        if let Some(message_id) = &record.message_id {
+            let key = (segment, message_id.clone(), record.request_id.clone());
+            if let Some(&at) = self.row_of.get(&key) {
+                let kept = &mut self.rows[at].record;
+                if outranks(&record, kept) {
+                    *kept = record;
+                }
+                return;
+            }
+            self.row_of.insert(key, self.rows.len());
+        }
+        self.rows.push(PendingRow { segment, record });
+    }
+
+    pub fn clear(&mut self) {
+        self.segments.clear();
+        self.rows.clear();
+        self.segment_of.clear();
+        self.row_of.clear();
+        self.opened = None;
+    }
+}
+
+/// Rule 3 for two copies of one response: the larger token total wins; on a tie the copy
+/// that has `speed`; else the one seen first (so `false`).
+pub fn outranks(new: &Record, kept: &Record) -> bool {
+    rank(new.tokens.total(), new.speed.is_some()) > rank(kept.tokens.total(), kept.speed.is_some())
+}
+
+pub fn rank(total: u64, has_speed: bool) -> (u64, bool) {
+    (total, has_speed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Tokens;
+
+    fn record(id: &str, output: u64) -> Record {
+        Record {
+            ts_ms: 0,
+            line_session_id: None,
+            cwd: None,
+            model: Some("m".into()),
+            message_id: Some(id.into()),
+            request_id: Some("r".into()),
+            is_sidechain: false,
+            speed: None,
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
+            web_search: 0,
+            cost_usd: None,
+            version: None,
+        }
+    }
+
+    fn cursor(offset: u64) -> Cursor {
+        Cursor {
+            id: None,
+            identity: Identity {
+                dev: 1,
+                inode: 2,
+                size: offset,
+                mtime_ns: 0,
+            },
+            head: Head::default(),
+            offset,
+            lines: 0,
+            lines_skipped: 0,
+        }
+    }
+
+    fn file(name: &str) -> FileInfo {
+        FileInfo {
+            path: name.into(),
+            project: "p".into(),
+            session_id: "s".into(),
+        }
+    }
+
+    #[test]
+    fn split_response_collapses_to_the_largest_copy() {
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        batch.push(seg, record("m1", 5));
+        batch.push(seg, record("m1", 50));
+        batch.push(seg, record("m1", 20));
+        assert_eq!(batch.rows.len(), 1);
+        assert_eq!(batch.rows[0].record.tokens.output, 50);
+    }
+
+    #[test]
+    fn tie_goes_to_speed_then_first() {
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        let mut first = record("m1", 5);
+        first.ts_ms = 1;
+        batch.push(seg, first);
+        let mut second = record("m1", 5);
+        second.ts_ms = 2;
+        batch.push(seg, second);
+        assert_eq!(batch.rows[0].record.ts_ms, 1);
+        let mut fast = record("m1", 5);
+        fast.speed = Some("fast".into());
+        batch.push(seg, fast);
+        assert_eq!(batch.rows[0].record.speed.as_deref(), Some("fast"));
+    }
+
+    #[test]
+    fn copies_in_other_files_are_left_to_the_ledger() {
+        let mut batch = Batch::default();
+        let a = batch.advance(&file("a"), None, cursor(10));
+        let b = batch.advance(&file("b"), None, cursor(10));
+        batch.push(a, record("m1", 5));
+        batch.push(b, record("m1", 5));
+        assert_eq!(batch.rows.len(), 2);
+    }
+
+    #[test]
+    fn segment_keeps_its_base_and_moves_its_next() {
+        let mut batch = Batch::default();
+        let base = cursor(3);
+        let seg = batch.advance(&file("a"), Some(&base), cursor(10));
+        assert_eq!(
+            batch.advance(&file("a"), Some(&cursor(99)), cursor(20)),
+            seg
+        );
+        assert_eq!(batch.segments[seg].base, Some(base));
+        assert_eq!(batch.segments[seg].next.offset, 20);
+        batch.clear();
+        assert!(batch.is_empty());
+    }
+}

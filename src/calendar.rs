@@ -1,0 +1,104 @@
+//! Dates and time zones: turning `--since`/`--until` into UTC instants and UTC instants
+//! into the local day they fall on. All of it goes through jiff's IANA database, so DST
+//! and half-hour zones are right.
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+/// `2026-02-10` or `20260210`.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let iso = match text.len() {
+        8 if text.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..])
+        }
+        _ => text.to_string(),
+    };
+    iso.parse::<Date>()
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD or YYYYMMDD)"))
+}
+
+/// The zone named by `--timezone`, or the system's.
+pub fn zone(name: Option<&str>) -> Result<TimeZone> {
+    match name {
+        Some(name) => TimeZone::get(name).with_context(|| {
+            format!("unknown time zone {name:?} (an IANA name such as Europe/Berlin)")
+        }),
+        None => Ok(TimeZone::system()),
+    }
+}
+
+/// The UTC range `[since, until + 1 day)` in milliseconds, for dates in `zone`.
+pub fn range_ms(
+    since: Option<Date>,
+    until: Option<Date>,
+    zone: &TimeZone,
+) -> Result<(Option<i64>, Option<i64>)> {
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        bail!("--since {s} is after --until {u}");
+    }
+    let start = |d: Date| -> Result<i64> {
+        Ok(d.to_zoned_datetime(zone.clone())?
+            .timestamp()
+            .as_millisecond())
+    };
+    let since_ms = since.map(start).transpose()?;
+    let until_ms = until.map(|d| start(d.tomorrow()?)).transpose()?;
+    Ok((since_ms, until_ms))
+}
+
+/// The local date (`YYYY-MM-DD`) of a UTC instant in milliseconds.
+pub fn local_date(ms: i64, zone: &TimeZone) -> Date {
+    Timestamp::from_millisecond(ms)
+        .map(|ts| ts.to_zoned_datetime(zone.clone()).date())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_date_spellings() {
+        assert_eq!(
+            parse_date("2026-02-10").unwrap(),
+            parse_date("20260210").unwrap()
+        );
+        assert!(parse_date("2026-13-01").is_err());
+        assert!(parse_date("yesterday").is_err());
+    }
+
+    #[test]
+    fn ranges_follow_the_zone() {
+        let kolkata = zone(Some("Asia/Kolkata")).unwrap();
+        let day = parse_date("2026-02-10").unwrap();
+        let (since, until) = range_ms(Some(day), Some(day), &kolkata).unwrap();
+        // Midnight in Kolkata is 18:30 UTC the day before.
+        assert_eq!(
+            since.unwrap(),
+            "2026-02-09T18:30:00Z"
+                .parse::<Timestamp>()
+                .unwrap()
+                .as_millisecond()
+        );
+        assert_eq!(until.unwrap() - since.unwrap(), 86_400_000);
+        assert!(range_ms(Some(day), Some(parse_date("2026-02-01").unwrap()), &kolkata).is_err());
+    }
+
+    #[test]
+    fn dst_day_is_23_hours() {
+        let ny = zone(Some("America/New_York")).unwrap();
+        let day = parse_date("2026-03-08").unwrap();
+        let (since, until) = range_ms(Some(day), Some(day), &ny).unwrap();
+        assert_eq!(until.unwrap() - since.unwrap(), 23 * 3_600_000);
+    }
+
+    #[test]
+    fn unknown_zone_is_named() {
+        let err = zone(Some("Mars/Olympus")).unwrap_err();
+        assert!(format!("{err:#}").contains("Mars/Olympus"));
+    }
+}

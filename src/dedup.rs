@@ -1,0 +1,189 @@
+//! The duplicate rules of `transcripts.md`, as one pure decision.
+//!
+//! The same API response reaches the transcripts many times: one line per content block,
+//! streaming partials, resumed sessions that copy earlier lines, progress lines echoing a
+//! subagent, sidechains replaying a parent response under a new `requestId`. The ledger
+//! keeps one row per response. `decide` says, for a new record and the rows already stored
+//! under its `message.id`, whether it adds a row, replaces one, or is a duplicate. The store
+//! applies it inside the flush transaction, so the rules hold across files and runs.
+
+use crate::batch::rank;
+use crate::parse::Record;
+
+/// What the ledger holds for a `message.id`, as far as the rules need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    pub request_id: Option<String>,
+    pub is_sidechain: bool,
+    pub total: u64,
+    pub has_speed: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// A response not seen before.
+    Insert,
+    /// A better copy of a stored response: overwrite row `id`.
+    Replace(i64),
+    /// A copy no better than what is stored.
+    Keep,
+}
+
+/// Applies the rules to `new` against the rows stored under its `message.id` (rule 4:
+/// a record without one is never deduplicated and is always inserted).
+pub fn decide(new: &Record, stored: &[Stored]) -> Decision {
+    if new.message_id.is_none() {
+        return Decision::Insert;
+    }
+    let new_rank = rank(new.tokens.total(), new.speed.is_some());
+    // Rules 1 and 3a: the same (message.id, requestId) is one response; the larger copy wins.
+    if let Some(same) = stored.iter().find(|s| s.request_id == new.request_id) {
+        return if new_rank > rank(same.total, same.has_speed) {
+            Decision::Replace(same.id)
+        } else {
+            Decision::Keep
+        };
+    }
+    // Rules 2 and 3b: a sidechain replay under a new requestId; the non-sidechain one wins.
+    if let Some(other) = stored.iter().find(|s| s.is_sidechain || new.is_sidechain) {
+        return if other.is_sidechain && !new.is_sidechain {
+            Decision::Replace(other.id)
+        } else {
+            Decision::Keep
+        };
+    }
+    Decision::Insert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Tokens;
+
+    fn new(request: Option<&str>, sidechain: bool, output: u64) -> Record {
+        Record {
+            ts_ms: 0,
+            line_session_id: None,
+            cwd: None,
+            model: None,
+            message_id: Some("msg".into()),
+            request_id: request.map(str::to_string),
+            is_sidechain: sidechain,
+            speed: None,
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
+            web_search: 0,
+            cost_usd: None,
+            version: None,
+        }
+    }
+
+    fn stored(id: i64, request: Option<&str>, sidechain: bool, total: u64) -> Stored {
+        Stored {
+            id,
+            request_id: request.map(str::to_string),
+            is_sidechain: sidechain,
+            total,
+            has_speed: false,
+        }
+    }
+
+    #[test]
+    fn rule1_new_key_is_inserted() {
+        assert_eq!(decide(&new(Some("r"), false, 5), &[]), Decision::Insert);
+        // Two non-sidechain responses that share a message.id under different requests
+        // are two responses.
+        assert_eq!(
+            decide(
+                &new(Some("r2"), false, 5),
+                &[stored(1, Some("r1"), false, 5)]
+            ),
+            Decision::Insert
+        );
+    }
+
+    #[test]
+    fn rule1_missing_request_id_is_its_own_value() {
+        assert_eq!(
+            decide(&new(None, false, 5), &[stored(1, None, false, 9)]),
+            Decision::Keep
+        );
+        assert_eq!(
+            decide(&new(None, false, 5), &[stored(1, Some("r"), false, 9)]),
+            Decision::Insert
+        );
+    }
+
+    #[test]
+    fn rule2_sidechain_collides_on_message_id() {
+        assert_eq!(
+            decide(
+                &new(Some("r2"), true, 500),
+                &[stored(1, Some("r1"), false, 5)]
+            ),
+            Decision::Keep,
+            "a sidechain replay never adds a row, however large"
+        );
+        assert_eq!(
+            decide(
+                &new(Some("r2"), false, 1),
+                &[stored(7, Some("r1"), true, 50)]
+            ),
+            Decision::Replace(7),
+            "the non-sidechain response replaces a replay stored first"
+        );
+        assert_eq!(
+            decide(
+                &new(Some("r2"), true, 1),
+                &[stored(7, Some("r1"), true, 50)]
+            ),
+            Decision::Keep
+        );
+    }
+
+    #[test]
+    fn rule3_larger_copy_upgrades_smaller_one() {
+        assert_eq!(
+            decide(
+                &new(Some("r"), false, 10),
+                &[stored(3, Some("r"), false, 9)]
+            ),
+            Decision::Replace(3)
+        );
+        assert_eq!(
+            decide(&new(Some("r"), false, 9), &[stored(3, Some("r"), false, 9)]),
+            Decision::Keep
+        );
+        let mut fast = new(Some("r"), false, 9);
+        fast.speed = Some("fast".into());
+        assert_eq!(
+            decide(&fast, &[stored(3, Some("r"), false, 9)]),
+            Decision::Replace(3)
+        );
+    }
+
+    #[test]
+    fn rule3_same_key_wins_over_sidechain_rule() {
+        let rows = [
+            stored(1, Some("r1"), true, 5),
+            stored(2, Some("r2"), false, 5),
+        ];
+        assert_eq!(
+            decide(&new(Some("r1"), true, 50), &rows),
+            Decision::Replace(1)
+        );
+    }
+
+    #[test]
+    fn rule4_no_message_id_is_never_deduplicated() {
+        let mut r = new(Some("r"), false, 5);
+        r.message_id = None;
+        assert_eq!(
+            decide(&r, &[stored(1, Some("r"), false, 5)]),
+            Decision::Insert
+        );
+    }
+}

@@ -1,0 +1,382 @@
+//! One ingest pass, and the loop that repeats it (`once` and `watch`).
+//!
+//! A pass walks the data roots, skips every file whose size, mtime and inode are what the
+//! ledger last saw (one `stat` each), and tails the others from their cursor: a file that
+//! shrank, changed inode or changed its first bytes is read again from 0 (the dedup rules
+//! keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
+//! `batch_size` rows, after `flush_interval`, at the end of the pass, and when asked to
+//! stop. A transcript that cannot be read is a warning; only the database failing is an
+//! error.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use log::debug;
+use serde::Serialize;
+
+use crate::batch::{Batch, Cursor, FileInfo, SkippedLine};
+use crate::discover::{self, Transcript};
+use crate::parse::{self, Parsed};
+use crate::store::Store;
+use crate::tail::{self, HEAD_LEN, Head, Identity};
+
+/// How a pass batches its writes and bounds its memory.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    /// Lines longer than this are skipped while streaming, never buffered whole.
+    pub max_line: usize,
+}
+
+/// What one pass did: the `once` summary, and `status`'s "last pass".
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct PassStats {
+    pub files_seen: u64,
+    pub files_changed: u64,
+    pub files_reset: u64,
+    pub bytes_read: u64,
+    pub lines_read: u64,
+    pub rows_added: u64,
+    pub rows_upgraded: u64,
+    pub duplicates: u64,
+    pub lines_skipped: u64,
+    pub flushes: u64,
+    pub warnings: u64,
+    pub elapsed_ms: u64,
+    pub finished_at: String,
+}
+
+impl PassStats {
+    pub fn summary(&self) -> String {
+        format!(
+            "{} files seen, {} changed; {} read in {} lines; {} rows added, {} upgraded; {} lines skipped; {} ms",
+            self.files_seen,
+            self.files_changed,
+            human_bytes(self.bytes_read),
+            self.lines_read,
+            self.rows_added,
+            self.rows_upgraded,
+            self.lines_skipped,
+            self.elapsed_ms
+        )
+    }
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Runs passes against one store, keeping what it learned between them.
+pub struct Ingestor<'s> {
+    store: &'s mut Store,
+    options: Options,
+    /// The cursors the database holds, as far as this process knows.
+    committed: HashMap<PathBuf, Cursor>,
+    batch: Batch,
+    buf: Vec<u8>,
+    stats: PassStats,
+}
+
+impl<'s> Ingestor<'s> {
+    pub fn new(store: &'s mut Store, options: Options) -> Ingestor<'s> {
+        Ingestor {
+            store,
+            options,
+            committed: HashMap::new(),
+            batch: Batch::default(),
+            buf: Vec::new(),
+            stats: PassStats::default(),
+        }
+    }
+
+    /// One pass over every transcript under `roots`. `stop` ends it early (after a flush).
+    pub fn pass(&mut self, roots: &[PathBuf], stop: &AtomicBool) -> Result<PassStats> {
+        let started = Instant::now();
+        self.stats = PassStats::default();
+        self.batch.clear();
+        // Another process may have moved any cursor since our last pass.
+        self.committed = self.store.cursors()?;
+        let found = discover::find_transcripts(roots);
+        for warning in &found.warnings {
+            log::warn!("{warning}");
+        }
+        self.stats.warnings = found.warnings.len() as u64;
+        for transcript in &found.transcripts {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            self.stats.files_seen += 1;
+            if let Err(e) = self.ingest_file(transcript) {
+                match e {
+                    FileError::Io(e) => {
+                        self.stats.warnings += 1;
+                        log::warn!("{}: {e}", transcript.path.display());
+                    }
+                    FileError::Store(e) => return Err(e),
+                }
+            }
+        }
+        self.flush()?;
+        self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.stats.finished_at = jiff::Timestamp::now().to_string();
+        self.store
+            .set_meta("last_pass", &serde_json::to_string(&self.stats)?)?;
+        Ok(self.stats.clone())
+    }
+
+    fn ingest_file(&mut self, transcript: &Transcript) -> Result<(), FileError> {
+        let identity = Identity::of(&transcript.meta);
+        let committed = self.committed.get(&transcript.path).copied();
+        if committed.is_some_and(|c| c.identity == identity) {
+            return Ok(());
+        }
+        let mut file = File::open(&transcript.path)?;
+        let start = start_cursor(&mut file, committed.as_ref(), identity)?;
+        self.stats.files_changed += 1;
+        if committed.is_some_and(|c| c.offset > 0 && start.offset == 0) {
+            self.stats.files_reset += 1;
+            debug!(
+                "{}: truncated or replaced, reading again from 0",
+                transcript.path.display()
+            );
+        }
+        let info = FileInfo {
+            path: transcript.path.clone(),
+            project: transcript.project.clone(),
+            session_id: transcript.session_id.clone(),
+        };
+        let read_started = Instant::now();
+        let mut progress = start;
+        let mut failure: Option<anyhow::Error> = None;
+        let mut buf = std::mem::take(&mut self.buf);
+        let read = tail::read_lines(
+            &mut file,
+            start.offset,
+            self.options.max_line,
+            &mut buf,
+            |line| {
+                progress.offset = line.end;
+                progress.lines += 1;
+                self.stats.lines_read += 1;
+                self.stats.bytes_read += line.end - line.start;
+                let parsed = if line.too_long {
+                    Parsed::Skipped(format!(
+                        "line longer than {} (limit), not read",
+                        human_bytes(self.options.max_line as u64)
+                    ))
+                } else {
+                    parse::parse_line(line.bytes)
+                };
+                if let Parsed::Skipped(_) = parsed {
+                    progress.lines_skipped += 1;
+                    self.stats.lines_skipped += 1;
+                }
+                let segment = self
+                    .batch
+                    .advance(&info, self.committed.get(&info.path), progress);
+                match parsed {
+                    Parsed::Billable(record) => self.batch.push(segment, *record),
+                    Parsed::Skipped(reason) => {
+                        log::debug!(
+                            "{}:{}: skipped: {reason}",
+                            info.path.display(),
+                            progress.lines
+                        );
+                        self.batch.skip(
+                            segment,
+                            SkippedLine {
+                                line_no: progress.lines,
+                                offset: line.start,
+                                reason,
+                            },
+                        );
+                    }
+                    Parsed::Other => {}
+                }
+                if self.flush_due() {
+                    match self.flush() {
+                        Ok(true) => {}
+                        // Another process owns this file now: leave it to it.
+                        Ok(false) => return ControlFlow::Break(()),
+                        Err(e) => {
+                            failure = Some(e);
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+        );
+        self.buf = buf;
+        if let Some(e) = failure {
+            return Err(FileError::Store(e));
+        }
+        if read? == tail::Stop::Eof {
+            // Record the new size and mtime even if no whole line was added, so the next
+            // pass costs one stat.
+            self.batch
+                .advance(&info, self.committed.get(&info.path), progress);
+        }
+        debug!(
+            "Incremental parse: {} new lines in {} ms ({})",
+            progress.lines - start.lines,
+            read_started.elapsed().as_millis(),
+            info.path.display()
+        );
+        Ok(())
+    }
+
+    fn flush_due(&self) -> bool {
+        self.batch.rows.len() >= self.options.batch_size
+            || self
+                .batch
+                .opened()
+                .is_some_and(|t| t.elapsed() >= self.options.flush_interval)
+    }
+
+    /// Commits the batch. `Ok(false)` when a file of it had been moved on by another process.
+    pub fn flush(&mut self) -> Result<bool> {
+        if self.batch.is_empty() {
+            return Ok(true);
+        }
+        let started = Instant::now();
+        let rows = self.batch.rows.len();
+        let outcome = self.store.flush(&self.batch);
+        self.batch.clear();
+        let outcome = outcome?;
+        debug!(
+            "Batch insert of {rows} records took {} ms",
+            started.elapsed().as_millis()
+        );
+        self.stats.flushes += 1;
+        self.stats.rows_added += outcome.counts.added;
+        self.stats.rows_upgraded += outcome.counts.upgraded;
+        self.stats.duplicates += outcome.counts.duplicates;
+        for (path, cursor) in outcome.committed {
+            self.committed.insert(path, cursor);
+        }
+        for path in &outcome.conflicts {
+            debug!(
+                "{}: another process moved its cursor; left to it",
+                path.display()
+            );
+            match self.store.cursor(path)? {
+                Some(cursor) => self.committed.insert(path.clone(), cursor),
+                None => self.committed.remove(path),
+            };
+        }
+        Ok(outcome.conflicts.is_empty())
+    }
+}
+
+enum FileError {
+    Io(std::io::Error),
+    Store(anyhow::Error),
+}
+
+impl From<std::io::Error> for FileError {
+    fn from(e: std::io::Error) -> Self {
+        FileError::Io(e)
+    }
+}
+
+/// Where reading of a changed file starts: at its cursor if the file only grew, at 0 if it
+/// is new, shrank, or is another file now (inode or head fingerprint changed).
+fn start_cursor(
+    file: &mut File,
+    committed: Option<&Cursor>,
+    identity: Identity,
+) -> std::io::Result<Cursor> {
+    let fresh = |head: Head| Cursor {
+        id: committed.and_then(|c| c.id),
+        identity,
+        head,
+        offset: 0,
+        lines: 0,
+        lines_skipped: 0,
+    };
+    let head = Head::read(file, HEAD_LEN)?;
+    let Some(c) = committed else {
+        return Ok(fresh(head));
+    };
+    let same_file = c.identity.dev == identity.dev && c.identity.inode == identity.inode;
+    let same_head = c.head.len <= head.len && Head::read(file, c.head.len)? == c.head;
+    if !same_file || !same_head || identity.size < c.offset {
+        return Ok(fresh(head));
+    }
+    Ok(Cursor {
+        identity,
+        head,
+        ..*c
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn start_of(path: &std::path::Path, committed: Option<&Cursor>) -> Cursor {
+        let mut file = File::open(path).unwrap();
+        let identity = Identity::of(&file.metadata().unwrap());
+        start_cursor(&mut file, committed, identity).unwrap()
+    }
+
+    #[test]
+    fn start_cursor_resumes_growth_and_resets_rewrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, b"{\"a\":1}\n").unwrap();
+        let first = start_of(&path, None);
+        assert_eq!(first.offset, 0);
+        let committed = Cursor {
+            offset: 8,
+            lines: 1,
+            ..first
+        };
+
+        // Grown: resume at the cursor.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"b\":2}\n")
+            .unwrap();
+        let grown = start_of(&path, Some(&committed));
+        assert_eq!((grown.offset, grown.lines), (8, 1));
+
+        // Rewritten in place with other content of a larger size: read from 0.
+        std::fs::write(&path, b"{\"c\":3}\n{\"d\":4}\n{\"e\":5}\n").unwrap();
+        let rewritten = start_of(&path, Some(&committed));
+        assert_eq!(rewritten.offset, 0);
+
+        // Truncated: read from 0.
+        std::fs::write(&path, b"{").unwrap();
+        let cut = start_of(&path, Some(&committed));
+        assert_eq!(cut.offset, 0);
+    }
+
+    #[test]
+    fn human_bytes_reads_well() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

@@ -1,0 +1,422 @@
+//! Turns one transcript line into at most one billable record.
+//!
+//! Almost every byte of a transcript is tool output inside `user` lines, so the parser's
+//! first job is to not look at them: a line without the bytes `"usage"` is rejected by a
+//! SIMD substring search and never reaches serde. The lines that pass are deserialized with
+//! borrowed fields; only what the ledger stores is picked out.
+//!
+//! Two shapes are billable (see `transcripts.md`): an `assistant` line's `message.usage`,
+//! and a subagent response echoed in the parent's file by a `progress` line
+//! (`data.type == "agent_progress"`, the response under `data.message`). Everything else
+//! (unknown kinds, `toolUseResult` summaries in `user` lines) is not billable, and a line
+//! that cannot be read is reported as skipped with its reason, never as an error.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use serde::Deserialize;
+
+static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
+
+/// Token counts of one response, as the ledger stores them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub cache_read: u64,
+}
+
+impl Tokens {
+    pub fn cache_creation(&self) -> u64 {
+        self.cache_write_5m + self.cache_write_1h
+    }
+
+    /// The size the dedup rules compare: input + output + cache creation + cache read.
+    pub fn total(&self) -> u64 {
+        self.input + self.output + self.cache_creation() + self.cache_read
+    }
+}
+
+/// One billable response, ready for the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub ts_ms: i64,
+    pub line_session_id: Option<String>,
+    pub cwd: Option<String>,
+    /// `None` for `<synthetic>` API-error placeholders: they are not a model.
+    pub model: Option<String>,
+    pub message_id: Option<String>,
+    pub request_id: Option<String>,
+    pub is_sidechain: bool,
+    pub speed: Option<String>,
+    pub tokens: Tokens,
+    pub web_search: u64,
+    pub cost_usd: Option<f64>,
+    pub version: Option<String>,
+}
+
+/// What one line turned out to be.
+#[derive(Debug, PartialEq)]
+pub enum Parsed {
+    Billable(Box<Record>),
+    /// Not a billable response: most lines. Not an error.
+    Other,
+    /// A line that looked billable but could not be read; the reason is for humans.
+    Skipped(String),
+}
+
+#[derive(Deserialize)]
+struct RawLine<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "sessionId", borrow)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cwd: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(rename = "requestId", borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(rename = "isSidechain")]
+    is_sidechain: Option<bool>,
+    #[serde(rename = "costUSD")]
+    cost_usd: Option<f64>,
+    #[serde(borrow)]
+    message: Option<RawMessage<'a>>,
+    #[serde(borrow)]
+    data: Option<RawProgress<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    usage: Option<RawUsage<'a>>,
+}
+
+/// `data` of a `progress` line: an agent_progress echoes one subagent response.
+#[derive(Deserialize)]
+struct RawProgress<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<RawEcho<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawEcho<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "requestId", borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<RawMessage<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawUsage<'a> {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation: Option<RawCacheCreation>,
+    server_tool_use: Option<RawServerToolUse>,
+    #[serde(borrow)]
+    speed: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawCacheCreation {
+    ephemeral_5m_input_tokens: Option<u64>,
+    ephemeral_1h_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawServerToolUse {
+    web_search_requests: Option<u64>,
+}
+
+/// Reads one line (without its `\n`; a trailing `\r` is tolerated).
+pub fn parse_line(line: &[u8]) -> Parsed {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if USAGE_KEY.find(line).is_none() {
+        return Parsed::Other;
+    }
+    match serde_json::from_slice::<RawLine>(line) {
+        Ok(raw) => from_raw(raw),
+        Err(err) => match std::str::from_utf8(line) {
+            // A response whose text holds a broken byte was still billed: read it as
+            // replacement characters, as a text-based reader would.
+            Err(_) => match serde_json::from_str::<RawLine>(&String::from_utf8_lossy(line)) {
+                Ok(raw) => from_raw(raw),
+                Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
+            },
+            Ok(_) => Parsed::Skipped(format!("invalid JSON: {err}")),
+        },
+    }
+}
+
+fn from_raw(raw: RawLine<'_>) -> Parsed {
+    match raw.kind.as_deref() {
+        Some("assistant") => {
+            let Some(message) = raw.message else {
+                return Parsed::Other;
+            };
+            record(
+                message,
+                raw.timestamp.as_deref(),
+                raw.request_id,
+                raw.is_sidechain.unwrap_or(false),
+                &raw.session_id,
+                &raw.cwd,
+                &raw.version,
+                raw.cost_usd,
+            )
+        }
+        Some("progress") => {
+            let Some(data) = raw.data else {
+                return Parsed::Other;
+            };
+            if data.kind.as_deref() != Some("agent_progress") {
+                return Parsed::Other;
+            }
+            let Some(echo) = data.message else {
+                return Parsed::Other;
+            };
+            if echo.kind.as_deref() != Some("assistant") {
+                return Parsed::Other;
+            }
+            let Some(message) = echo.message else {
+                return Parsed::Other;
+            };
+            // The echoed response is the subagent's, so it is a sidechain response, whatever
+            // the parent line says of itself.
+            record(
+                message,
+                echo.timestamp.as_deref().or(raw.timestamp.as_deref()),
+                echo.request_id,
+                true,
+                &raw.session_id,
+                &raw.cwd,
+                &raw.version,
+                None,
+            )
+        }
+        _ => Parsed::Other,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    message: RawMessage<'_>,
+    timestamp: Option<&str>,
+    request_id: Option<Cow<'_, str>>,
+    is_sidechain: bool,
+    session_id: &Option<Cow<'_, str>>,
+    cwd: &Option<Cow<'_, str>>,
+    version: &Option<Cow<'_, str>>,
+    cost_usd: Option<f64>,
+) -> Parsed {
+    let Some(usage) = message.usage else {
+        return Parsed::Other;
+    };
+    let Some(timestamp) = timestamp else {
+        return Parsed::Skipped("billable line without a timestamp".to_string());
+    };
+    let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts.as_millisecond(),
+        Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
+    };
+    let model = message
+        .model
+        .filter(|m| m != "<synthetic>" && !m.is_empty());
+    Parsed::Billable(Box::new(Record {
+        ts_ms,
+        line_session_id: session_id.as_deref().map(str::to_string),
+        cwd: cwd.as_deref().map(str::to_string),
+        model: model.map(Cow::into_owned),
+        message_id: message.id.map(Cow::into_owned),
+        request_id: request_id.map(Cow::into_owned),
+        is_sidechain,
+        speed: usage.speed.as_deref().map(str::to_string),
+        tokens: tokens(&usage),
+        web_search: usage
+            .server_tool_use
+            .and_then(|s| s.web_search_requests)
+            .unwrap_or(0),
+        cost_usd,
+        version: version.as_deref().map(str::to_string),
+    }))
+}
+
+/// Cache writes: `cache_creation_input_tokens` is the total the API bills; the
+/// `cache_creation` split (newer versions) says how much of it was written for 1 hour.
+fn tokens(usage: &RawUsage<'_>) -> Tokens {
+    let split = usage.cache_creation.as_ref();
+    let split_5m = split.and_then(|s| s.ephemeral_5m_input_tokens).unwrap_or(0);
+    let split_1h = split.and_then(|s| s.ephemeral_1h_input_tokens).unwrap_or(0);
+    let creation = usage
+        .cache_creation_input_tokens
+        .unwrap_or(split_5m + split_1h);
+    let write_1h = split_1h.min(creation);
+    Tokens {
+        input: usage.input_tokens.unwrap_or(0),
+        output: usage.output_tokens.unwrap_or(0),
+        cache_write_5m: creation - write_1h,
+        cache_write_1h: write_1h,
+        cache_read: usage.cache_read_input_tokens.unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASSISTANT: &[u8] = br#"{"parentUuid":"p","isSidechain":false,"userType":"external","cwd":"/home/u/app","sessionId":"23fe","version":"2.1.18","gitBranch":"main","type":"assistant","uuid":"d223","timestamp":"2026-07-31T01:06:51.365Z","requestId":"req_1","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"usage"}],"stop_reason":"end_turn","usage":{"input_tokens":156,"cache_creation_input_tokens":300,"cache_read_input_tokens":7,"output_tokens":79,"cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200},"server_tool_use":{"web_search_requests":2,"web_fetch_requests":0},"service_tier":"standard","speed":"fast"}}}"#;
+
+    fn billable(line: &[u8]) -> Record {
+        match parse_line(line) {
+            Parsed::Billable(r) => *r,
+            other => panic!("expected a billable record, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn assistant_line_gives_every_field() {
+        let r = billable(ASSISTANT);
+        assert_eq!(r.ts_ms, 1_785_460_011_365);
+        assert_eq!(r.model.as_deref(), Some("claude-haiku-4-5-20251001"));
+        assert_eq!(r.message_id.as_deref(), Some("msg_1"));
+        assert_eq!(r.request_id.as_deref(), Some("req_1"));
+        assert_eq!(r.line_session_id.as_deref(), Some("23fe"));
+        assert_eq!(r.cwd.as_deref(), Some("/home/u/app"));
+        assert_eq!(r.version.as_deref(), Some("2.1.18"));
+        assert_eq!(r.speed.as_deref(), Some("fast"));
+        assert!(!r.is_sidechain);
+        assert_eq!(r.web_search, 2);
+        assert_eq!(
+            r.tokens,
+            Tokens {
+                input: 156,
+                output: 79,
+                cache_write_5m: 100,
+                cache_write_1h: 200,
+                cache_read: 7
+            }
+        );
+    }
+
+    #[test]
+    fn cache_creation_without_split_is_all_5m() {
+        let r = billable(
+            br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","costUSD":0.25,"message":{"id":"m","model":"claude-sonnet-4-20250514","usage":{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":50,"cache_read_input_tokens":3}}}"#,
+        );
+        assert_eq!(r.tokens.cache_write_5m, 50);
+        assert_eq!(r.tokens.cache_write_1h, 0);
+        assert_eq!(r.cost_usd, Some(0.25));
+        assert_eq!(r.request_id, None);
+    }
+
+    #[test]
+    fn crlf_line_is_read() {
+        let mut line = ASSISTANT.to_vec();
+        line.extend_from_slice(b"\r");
+        assert_eq!(billable(&line).tokens.input, 156);
+    }
+
+    #[test]
+    fn synthetic_model_is_no_model() {
+        let r = billable(
+            br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00.000Z","isApiErrorMessage":true,"message":{"id":"m","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}}}"#,
+        );
+        assert_eq!(r.model, None);
+        assert_eq!(r.tokens.total(), 0);
+    }
+
+    #[test]
+    fn progress_echo_is_a_sidechain_response() {
+        let r = billable(
+            br#"{"isSidechain":false,"sessionId":"s","type":"progress","timestamp":"2026-02-12T16:02:52.000Z","data":{"message":{"type":"assistant","timestamp":"2026-02-12T16:02:51.467Z","message":{"model":"claude-sonnet-4-5-20250929","id":"msg_e","usage":{"input_tokens":3,"cache_creation_input_tokens":13522,"cache_read_input_tokens":0,"output_tokens":3}},"requestId":"req_e"},"type":"agent_progress","agentId":"a2898e3"}}"#,
+        );
+        assert!(r.is_sidechain);
+        assert_eq!(r.request_id.as_deref(), Some("req_e"));
+        assert_eq!(r.message_id.as_deref(), Some("msg_e"));
+        assert_eq!(r.ts_ms, 1_770_912_171_467);
+        assert_eq!(r.tokens.cache_write_5m, 13522);
+    }
+
+    #[test]
+    fn non_billable_kinds_are_other() {
+        let lines: &[&[u8]] = &[
+            br#"{"type":"user","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"x"},"toolUseResult":{"usage":{"input_tokens":7,"output_tokens":315}}}"#,
+            br#"{"type":"progress","data":{"type":"hook_progress","usage":1}}"#,
+            br#"{"type":"progress","data":{"type":"agent_progress","message":{"type":"user","message":{"usage":{"input_tokens":1}}}}}"#,
+            br#"{"type":"summary","summary":"the usage report","leafUuid":"x"}"#,
+            br#"{"type":"some-future-kind","usage":{"input_tokens":1}}"#,
+            br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","content":[]}}"#,
+            br#"{"type":"file-history-snapshot","snapshot":{}}"#,
+            b"",
+            b"\r",
+        ];
+        for line in lines {
+            assert_eq!(
+                parse_line(line),
+                Parsed::Other,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_billable_lines_are_skipped_with_a_reason() {
+        let cut = &ASSISTANT[..ASSISTANT.len() - 10];
+        let bad_ts = br#"{"type":"assistant","timestamp":"yesterday","message":{"id":"m","usage":{"input_tokens":1}}}"#;
+        let no_ts = br#"{"type":"assistant","message":{"id":"m","usage":{"input_tokens":1}}}"#;
+        let garbage = b"\x00\x01 \"usage\" }{";
+        for (line, reason) in [
+            (cut, "invalid JSON"),
+            (&bad_ts[..], "does not parse"),
+            (&no_ts[..], "without a timestamp"),
+            (&garbage[..], "invalid JSON"),
+        ] {
+            match parse_line(line) {
+                Parsed::Skipped(why) => assert!(why.contains(reason), "{why}"),
+                other => panic!("expected skipped, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_text_still_counts() {
+        let line = ASSISTANT
+            .windows(5)
+            .position(|w| w == b"usage")
+            .map(|at| {
+                let mut v = ASSISTANT.to_vec();
+                v[at] = 0xff; // inside the text block "usage"
+                v
+            })
+            .unwrap();
+        assert_eq!(billable(&line).tokens.output, 79);
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let r = billable(
+            br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","cwd":"C:\\work\\app","message":{"id":"m\u0031","usage":{"input_tokens":1}}}"#,
+        );
+        assert_eq!(r.cwd.as_deref(), Some(r"C:\work\app"));
+        assert_eq!(r.message_id.as_deref(), Some("m1"));
+    }
+}

@@ -1,0 +1,210 @@
+//! The report model: periods of usage with per-model sums and costs, computed once and
+//! then handed to whichever format prints it.
+//!
+//! Costs are computed here, per pricing group (see `query`), according to the cost mode:
+//! `auto` uses a line's own `costUSD` where it has one and the price table elsewhere,
+//! `calculate` always prices, `display` only shows `costUSD`. A model the table does not
+//! know keeps its tokens and loses its cost: the model is named in `unpriced`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::parse::Tokens;
+use crate::pricing::PriceTable;
+use crate::query::Group;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostMode {
+    #[default]
+    Auto,
+    Calculate,
+    Display,
+}
+
+/// One model's usage inside a period.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelUsage {
+    pub tokens: Tokens,
+    /// The cost of the priced part.
+    pub cost: f64,
+    /// Some of this usage could not be priced.
+    pub unpriced: bool,
+    pub requests: u64,
+}
+
+/// Usage over one period (a day, a week, ...), or over all of them (the totals).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    pub tokens: Tokens,
+    pub cost: f64,
+    pub requests: u64,
+    /// Keyed by model id; usage without a model (API-error placeholders) is in the sums only.
+    pub models: BTreeMap<String, ModelUsage>,
+}
+
+impl Usage {
+    pub fn unpriced_models(&self) -> BTreeSet<&str> {
+        self.models
+            .iter()
+            .filter(|(_, m)| m.unpriced)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// Model ids in use, as ccusage lists them (sorted).
+    pub fn models_used(&self) -> Vec<&str> {
+        self.models.keys().map(String::as_str).collect()
+    }
+
+    /// Per-model rows, costliest first.
+    pub fn breakdown(&self) -> Vec<(&str, &ModelUsage)> {
+        let mut rows: Vec<_> = self.models.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        rows.sort_by(|a, b| b.1.cost.total_cmp(&a.1.cost).then(a.0.cmp(b.0)));
+        rows
+    }
+
+    fn add_group(&mut self, group: &Group, cost: Option<f64>) {
+        add_tokens(&mut self.tokens, &group.tokens);
+        self.cost += cost.unwrap_or(0.0);
+        self.requests += group.requests;
+        if let Some(model) = &group.model {
+            let m = self.models.entry(model.clone()).or_default();
+            add_tokens(&mut m.tokens, &group.tokens);
+            m.cost += cost.unwrap_or(0.0);
+            m.unpriced |= cost.is_none();
+            m.requests += group.requests;
+        }
+    }
+}
+
+pub fn add_tokens(sum: &mut Tokens, more: &Tokens) {
+    sum.input += more.input;
+    sum.output += more.output;
+    sum.cache_write_5m += more.cache_write_5m;
+    sum.cache_write_1h += more.cache_write_1h;
+    sum.cache_read += more.cache_read;
+}
+
+/// A period's name (`2026-02-10`, `2026-02`, ...) and its usage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Period {
+    pub key: String,
+    pub usage: Usage,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// In ascending key order.
+    pub periods: Vec<Period>,
+    pub totals: Usage,
+}
+
+/// The cost of one group, or `None` when its model (or fast price) is unknown.
+pub fn group_cost(prices: &PriceTable, mode: CostMode, group: &Group) -> Option<f64> {
+    let display = group.cost_usd;
+    match (mode, group.has_cost_usd) {
+        (CostMode::Display, true) | (CostMode::Auto, true) => Some(display),
+        (CostMode::Display, false) => Some(0.0),
+        _ => match &group.model {
+            Some(model) => prices.cost(model, &group.tokens, group.long_context, group.fast),
+            // Placeholders without a model carry no tokens: nothing to price.
+            None if group.tokens.total() == 0 => Some(0.0),
+            None => None,
+        },
+    }
+}
+
+/// Sums groups into periods named by `period_of(bucket start)`.
+pub fn build(
+    groups: &[Group],
+    prices: &PriceTable,
+    mode: CostMode,
+    mut period_of: impl FnMut(i64) -> String,
+) -> Report {
+    let mut periods: BTreeMap<String, Usage> = BTreeMap::new();
+    let mut totals = Usage::default();
+    let mut last: Option<(i64, String)> = None;
+    for group in groups {
+        let key = match &last {
+            Some((bucket, key)) if *bucket == group.bucket_ms => key.clone(),
+            _ => {
+                let key = period_of(group.bucket_ms);
+                last = Some((group.bucket_ms, key.clone()));
+                key
+            }
+        };
+        let cost = group_cost(prices, mode, group);
+        periods.entry(key).or_default().add_group(group, cost);
+        totals.add_group(group, cost);
+    }
+    Report {
+        periods: periods
+            .into_iter()
+            .map(|(key, usage)| Period { key, usage })
+            .collect(),
+        totals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(bucket_ms: i64, model: &str, output: u64) -> Group {
+        Group {
+            bucket_ms,
+            model: Some(model.into()),
+            fast: false,
+            long_context: false,
+            has_cost_usd: false,
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
+            cost_usd: 0.0,
+            requests: 1,
+        }
+    }
+
+    #[test]
+    fn groups_sum_into_periods_and_totals() {
+        let prices = PriceTable::builtin();
+        let groups = [
+            group(0, "claude-haiku-4-5", 1_000_000),
+            group(1, "claude-haiku-4-5", 1_000_000),
+            group(2, "claude-unknown-9", 10),
+        ];
+        let report = build(&groups, &prices, CostMode::Auto, |b| {
+            if b < 2 { "a" } else { "b" }.to_string()
+        });
+        assert_eq!(report.periods.len(), 2);
+        assert_eq!(report.periods[0].usage.tokens.output, 2_000_000);
+        assert_eq!(report.periods[0].usage.cost, 10.0);
+        assert_eq!(report.totals.tokens.output, 2_000_010);
+        assert_eq!(
+            report
+                .totals
+                .unpriced_models()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec!["claude-unknown-9"]
+        );
+        assert_eq!(
+            report.totals.cost, 10.0,
+            "an unknown model adds no made-up cost"
+        );
+    }
+
+    #[test]
+    fn cost_modes() {
+        let prices = PriceTable::builtin();
+        let mut g = group(0, "claude-haiku-4-5", 1_000_000);
+        g.has_cost_usd = true;
+        g.cost_usd = 1.5;
+        assert_eq!(group_cost(&prices, CostMode::Auto, &g), Some(1.5));
+        assert_eq!(group_cost(&prices, CostMode::Display, &g), Some(1.5));
+        assert_eq!(group_cost(&prices, CostMode::Calculate, &g), Some(5.0));
+        g.has_cost_usd = false;
+        assert_eq!(group_cost(&prices, CostMode::Auto, &g), Some(5.0));
+        assert_eq!(group_cost(&prices, CostMode::Display, &g), Some(0.0));
+    }
+}

@@ -1,0 +1,166 @@
+//! `cco-stats status`: what the ledger holds, where it reads from, and how the last pass
+//! went. Computed into one struct, then printed as text or JSON.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::discover::{Roots, RootsFrom};
+use crate::ingest::{PassStats, human_bytes};
+use crate::render::thousands;
+use crate::store::Store;
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub database: String,
+    pub database_exists: bool,
+    pub database_bytes: u64,
+    pub roots: Vec<String>,
+    pub roots_from: &'static str,
+    pub tracked_files: u64,
+    pub lines_parsed: u64,
+    pub bytes_parsed: u64,
+    pub rows: u64,
+    pub lines_skipped: u64,
+    pub first_skipped: Vec<SkippedAt>,
+    pub first_entry: Option<String>,
+    pub last_entry: Option<String>,
+    pub last_pass: Option<PassStats>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedAt {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
+    let mut status = Status {
+        database: db.display().to_string(),
+        database_exists: db.exists(),
+        database_bytes: 0,
+        roots: roots
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        roots_from: match roots.from {
+            RootsFrom::Flag => "--source",
+            RootsFrom::Env => "CLAUDE_CONFIG_DIR",
+            RootsFrom::Defaults => "defaults",
+        },
+        tracked_files: 0,
+        lines_parsed: 0,
+        bytes_parsed: 0,
+        rows: 0,
+        lines_skipped: 0,
+        first_skipped: Vec::new(),
+        first_entry: None,
+        last_entry: None,
+        last_pass: None,
+    };
+    if !status.database_exists {
+        return Ok(status);
+    }
+    let store = Store::open_read_only(db)?;
+    let conn = store.conn();
+    status.database_bytes = store.size_on_disk();
+    (
+        status.tracked_files,
+        status.lines_parsed,
+        status.bytes_parsed,
+        status.lines_skipped,
+    ) = conn.query_row(
+        "SELECT count(*), total(lines), total(offset), total(lines_skipped) FROM files",
+        [],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, f64>(1)? as u64,
+                r.get::<_, f64>(2)? as u64,
+                r.get::<_, f64>(3)? as u64,
+            ))
+        },
+    )?;
+    let (rows, first, last): (u64, Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT count(*), min(ts_ms), max(ts_ms) FROM entries",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    status.rows = rows;
+    let iso = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.to_string())
+            .ok()
+    };
+    status.first_entry = first.and_then(iso);
+    status.last_entry = last.and_then(iso);
+    let mut stmt = conn.prepare(
+        "SELECT f.path, s.line_no, s.reason FROM skipped_lines s JOIN files f ON f.id = s.file_id
+         ORDER BY f.path, s.line_no LIMIT 5",
+    )?;
+    status.first_skipped = stmt
+        .query_map([], |r| {
+            Ok(SkippedAt {
+                file: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(),
+                line: r.get(1)?,
+                reason: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    status.last_pass = store
+        .meta("last_pass")?
+        .and_then(|json| serde_json::from_str(&json).ok());
+    Ok(status)
+}
+
+pub fn render(s: &Status) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
+    line(
+        "database",
+        if s.database_exists {
+            format!("{} ({})", s.database, human_bytes(s.database_bytes))
+        } else {
+            format!("{} (not created yet: run `cco-stats once`)", s.database)
+        },
+    );
+    line(
+        "roots",
+        if s.roots.is_empty() {
+            format!("none found ({})", s.roots_from)
+        } else {
+            format!("{} ({})", s.roots.join(", "), s.roots_from)
+        },
+    );
+    line("tracked files", thousands(s.tracked_files));
+    line(
+        "parsed",
+        format!(
+            "{} lines, {}",
+            thousands(s.lines_parsed),
+            human_bytes(s.bytes_parsed)
+        ),
+    );
+    line("ledger rows", thousands(s.rows));
+    if let (Some(first), Some(last)) = (&s.first_entry, &s.last_entry) {
+        line("history", format!("{first} … {last}"));
+    }
+    line("lines skipped", thousands(s.lines_skipped));
+    for skipped in &s.first_skipped {
+        line(
+            "",
+            format!("{}:{}: {}", skipped.file, skipped.line, skipped.reason),
+        );
+    }
+    line(
+        "last pass",
+        match &s.last_pass {
+            Some(pass) => format!("{} ({})", pass.finished_at, pass.summary()),
+            None => "never".to_string(),
+        },
+    );
+    out
+}

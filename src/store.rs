@@ -1,0 +1,638 @@
+//! The SQLite ledger: opening it safely, migrating its schema, and the one write path.
+//!
+//! One long-lived connection (WAL, `synchronous=NORMAL`, a generous busy timeout) with
+//! cached prepared statements. Every write is a `flush`: one `BEGIN IMMEDIATE` transaction
+//! that re-reads each file's cursor, applies the batch's rows through the dedup rules, and
+//! moves the cursors past them. If another process (an overlapping cron run, a `watch`)
+//! moved a cursor since we read it, that file's rows are dropped from this flush: the other
+//! process owns those bytes now, and nothing is counted twice.
+//!
+//! The schema lives in `src/migrations/`, applied in order and numbered by
+//! `PRAGMA user_version`; `PRAGMA application_id` marks the file as ours, so a database of
+//! another program or of a newer cco-stats is refused before anything is written to it.
+
+use std::collections::HashMap;
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::batch::{Batch, Cursor};
+use crate::dedup::{self, Decision, Stored};
+use crate::parse::Record;
+use crate::tail::{Head, Identity};
+
+/// 'ccos': marks a SQLite file as a cco-stats ledger.
+const APPLICATION_ID: i32 = 0x6363_6f73;
+
+/// Applied in order; `user_version` counts how many have run. Append, never edit.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_ledger.sql")];
+
+/// At most this many skipped lines are remembered per file (the count is kept in full).
+const SKIPPED_LINES_KEPT: u64 = 20;
+
+/// Waiting this long for another writer is normal; past it something is wrong.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What a flush did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    pub added: u64,
+    pub upgraded: u64,
+    pub duplicates: u64,
+}
+
+/// The result of a flush: counts, the cursors now committed, and the files another process
+/// had moved on (their rows were left to it).
+#[derive(Debug, Default)]
+pub struct FlushOutcome {
+    pub counts: Flushed,
+    pub committed: Vec<(PathBuf, Cursor)>,
+    pub conflicts: Vec<PathBuf>,
+}
+
+/// The default ledger: `$XDG_DATA_HOME/cco-stats/stats.db` or `~/.local/share/...`.
+pub fn default_path() -> Result<PathBuf> {
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => crate::discover::home()
+            .context("cannot place the database: HOME is not set (use --db or CCO_STATS_DB)")?
+            .join(".local/share"),
+    };
+    Ok(data.join("cco-stats").join("stats.db"))
+}
+
+impl Store {
+    /// Opens (creating if needed) the ledger for reading and writing.
+    pub fn open(path: &Path) -> Result<Store> {
+        create_private(path)?;
+        keep_private(path)?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .configure()
+            .with_context(|| format!("database {}", path.display()))?;
+        store
+            .migrate()
+            .with_context(|| format!("database {}", path.display()))?;
+        Ok(store)
+    }
+
+    /// Opens an existing ledger without writing to it (reports with `--no-ingest`).
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            bail!(
+                "no database at {} (run `cco-stats once` first, or drop --no-ingest)",
+                path.display()
+            );
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open database {}", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version = store
+            .check_ours()
+            .with_context(|| format!("database {}", path.display()))?;
+        if version < MIGRATIONS.len() as i64 {
+            bail!(
+                "database {} has schema version {version}, this cco-stats needs {}: run it once without --no-ingest to upgrade",
+                path.display(),
+                MIGRATIONS.len()
+            );
+        }
+        Ok(store)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Refuse a foreign file before changing anything in it (even its journal mode).
+        self.check_ours()?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .context("cannot switch to WAL mode")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.set_prepared_statement_cache_capacity(64);
+        Ok(())
+    }
+
+    /// The schema version, after checking the file is a cco-stats ledger (or empty).
+    fn check_ours(&self) -> Result<i64> {
+        let app: i32 = self
+            .conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .context("not a SQLite database, or it is corrupt")?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tables: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        if app != APPLICATION_ID && (app != 0 || version != 0 || tables != 0) {
+            bail!("not a cco-stats database (it belongs to another program); left untouched");
+        }
+        if version > MIGRATIONS.len() as i64 {
+            bail!(
+                "schema version {version} is newer than this cco-stats knows ({}): upgrade cco-stats; the database was left untouched",
+                MIGRATIONS.len()
+            );
+        }
+        Ok(version)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Read inside the write lock: two processes starting at once migrate once.
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {} failed", index + 1))?;
+        }
+        if version < MIGRATIONS.len() as i64 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every file's committed cursor.
+    pub fn cursors(&self) -> Result<HashMap<PathBuf, Cursor>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let path: Vec<u8> = r.get(0)?;
+            Ok((
+                PathBuf::from(std::ffi::OsString::from_vec(path)),
+                cursor_from_row(r, 1)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Commits a batch: rows and cursors together, or nothing.
+    pub fn flush(&mut self, batch: &Batch) -> Result<FlushOutcome> {
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("cannot start a write transaction")?;
+        let mut outcome = FlushOutcome::default();
+        let mut file_ids: Vec<Option<i64>> = Vec::with_capacity(batch.segments.len());
+        for segment in &batch.segments {
+            let path = segment.file.path.as_os_str().as_bytes();
+            let held = current_cursor(&tx, path)?;
+            if held != segment.base {
+                outcome.conflicts.push(segment.file.path.clone());
+                file_ids.push(None);
+                continue;
+            }
+            let id = write_cursor(&tx, segment, now_ms)?;
+            for skipped in &segment.skipped {
+                if skipped.line_no <= SKIPPED_LINES_KEPT {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
+                }
+            }
+            file_ids.push(Some(id));
+            outcome.committed.push((
+                segment.file.path.clone(),
+                Cursor {
+                    id: Some(id),
+                    ..segment.next
+                },
+            ));
+        }
+        for row in &batch.rows {
+            let Some(file_id) = file_ids[row.segment] else {
+                continue;
+            };
+            let segment = &batch.segments[row.segment];
+            let file = (
+                file_id,
+                segment.file.session_id.as_str(),
+                segment.file.project.as_str(),
+            );
+            match apply(&tx, &row.record, file)? {
+                Decision::Insert => outcome.counts.added += 1,
+                Decision::Replace(_) => outcome.counts.upgraded += 1,
+                Decision::Keep => outcome.counts.duplicates += 1,
+            }
+        }
+        tx.commit().context("cannot commit to the database")?;
+        Ok(outcome)
+    }
+
+    /// The cursor the database holds for `path` now.
+    pub fn cursor(&self, path: &Path) -> Result<Option<Cursor>> {
+        current_cursor(&self.conn, path.as_os_str().as_bytes())
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+            .execute(params![key, value])?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Size of the database and its WAL on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        [self.path.clone(), PathBuf::from(wal)]
+            .iter()
+            .filter_map(|p| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// Creates the database file (and its folders) private to the user before SQLite opens it.
+fn create_private(path: &Path) -> Result<()> {
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create database {}", path.display())),
+    }
+}
+
+/// Whether a file's permission bits let anyone but its owner in.
+fn is_private(path: &Path) -> std::io::Result<bool> {
+    Ok(fs::metadata(path)?.permissions().mode() & 0o077 == 0)
+}
+
+/// Usage history is private: narrows the database (and our own folder) to the owner.
+fn keep_private(path: &Path) -> Result<()> {
+    let ours = path
+        .parent()
+        .filter(|d| d.file_name() == Some("cco-stats".as_ref()));
+    for (item, mode) in [(Some(path), 0o600), (ours, 0o700)] {
+        let Some(item) = item else { continue };
+        if !is_private(item)? {
+            log::warn!(
+                "{} was readable by others; narrowed to {mode:o}",
+                item.display()
+            );
+            fs::set_permissions(item, fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot narrow permissions of {}", item.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn cursor_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Cursor> {
+    Ok(Cursor {
+        id: Some(r.get(at)?),
+        identity: Identity {
+            dev: r.get::<_, i64>(at + 1)? as u64,
+            inode: r.get::<_, i64>(at + 2)? as u64,
+            size: r.get(at + 3)?,
+            mtime_ns: r.get(at + 4)?,
+        },
+        offset: r.get(at + 5)?,
+        lines: r.get(at + 6)?,
+        lines_skipped: r.get(at + 7)?,
+        head: Head {
+            len: r.get(at + 8)?,
+            hash: r.get::<_, i64>(at + 9)? as u64,
+        },
+    })
+}
+
+fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files WHERE path = ?1",
+        )?
+        .query_row([path], |r| cursor_from_row(r, 0))
+        .optional()?)
+}
+
+fn write_cursor(conn: &Connection, segment: &crate::batch::Segment, now_ms: i64) -> Result<i64> {
+    let next = &segment.next;
+    let id = conn
+        .prepare_cached(
+            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, inode = excluded.inode, size = excluded.size,
+                 mtime_ns = excluded.mtime_ns, offset = excluded.offset, lines = excluded.lines,
+                 lines_skipped = excluded.lines_skipped, head_len = excluded.head_len,
+                 head_hash = excluded.head_hash, updated_ms = excluded.updated_ms
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                segment.file.path.as_os_str().as_bytes(),
+                segment.file.project,
+                segment.file.session_id,
+                next.identity.dev as i64,
+                next.identity.inode as i64,
+                next.identity.size,
+                next.identity.mtime_ns,
+                next.offset,
+                next.lines,
+                next.lines_skipped,
+                next.head.len,
+                next.head.hash as i64,
+                now_ms,
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(id)
+}
+
+/// Applies one record through the dedup rules; `file` is (file id, session, project).
+fn apply(conn: &Connection, record: &Record, file: (i64, &str, &str)) -> Result<Decision> {
+    let stored = match &record.message_id {
+        Some(message_id) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, request_id, is_sidechain,
+                        input + output + cache_write_5m + cache_write_1h + cache_read,
+                        speed IS NOT NULL
+                 FROM entries WHERE message_id = ?1",
+            )?;
+            stmt.query_map([message_id], |r| {
+                Ok(Stored {
+                    id: r.get(0)?,
+                    request_id: r.get(1)?,
+                    is_sidechain: r.get(2)?,
+                    total: r.get(3)?,
+                    has_speed: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        }
+        None => Vec::new(),
+    };
+    let decision = dedup::decide(record, &stored);
+    match decision {
+        Decision::Insert => write_entry(conn, None, record, file)?,
+        Decision::Replace(id) => write_entry(conn, Some(id), record, file)?,
+        Decision::Keep => {}
+    }
+    Ok(decision)
+}
+
+/// Inserts a row, or overwrites row `id` in place (keeping its id).
+fn write_entry(
+    conn: &Connection,
+    id: Option<i64>,
+    r: &Record,
+    (file_id, session_id, project): (i64, &str, &str),
+) -> Result<()> {
+    let t = &r.tokens;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO entries (id, file_id, ts_ms, session_id, line_session_id, project, cwd, model,
+             message_id, request_id, is_sidechain, speed, input, output, cache_write_5m, cache_write_1h,
+             cache_read, web_search, cost_usd, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?
+    .execute(params![
+        id,
+        file_id,
+        r.ts_ms,
+        session_id,
+        r.line_session_id,
+        project,
+        r.cwd,
+        r.model,
+        r.message_id,
+        r.request_id,
+        r.is_sidechain,
+        r.speed,
+        t.input,
+        t.output,
+        t.cache_write_5m,
+        t.cache_write_1h,
+        t.cache_read,
+        r.web_search,
+        r.cost_usd,
+        r.version,
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::FileInfo;
+    use crate::parse::Tokens;
+
+    fn record(message: &str, request: &str, output: u64, sidechain: bool) -> Record {
+        Record {
+            ts_ms: 1_700_000_000_000,
+            line_session_id: None,
+            cwd: None,
+            model: Some("claude-sonnet-4-5".into()),
+            message_id: Some(message.into()),
+            request_id: Some(request.into()),
+            is_sidechain: sidechain,
+            speed: None,
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
+            web_search: 0,
+            cost_usd: None,
+            version: None,
+        }
+    }
+
+    fn cursor(offset: u64) -> Cursor {
+        Cursor {
+            id: None,
+            identity: Identity {
+                dev: 1,
+                inode: 2,
+                size: offset,
+                mtime_ns: 3,
+            },
+            head: Head { len: 4, hash: 5 },
+            offset,
+            lines: 1,
+            lines_skipped: 0,
+        }
+    }
+
+    fn file(path: &str) -> FileInfo {
+        FileInfo {
+            path: path.into(),
+            project: "proj".into(),
+            session_id: "sess".into(),
+        }
+    }
+
+    fn output_sum(store: &Store) -> (i64, i64) {
+        store
+            .conn
+            .query_row("SELECT count(*), sum(output) FROM entries", [], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
+            })
+            .unwrap()
+    }
+
+    fn flush_rows(store: &mut Store, path: &str, offset: u64, rows: Vec<Record>) -> FlushOutcome {
+        let base = store.cursor(Path::new(path)).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file(path), base.as_ref(), cursor(offset));
+        for r in rows {
+            batch.push(seg, r);
+        }
+        store.flush(&batch).unwrap()
+    }
+
+    #[test]
+    fn migrations_run_once_and_mark_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/stats.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.check_ours().unwrap(), MIGRATIONS.len() as i64);
+        assert!(is_private(&path).unwrap());
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn wide_permissions_are_narrowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join("cco-stats");
+        let path = ours.join("stats.db");
+        drop(Store::open(&path).unwrap());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&ours, fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(&ours).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn foreign_and_future_databases_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("foreign.db");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (x); PRAGMA user_version = 3;")
+            .unwrap();
+        let before = fs::read(&foreign).unwrap();
+        let err = Store::open(&foreign).err().unwrap();
+        assert!(
+            format!("{err:#}").contains("not a cco-stats database"),
+            "{err:#}"
+        );
+        assert_eq!(fs::read(&foreign).unwrap(), before);
+
+        let future = dir.path().join("future.db");
+        drop(Store::open(&future).unwrap());
+        Connection::open(&future)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Store::open(&future).err().unwrap();
+        assert!(format!("{err:#}").contains("newer"), "{err:#}");
+    }
+
+    #[test]
+    fn later_flush_upgrades_a_partial_and_ignores_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let first = flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        assert_eq!(first.counts.added, 1);
+        let second = flush_rows(
+            &mut store,
+            "b",
+            10,
+            vec![record("m1", "r1", 50, false), record("m1", "r9", 500, true)],
+        );
+        assert_eq!(second.counts.upgraded, 1);
+        assert_eq!(second.counts.duplicates, 1);
+        assert_eq!(output_sum(&store), (1, 50));
+    }
+
+    #[test]
+    fn flush_drops_rows_of_a_file_another_process_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut mine = Store::open(&path).unwrap();
+        let mut other = Store::open(&path).unwrap();
+
+        // Both start from "no cursor"; the other process commits first.
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        batch.push(seg, record("m1", "r1", 5, false));
+        let mut no_id = record("m2", "r2", 7, false);
+        no_id.message_id = None;
+        batch.push(seg, no_id);
+        other.flush(&batch).unwrap();
+        let outcome = mine.flush(&batch).unwrap();
+
+        assert_eq!(outcome.conflicts, vec![PathBuf::from("a")]);
+        assert_eq!(outcome.counts, Flushed::default());
+        assert_eq!(output_sum(&mine), (2, 12), "nothing counted twice");
+    }
+}

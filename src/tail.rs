@@ -1,0 +1,292 @@
+//! Reads the bytes a transcript gained since the stored offset and hands out whole lines.
+//!
+//! Reads are large and buffered into one reusable buffer; lines are found with `memchr` and
+//! handed out as slices of it, so no line is ever copied or allocated. The last bytes of a
+//! file that have no `\n` yet are usually a line Claude Code is still writing: they are held
+//! back (the offset stays at their start) unless they already form a complete JSON value.
+//!
+//! A line longer than `max_line` is never buffered whole: once the buffer would grow past
+//! the limit the tailer discards bytes up to the next `\n` and reports the line as skipped,
+//! so memory stays bounded by `max_line` plus one read, whatever the file holds.
+//!
+//! This module also owns a file's identity (device, inode, size, mtime, head fingerprint),
+//! which is how a truncated or replaced file is told apart from one that grew.
+
+use std::fs::{File, Metadata};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
+use std::os::unix::fs::MetadataExt;
+
+/// Bytes fingerprinted at the head of a file: enough to hold its first line's uuid and
+/// timestamp, so a file rewritten with other content is told apart from one that grew.
+pub const HEAD_LEN: u64 = 4096;
+
+/// Bytes asked of the OS per read.
+const READ_SIZE: usize = 1 << 20;
+
+/// What a file looked like when stat'ed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub dev: u64,
+    pub inode: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl Identity {
+    pub fn of(meta: &Metadata) -> Identity {
+        Identity {
+            dev: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        }
+    }
+}
+
+/// A fingerprint of the first `len` bytes of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Head {
+    pub len: u64,
+    pub hash: u64,
+}
+
+impl Head {
+    /// Fingerprints the first `len` bytes of `file` (fewer if the file is shorter).
+    pub fn read(file: &mut File, len: u64) -> io::Result<Head> {
+        let mut buf = Vec::with_capacity(len as usize);
+        file.seek(SeekFrom::Start(0))?;
+        file.by_ref().take(len).read_to_end(&mut buf)?;
+        Ok(Head {
+            len: buf.len() as u64,
+            hash: fnv1a(&buf),
+        })
+    }
+}
+
+/// FNV-1a: stable across builds and platforms, which a fingerprint kept on disk needs.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One line handed to the caller.
+pub struct Line<'a> {
+    /// The bytes, without the `\n`. Empty for a line that was too long (see `too_long`).
+    pub bytes: &'a [u8],
+    /// Offset just past this line's `\n` (or past the last byte of a complete final line).
+    pub end: u64,
+    /// Offset of the line's first byte.
+    pub start: u64,
+    /// The line was longer than `max_line` and was skipped without being buffered.
+    pub too_long: bool,
+}
+
+/// How a read ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Everything up to the end of the file was handed out (a held-back fragment aside).
+    Eof,
+    /// The caller asked to stop.
+    Caller,
+}
+
+/// Reads `file` from `offset` to its end, calling `on_line` for every whole line.
+pub fn read_lines(
+    file: &mut File,
+    offset: u64,
+    max_line: usize,
+    buf: &mut Vec<u8>,
+    mut on_line: impl FnMut(Line<'_>) -> ControlFlow<()>,
+) -> io::Result<Stop> {
+    file.seek(SeekFrom::Start(offset))?;
+    // `buf[..filled]` holds the bytes from file offset `buf_start`, and `buf` keeps its
+    // length between reads (and files), so no byte of it is zeroed twice.
+    let mut filled = 0;
+    let mut buf_start = offset;
+    // While skipping a too-long line: the offset where it began.
+    let mut skipping_from: Option<u64> = None;
+    loop {
+        if buf.len() < filled + READ_SIZE {
+            buf.resize(filled + READ_SIZE, 0);
+        }
+        let n = read_full(file, &mut buf[filled..filled + READ_SIZE])?;
+        if n == 0 {
+            break;
+        }
+        let scan = filled;
+        filled += n;
+        let mut line_start = 0;
+        for nl in memchr::memchr_iter(b'\n', &buf[scan..filled]).map(|i| scan + i) {
+            let line = match skipping_from.take() {
+                Some(start) => Line {
+                    bytes: &[],
+                    start,
+                    end: buf_start + nl as u64 + 1,
+                    too_long: true,
+                },
+                None => Line {
+                    bytes: &buf[line_start..nl],
+                    start: buf_start + line_start as u64,
+                    end: buf_start + nl as u64 + 1,
+                    too_long: false,
+                },
+            };
+            if on_line(line).is_break() {
+                return Ok(Stop::Caller);
+            }
+            line_start = nl + 1;
+        }
+        // Keep the unfinished line at the front of the buffer and read on.
+        buf.copy_within(line_start..filled, 0);
+        buf_start += line_start as u64;
+        filled -= line_start;
+        if skipping_from.is_some() || filled > max_line {
+            // Inside a line too long to keep: none of it is worth keeping.
+            skipping_from.get_or_insert(buf_start);
+            buf_start += filled as u64;
+            filled = 0;
+        }
+    }
+    let fragment = &buf[..filled];
+    if skipping_from.is_none() && is_complete_json(fragment) {
+        // A final line without `\n` that is whole already: the writer may never add one.
+        let line = Line {
+            bytes: fragment,
+            start: buf_start,
+            end: buf_start + fragment.len() as u64,
+            too_long: false,
+        };
+        if on_line(line).is_break() {
+            return Ok(Stop::Caller);
+        }
+    }
+    Ok(Stop::Eof)
+}
+
+/// A line is one JSON object, so a fragment that parses as one can only be the whole line.
+fn is_complete_json(fragment: &[u8]) -> bool {
+    let trimmed = fragment.trim_ascii();
+    trimmed.first() == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
+}
+
+/// Fills `buf` as far as the file allows; 0 only at end of file.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut total = 0;
+    while total < buf.len() {
+        match file.read(&mut buf[total..]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    struct Got {
+        lines: Vec<(Vec<u8>, u64, u64, bool)>,
+    }
+
+    fn read_all(content: &[u8], offset: u64, max_line: usize) -> Got {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(content).unwrap();
+        let mut file = File::open(tmp.path()).unwrap();
+        let mut got = Got { lines: vec![] };
+        let mut buf = Vec::new();
+        let stop = read_lines(&mut file, offset, max_line, &mut buf, |l| {
+            got.lines
+                .push((l.bytes.to_vec(), l.start, l.end, l.too_long));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(stop, Stop::Eof);
+        got
+    }
+
+    #[test]
+    fn splits_lines_and_reports_offsets() {
+        let got = read_all(b"{\"a\":1}\n{\"b\":2}\n", 0, 1 << 20);
+        assert_eq!(
+            got.lines,
+            vec![
+                (b"{\"a\":1}".to_vec(), 0, 8, false),
+                (b"{\"b\":2}".to_vec(), 8, 16, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn starts_at_the_offset() {
+        let got = read_all(b"{\"a\":1}\n{\"b\":2}\n", 8, 1 << 20);
+        assert_eq!(got.lines.len(), 1);
+        assert_eq!(got.lines[0].1, 8);
+    }
+
+    #[test]
+    fn holds_back_a_half_written_line() {
+        let got = read_all(b"{\"a\":1}\n{\"b\":", 0, 1 << 20);
+        assert_eq!(got.lines.len(), 1);
+        assert_eq!(got.lines[0].2, 8, "the offset stays before the fragment");
+    }
+
+    #[test]
+    fn takes_a_complete_final_line_without_newline() {
+        let got = read_all(b"{\"a\":1}\n{\"b\":2}", 0, 1 << 20);
+        assert_eq!(got.lines.len(), 2);
+        assert_eq!(got.lines[1].2, 15);
+    }
+
+    #[test]
+    fn keeps_the_carriage_return_for_the_parser() {
+        let got = read_all(b"{\"a\":1}\r\n", 0, 1 << 20);
+        assert_eq!(got.lines[0].0, b"{\"a\":1}\r");
+    }
+
+    #[test]
+    fn lines_longer_than_one_read_are_joined() {
+        let long = vec![b'x'; READ_SIZE * 2 + 17];
+        let mut content = long.clone();
+        content.push(b'\n');
+        content.extend_from_slice(b"{}\n");
+        let got = read_all(&content, 0, READ_SIZE * 4);
+        assert_eq!(got.lines.len(), 2);
+        assert_eq!(got.lines[0].0, long);
+        assert_eq!(got.lines[1].1, long.len() as u64 + 1);
+    }
+
+    #[test]
+    fn too_long_lines_are_skipped_not_buffered() {
+        let mut content = b"{\"a\":1}\n".to_vec();
+        content.extend(std::iter::repeat_n(b'x', READ_SIZE * 3));
+        content.extend_from_slice(b"\n{\"b\":2}\n");
+        let got = read_all(&content, 0, 1000);
+        assert_eq!(got.lines.len(), 3);
+        assert_eq!(
+            got.lines[1],
+            (vec![], 8, 8 + READ_SIZE as u64 * 3 + 1, true)
+        );
+        assert_eq!(got.lines[2].0, b"{\"b\":2}");
+    }
+
+    #[test]
+    fn an_unfinished_too_long_line_is_held_back() {
+        let mut content = b"{\"a\":1}\n".to_vec();
+        content.extend(std::iter::repeat_n(b'x', 5000));
+        let got = read_all(&content, 0, 1000);
+        assert_eq!(got.lines.len(), 1);
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_content_sensitive() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fnv1a(b"abc"), fnv1a(b"abd"));
+    }
+}
