@@ -53,6 +53,9 @@ pub struct Segment {
     pub base: Option<Cursor>,
     /// The cursor after the last line read.
     pub next: Cursor,
+    /// The file is being read again from 0 (truncated or replaced): rows that the dedup
+    /// rules cannot recognise again (no `message.id`) must go before they are re-added.
+    pub reset: bool,
     pub skipped: Vec<SkippedLine>,
 }
 
@@ -95,10 +98,15 @@ impl Batch {
             file: file.clone(),
             base: committed.copied(),
             next,
+            reset: false,
             skipped: Vec::new(),
         });
         self.segment_of.insert(file.path.clone(), index);
         index
+    }
+
+    pub fn mark_reset(&mut self, segment: usize) {
+        self.segments[segment].reset = true;
     }
 
     pub fn skip(&mut self, segment: usize, line: SkippedLine) {

@@ -150,7 +150,8 @@ impl<'s> Ingestor<'s> {
         let mut file = File::open(&transcript.path)?;
         let start = start_cursor(&mut file, committed.as_ref(), identity)?;
         self.stats.files_changed += 1;
-        if committed.is_some_and(|c| c.offset > 0 && start.offset == 0) {
+        let mut reset = committed.is_some_and(|c| c.offset > 0 && start.offset == 0);
+        if reset {
             self.stats.files_reset += 1;
             debug!(
                 "{}: truncated or replaced, reading again from 0",
@@ -166,6 +167,10 @@ impl<'s> Ingestor<'s> {
         let mut progress = start;
         let mut failure: Option<anyhow::Error> = None;
         let mut buf = std::mem::take(&mut self.buf);
+        // Until the read reaches the end, the cursor claims to have seen the file only up
+        // to its offset: a flush in mid-file followed by a kill must not leave a cursor
+        // that looks like "this file, unchanged, fully read".
+        progress.identity.size = progress.offset;
         let read = tail::read_lines(
             &mut file,
             start.offset,
@@ -173,6 +178,7 @@ impl<'s> Ingestor<'s> {
             &mut buf,
             |line| {
                 progress.offset = line.end;
+                progress.identity.size = line.end;
                 progress.lines += 1;
                 self.stats.lines_read += 1;
                 self.stats.bytes_read += line.end - line.start;
@@ -191,6 +197,9 @@ impl<'s> Ingestor<'s> {
                 let segment = self
                     .batch
                     .advance(&info, self.committed.get(&info.path), progress);
+                if std::mem::take(&mut reset) {
+                    self.batch.mark_reset(segment);
+                }
                 match parsed {
                     Parsed::Billable(record) => self.batch.push(segment, *record),
                     Parsed::Skipped(reason) => {
@@ -229,15 +238,20 @@ impl<'s> Ingestor<'s> {
             return Err(FileError::Store(e));
         }
         if read? == tail::Stop::Eof {
-            // Record the new size and mtime even if no whole line was added, so the next
-            // pass costs one stat.
-            self.batch
+            // Read to the end: record the size and mtime as stat'ed, even if no whole line
+            // was added, so the next pass over an unchanged file costs one stat.
+            progress.identity = identity;
+            let segment = self
+                .batch
                 .advance(&info, self.committed.get(&info.path), progress);
+            if reset {
+                self.batch.mark_reset(segment);
+            }
         }
         debug!(
-            "Incremental parse: {} new lines in {} ms ({})",
+            "Incremental parse: {} new lines in {:.3} ms ({})",
             progress.lines - start.lines,
-            read_started.elapsed().as_millis(),
+            read_started.elapsed().as_secs_f64() * 1e3,
             info.path.display()
         );
         Ok(())
@@ -262,8 +276,8 @@ impl<'s> Ingestor<'s> {
         self.batch.clear();
         let outcome = outcome?;
         debug!(
-            "Batch insert of {rows} records took {} ms",
-            started.elapsed().as_millis()
+            "Batch insert of {rows} records took {:.3} ms",
+            started.elapsed().as_secs_f64() * 1e3
         );
         self.stats.flushes += 1;
         self.stats.rows_added += outcome.counts.added;

@@ -67,7 +67,13 @@ impl Usage {
         self.cost += cost.unwrap_or(0.0);
         self.requests += group.requests;
         if let Some(model) = &group.model {
-            let m = self.models.entry(model.clone()).or_default();
+            // Fast mode is its own line in breakdowns (as ccusage names it).
+            let name = if group.fast {
+                format!("{model}-fast")
+            } else {
+                model.clone()
+            };
+            let m = self.models.entry(name).or_default();
             add_tokens(&mut m.tokens, &group.tokens);
             m.cost += cost.unwrap_or(0.0);
             m.unpriced |= cost.is_none();

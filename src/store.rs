@@ -216,6 +216,10 @@ impl Store {
                 continue;
             }
             let id = write_cursor(&tx, segment, now_ms)?;
+            if segment.reset {
+                tx.prepare_cached("DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL")?
+                    .execute([id])?;
+            }
             for skipped in &segment.skipped {
                 if skipped.line_no <= SKIPPED_LINES_KEPT {
                     tx.prepare_cached(

@@ -1,0 +1,53 @@
+# cco-stats — a permanent, exact ledger of your Claude Code usage.
+#
+#   make run      ingest your Claude Code data and print the daily report
+#                 (no data on this machine: the sample tree in fixtures/, and it says so)
+#   make test     every test (unit, CLI through the real binary, exactly-once)
+#   make lint     rustfmt and clippy, warnings are errors
+#   make bench    speed and memory figures, and ratios against ccusage when it is found
+#   make ccusage  fetch ccusage 20.0.24 from npm into target/ccusage for `make bench`
+#   make install  install the binary with cargo
+
+CARGO ?= cargo
+BIN := target/release/cco-stats
+SAMPLE_DB := target/sample.db
+CCUSAGE_DIR := target/ccusage
+CCUSAGE_VERSION := 20.0.24
+
+.PHONY: run build test lint bench ccusage install clean
+
+build:
+	$(CARGO) build --release --locked
+
+run: build
+	@if [ -n "$$CLAUDE_CONFIG_DIR" ] || find "$$HOME/.claude/projects" "$${XDG_CONFIG_HOME:-$$HOME/.config}/claude/projects" \
+	      -name '*.jsonl' -print -quit 2>/dev/null | grep -q .; then \
+	    $(BIN) once && $(BIN) daily --no-ingest; \
+	else \
+	    echo "No Claude Code data on this machine: using the sample tree in fixtures/claude (ledger: $(SAMPLE_DB))."; \
+	    $(BIN) --source fixtures/claude --db $(SAMPLE_DB) once && \
+	    $(BIN) --source fixtures/claude --db $(SAMPLE_DB) daily --no-ingest --timezone UTC; \
+	fi
+
+test:
+	$(CARGO) test --locked
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+bench:
+	@if [ -z "$$CCUSAGE_BIN" ] && [ -x "$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage" ]; then \
+	    export CCUSAGE_BIN="$(CURDIR)/$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage"; \
+	fi; $(CARGO) bench --locked --bench ingest
+
+ccusage:
+	mkdir -p $(CCUSAGE_DIR)
+	cd $(CCUSAGE_DIR) && npm install --no-save --no-audit --no-fund ccusage@$(CCUSAGE_VERSION)
+	chmod +x $(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage
+
+install:
+	$(CARGO) install --locked --path .
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,478 @@
+//! A synthetic Claude Code data tree for tests and benchmarks, with the totals it must give.
+//!
+//! The tree has the shapes real transcripts have (see `transcripts.md`): responses split
+//! into one line per content block, streaming partials with a smaller `output_tokens`
+//! first, progress lines echoing subagent responses (whose own file is sometimes missing),
+//! sidechain replays of a parent response under a new `requestId`, sessions resumed with
+//! copies of earlier lines, `<synthetic>` error placeholders, Task results with their own
+//! `usage`, megabyte tool results, and damaged lines that must be skipped.
+//!
+//! Because the generator knows which lines are copies of which response, it also returns
+//! the exact totals a correct reader must report: the oracle for tests that do not have
+//! ccusage at hand. Deterministic for a seed (splitmix64, no dependencies).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// Session files (subagent files come on top).
+    pub files: usize,
+    pub days: u32,
+    pub seed: u64,
+    /// Mean number of turns per session.
+    pub turns: usize,
+    /// Chance that a tool result is big, and the mean size of a big one.
+    pub big_prob: f64,
+    pub big_kb: usize,
+}
+
+impl Default for Spec {
+    fn default() -> Spec {
+        Spec {
+            files: 50,
+            days: 20,
+            seed: 1,
+            turns: 12,
+            big_prob: 0.05,
+            big_kb: 200,
+        }
+    }
+}
+
+/// Token sums of the unique responses: [input, output, cache creation, cache read].
+pub type Sums = [u64; 4];
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expected {
+    pub rows: u64,
+    pub totals: Sums,
+    /// By UTC day (`YYYY-MM-DD`).
+    pub days: BTreeMap<String, Sums>,
+    pub files: Vec<PathBuf>,
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    fn hex(&mut self, n: usize) -> String {
+        let mut s = String::with_capacity(n);
+        while s.len() < n {
+            s.push_str(&format!("{:016x}", self.next()));
+        }
+        s.truncate(n);
+        s
+    }
+}
+
+const MODELS: [&str; 5] = [
+    "claude-sonnet-4-20250514",
+    "claude-sonnet-4-5-20250929",
+    "claude-opus-4-1-20250805",
+    "claude-haiku-4-5-20251001",
+    "claude-opus-4-5-20251101",
+];
+const FILLER: &str = "fn main() { let total = compute(42); println!(\"{}\", total); } // lorem ipsum dolor sit amet consectetur ";
+
+/// 2025-09-01T00:00:00Z in milliseconds.
+pub const START_MS: i64 = 1_756_684_800_000;
+
+pub fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// Howard Hinnant's days-to-civil: the generator must not depend on the code it tests.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+struct Usage {
+    input: u64,
+    output: u64,
+    cache_5m: u64,
+    cache_1h: u64,
+    cache_read: u64,
+}
+
+impl Usage {
+    fn json(&self, output: u64) -> String {
+        format!(
+            r#"{{"input_tokens":{},"cache_creation_input_tokens":{},"cache_read_input_tokens":{},"cache_creation":{{"ephemeral_5m_input_tokens":{},"ephemeral_1h_input_tokens":{}}},"output_tokens":{},"service_tier":"standard"}}"#,
+            self.input,
+            self.cache_5m + self.cache_1h,
+            self.cache_read,
+            self.cache_5m,
+            self.cache_1h,
+            output
+        )
+    }
+    fn sums(&self) -> Sums {
+        [
+            self.input,
+            self.output,
+            self.cache_5m + self.cache_1h,
+            self.cache_read,
+        ]
+    }
+}
+
+/// A billable response as written to a file (its final, complete line).
+#[derive(Clone)]
+struct Written {
+    line: String,
+    ts_ms: i64,
+    message_id: String,
+    request_id: String,
+    model: String,
+    usage_json: String,
+}
+
+struct Session<'a> {
+    rng: &'a mut Rng,
+    cwd: String,
+    session_id: String,
+    lines: Vec<String>,
+    responses: Vec<Written>,
+    sidechain: bool,
+}
+
+impl Session<'_> {
+    fn head(&mut self, kind: &str, ts_ms: i64) -> String {
+        format!(
+            r#"{{"parentUuid":"{}","isSidechain":{},"userType":"external","cwd":"{}","sessionId":"{}","version":"2.0.37","gitBranch":"main","type":"{kind}","uuid":"{}","timestamp":"{}""#,
+            self.rng.hex(32),
+            self.sidechain,
+            self.cwd,
+            self.session_id,
+            self.rng.hex(32),
+            iso(ts_ms)
+        )
+    }
+
+    fn prompt(&mut self, ts_ms: i64) {
+        let head = self.head("user", ts_ms);
+        self.lines.push(format!(
+            r#"{head},"message":{{"role":"user","content":"Please refactor the parser and add tests."}}}}"#
+        ));
+    }
+
+    fn tool_result(&mut self, ts_ms: i64, bytes: usize, task_usage: bool) {
+        let head = self.head("user", ts_ms);
+        let body: String = FILLER.chars().cycle().take(bytes).collect();
+        let extra = if task_usage {
+            r#","toolUseResult":{"status":"completed","totalTokens":51234,"usage":{"input_tokens":7,"cache_creation_input_tokens":812,"cache_read_input_tokens":50100,"output_tokens":315}}"#
+        } else {
+            r#","toolUseResult":{"stdout":"ok","stderr":"","interrupted":false}"#
+        };
+        let id = self.rng.hex(24);
+        self.lines.push(format!(
+            r#"{head},"message":{{"role":"user","content":[{{"tool_use_id":"toolu_{id}","type":"tool_result","content":"{body}"}}]}}{extra}}}"#
+        ));
+    }
+
+    /// One response: 1–3 content-block lines, the earlier ones sometimes streaming partials.
+    fn response(&mut self, ts_ms: i64, expected: &mut Expected) -> Written {
+        let model = MODELS[self.rng.below(MODELS.len() as u64) as usize].to_string();
+        let cache = if self.rng.chance(0.4) {
+            0
+        } else {
+            self.rng.range(200, 25_000)
+        };
+        let cache_1h = if self.rng.chance(0.15) { cache } else { 0 };
+        let usage = Usage {
+            input: if self.rng.chance(0.9) {
+                self.rng.range(1, 60)
+            } else {
+                self.rng.range(1_000, 30_000)
+            },
+            output: self.rng.range(1, 4_000),
+            cache_5m: cache - cache_1h,
+            cache_1h,
+            cache_read: if self.rng.chance(0.02) {
+                self.rng.range(190_000, 420_000)
+            } else {
+                self.rng.range(0, 150_000)
+            },
+        };
+        let message_id = format!("msg_01{}", self.rng.hex(22));
+        let request_id = format!("req_011{}", self.rng.hex(21));
+        let blocks = self.rng.range(1, 3);
+        let partial = self.rng.chance(0.25);
+        let mut last = None;
+        // All blocks share one timestamp, so the day of a response does not depend on
+        // which of its equal copies a reader keeps.
+        let line_ms = ts_ms;
+        for block in 0..blocks {
+            let output = if partial && block + 1 < blocks {
+                (usage.output / (blocks - block + 1)).max(1)
+            } else {
+                usage.output
+            };
+            let head = self.head("assistant", line_ms);
+            let usage_json = usage.json(output);
+            let line = format!(
+                r#"{head},"requestId":"{request_id}","message":{{"id":"{message_id}","type":"message","role":"assistant","model":"{model}","content":[{{"type":"text","text":"Here is the change."}}],"stop_reason":null,"usage":{usage_json}}}}}"#
+            );
+            self.lines.push(line.clone());
+            last = Some(Written {
+                line,
+                ts_ms: line_ms,
+                message_id: message_id.clone(),
+                request_id: request_id.clone(),
+                model: model.clone(),
+                usage_json,
+            });
+        }
+        let written = last.expect("at least one block");
+        count(expected, written.ts_ms, usage.sums());
+        self.responses.push(written.clone());
+        written
+    }
+
+    fn api_error(&mut self, ts_ms: i64, expected: &mut Expected) {
+        let head = self.head("assistant", ts_ms);
+        let id = self.rng.hex(22);
+        self.lines.push(format!(
+            r#"{head},"isApiErrorMessage":true,"message":{{"id":"msg_01{id}","type":"message","role":"assistant","model":"<synthetic>","content":[{{"type":"text","text":"API Error: 529 Overloaded"}}],"usage":{{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}}}}"#
+        ));
+        count(expected, ts_ms, [0; 4]);
+    }
+
+    /// The parent's progress line echoing a subagent response.
+    fn echo(&mut self, sub: &Written) {
+        let head = self.head("progress", sub.ts_ms);
+        self.lines.push(format!(
+            r#"{head},"data":{{"message":{{"type":"assistant","timestamp":"{}","requestId":"{}","message":{{"model":"{}","id":"{}","type":"message","role":"assistant","content":[],"usage":{}}}}},"normalizedMessages":[],"type":"agent_progress","agentId":"a1"}}}}"#,
+            iso(sub.ts_ms),
+            sub.request_id,
+            sub.model,
+            sub.message_id,
+            sub.usage_json
+        ));
+    }
+
+    /// Lines every reader must skip; none of them is billable.
+    fn damage(&mut self, ts_ms: i64) {
+        let head = self.head("assistant", ts_ms);
+        match self.rng.below(5) {
+            0 => self.lines.push(format!(r#"{head},"message":{{"id":"msg_cut","usage":{{"input_tokens":9"#)),
+            1 => self.lines.push("\u{0}\u{1} garbage \"usage\" }{".to_string()),
+            2 => self.lines.push(format!(
+                r#"{{"type":"assistant","timestamp":"not a time","requestId":"req_bad{}","message":{{"id":"msg_bad{}","model":"claude-sonnet-4-20250514","usage":{{"input_tokens":5,"output_tokens":5}}}}}}"#,
+                self.rng.hex(8),
+                self.rng.hex(8)
+            )),
+            3 => self.lines.push(format!(
+                r#"{{"type":"some-future-kind","timestamp":"{}","usage":{{"input_tokens":77}}}}"#,
+                iso(ts_ms)
+            )),
+            _ => self.lines.push(r#"{"type":"summary","summary":"Refactor parser","leafUuid":"x"}"#.to_string()),
+        }
+    }
+}
+
+fn count(expected: &mut Expected, ts_ms: i64, sums: Sums) {
+    expected.rows += 1;
+    let day = iso(ts_ms)[..10].to_string();
+    let entry = expected.days.entry(day).or_default();
+    for i in 0..4 {
+        entry[i] += sums[i];
+        expected.totals[i] += sums[i];
+    }
+}
+
+/// Writes the tree under `root/projects/` and returns what a correct reader must report.
+pub fn generate(root: &Path, spec: &Spec) -> io::Result<Expected> {
+    let mut rng = Rng(spec.seed);
+    let mut expected = Expected::default();
+    let projects = root.join("projects");
+    let project_count = (spec.files / 20).max(1);
+    let mut finished: Vec<Vec<Written>> = Vec::new();
+    for _ in 0..spec.files {
+        let project = rng.below(project_count as u64);
+        let cwd = format!("/home/dev/work/project-{project}");
+        let encoded = cwd.replace('/', "-");
+        let session_id = format!(
+            "{}-{}-4{}-a{}-{}",
+            rng.hex(8),
+            rng.hex(4),
+            rng.hex(3),
+            rng.hex(3),
+            rng.hex(12)
+        );
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut subagents: Vec<(String, Vec<String>)> = Vec::new();
+        let mut session = Session {
+            rng: &mut rng,
+            cwd: cwd.clone(),
+            session_id: session_id.clone(),
+            lines: Vec::new(),
+            responses: Vec::new(),
+            sidechain: false,
+        };
+        if !finished.is_empty() && session.rng.chance(0.1) {
+            // A resumed session starts with copies of an earlier one's lines.
+            let from = session.rng.below(finished.len() as u64) as usize;
+            let take = session.rng.range(1, 5) as usize;
+            let copies: Vec<String> = finished[from]
+                .iter()
+                .take(take)
+                .map(|w| w.line.clone())
+                .collect();
+            session.lines.extend(copies);
+        }
+        let turns = session.rng.range(1, spec.turns as u64 * 2);
+        for _ in 0..turns {
+            ts += session.rng.range(5_000, 400_000) as i64;
+            session.prompt(ts);
+            for _ in 0..session.rng.range(1, 4) {
+                ts += session.rng.range(2_000, 60_000) as i64;
+                if session.rng.chance(0.01) {
+                    session.api_error(ts, &mut expected);
+                    continue;
+                }
+                session.response(ts, &mut expected);
+                ts += session.rng.range(1_000, 30_000) as i64;
+                if session.rng.chance(0.03) {
+                    ts = subagent(&mut session, ts, &mut expected, &mut subagents);
+                }
+                let big = session.rng.chance(spec.big_prob);
+                let bytes = if big {
+                    session
+                        .rng
+                        .range(spec.big_kb as u64 * 512, spec.big_kb as u64 * 1536)
+                        as usize
+                } else {
+                    session.rng.range(50, 3_000) as usize
+                };
+                let task = session.rng.chance(0.02);
+                session.tool_result(ts, bytes, task);
+            }
+            if session.rng.chance(0.05) {
+                session.damage(ts);
+            }
+        }
+        let dir = projects.join(&encoded);
+        let lines = std::mem::take(&mut session.lines);
+        let responses = std::mem::take(&mut session.responses);
+        write_file(
+            &dir.join(format!("{session_id}.jsonl")),
+            &lines,
+            &mut expected,
+        )?;
+        for (agent, lines) in &subagents {
+            let path = dir
+                .join(&session_id)
+                .join("subagents")
+                .join(format!("agent-{agent}.jsonl"));
+            write_file(&path, lines, &mut expected)?;
+        }
+        finished.push(responses);
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
+    }
+    Ok(expected)
+}
+
+/// A Task subagent: its responses go to its own sidechain file (kept 70% of the time) and
+/// are echoed into the parent; sometimes it starts by replaying the parent's last response.
+fn subagent(
+    parent: &mut Session<'_>,
+    mut ts: i64,
+    expected: &mut Expected,
+    files: &mut Vec<(String, Vec<String>)>,
+) -> i64 {
+    let agent = parent.rng.hex(7);
+    let replay = parent.responses.last().cloned();
+    let mut sub = Session {
+        rng: &mut *parent.rng,
+        cwd: parent.cwd.clone(),
+        session_id: parent.session_id.clone(),
+        lines: Vec::new(),
+        responses: Vec::new(),
+        sidechain: true,
+    };
+    if let Some(replay) = replay.filter(|_| sub.rng.chance(0.3)) {
+        let new_request = format!("req_011{}", sub.rng.hex(21));
+        sub.lines.push(
+            replay
+                .line
+                .replacen("\"isSidechain\":false", "\"isSidechain\":true", 1)
+                .replacen(&replay.request_id, &new_request, 1),
+        );
+    }
+    let mut echoes = Vec::new();
+    for _ in 0..sub.rng.range(1, 6) {
+        ts += sub.rng.range(2_000, 40_000) as i64;
+        let written = sub.response(ts, expected);
+        echoes.push(written);
+        sub.tool_result(ts, 200, false);
+    }
+    let keep_file = sub.rng.chance(0.7);
+    let lines = std::mem::take(&mut sub.lines);
+    for written in &echoes {
+        parent.echo(written);
+    }
+    if keep_file {
+        files.push((agent, lines));
+    }
+    ts
+}
+
+fn write_file(path: &Path, lines: &[String], expected: &mut Expected) -> io::Result<()> {
+    fs::create_dir_all(path.parent().expect("a file has a folder"))?;
+    let mut out = io::BufWriter::new(fs::File::create(path)?);
+    for line in lines {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+        expected.bytes += line.len() as u64 + 1;
+    }
+    out.flush()?;
+    expected.lines += lines.len() as u64;
+    expected.files.push(path.to_path_buf());
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `make bench`: cco-stats against itself and against ccusage, side by side in one run.
+//!
+//! Generates one tree (about 1 GB in 3,000+ files by default; `CCO_BENCH_FILES` and
+//! `CCO_BENCH_BIG_KB` scale it) and measures, each as the median of several runs:
+//! a cold ingest (fresh database), a no-change `once`, the time of 100-row flushes (from
+//! the binary's own debug lines), the peak RSS of a cold ingest beside the longest line,
+//! and `ccusage claude daily --json --offline` over the same tree when its binary is found
+//! (`CCUSAGE_BIN`, or `ccusage` on PATH). Figures and ratios are printed; nothing is
+//! asserted here: these machines are shared, and goals are read, not enforced.
+
+#[path = "corpus.rs"]
+mod corpus;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn main() {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_cco-stats"));
+    let work = tempfile::tempdir().expect("a scratch folder");
+    let root = work.path().join("claude");
+    let spec = corpus::Spec {
+        files: env_usize("CCO_BENCH_FILES", 2_600),
+        days: 60,
+        seed: 42,
+        turns: 12,
+        big_prob: 0.06,
+        big_kb: env_usize("CCO_BENCH_BIG_KB", 400),
+    };
+    let started = Instant::now();
+    let expected = corpus::generate(&root, &spec).expect("generate the bench tree");
+    let longest = longest_line(&expected.files);
+    println!(
+        "tree: {} files, {:.0} MiB, {} lines, longest line {:.1} MiB (generated in {:.1} s)",
+        expected.files.len(),
+        mib(expected.bytes),
+        expected.lines,
+        mib(longest),
+        started.elapsed().as_secs_f64()
+    );
+    // Warm the page cache so every contender reads from memory.
+    for file in &expected.files {
+        std::fs::read(file).ok();
+    }
+
+    let db = work.path().join("bench.db");
+    let cco = |args: &[&str]| {
+        let mut cmd = Command::new(&bin);
+        cmd.arg("--db")
+            .arg(&db)
+            .arg("--source")
+            .arg(&root)
+            .args(args);
+        cmd.env_remove("CLAUDE_CONFIG_DIR");
+        cmd
+    };
+    let fresh = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db.clone().into_os_string();
+            p.push(suffix);
+            std::fs::remove_file(PathBuf::from(p)).ok();
+        }
+    };
+
+    let mut cold = Vec::new();
+    let mut peak_rss = Vec::new();
+    let mut flushes = Vec::new();
+    for run in 0..5 {
+        fresh();
+        let mut cmd = cco(&["once"]);
+        if run == 0 {
+            cmd.env("RUST_LOG", "debug");
+        }
+        let (elapsed, rss, stderr) = measure(&mut cmd);
+        cold.push(elapsed);
+        peak_rss.push(rss);
+        if run == 0 {
+            flushes = flush_times(&stderr, 100);
+        }
+    }
+    let rows = check_totals(&bin, &db, &root, &expected);
+
+    let mut unchanged = Vec::new();
+    for _ in 0..21 {
+        unchanged.push(measure(&mut cco(&["once"])).0);
+    }
+    let mut report = Vec::new();
+    for _ in 0..11 {
+        report.push(measure(&mut cco(&["daily", "--json", "--timezone", "UTC"])).0);
+    }
+
+    let cold_s = median(&mut cold);
+    let unchanged_s = median(&mut unchanged);
+    let report_s = median(&mut report);
+    let rss = median_u64(&mut peak_rss);
+    println!("\ncco-stats ({rows} ledger rows)");
+    println!(
+        "  cold ingest (once, fresh db)   median {:>9.1} ms   ({:.0} MiB/s)",
+        cold_s * 1e3,
+        mib(expected.bytes) / cold_s
+    );
+    println!(
+        "  no-change once                 median {:>9.2} ms",
+        unchanged_s * 1e3
+    );
+    println!(
+        "  daily --json (ingest + report) median {:>9.2} ms",
+        report_s * 1e3
+    );
+    if flushes.is_empty() {
+        println!("  100-row flush                  (no flush lines seen)");
+    } else {
+        println!(
+            "  100-row flush                  median {:>9.3} ms   (p90 {:.3} ms, {} flushes)",
+            median(&mut flushes.clone()),
+            percentile(&mut flushes, 0.9),
+            flushes.len()
+        );
+    }
+    println!(
+        "  peak RSS, cold ingest          median {:>9.1} MiB  ({:.1} MiB beyond the longest line)",
+        mib(rss),
+        mib(rss.saturating_sub(longest))
+    );
+
+    match ccusage() {
+        None => println!(
+            "\nccusage: not found (set CCUSAGE_BIN to its binary, e.g. node_modules/@ccusage/ccusage-linux-x64/bin/ccusage); no comparison"
+        ),
+        Some(ccusage) => {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let mut cmd = Command::new(&ccusage);
+                cmd.args([
+                    "claude",
+                    "daily",
+                    "--json",
+                    "--offline",
+                    "--timezone",
+                    "UTC",
+                ])
+                .env("CLAUDE_CONFIG_DIR", &root);
+                times.push(measure(&mut cmd).0);
+            }
+            let ccusage_s = median(&mut times);
+            println!(
+                "\nccusage daily --json --offline   median {:>9.1} ms   ({})",
+                ccusage_s * 1e3,
+                ccusage.display()
+            );
+            println!("ratios (ccusage / cco-stats, higher is better for cco-stats)");
+            println!(
+                "  cold ingest        {:>8.2}x   (goal: >= 1x)",
+                ccusage_s / cold_s
+            );
+            println!(
+                "  no-change once     {:>8.0}x   (goal: >= 100x)",
+                ccusage_s / unchanged_s
+            );
+            println!(
+                "  daily with ingest  {:>8.0}x   (goal: >= 100x)",
+                ccusage_s / report_s
+            );
+        }
+    }
+}
+
+/// Runs `cmd` to completion: wall time, peak RSS in bytes, and its stderr.
+fn measure(cmd: &mut Command) -> (f64, u64, String) {
+    let stderr_file = tempfile::NamedTempFile::new().expect("a temp file");
+    cmd.stdout(Stdio::null())
+        .stderr(stderr_file.reopen().expect("reopen"));
+    let started = Instant::now();
+    // Reaped below with wait4, which std's Child cannot do.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd.spawn().expect("spawn");
+    let (status, rss) = wait_with_rusage(child.id() as libc::pid_t);
+    let elapsed = started.elapsed().as_secs_f64();
+    let stderr = std::fs::read_to_string(stderr_file.path()).unwrap_or_default();
+    assert!(status == 0, "{cmd:?} failed ({status}): {stderr}");
+    (elapsed, rss, stderr)
+}
+
+/// `wait4`: the exit status and the child's own peak RSS (std's `wait` gives no rusage).
+fn wait_with_rusage(pid: libc::pid_t) -> (i32, u64) {
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, not yet waited for; both pointers are valid.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4 failed");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+}
+
+/// The ledger must hold exactly what the generator wrote, or no figure means anything.
+fn check_totals(bin: &Path, db: &Path, root: &Path, expected: &corpus::Expected) -> u64 {
+    let out = Command::new(bin)
+        .arg("--db")
+        .arg(db)
+        .arg("--source")
+        .arg(root)
+        .args(["daily", "--json", "--no-ingest", "--timezone", "UTC"])
+        .output()
+        .expect("daily");
+    let daily: serde_json::Value = serde_json::from_slice(&out.stdout).expect("daily JSON");
+    let totals = &daily["totals"];
+    let got = [
+        totals["inputTokens"].as_u64().unwrap_or(0),
+        totals["outputTokens"].as_u64().unwrap_or(0),
+        totals["cacheCreationTokens"].as_u64().unwrap_or(0),
+        totals["cacheReadTokens"].as_u64().unwrap_or(0),
+    ];
+    assert_eq!(
+        got, expected.totals,
+        "the ledger's totals differ from the generator's"
+    );
+    println!(
+        "totals: exact ({} responses, input {} output {} cache write {} cache read {})",
+        expected.rows, got[0], got[1], got[2], got[3]
+    );
+    expected.rows
+}
+
+fn flush_times(stderr: &str, rows: usize) -> Vec<f64> {
+    let needle = format!("Batch insert of {rows} records took ");
+    stderr
+        .lines()
+        .filter_map(|l| l.split_once(&needle))
+        .filter_map(|(_, rest)| rest.trim_end_matches(" ms").parse().ok())
+        .collect()
+}
+
+fn ccusage() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("ccusage"))
+            .find(|p| p.is_file())
+    })
+}
+
+fn longest_line(files: &[PathBuf]) -> u64 {
+    files
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .flat_map(|bytes| bytes.split(|&b| b == b'\n').map(|l| l.len() as u64).max())
+        .max()
+        .unwrap_or(0)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    percentile(values, 0.5)
+}
+
+fn percentile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+fn median_u64(values: &mut [u64]) -> u64 {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
