@@ -5,7 +5,8 @@
 //! a cold ingest (fresh database), a no-change `once`, the time of 100-row flushes (from
 //! the binary's own debug lines), the peak RSS of a cold ingest beside the longest line,
 //! and `ccusage claude daily --json --offline` over the same tree when its binary is found
-//! (`CCUSAGE_BIN`, or `ccusage` on PATH). Figures and ratios are printed; nothing is
+//! (`CCUSAGE_BIN`, or `ccusage` on PATH). `CCO_BENCH_DIR` keeps the tree and database
+//! there for profiling. Figures and ratios are printed; nothing is
 //! asserted here: these machines are shared, and goals are read, not enforced.
 
 #[path = "corpus.rs"]
@@ -17,14 +18,19 @@ use std::time::Instant;
 
 fn main() {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_cco-stats"));
-    let work = tempfile::tempdir().expect("a scratch folder");
-    let root = work.path().join("claude");
+    let scratch = tempfile::tempdir().expect("a scratch folder");
+    let work = match std::env::var_os("CCO_BENCH_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => scratch.path().to_path_buf(),
+    };
+    let root = work.join("claude");
+    std::fs::remove_dir_all(&root).ok();
     let spec = corpus::Spec {
-        files: env_usize("CCO_BENCH_FILES", 2_600),
+        files: env_usize("CCO_BENCH_FILES", 2_200),
         days: 60,
         seed: 42,
         turns: 12,
-        big_prob: 0.06,
+        big_prob: 0.03,
         big_kb: env_usize("CCO_BENCH_BIG_KB", 400),
     };
     let started = Instant::now();
@@ -43,7 +49,7 @@ fn main() {
         std::fs::read(file).ok();
     }
 
-    let db = work.path().join("bench.db");
+    let db = work.join("bench.db");
     let cco = |args: &[&str]| {
         let mut cmd = Command::new(&bin);
         cmd.arg("--db")

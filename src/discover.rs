@@ -6,9 +6,10 @@
 //! folder, a symlink loop or a link that leads outside the root is reported as a warning
 //! and passed over, because one bad entry must not stop the ledger from being kept.
 
-use std::collections::HashSet;
-use std::ffi::OsStr;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -110,20 +111,90 @@ pub struct Transcript {
 pub struct Found {
     pub transcripts: Vec<Transcript>,
     pub warnings: Vec<String>,
+    /// Listings made by this walk that later walks may trust (see `DirCache`).
+    pub listed: Vec<(PathBuf, Listing)>,
+}
+
+/// What a directory held when it was listed, keyed by its inode and mtime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub inode: u64,
+    pub mtime_ns: i64,
+    /// Sub-directories, transcripts and links, by name: all the walk looks at.
+    pub children: Vec<(OsString, ChildKind)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChildKind {
+    Dir,
+    Transcript,
+    Link,
+}
+
+/// Directory listings from earlier walks. A directory whose inode and mtime are unchanged
+/// has the same entries, so it costs one `stat` instead of an open, a read and a close:
+/// most of a no-change pass over thousands of session folders.
+///
+/// A listing is kept only if the directory was last modified at least `RACY_NS` before it
+/// was listed: mtime ticks are coarse, and an entry added within the same tick as the
+/// listing would otherwise leave the mtime unchanged and go unseen for good.
+#[derive(Debug, Default)]
+pub struct DirCache {
+    pub dirs: HashMap<PathBuf, Listing>,
+}
+
+const RACY_NS: i64 = 2_000_000_000;
+
+impl Listing {
+    /// `children` as stored: one kind byte, the name, a NUL, per child.
+    pub fn encode_children(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, kind) in &self.children {
+            out.push(match kind {
+                ChildKind::Dir => b'd',
+                ChildKind::Transcript => b'f',
+                ChildKind::Link => b'l',
+            });
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+        }
+        out
+    }
+
+    pub fn decode_children(bytes: &[u8]) -> Vec<(OsString, ChildKind)> {
+        bytes
+            .split(|&b| b == 0)
+            .filter_map(|item| {
+                let (&kind, name) = item.split_first()?;
+                let kind = match kind {
+                    b'd' => ChildKind::Dir,
+                    b'f' => ChildKind::Transcript,
+                    b'l' => ChildKind::Link,
+                    _ => return None,
+                };
+                Some((OsString::from_vec(name.to_vec()), kind))
+            })
+            .collect()
+    }
 }
 
 /// Walks `projects/` under every root, in a stable order (sorted paths).
-pub fn find_transcripts(roots: &[PathBuf]) -> Found {
+pub fn find_transcripts(roots: &[PathBuf], cache: &DirCache) -> Found {
     let mut found = Found::default();
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
     for root in roots {
+        // The root and its projects/ may be links (a data folder moved to another disk):
+        // the user named them. Links below it are another matter (see `Walk::entry`).
         let projects = root.join("projects");
         match fs::metadata(&projects) {
             Ok(meta) if meta.is_dir() => {
-                let fence = fs::canonicalize(&projects).unwrap_or_else(|_| projects.clone());
                 let mut walk = Walk {
                     projects: &projects,
-                    fence: &fence,
-                    seen_dirs: HashSet::new(),
+                    cache,
+                    now_ns,
                     found: &mut found,
                 };
                 walk.dir(&projects, &meta);
@@ -140,9 +211,8 @@ pub fn find_transcripts(roots: &[PathBuf]) -> Found {
 
 struct Walk<'a> {
     projects: &'a Path,
-    /// The canonical `projects/` folder: links are followed only to places inside it.
-    fence: &'a Path,
-    seen_dirs: HashSet<(u64, u64)>,
+    cache: &'a DirCache,
+    now_ns: i64,
     found: &'a mut Found,
 }
 
@@ -154,64 +224,122 @@ impl Walk<'_> {
     }
 
     fn dir(&mut self, dir: &Path, meta: &Metadata) {
-        if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
-            self.warn(
-                dir,
-                "directory already visited (symlink loop?), passed over",
-            );
-            return;
+        let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+        let cached = self
+            .cache
+            .dirs
+            .get(dir)
+            .filter(|l| l.inode == meta.ino() && l.mtime_ns == mtime_ns);
+        let children = match cached {
+            Some(listing) => listing.children.clone(),
+            None => match self.list(dir) {
+                Some(children) => {
+                    if mtime_ns < self.now_ns - RACY_NS {
+                        let listing = Listing {
+                            inode: meta.ino(),
+                            mtime_ns,
+                            children: children.clone(),
+                        };
+                        self.found.listed.push((dir.to_path_buf(), listing));
+                    }
+                    children
+                }
+                None => return,
+            },
+        };
+        for (name, kind) in children {
+            let path = dir.join(&name);
+            match kind {
+                ChildKind::Link => self.link(&path),
+                ChildKind::Dir | ChildKind::Transcript => match fs::symlink_metadata(&path) {
+                    Ok(meta) if meta.is_dir() => self.dir(&path, &meta),
+                    Ok(meta) if meta.is_file() => self.transcript(&path, meta),
+                    Ok(_) => {}
+                    // Gone since it was listed: the next listing will not have it.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => self.warn(&path, e),
+                },
+            }
         }
+    }
+
+    #[cfg(test)]
+    fn list_for_test(dir: &Path) -> Vec<(OsString, ChildKind)> {
+        let mut found = Found::default();
+        let cache = DirCache::default();
+        let mut walk = Walk {
+            projects: dir,
+            cache: &cache,
+            now_ns: 0,
+            found: &mut found,
+        };
+        walk.list(dir).unwrap()
+    }
+
+    /// The entries of `dir` the walk cares about; directory entries carry their type, so
+    /// nothing here costs a `stat`.
+    fn list(&mut self, dir: &Path) -> Option<Vec<(OsString, ChildKind)>> {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
-            Err(e) => return self.warn(dir, e),
+            Err(e) => {
+                self.warn(dir, e);
+                return None;
+            }
         };
+        let mut children = Vec::new();
         for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
+            let (name, kind) = match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
+                Ok(pair) => pair,
                 Err(e) => {
                     self.warn(dir, e);
                     continue;
                 }
             };
-            self.entry(&entry.path());
+            let kind = if kind.is_dir() {
+                // A real directory cannot lead back up the tree (no hard links to folders).
+                ChildKind::Dir
+            } else if kind.is_symlink() {
+                ChildKind::Link
+            } else if kind.is_file() && Path::new(&name).extension() == Some(OsStr::new("jsonl")) {
+                ChildKind::Transcript
+            } else {
+                continue;
+            };
+            children.push((name, kind));
         }
+        children.sort();
+        Some(children)
     }
 
-    fn entry(&mut self, path: &Path) {
-        let link = match fs::symlink_metadata(path) {
-            Ok(meta) => meta,
-            Err(e) => return self.warn(path, e),
-        };
-        let meta = if link.file_type().is_symlink() {
-            match fs::canonicalize(path) {
-                Ok(target) if target.starts_with(self.fence) => match fs::metadata(&target) {
-                    Ok(meta) => meta,
-                    Err(e) => return self.warn(path, e),
-                },
-                Ok(target) => {
-                    return self.warn(
-                        path,
-                        format_args!(
-                            "link leads outside the data root ({}), not followed",
-                            target.display()
-                        ),
-                    );
-                }
-                Err(e) => return self.warn(path, format_args!("broken link: {e}")),
+    fn transcript(&mut self, path: &Path, meta: Metadata) {
+        let (project, session_id) = names(self.projects, path);
+        self.found.transcripts.push(Transcript {
+            path: path.to_path_buf(),
+            project,
+            session_id,
+            meta,
+        });
+    }
+
+    /// A link either points inside projects/, which the walk reaches by its real path
+    /// anyway, or outside it, where a data root must not lead: links are never followed.
+    fn link(&mut self, path: &Path) {
+        let fence = fs::canonicalize(self.projects).unwrap_or_else(|_| self.projects.to_path_buf());
+        match fs::canonicalize(path) {
+            Ok(target) if target.starts_with(&fence) => {
+                log::debug!(
+                    "{}: link inside the data root, read by its own path",
+                    path.display()
+                );
             }
-        } else {
-            link
-        };
-        if meta.is_dir() {
-            self.dir(path, &meta);
-        } else if meta.is_file() && path.extension() == Some(OsStr::new("jsonl")) {
-            let (project, session_id) = names(self.projects, path);
-            self.found.transcripts.push(Transcript {
-                path: path.to_path_buf(),
-                project,
-                session_id,
-                meta,
-            });
+            Ok(target) => self.warn(
+                path,
+                format_args!(
+                    "link leads outside the data root ({}), not followed",
+                    target.display()
+                ),
+            ),
+            Err(e) => self.warn(path, format_args!("broken link: {e}")),
         }
     }
 }
@@ -275,7 +403,7 @@ mod tests {
     }
 
     #[test]
-    fn walk_survives_loops_and_fences_links() {
+    fn links_below_projects_are_never_followed() {
         let tmp = tempfile::tempdir().unwrap();
         let projects = tmp.path().join("projects");
         let proj = projects.join("-p");
@@ -289,21 +417,82 @@ mod tests {
         fs::write(outside.join("x.jsonl"), "{}\n").unwrap();
         std::os::unix::fs::symlink(&outside, proj.join("out")).unwrap();
 
-        let found = find_transcripts(&[tmp.path().to_path_buf()]);
+        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default());
         let paths: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
-        assert_eq!(paths, vec![proj.join("s.jsonl")]);
-        assert!(
-            found
-                .warnings
-                .iter()
-                .any(|w| w.contains("outside the data root"))
+        assert_eq!(
+            paths,
+            vec![proj.join("s.jsonl")],
+            "each transcript once, by its real path"
         );
-        assert!(found.warnings.iter().any(|w| w.contains("already visited")));
+        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+        assert!(found.warnings[0].contains("outside the data root"));
+    }
+
+    #[test]
+    fn a_trusted_listing_is_reused_and_a_changed_folder_listed_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("projects/-p");
+        fs::create_dir_all(proj.join("s/subagents")).unwrap();
+        fs::write(proj.join("s.jsonl"), "{}\n").unwrap();
+        fs::write(proj.join("s/subagents/agent-1.jsonl"), "{}\n").unwrap();
+        let roots = [tmp.path().to_path_buf()];
+
+        // Just modified: too recent to trust, so nothing is kept.
+        let first = find_transcripts(&roots, &DirCache::default());
+        assert_eq!(first.transcripts.len(), 2);
+        assert!(first.listed.is_empty());
+
+        // A listing of an old folder is kept and reused, even when it is stale on purpose.
+        let mut cache = DirCache::default();
+        for dir in [
+            tmp.path().join("projects"),
+            proj.clone(),
+            proj.join("s"),
+            proj.join("s/subagents"),
+        ] {
+            let meta = fs::metadata(&dir).unwrap();
+            let fresh = Walk::list_for_test(&dir);
+            cache.dirs.insert(
+                dir,
+                Listing {
+                    inode: meta.ino(),
+                    mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+                    children: fresh,
+                },
+            );
+        }
+        let listing = cache.dirs.get_mut(&proj).unwrap();
+        listing.children.retain(|(name, _)| name != "s.jsonl");
+        let cached = find_transcripts(&roots, &cache);
+        assert_eq!(cached.transcripts.len(), 1, "the cached listing was used");
+
+        // A new file changes the folder's mtime: it is listed again and the file is found.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(proj.join("t.jsonl"), "{}\n").unwrap();
+        let relisted = find_transcripts(&roots, &cache);
+        assert_eq!(relisted.transcripts.len(), 3);
+    }
+
+    #[test]
+    fn children_round_trip_through_their_encoding() {
+        let listing = Listing {
+            inode: 1,
+            mtime_ns: 2,
+            children: vec![
+                ("a b.jsonl".into(), ChildKind::Transcript),
+                ("sub".into(), ChildKind::Dir),
+                ("l".into(), ChildKind::Link),
+            ],
+        };
+        assert_eq!(
+            Listing::decode_children(&listing.encode_children()),
+            listing.children
+        );
     }
 
     #[test]
     fn missing_root_is_a_warning() {
-        let found = find_transcripts(&[PathBuf::from("/nonexistent/cco")]);
+        let found = find_transcripts(&[PathBuf::from("/nonexistent/cco")], &DirCache::default());
         assert!(found.transcripts.is_empty());
         assert_eq!(found.warnings.len(), 1);
     }

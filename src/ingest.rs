@@ -34,7 +34,7 @@ pub struct Options {
     pub max_line: usize,
 }
 
-/// What one pass did: the `once` summary, and `status`'s "last pass".
+/// What one pass did: the `once` summary, and `status`'s "last ingest".
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct PassStats {
     pub files_seen: u64,
@@ -113,7 +113,18 @@ impl<'s> Ingestor<'s> {
         self.batch.clear();
         // Another process may have moved any cursor since our last pass.
         self.committed = self.store.cursors()?;
-        let found = discover::find_transcripts(roots);
+        debug!(
+            "Loaded {} cursors in {:.3} ms",
+            self.committed.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        let cache = self.store.dir_cache()?;
+        let found = discover::find_transcripts(roots, &cache);
+        debug!(
+            "Found {} transcripts in {:.3} ms",
+            found.transcripts.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         for warning in &found.warnings {
             log::warn!("{warning}");
         }
@@ -134,10 +145,14 @@ impl<'s> Ingestor<'s> {
             }
         }
         self.flush()?;
+        self.store.save_listings(&found.listed)?;
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         self.stats.finished_at = jiff::Timestamp::now().to_string();
-        self.store
-            .set_meta("last_pass", &serde_json::to_string(&self.stats)?)?;
+        // A pass that read nothing writes nothing: a no-change run must stay a few stats.
+        if self.stats.files_changed > 0 {
+            self.store
+                .set_meta("last_ingest", &serde_json::to_string(&self.stats)?)?;
+        }
         Ok(self.stats.clone())
     }
 
@@ -167,6 +182,8 @@ impl<'s> Ingestor<'s> {
         let mut progress = start;
         let mut failure: Option<anyhow::Error> = None;
         let mut buf = std::mem::take(&mut self.buf);
+        // This file's segment in the batch, until a flush empties the batch.
+        let mut segment: Option<usize> = None;
         // Until the read reaches the end, the cursor claims to have seen the file only up
         // to its offset: a flush in mid-file followed by a kill must not leave a cursor
         // that looks like "this file, unchanged, fully read".
@@ -194,14 +211,16 @@ impl<'s> Ingestor<'s> {
                     progress.lines_skipped += 1;
                     self.stats.lines_skipped += 1;
                 }
-                let segment = self
-                    .batch
-                    .advance(&info, self.committed.get(&info.path), progress);
-                if std::mem::take(&mut reset) {
-                    self.batch.mark_reset(segment);
-                }
+                let current = record_progress(
+                    &mut self.batch,
+                    &self.committed,
+                    &info,
+                    &mut segment,
+                    &mut reset,
+                    progress,
+                );
                 match parsed {
-                    Parsed::Billable(record) => self.batch.push(segment, *record),
+                    Parsed::Billable(record) => self.batch.push(current, *record),
                     Parsed::Skipped(reason) => {
                         log::debug!(
                             "{}:{}: skipped: {reason}",
@@ -209,7 +228,7 @@ impl<'s> Ingestor<'s> {
                             progress.lines
                         );
                         self.batch.skip(
-                            segment,
+                            current,
                             SkippedLine {
                                 line_no: progress.lines,
                                 offset: line.start,
@@ -220,6 +239,7 @@ impl<'s> Ingestor<'s> {
                     Parsed::Other => {}
                 }
                 if self.flush_due() {
+                    segment = None;
                     match self.flush() {
                         Ok(true) => {}
                         // Another process owns this file now: leave it to it.
@@ -241,12 +261,14 @@ impl<'s> Ingestor<'s> {
             // Read to the end: record the size and mtime as stat'ed, even if no whole line
             // was added, so the next pass over an unchanged file costs one stat.
             progress.identity = identity;
-            let segment = self
-                .batch
-                .advance(&info, self.committed.get(&info.path), progress);
-            if reset {
-                self.batch.mark_reset(segment);
-            }
+            record_progress(
+                &mut self.batch,
+                &self.committed,
+                &info,
+                &mut segment,
+                &mut reset,
+                progress,
+            );
         }
         debug!(
             "Incremental parse: {} new lines in {:.3} ms ({})",
@@ -298,6 +320,28 @@ impl<'s> Ingestor<'s> {
         }
         Ok(outcome.conflicts.is_empty())
     }
+}
+
+/// Moves this file's segment to `progress`, opening it (from the committed cursor) if the
+/// batch has none yet: the path is hashed once per segment, not once per line.
+fn record_progress(
+    batch: &mut Batch,
+    committed: &HashMap<PathBuf, Cursor>,
+    info: &FileInfo,
+    segment: &mut Option<usize>,
+    reset: &mut bool,
+    progress: Cursor,
+) -> usize {
+    if let Some(index) = *segment {
+        batch.segments[index].next = progress;
+        return index;
+    }
+    let index = batch.advance(info, committed.get(&info.path), progress);
+    if std::mem::take(reset) {
+        batch.mark_reset(index);
+    }
+    *segment = Some(index);
+    index
 }
 
 enum FileError {

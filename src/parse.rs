@@ -154,12 +154,14 @@ pub fn parse_line(line: &[u8]) -> Parsed {
     }
     // A line with broken bytes is damaged, however little: skipped like any other, so the
     // totals agree with every other reader of the same files. serde does not check the
-    // strings it skips, so this is checked first.
-    if std::str::from_utf8(line).is_err() {
-        return Parsed::Skipped("invalid UTF-8".to_string());
-    }
+    // strings it skips, so a billable line is checked whole.
+    let invalid_utf8 = || std::str::from_utf8(line).is_err();
     match serde_json::from_slice::<RawLine>(line) {
-        Ok(raw) => from_raw(raw),
+        Ok(raw) => match from_raw(raw) {
+            Parsed::Billable(_) if invalid_utf8() => Parsed::Skipped("invalid UTF-8".to_string()),
+            parsed => parsed,
+        },
+        Err(_) if invalid_utf8() => Parsed::Skipped("invalid UTF-8".to_string()),
         Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
     }
 }

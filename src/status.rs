@@ -1,4 +1,4 @@
-//! `cco-stats status`: what the ledger holds, where it reads from, and how the last pass
+//! `cco-stats status`: what the ledger holds, where it reads from, and how the last ingest
 //! went. Computed into one struct, then printed as text or JSON.
 
 use std::path::Path;
@@ -26,7 +26,8 @@ pub struct Status {
     pub first_skipped: Vec<SkippedAt>,
     pub first_entry: Option<String>,
     pub last_entry: Option<String>,
-    pub last_pass: Option<PassStats>,
+    /// The last pass that read new bytes.
+    pub last_ingest: Option<PassStats>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,7 +60,7 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
         first_skipped: Vec::new(),
         first_entry: None,
         last_entry: None,
-        last_pass: None,
+        last_ingest: None,
     };
     if !status.database_exists {
         return Ok(status);
@@ -110,8 +111,8 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    status.last_pass = store
-        .meta("last_pass")?
+    status.last_ingest = store
+        .meta("last_ingest")?
         .and_then(|json| serde_json::from_str(&json).ok());
     Ok(status)
 }
@@ -156,8 +157,8 @@ pub fn render(s: &Status) -> String {
         );
     }
     line(
-        "last pass",
-        match &s.last_pass {
+        "last ingest",
+        match &s.last_ingest {
             Some(pass) => format!("{} ({})", pass.finished_at, pass.summary()),
             None => "never".to_string(),
         },

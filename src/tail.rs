@@ -139,7 +139,9 @@ pub fn read_lines(
             line_start = nl + 1;
         }
         // Keep the unfinished line at the front of the buffer and read on.
-        buf.copy_within(line_start..filled, 0);
+        if line_start > 0 {
+            buf.copy_within(line_start..filled, 0);
+        }
         buf_start += line_start as u64;
         filled -= line_start;
         if skipping_from.is_some() || filled > max_line {

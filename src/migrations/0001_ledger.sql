@@ -22,7 +22,7 @@ CREATE TABLE files (
 );
 
 -- One row per billable response, after deduplication (see dedup rules in store.rs).
--- Serves every report: `daily` groups it by ts_ms, dedup looks it up by message_id.
+-- Dedup looks rows up by message_id. No other index: each one is written at every flush.
 CREATE TABLE entries (
     id              INTEGER PRIMARY KEY,
     file_id         INTEGER NOT NULL REFERENCES files(id),
@@ -46,7 +46,6 @@ CREATE TABLE entries (
     version         TEXT
 );
 CREATE INDEX entries_by_message ON entries(message_id) WHERE message_id IS NOT NULL;
-CREATE INDEX entries_by_time ON entries(ts_ms);
 
 -- The first lines of each file that could not be read, for `status` and `doctor`.
 -- Only the first few per file are kept; files.lines_skipped has the full count.
@@ -58,7 +57,16 @@ CREATE TABLE skipped_lines (
     PRIMARY KEY (file_id, line_no)
 );
 
--- Small facts about the ledger itself (last pass summary).
+-- Directory listings, so that an unchanged folder costs one stat (see discover::DirCache).
+-- A cache: losing it costs one listing per folder, never a row.
+CREATE TABLE dirs (
+    path     BLOB    PRIMARY KEY,
+    inode    INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    children BLOB    NOT NULL
+);
+
+-- Small facts about the ledger itself (the last ingest summary).
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
