@@ -57,6 +57,17 @@ pub fn local_date(ms: i64, zone: &TimeZone) -> Date {
         .unwrap_or_default()
 }
 
+/// The day the week holding `date` starts on (Sunday- or Monday-based).
+pub fn week_start(date: Date, monday: bool) -> Date {
+    let since_start = if monday {
+        date.weekday().to_monday_zero_offset()
+    } else {
+        date.weekday().to_sunday_zero_offset()
+    };
+    date.checked_sub(jiff::Span::new().days(i64::from(since_start)))
+        .unwrap_or(date)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +105,16 @@ mod tests {
         let day = parse_date("2026-03-08").unwrap();
         let (since, until) = range_ms(Some(day), Some(day), &ny).unwrap();
         assert_eq!(until.unwrap() - since.unwrap(), 23 * 3_600_000);
+    }
+
+    #[test]
+    fn weeks_start_on_sunday_or_monday() {
+        let wednesday = parse_date("2026-02-11").unwrap();
+        assert_eq!(week_start(wednesday, false).to_string(), "2026-02-08");
+        assert_eq!(week_start(wednesday, true).to_string(), "2026-02-09");
+        let sunday = parse_date("2026-02-08").unwrap();
+        assert_eq!(week_start(sunday, false), sunday);
+        assert_eq!(week_start(sunday, true).to_string(), "2026-02-02");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::calendar::parse_date;
+use crate::ingest;
+use crate::report::CostMode;
 
 /// A permanent, exact ledger of your Claude Code usage.
 ///
@@ -44,21 +46,45 @@ pub enum Command {
     Status(StatusArgs),
     /// Usage and cost per day
     Daily(ReportArgs),
+    /// Usage and cost per week (named by the day it starts)
+    Weekly(WeeklyArgs),
+    /// Usage and cost per month
+    Monthly(ReportArgs),
+    /// Usage and cost per session (subagents count in their parent session)
+    Session(ReportArgs),
+    /// Usage per 5-hour billing block, with the active block's burn rate
+    Blocks(BlocksArgs),
+    /// Usage and cost per project
+    Projects(ReportArgs),
+    /// Usage and cost per model
+    Models(ReportArgs),
+    /// The price table in use
+    Prices(PricesArgs),
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct IngestArgs {
     /// Flush to the database after this many new rows
-    #[arg(long, default_value_t = 100, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = ingest::DEFAULT_BATCH_SIZE, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
 
     /// Flush pending rows at least this often (e.g. 30s, 2m)
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = ingest::DEFAULT_FLUSH_INTERVAL, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub flush_interval: Duration,
 
     /// Skip (and count) lines longer than this many MiB instead of buffering them
-    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_line_mib: u64,
+}
+
+impl From<&IngestArgs> for ingest::Options {
+    fn from(args: &IngestArgs) -> ingest::Options {
+        ingest::Options {
+            batch_size: args.batch_size as usize,
+            flush_interval: args.flush_interval,
+            max_line: (args.max_line_mib as usize) << 20,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -102,13 +128,119 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
 
-    /// Print as JSON (ccusage's shape)
+    /// Only this project: its folder name under projects/, or its working directory
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+
+    /// Show usage per model under each row
     #[arg(long)]
+    pub breakdown: bool,
+
+    /// Row order
+    #[arg(long, value_enum, default_value_t = Order::Asc)]
+    pub order: Order,
+
+    /// Print as JSON (ccusage's shape where it has one)
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+
+    /// Print as CSV (RFC 4180)
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Leave costs out
+    #[arg(long)]
+    pub no_cost: bool,
+
+    /// auto: a line's own costUSD where it has one, else computed; calculate: always
+    /// computed from tokens; display: costUSD only
+    #[arg(long, value_enum, default_value_t = CostMode::Auto)]
+    pub mode: CostMode,
 
     /// Read the ledger only; do not read new transcript lines first
     #[arg(long)]
     pub no_ingest: bool,
+
+    /// Exit 1 when a model has no price (after printing the report)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WeekStart {
+    Sunday,
+    Monday,
+}
+
+#[derive(Debug, Args)]
+pub struct WeeklyArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// The day a week starts on
+    #[arg(long, value_enum, default_value_t = WeekStart::Sunday)]
+    pub start_of_week: WeekStart,
+}
+
+/// `--token-limit`: a number of tokens, or `max` (the most any finished block used).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenLimit {
+    Tokens(u64),
+    Max,
+}
+
+fn parse_token_limit(text: &str) -> Result<TokenLimit, String> {
+    match text {
+        "max" => Ok(TokenLimit::Max),
+        _ => text
+            .replace(['_', ','], "")
+            .parse()
+            .map(TokenLimit::Tokens)
+            .map_err(|_| format!("{text:?} is neither a number of tokens nor \"max\"")),
+    }
+}
+
+fn parse_hours(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(h) if h > 0.0 && h <= 24.0 * 7.0 => Ok(h),
+        _ => Err(format!("{text:?} is not a number of hours (0 < H <= 168)")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Only the active block, with its burn rate and projection
+    #[arg(long)]
+    pub active: bool,
+
+    /// Only blocks of the last 3 days
+    #[arg(long)]
+    pub recent: bool,
+
+    /// Warn when a block (or the active block's projection) passes this many tokens;
+    /// `max` takes the most any finished block used
+    #[arg(long, value_parser = parse_token_limit, value_name = "N|max")]
+    pub token_limit: Option<TokenLimit>,
+
+    /// Block length in hours (Claude's limits use 5)
+    #[arg(long, default_value = "5", value_parser = parse_hours, value_name = "H")]
+    pub session_length: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct PricesArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

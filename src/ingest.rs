@@ -34,6 +34,20 @@ pub struct Options {
     pub max_line: usize,
 }
 
+pub const DEFAULT_BATCH_SIZE: u64 = 100;
+pub const DEFAULT_FLUSH_INTERVAL: &str = "30s";
+pub const DEFAULT_MAX_LINE_MIB: u64 = 64;
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            batch_size: DEFAULT_BATCH_SIZE as usize,
+            flush_interval: Duration::from_secs(30),
+            max_line: (DEFAULT_MAX_LINE_MIB as usize) << 20,
+        }
+    }
+}
+
 /// What one pass did: the `once` summary, and `status`'s "last ingest".
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct PassStats {

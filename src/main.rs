@@ -2,6 +2,7 @@
 //! find the roots, open the ledger, ingest, query, render.
 
 mod batch;
+mod blocks;
 mod calendar;
 mod cli;
 mod dedup;
@@ -12,6 +13,7 @@ mod pricing;
 mod query;
 mod render;
 mod report;
+mod reports;
 mod status;
 mod store;
 mod tail;
@@ -26,9 +28,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::cli::{Cli, Command, IngestArgs, ReportArgs};
-use crate::ingest::{Ingestor, Options};
-use crate::report::CostMode;
+use crate::cli::{Cli, Command, IngestArgs};
+use crate::ingest::Ingestor;
+use crate::reports::Periods;
 use crate::store::Store;
 
 fn main() -> ExitCode {
@@ -69,13 +71,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => store::default_path()?,
     };
     let roots = discover::roots(&cli.sources);
-    match cli.command {
+    let prices = cli.prices.as_deref();
+    let open = |args| reports::Context::open(&db, &roots, prices, args);
+    match &cli.command {
         Command::Once(args) => {
             let stop = stop_flag()?;
             let mut store = Store::open(&db)?;
             warn_if_no_roots(&roots);
             let stats =
-                Ingestor::new(&mut store, options(&args.ingest)).pass(&roots.paths, &stop)?;
+                Ingestor::new(&mut store, (&args.ingest).into()).pass(&roots.paths, &stop)?;
             eprintln!("cco-stats: {}", stats.summary());
             if args.json {
                 print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?;
@@ -99,28 +103,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Daily(args) => {
-            let prices = pricing::PriceTable::load(cli.prices.as_deref())?;
-            let store = open_for_report(&db, &roots, &args)?;
-            let zone = calendar::zone(args.timezone.as_deref())?;
-            let (since_ms, until_ms) = calendar::range_ms(args.since, args.until, &zone)?;
-            let filter = query::Filter {
-                since_ms,
-                until_ms,
-                project: None,
-            };
-            let groups = query::groups(store.conn(), &filter)?;
-            let report = report::build(&groups, &prices, CostMode::Auto, |bucket| {
-                calendar::local_date(bucket, &zone).to_string()
-            });
-            warn_unpriced(&report.totals);
+        Command::Daily(args) => open(args)?.periods(Periods::Daily),
+        Command::Weekly(args) => open(&args.report)?.periods(Periods::Weekly(args.start_of_week)),
+        Command::Monthly(args) => open(args)?.periods(Periods::Monthly),
+        Command::Projects(args) => open(args)?.periods(Periods::Projects),
+        Command::Models(args) => open(args)?.periods(Periods::Models),
+        Command::Session(args) => open(args)?.sessions(),
+        Command::Blocks(args) => open(&args.report)?.blocks(args),
+        Command::Prices(args) => {
+            let table = pricing::PriceTable::load(prices)?;
             let text = if args.json {
                 format!(
                     "{}\n",
-                    serde_json::to_string_pretty(&render::periods_json(&report, "daily", "date"))?
+                    serde_json::to_string_pretty(&render::prices_json(&table))?
                 )
             } else {
-                render::periods_table(&report, "Date")
+                render::prices_table(&table, reports::screen().color)
             };
             print(&text)?;
             Ok(ExitCode::SUCCESS)
@@ -128,55 +126,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn options(args: &IngestArgs) -> Options {
-    Options {
-        batch_size: args.batch_size as usize,
-        flush_interval: args.flush_interval,
-        max_line: (args.max_line_mib as usize) << 20,
-    }
-}
-
-/// A report reads the ledger after an incremental ingest, or only the ledger.
-fn open_for_report(
-    db: &std::path::Path,
-    roots: &discover::Roots,
-    args: &ReportArgs,
-) -> Result<Store> {
-    if args.no_ingest {
-        return Store::open_read_only(db);
-    }
-    let mut store = Store::open(db)?;
-    let never = AtomicBool::new(false);
-    let stats = Ingestor::new(&mut store, options(&default_ingest()))
-        .pass(&roots.paths, &never)
-        .context("ingest before the report failed (use --no-ingest to read the ledger as it is)")?;
-    log::info!("{}", stats.summary());
-    Ok(store)
-}
-
-fn default_ingest() -> IngestArgs {
-    IngestArgs {
-        batch_size: 100,
-        flush_interval: Duration::from_secs(30),
-        max_line_mib: 64,
-    }
-}
-
 fn warn_if_no_roots(roots: &discover::Roots) {
     if roots.paths.is_empty() {
         log::warn!(
             "no Claude data found in ~/.config/claude or ~/.claude; set CLAUDE_CONFIG_DIR or pass --source DIR"
-        );
-    }
-}
-
-fn warn_unpriced(usage: &report::Usage) {
-    let unpriced = usage.unpriced_models();
-    if !unpriced.is_empty() {
-        let names: Vec<&str> = unpriced.into_iter().collect();
-        log::warn!(
-            "no price for {}: their cost is left out (add them to a price file, see `--prices`)",
-            names.join(", ")
         );
     }
 }
@@ -199,7 +152,7 @@ fn watch(
     interval: Duration,
     stop: &AtomicBool,
 ) {
-    let mut ingestor = Ingestor::new(store, options(args));
+    let mut ingestor = Ingestor::new(store, args.into());
     let mut backoff = interval;
     while !stop.load(Ordering::SeqCst) {
         let wait = match ingestor.pass(roots, stop) {
@@ -235,7 +188,7 @@ fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
     }
 }
 
-fn print(text: &str) -> Result<()> {
+pub fn print(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

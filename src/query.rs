@@ -1,18 +1,17 @@
-//! Reads the ledger for reports: token sums grouped by 15-minute UTC bucket and by what
-//! pricing needs (model, fast mode, long context, whether the line carried its own cost).
+//! Reads the ledger for reports. Period, project and model reports read `usage_by_time`
+//! (15-minute UTC buckets, kept by triggers), sessions read `usage_by_session`, and 5-hour
+//! blocks read the raw rows, whose exact times their gap rule needs.
 //!
 //! Every time zone in use today has an offset that is a whole multiple of 15 minutes
 //! (India +5:30, Nepal +5:45), and DST moves on such boundaries too, so a 15-minute UTC
-//! bucket always falls inside one local day, week or month. Grouping by bucket in SQL and
-//! assigning buckets to periods in Rust lets one ledger serve every zone.
+//! bucket always falls inside one local day, week or month: one ledger serves every zone,
+//! and a report reads a few rows per active quarter hour instead of every response.
 
 use anyhow::Result;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Row, params};
 
 use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
-
-pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
 /// Which rows a report covers: UTC milliseconds, `until_ms` exclusive.
 #[derive(Clone, Debug, Default)]
@@ -22,10 +21,21 @@ pub struct Filter {
     pub project: Option<String>,
 }
 
-/// Sums over the rows that share a bucket and a pricing key.
+impl Filter {
+    fn since(&self) -> i64 {
+        self.since_ms.unwrap_or(i64::MIN)
+    }
+    fn until(&self) -> i64 {
+        self.until_ms.unwrap_or(i64::MAX)
+    }
+}
+
+/// What pricing needs to know of a group of responses, and their sums.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
-    pub bucket_ms: i64,
+    /// The 15-minute bucket (or, for blocks, the response's own time).
+    pub at_ms: i64,
+    pub project: String,
     pub model: Option<String>,
     pub fast: bool,
     pub long_context: bool,
@@ -36,44 +46,144 @@ pub struct Group {
     pub requests: u64,
 }
 
-pub fn groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT ts_ms / ?1 * ?1, model, speed = 'fast',
-                input + cache_write_5m + cache_write_1h + cache_read > ?2,
-                cost_usd IS NOT NULL,
-                sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-                total(cost_usd), count(*)
-         FROM entries
-         WHERE ts_ms >= ?3 AND ts_ms < ?4 AND (?5 IS NULL OR project = ?5)
-         GROUP BY 1, 2, 3, 4, 5
-         ORDER BY 1",
-    )?;
+/// The columns every query below selects after its own, in this order.
+const SUMS: &str = "model, fast, long_context, has_cost_usd, input, output, cache_write_5m,
+                    cache_write_1h, cache_read, cost_usd, requests";
+
+fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlite::Result<Group> {
+    let model: String = r.get(first)?;
+    Ok(Group {
+        at_ms,
+        project,
+        model: (!model.is_empty()).then_some(model),
+        fast: r.get(first + 1)?,
+        long_context: r.get(first + 2)?,
+        has_cost_usd: r.get(first + 3)?,
+        tokens: Tokens {
+            input: r.get(first + 4)?,
+            output: r.get(first + 5)?,
+            cache_write_5m: r.get(first + 6)?,
+            cache_write_1h: r.get(first + 7)?,
+            cache_read: r.get(first + 8)?,
+        },
+        cost_usd: r.get(first + 9)?,
+        requests: r.get(first + 10)?,
+    })
+}
+
+/// Usage by 15-minute bucket, project and pricing key, in time order.
+pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
+    let sql = format!(
+        "SELECT bucket_ms, project, {SUMS} FROM usage_by_time
+         WHERE bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0
+         ORDER BY bucket_ms"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![
-            BUCKET_MS,
-            LONG_CONTEXT_INPUT,
-            filter.since_ms.unwrap_or(i64::MIN),
-            filter.until_ms.unwrap_or(i64::MAX),
-            filter.project,
-        ],
+        params![filter.since(), filter.until(), filter.project],
+        |r| group_from(r, r.get(0)?, r.get(1)?, 2),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One session's usage under one pricing key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionGroup {
+    pub session_id: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub group: Group,
+}
+
+/// Usage by session, for sessions with activity inside the filter's range. A session's
+/// sums are whole, even where it ran past the range.
+pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionGroup>> {
+    let sql = format!(
+        "SELECT session_id, first_ms, last_ms, project, {SUMS} FROM usage_by_session
+         WHERE session_id IN (
+             SELECT session_id FROM usage_by_session
+             WHERE last_ms >= ?1 AND first_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0)
+           AND requests > 0
+         ORDER BY session_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![filter.since(), filter.until(), filter.project],
         |r| {
-            Ok(Group {
-                bucket_ms: r.get(0)?,
-                model: r.get(1)?,
-                fast: r.get::<_, Option<bool>>(2)?.unwrap_or(false),
-                long_context: r.get(3)?,
-                has_cost_usd: r.get(4)?,
-                tokens: Tokens {
-                    input: r.get(5)?,
-                    output: r.get(6)?,
-                    cache_write_5m: r.get(7)?,
-                    cache_write_1h: r.get(8)?,
-                    cache_read: r.get(9)?,
-                },
-                cost_usd: r.get(10)?,
-                requests: r.get(11)?,
+            let first_ms: i64 = r.get(1)?;
+            Ok(SessionGroup {
+                session_id: r.get(0)?,
+                first_ms,
+                last_ms: r.get(2)?,
+                group: group_from(r, first_ms, r.get(3)?, 4)?,
             })
         },
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every response in the range, one `Group` each, in time order (for 5-hour blocks).
+pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ts_ms, project, coalesce(model, ''), speed IS 'fast',
+                input + cache_write_5m + cache_write_1h + cache_read > ?4,
+                cost_usd IS NOT NULL, input, output, cache_write_5m, cache_write_1h, cache_read,
+                coalesce(cost_usd, 0), 1
+         FROM entries
+         WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+         ORDER BY ts_ms",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            LONG_CONTEXT_INPUT
+        ],
+        |r| group_from(r, r.get(0)?, r.get(1)?, 2),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The trigger-kept aggregates must equal the sums of the raw rows after inserts,
+    /// upgrades and deletions.
+    #[test]
+    fn aggregates_follow_every_change_to_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let conn = store.conn();
+        conn.execute_batch(
+            "INSERT INTO files (id, path, project, session_id, dev, inode, size, mtime_ns, offset, lines, head_len, head_hash, updated_ms)
+                 VALUES (1, x'61', 'p', 's', 0, 0, 0, 0, 0, 0, 0, 0, 0);
+             INSERT INTO entries (file_id, ts_ms, session_id, project, model, message_id, is_sidechain, speed,
+                                  input, output, cache_write_5m, cache_write_1h, cache_read, web_search, cost_usd)
+             VALUES (1, 1000, 's', 'p', 'm', 'a', 0, NULL, 1, 2, 3, 4, 5, 0, NULL),
+                    (1, 2000, 's', 'p', 'm', 'b', 0, NULL, 10, 20, 0, 0, 300000, 0, NULL),
+                    (1, 900000, 's2', 'p', NULL, 'c', 0, 'fast', 7, 7, 0, 0, 0, 0, 0.5);
+             UPDATE entries SET output = 200 WHERE message_id = 'a';
+             DELETE FROM entries WHERE message_id = 'c';",
+        )
+        .unwrap();
+        let groups = time_groups(conn, &Filter::default()).unwrap();
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        let long = groups.iter().find(|g| g.long_context).unwrap();
+        assert_eq!(long.tokens.cache_read, 300_000);
+        let short = groups.iter().find(|g| !g.long_context).unwrap();
+        assert_eq!((short.tokens.output, short.requests), (200, 1));
+
+        let sessions = session_groups(conn, &Filter::default()).unwrap();
+        assert!(sessions.iter().all(|s| s.session_id == "s"));
+        assert_eq!(sessions.iter().map(|s| s.group.requests).sum::<u64>(), 2);
+
+        let since = Filter {
+            since_ms: Some(1500),
+            ..Filter::default()
+        };
+        assert_eq!(responses(conn, &since).unwrap().len(), 1);
+    }
 }

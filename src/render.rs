@@ -1,16 +1,38 @@
 //! Formats: pure functions from the report model to text. Where the bytes go (and what a
 //! closed pipe means) is the caller's business.
 //!
-//! JSON uses ccusage's field names and shapes, so dashboards and status bars built on
-//! ccusage read cco-stats unchanged.
+//! JSON uses ccusage's field names and shapes for `daily`, `weekly`, `monthly`, `session`
+//! and `blocks`, so dashboards and status bars built on ccusage read cco-stats unchanged;
+//! `projects` and `models` have shapes of their own, documented in the README. CSV follows
+//! RFC 4180. Tables pick the widest layout that fits the terminal.
 
-use serde_json::{Value, json};
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
 
+use crate::blocks::{Block, limit_status};
 use crate::parse::Tokens;
-use crate::report::{ModelUsage, Report, Usage};
+use crate::pricing::PriceTable;
+use crate::report::{ModelUsage, Report, Session, Usage};
 
-fn token_fields(t: &Tokens) -> serde_json::Map<String, Value> {
-    let mut map = serde_json::Map::new();
+/// What the caller chose about costs and detail, shared by every format.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    pub breakdown: bool,
+    pub no_cost: bool,
+}
+
+/// How a table may be drawn.
+#[derive(Clone, Copy, Debug)]
+pub struct Screen {
+    pub width: usize,
+    pub color: bool,
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON
+
+fn token_fields(t: &Tokens) -> Map<String, Value> {
+    let mut map = Map::new();
     map.insert("inputTokens".into(), json!(t.input));
     map.insert("outputTokens".into(), json!(t.output));
     map.insert("cacheCreationTokens".into(), json!(t.cache_creation()));
@@ -19,59 +41,381 @@ fn token_fields(t: &Tokens) -> serde_json::Map<String, Value> {
     map
 }
 
-fn breakdown_json(model: &str, m: &ModelUsage) -> Value {
+/// A cost that could not be (wholly) priced is `null`, never a made-up number.
+fn cost_value(cost: f64, unpriced: bool) -> Value {
+    if unpriced && cost == 0.0 {
+        Value::Null
+    } else {
+        json!(cost)
+    }
+}
+
+fn breakdown_json(model: &str, m: &ModelUsage, style: Style) -> Value {
     let mut map = token_fields(&m.tokens);
     map.remove("totalTokens");
     map.insert("modelName".into(), json!(model));
-    map.insert(
-        "cost".into(),
-        if m.unpriced && m.cost == 0.0 {
-            Value::Null
-        } else {
-            json!(m.cost)
-        },
-    );
+    if !style.no_cost {
+        map.insert("cost".into(), cost_value(m.cost, m.unpriced));
+    }
     Value::Object(map)
 }
 
-/// The fields every period row and the totals share; `unpricedModels` only when some are.
-fn usage_json(usage: &Usage, with_models: bool) -> serde_json::Map<String, Value> {
+/// The fields every row and the totals share; `unpricedModels` only when some are.
+fn usage_json(usage: &Usage, with_models: bool, style: Style) -> Map<String, Value> {
     let mut map = token_fields(&usage.tokens);
-    map.insert("totalCost".into(), json!(usage.cost));
+    if !style.no_cost {
+        map.insert("totalCost".into(), json!(usage.cost));
+    }
     if with_models {
         map.insert("modelsUsed".into(), json!(usage.models_used()));
-        map.insert(
-            "modelBreakdowns".into(),
-            Value::Array(
-                usage
-                    .breakdown()
-                    .into_iter()
-                    .map(|(name, m)| breakdown_json(name, m))
-                    .collect(),
-            ),
-        );
+        let rows = usage
+            .breakdown()
+            .into_iter()
+            .map(|(name, m)| breakdown_json(name, m, style))
+            .collect();
+        map.insert("modelBreakdowns".into(), Value::Array(rows));
     }
     let unpriced = usage.unpriced_models();
-    if !unpriced.is_empty() {
+    if !unpriced.is_empty() && !style.no_cost {
         map.insert("unpricedModels".into(), json!(unpriced));
     }
     map
 }
 
-/// `{"daily": [{"date": ..., ...}], "totals": {...}}`, as `ccusage daily --json`.
-pub fn periods_json(report: &Report, list_key: &str, period_key: &str) -> Value {
+/// `{"daily": [{"date": ..., ...}], "totals": {...}}`, as `ccusage daily --json`; the
+/// same with `weekly`/`week`, `monthly`/`month`, `projects`/`project`.
+pub fn periods_json(report: &Report, list_key: &str, key_name: &str, style: Style) -> Value {
     let rows: Vec<Value> = report
         .periods
         .iter()
         .map(|p| {
-            let mut map = serde_json::Map::new();
-            map.insert(period_key.into(), json!(p.key));
-            map.extend(usage_json(&p.usage, true));
+            let mut map = Map::new();
+            map.insert(key_name.into(), json!(p.key));
+            map.extend(usage_json(&p.usage, true, style));
             Value::Object(map)
         })
         .collect();
-    json!({ list_key: rows, "totals": Value::Object(usage_json(&report.totals, false)) })
+    json!({ list_key: rows, "totals": Value::Object(usage_json(&report.totals, false, style)) })
 }
+
+/// `{"models": [{"model", tokens..., "cost", "requests"}], "totals": {...}}`.
+pub fn models_json(report: &Report, style: Style) -> Value {
+    let rows: Vec<Value> = report
+        .periods
+        .iter()
+        .map(|p| {
+            let mut map = Map::new();
+            map.insert("model".into(), json!(p.key));
+            map.extend(token_fields(&p.usage.tokens));
+            map.insert(
+                "cacheWrite1hTokens".into(),
+                json!(p.usage.tokens.cache_write_1h),
+            );
+            if !style.no_cost {
+                let unpriced = !p.usage.unpriced_models().is_empty();
+                map.insert("cost".into(), cost_value(p.usage.cost, unpriced));
+            }
+            map.insert("requests".into(), json!(p.usage.requests));
+            Value::Object(map)
+        })
+        .collect();
+    json!({ "models": rows, "totals": Value::Object(usage_json(&report.totals, false, style)) })
+}
+
+fn iso(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| format!("{}", t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")))
+        .unwrap_or_default()
+}
+
+/// `{"sessions": [...], "totals": {...}}`, as `ccusage session --json`.
+pub fn sessions_json(sessions: &[Session], totals: &Usage, style: Style) -> Value {
+    let rows: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            let mut map = Map::new();
+            map.insert("sessionId".into(), json!(s.session_id));
+            map.insert("projectPath".into(), json!(s.project));
+            map.insert("firstActivity".into(), json!(iso(s.first_ms)));
+            map.insert("lastActivity".into(), json!(iso(s.last_ms)));
+            map.extend(usage_json(&s.usage, true, style));
+            Value::Object(map)
+        })
+        .collect();
+    json!({ "sessions": rows, "totals": Value::Object(usage_json(totals, false, style)) })
+}
+
+/// `{"blocks": [...]}`, as `ccusage blocks --json`.
+pub fn blocks_json(blocks: &[Block], now_ms: i64, token_limit: Option<u64>, style: Style) -> Value {
+    let rows: Vec<Value> = blocks
+        .iter()
+        .map(|b| {
+            let t = &b.usage.tokens;
+            let mut map = Map::new();
+            let id = if b.is_gap {
+                format!("gap-{}", iso(b.start_ms))
+            } else {
+                iso(b.start_ms)
+            };
+            map.insert("id".into(), json!(id));
+            map.insert("startTime".into(), json!(iso(b.start_ms)));
+            map.insert("endTime".into(), json!(iso(b.end_ms)));
+            map.insert("actualEndTime".into(), json!(b.actual_end_ms.map(iso)));
+            map.insert("isActive".into(), json!(b.is_active));
+            map.insert("isGap".into(), json!(b.is_gap));
+            map.insert("entries".into(), json!(b.entries));
+            map.insert(
+                "tokenCounts".into(),
+                json!({
+                    "inputTokens": t.input,
+                    "outputTokens": t.output,
+                    "cacheCreationInputTokens": t.cache_creation(),
+                    "cacheReadInputTokens": t.cache_read,
+                }),
+            );
+            map.insert("totalTokens".into(), json!(t.total()));
+            if !style.no_cost {
+                map.insert("costUSD".into(), json!(b.usage.cost));
+            }
+            map.insert("models".into(), json!(b.usage.models_used()));
+            let (rate, projection) = match b.is_active {
+                true => (b.burn_rate(), b.projection(now_ms)),
+                false => (None, None),
+            };
+            map.insert(
+                "burnRate".into(),
+                rate.map_or(Value::Null, |r| {
+                    json!({
+                        "tokensPerMinute": r.tokens_per_minute,
+                        "tokensPerMinuteForIndicator": r.tokens_per_minute_for_indicator,
+                        "costPerHour": r.cost_per_hour,
+                    })
+                }),
+            );
+            map.insert(
+                "projection".into(),
+                projection.map_or(Value::Null, |p| {
+                    json!({
+                        "totalTokens": p.total_tokens,
+                        "totalCost": (p.total_cost * 100.0).round() / 100.0,
+                        "remainingMinutes": p.remaining_minutes,
+                    })
+                }),
+            );
+            if let (Some(limit), true) = (token_limit, b.is_active) {
+                let projected = projection.map_or(t.total(), |p| p.total_tokens);
+                map.insert(
+                    "tokenLimitStatus".into(),
+                    json!({
+                        "limit": limit,
+                        "projectedUsage": projected,
+                        "percentUsed": percent(projected, limit),
+                        "status": limit_status(projected, limit),
+                    }),
+                );
+            }
+            Value::Object(map)
+        })
+        .collect();
+    json!({ "blocks": rows })
+}
+
+fn percent(tokens: u64, limit: u64) -> f64 {
+    if limit == 0 {
+        0.0
+    } else {
+        (tokens as f64 / limit as f64 * 10_000.0).round() / 100.0
+    }
+}
+
+/// `{"models": {family: {rates..., "source"}}}`.
+pub fn prices_json(prices: &PriceTable) -> Value {
+    let mut models = Map::new();
+    for (family, price) in &prices.models {
+        let r = price.rates;
+        let mut entry = json!({
+            "input": r.input, "output": r.output, "cacheWrite5m": r.cache_write_5m,
+            "cacheWrite1h": r.cache_write_1h, "cacheRead": r.cache_read,
+            "source": prices.sources.get(family),
+        });
+        if let Some(l) = price.long_context {
+            entry["longContext"] = json!({
+                "input": l.input, "output": l.output, "cacheWrite5m": l.cache_write_5m,
+                "cacheWrite1h": l.cache_write_1h, "cacheRead": l.cache_read,
+            });
+        }
+        if let Some(fast) = price.fast {
+            entry["fastMultiplier"] = json!(fast);
+        }
+        models.insert(family.clone(), entry);
+    }
+    json!({ "unit": "USD per million tokens", "models": models })
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV
+
+/// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+fn csv_line(fields: &[String]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+fn csv_cost(cost: f64, unpriced: bool) -> String {
+    if unpriced && cost == 0.0 {
+        String::new()
+    } else {
+        format!("{cost:.6}")
+    }
+}
+
+fn csv_tokens(t: &Tokens) -> [String; 5] {
+    [
+        t.input.to_string(),
+        t.output.to_string(),
+        t.cache_creation().to_string(),
+        t.cache_read.to_string(),
+        t.total().to_string(),
+    ]
+}
+
+const CSV_TOKENS: [&str; 5] = [
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_read_tokens",
+    "total_tokens",
+];
+
+/// One row per period; with `breakdown`, one row per period and model.
+pub fn periods_csv(report: &Report, key_name: &str, style: Style) -> String {
+    let mut header = vec![key_name.to_string()];
+    header.push(if style.breakdown { "model" } else { "models" }.into());
+    header.extend(CSV_TOKENS.iter().map(|s| s.to_string()));
+    if !style.no_cost {
+        header.push("cost_usd".into());
+    }
+    let mut out = csv_line(&header);
+    for p in &report.periods {
+        let mut push = |model: String, tokens: &Tokens, cost: f64, unpriced: bool| {
+            let mut row = vec![p.key.clone(), model];
+            row.extend(csv_tokens(tokens));
+            if !style.no_cost {
+                row.push(csv_cost(cost, unpriced));
+            }
+            out.push_str(&csv_line(&row));
+        };
+        if style.breakdown {
+            for (model, m) in p.usage.breakdown() {
+                push(model.to_string(), &m.tokens, m.cost, m.unpriced);
+            }
+        } else {
+            let unpriced = !p.usage.unpriced_models().is_empty();
+            push(
+                p.usage.models_used().join(" "),
+                &p.usage.tokens,
+                p.usage.cost,
+                unpriced,
+            );
+        }
+    }
+    out
+}
+
+pub fn sessions_csv(sessions: &[Session], style: Style) -> String {
+    let mut header: Vec<String> = [
+        "session_id",
+        "project",
+        "first_activity",
+        "last_activity",
+        "models",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(CSV_TOKENS.iter().map(|s| s.to_string()));
+    if !style.no_cost {
+        header.push("cost_usd".into());
+    }
+    let mut out = csv_line(&header);
+    for s in sessions {
+        let mut row = vec![
+            s.session_id.clone(),
+            s.project.clone(),
+            iso(s.first_ms),
+            iso(s.last_ms),
+            s.usage.models_used().join(" "),
+        ];
+        row.extend(csv_tokens(&s.usage.tokens));
+        if !style.no_cost {
+            row.push(csv_cost(
+                s.usage.cost,
+                !s.usage.unpriced_models().is_empty(),
+            ));
+        }
+        out.push_str(&csv_line(&row));
+    }
+    out
+}
+
+pub fn blocks_csv(blocks: &[Block], style: Style) -> String {
+    let mut header: Vec<String> = [
+        "start",
+        "end",
+        "last_activity",
+        "status",
+        "entries",
+        "models",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(CSV_TOKENS.iter().map(|s| s.to_string()));
+    if !style.no_cost {
+        header.push("cost_usd".into());
+    }
+    let mut out = csv_line(&header);
+    for b in blocks {
+        let mut row = vec![
+            iso(b.start_ms),
+            iso(b.end_ms),
+            b.actual_end_ms.map(iso).unwrap_or_default(),
+            block_status(b).to_string(),
+            b.entries.to_string(),
+            b.usage.models_used().join(" "),
+        ];
+        row.extend(csv_tokens(&b.usage.tokens));
+        if !style.no_cost {
+            row.push(format!("{:.6}", b.usage.cost));
+        }
+        out.push_str(&csv_line(&row));
+    }
+    out
+}
+
+fn block_status(b: &Block) -> &'static str {
+    match (b.is_gap, b.is_active) {
+        (true, _) => "gap",
+        (_, true) => "active",
+        _ => "done",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tables
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -90,94 +434,476 @@ pub fn dollars(cost: f64) -> String {
     format!("${cost:.2}")
 }
 
-/// A plain text table: first column left-aligned, the rest right-aligned.
-pub fn table(header: &[&str], rows: &[Vec<String>], totals: Option<Vec<String>>) -> String {
-    let columns = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows.iter().chain(totals.iter()) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let mut out = String::new();
-        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                out.push_str("  ");
-            }
-            let pad = width - cell.chars().count();
-            if i == 0 {
-                out.push_str(cell);
-                if i + 1 < columns {
-                    out.push_str(&" ".repeat(pad));
-                }
-            } else {
-                out.push_str(&" ".repeat(pad));
-                out.push_str(cell);
-            }
-        }
-        out.push('\n');
-        out
-    };
-    let rule: String = widths
-        .iter()
-        .map(|w| "─".repeat(*w))
-        .collect::<Vec<_>>()
-        .join("  ")
-        + "\n";
-    let mut out = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    out.push_str(&rule);
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    if let Some(totals) = totals {
-        out.push_str(&rule);
-        out.push_str(&line(&totals));
-    }
-    out
-}
-
-fn usage_cells(label: String, usage: &Usage) -> Vec<String> {
-    let t = &usage.tokens;
-    let cost = if usage.unpriced_models().is_empty() {
+fn cost_cell(usage: &Usage) -> String {
+    if usage.unpriced_models().is_empty() {
         dollars(usage.cost)
     } else {
+        // Part of it has no price: the sum shown is a floor.
         format!("{}+?", dollars(usage.cost))
-    };
-    vec![
-        label,
-        thousands(t.input),
-        thousands(t.output),
-        thousands(t.cache_creation()),
-        thousands(t.cache_read),
-        thousands(t.total()),
-        cost,
-    ]
+    }
 }
 
-/// The table of a period report: one row per period and a totals row.
-pub fn periods_table(report: &Report, first_column: &str) -> String {
-    let header = [
-        first_column,
-        "Input",
-        "Output",
-        "Cache Create",
-        "Cache Read",
-        "Total Tokens",
-        "Cost (USD)",
-    ];
-    let rows: Vec<Vec<String>> = report
+/// Rows of cells, and how each line is to be drawn.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Row,
+    Detail,
+    Total,
+}
+
+struct Table {
+    header: Vec<String>,
+    rows: Vec<(Kind, Vec<String>)>,
+    /// Columns of text, left-aligned; numbers are right-aligned.
+    text_columns: usize,
+}
+
+impl Table {
+    fn width(&self) -> usize {
+        self.widths().iter().sum::<usize>() + 2 * self.header.len().saturating_sub(1)
+    }
+
+    fn widths(&self) -> Vec<usize> {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for (_, row) in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        widths
+    }
+
+    /// Text columns left-aligned, numbers right-aligned; rules under the header and above
+    /// the totals.
+    fn render(&self, color: bool) -> String {
+        let widths = self.widths();
+        let line = |cells: &[String]| -> String {
+            let mut out = String::new();
+            for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+                let pad = width.saturating_sub(cell.chars().count());
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                if i < self.text_columns {
+                    out.push_str(cell);
+                    out.push_str(&" ".repeat(pad));
+                } else {
+                    out.push_str(&" ".repeat(pad));
+                    out.push_str(cell);
+                }
+            }
+            out.truncate(out.trim_end().len());
+            out
+        };
+        let rule = widths
+            .iter()
+            .map(|w| "─".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ");
+        let paint = |text: String, code: &str| -> String {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m\n")
+            } else {
+                format!("{text}\n")
+            }
+        };
+        let mut out = paint(line(&self.header), "1");
+        out.push_str(&format!("{rule}\n"));
+        for (kind, row) in &self.rows {
+            match kind {
+                Kind::Row => out.push_str(&format!("{}\n", line(row))),
+                Kind::Detail => out.push_str(&paint(line(row), "2")),
+                Kind::Total => {
+                    out.push_str(&format!("{rule}\n"));
+                    out.push_str(&paint(line(row), "1"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The columns a usage row can show, widest layout first.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    Full,
+    NoModels,
+    Compact,
+}
+
+fn usage_row(label: String, usage: &Usage, layout: Layout, style: Style) -> Vec<String> {
+    let t = &usage.tokens;
+    let mut row = vec![label];
+    if layout == Layout::Full {
+        row.push(
+            usage
+                .models_used()
+                .iter()
+                .map(|m| short_model(m))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    row.push(thousands(t.input));
+    row.push(thousands(t.output));
+    if layout != Layout::Compact {
+        row.push(thousands(t.cache_creation()));
+        row.push(thousands(t.cache_read));
+    }
+    row.push(thousands(t.total()));
+    if !style.no_cost {
+        row.push(cost_cell(usage));
+    }
+    row
+}
+
+fn detail_row(model: &str, m: &ModelUsage, layout: Layout, style: Style) -> Vec<String> {
+    let mut usage = Usage {
+        tokens: m.tokens,
+        cost: m.cost,
+        requests: m.requests,
+        ..Usage::default()
+    };
+    if m.unpriced {
+        usage.models.insert(model.to_string(), m.clone());
+    }
+    let mut row = usage_row(format!("  └ {}", short_model(model)), &usage, layout, style);
+    if layout == Layout::Full {
+        row[1] = String::new();
+    }
+    row
+}
+
+fn header(first: &str, layout: Layout, style: Style) -> Vec<String> {
+    let mut h = vec![first.to_string()];
+    if layout == Layout::Full {
+        h.push("Models".into());
+    }
+    h.push("Input".into());
+    h.push("Output".into());
+    if layout != Layout::Compact {
+        h.push("Cache Create".into());
+        h.push("Cache Read".into());
+    }
+    h.push(
+        if layout == Layout::Compact {
+            "Total"
+        } else {
+            "Total Tokens"
+        }
+        .into(),
+    );
+    if !style.no_cost {
+        h.push("Cost (USD)".into());
+    }
+    h
+}
+
+/// `claude-sonnet-4-5-20250929` → `sonnet-4-5`: tables are read by people.
+pub fn short_model(model: &str) -> String {
+    let without_vendor = model.strip_prefix("claude-").unwrap_or(model);
+    match without_vendor.rsplit_once('-') {
+        Some((family, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => {
+            family.to_string()
+        }
+        _ => without_vendor.to_string(),
+    }
+}
+
+/// Labelled usage rows (periods, sessions, blocks) and a totals row, in the widest
+/// layout that fits the screen.
+fn usage_table(
+    first: &str,
+    rows: &[(String, &Usage)],
+    totals: Option<&Usage>,
+    style: Style,
+    screen: Screen,
+) -> String {
+    let mut fallback = String::new();
+    for layout in [Layout::Full, Layout::NoModels, Layout::Compact] {
+        let mut table = Table {
+            header: header(first, layout, style),
+            rows: Vec::new(),
+            text_columns: if layout == Layout::Full { 2 } else { 1 },
+        };
+        for (label, usage) in rows {
+            table
+                .rows
+                .push((Kind::Row, usage_row(label.clone(), usage, layout, style)));
+            if style.breakdown {
+                for (model, m) in usage.breakdown() {
+                    table
+                        .rows
+                        .push((Kind::Detail, detail_row(model, m, layout, style)));
+                }
+            }
+        }
+        if let Some(totals) = totals {
+            table.rows.push((
+                Kind::Total,
+                usage_row("Total".into(), totals, layout, style),
+            ));
+        }
+        fallback = table.render(screen.color);
+        if table.width() <= screen.width {
+            break;
+        }
+    }
+    fallback
+}
+
+pub fn periods_table(report: &Report, first: &str, style: Style, screen: Screen) -> String {
+    let rows: Vec<(String, &Usage)> = report
         .periods
         .iter()
-        .map(|p| usage_cells(p.key.clone(), &p.usage))
+        .map(|p| (p.key.clone(), &p.usage))
         .collect();
-    let totals = usage_cells("Total".to_string(), &report.totals);
-    table(&header, &rows, Some(totals))
+    usage_table(first, &rows, Some(&report.totals), style, screen)
+}
+
+pub fn sessions_table(
+    sessions: &[Session],
+    totals: &Usage,
+    zone: &jiff::tz::TimeZone,
+    style: Style,
+    screen: Screen,
+) -> String {
+    let rows: Vec<(String, &Usage)> = sessions
+        .iter()
+        .map(|s| {
+            let last = Timestamp::from_millisecond(s.last_ms)
+                .map(|t| {
+                    t.to_zoned_datetime(zone.clone())
+                        .strftime("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let id: String = s.session_id.chars().take(8).collect();
+            (
+                format!("{id}  {last}  {}", short_project(&s.project)),
+                &s.usage,
+            )
+        })
+        .collect();
+    usage_table(
+        "Session   Last activity     Project",
+        &rows,
+        Some(totals),
+        style,
+        screen,
+    )
+}
+
+/// The end of an encoded project path (`-home-u-work-app` → `…work-app`).
+fn short_project(project: &str) -> String {
+    let chars: Vec<char> = project.chars().collect();
+    if chars.len() <= 24 {
+        project.to_string()
+    } else {
+        format!("…{}", chars[chars.len() - 23..].iter().collect::<String>())
+    }
+}
+
+pub fn blocks_table(
+    blocks: &[Block],
+    now_ms: i64,
+    token_limit: Option<u64>,
+    zone: &jiff::tz::TimeZone,
+    style: Style,
+    color: bool,
+) -> String {
+    let local = |ms: i64| {
+        Timestamp::from_millisecond(ms)
+            .map(|t| {
+                t.to_zoned_datetime(zone.clone())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let mut table = Table {
+        header: vec![
+            "Block start".into(),
+            "Status".into(),
+            "Models".into(),
+            "Tokens".into(),
+        ],
+        rows: Vec::new(),
+        text_columns: 3,
+    };
+    if token_limit.is_some() {
+        table.header.push("% of limit".into());
+    }
+    if !style.no_cost {
+        table.header.push("Cost (USD)".into());
+    }
+    for b in blocks {
+        let status = if b.is_gap {
+            format!("gap {}", hours(b.end_ms - b.start_ms))
+        } else if b.is_active {
+            let left = (b.end_ms - now_ms).max(0);
+            format!("ACTIVE, {} left", hours(left))
+        } else {
+            hours(b.actual_end_ms.unwrap_or(b.start_ms) - b.start_ms)
+        };
+        let models = b
+            .usage
+            .models_used()
+            .iter()
+            .map(|m| short_model(m))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut row = vec![
+            local(b.start_ms),
+            status,
+            models,
+            thousands(b.usage.tokens.total()),
+        ];
+        if let Some(limit) = token_limit {
+            row.push(if b.is_gap {
+                String::new()
+            } else {
+                format!("{:.1}%", percent(b.usage.tokens.total(), limit))
+            });
+        }
+        if !style.no_cost {
+            row.push(if b.is_gap {
+                String::new()
+            } else {
+                dollars(b.usage.cost)
+            });
+        }
+        let kind = if b.is_gap { Kind::Detail } else { Kind::Row };
+        table.rows.push((kind, row));
+        if let (true, Some(rate), Some(p)) = (b.is_active, b.burn_rate(), b.projection(now_ms)) {
+            let mut note = vec![
+                "  burn rate".into(),
+                format!("{:.0} tokens/min", rate.tokens_per_minute),
+                if style.no_cost {
+                    String::new()
+                } else {
+                    format!("{}/h", dollars(rate.cost_per_hour))
+                },
+                format!("→ {}", thousands(p.total_tokens)),
+            ];
+            if let Some(limit) = token_limit {
+                note.push(format!("{:.1}%", percent(p.total_tokens, limit)));
+            }
+            if !style.no_cost {
+                note.push(format!("→ {}", dollars(p.total_cost)));
+            }
+            table.rows.push((Kind::Detail, note));
+        }
+    }
+    table.render(color)
+}
+
+fn hours(ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    format!("{}h {:02}m", minutes / 60, minutes % 60)
+}
+
+pub fn prices_table(prices: &PriceTable, color: bool) -> String {
+    let mut table = Table {
+        header: [
+            "Model family",
+            "Input",
+            "Output",
+            "Write 5m",
+            "Write 1h",
+            "Read",
+            "Long ctx in/out",
+            "Fast",
+            "Source",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: Vec::new(),
+        text_columns: 1,
+    };
+    let rate = |v: f64| format!("{v}");
+    for (family, price) in &prices.models {
+        let r = price.rates;
+        table.rows.push((
+            Kind::Row,
+            vec![
+                family.clone(),
+                rate(r.input),
+                rate(r.output),
+                rate(r.cache_write_5m),
+                rate(r.cache_write_1h),
+                rate(r.cache_read),
+                price
+                    .long_context
+                    .map(|l| format!("{}/{}", l.input, l.output))
+                    .unwrap_or_default(),
+                price.fast.map(|f| format!("{f}x")).unwrap_or_default(),
+                prices.sources.get(family).cloned().unwrap_or_default(),
+            ],
+        ));
+    }
+    let mut out = table.render(color);
+    out.push_str("USD per million tokens. Long context: Sonnet 4/4.5 requests above 200,000 input-side tokens are billed whole at these rates.\n");
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{ModelUsage, Period};
+
+    fn usage(input: u64, cost: f64, models: &[&str]) -> Usage {
+        let mut u = Usage {
+            tokens: Tokens {
+                input,
+                output: input * 2,
+                cache_write_5m: 1,
+                cache_write_1h: 2,
+                cache_read: 1_000_000,
+            },
+            cost,
+            requests: 1,
+            ..Usage::default()
+        };
+        for m in models {
+            u.models.insert(
+                m.to_string(),
+                ModelUsage {
+                    tokens: u.tokens,
+                    cost,
+                    unpriced: false,
+                    requests: 1,
+                },
+            );
+        }
+        u
+    }
+
+    fn report() -> Report {
+        Report {
+            periods: vec![
+                Period {
+                    key: "2026-01-01".into(),
+                    usage: usage(5, 1.5, &["claude-sonnet-4-5-20250929"]),
+                },
+                Period {
+                    key: "2026-01-02".into(),
+                    usage: usage(
+                        1_000,
+                        0.25,
+                        &["claude-haiku-4-5-20251001", "claude-opus-4-6"],
+                    ),
+                },
+            ],
+            totals: usage(1_005, 1.75, &[]),
+        }
+    }
+
+    const WIDE: Screen = Screen {
+        width: 200,
+        color: false,
+    };
 
     #[test]
     fn thousands_separators() {
@@ -188,15 +914,101 @@ mod tests {
     }
 
     #[test]
-    fn table_aligns_columns() {
-        let out = table(
-            &["Date", "Input"],
-            &[vec!["2026-01-01".into(), "5".into()]],
-            Some(vec!["Total".into(), "1,000".into()]),
+    fn wide_table_has_models_and_a_totals_row() {
+        let out = periods_table(&report(), "Date", Style::default(), WIDE);
+        let expected = "\
+Date        Models               Input  Output  Cache Create  Cache Read  Total Tokens  Cost (USD)
+──────────  ───────────────────  ─────  ──────  ────────────  ──────────  ────────────  ──────────
+2026-01-01  sonnet-4-5               5      10             3   1,000,000     1,000,018       $1.50
+2026-01-02  haiku-4-5, opus-4-6  1,000   2,000             3   1,000,000     1,003,003       $0.25
+──────────  ───────────────────  ─────  ──────  ────────────  ──────────  ────────────  ──────────
+Total                            1,005   2,010             3   1,000,000     1,003,018       $1.75
+";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn narrow_screens_get_narrower_layouts() {
+        for width in [80, 60] {
+            let out = periods_table(
+                &report(),
+                "Date",
+                Style::default(),
+                Screen {
+                    width,
+                    color: false,
+                },
+            );
+            assert!(out.lines().all(|l| l.chars().count() <= width), "{out}");
+            assert!(out.contains("$1.75"), "{out}");
+        }
+        let compact = periods_table(
+            &report(),
+            "Date",
+            Style::default(),
+            Screen {
+                width: 60,
+                color: false,
+            },
+        );
+        assert!(!compact.contains("Cache Read"), "{compact}");
+    }
+
+    #[test]
+    fn breakdown_rows_no_cost_and_color() {
+        let style = Style {
+            breakdown: true,
+            no_cost: true,
+        };
+        let out = periods_table(&report(), "Date", style, WIDE);
+        assert!(out.contains("  └ haiku-4-5"), "{out}");
+        assert!(!out.contains('$'), "{out}");
+        let colored = periods_table(
+            &report(),
+            "Date",
+            Style::default(),
+            Screen {
+                width: 200,
+                color: true,
+            },
+        );
+        assert!(colored.contains("\x1b[1m"));
+        assert!(!periods_table(&report(), "Date", Style::default(), WIDE).contains('\x1b'));
+    }
+
+    #[test]
+    fn csv_is_rfc_4180() {
+        let out = periods_csv(&report(), "date", Style::default());
+        let lines: Vec<&str> = out.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "date,models,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens,total_tokens,cost_usd"
         );
         assert_eq!(
-            out,
-            "Date        Input\n──────────  ─────\n2026-01-01      5\n──────────  ─────\nTotal       1,000\n"
+            lines[2],
+            "2026-01-02,claude-haiku-4-5-20251001 claude-opus-4-6,1000,2000,3,1000000,1003003,0.250000"
         );
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        let breakdown = periods_csv(
+            &report(),
+            "date",
+            Style {
+                breakdown: true,
+                no_cost: true,
+            },
+        );
+        assert_eq!(
+            breakdown.matches("\r\n").count(),
+            4,
+            "header and one row per model: {breakdown}"
+        );
+        assert!(!breakdown.contains("cost_usd"));
+    }
+
+    #[test]
+    fn model_names_shorten_for_people() {
+        assert_eq!(short_model("claude-sonnet-4-5-20250929"), "sonnet-4-5");
+        assert_eq!(short_model("claude-opus-4-6-fast"), "opus-4-6-fast");
+        assert_eq!(short_model("gpt-x"), "gpt-x");
     }
 }

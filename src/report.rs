@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::parse::Tokens;
 use crate::pricing::PriceTable;
-use crate::query::Group;
+use crate::query::{Group, SessionGroup};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum CostMode {
@@ -62,7 +62,7 @@ impl Usage {
         rows
     }
 
-    fn add_group(&mut self, group: &Group, cost: Option<f64>) {
+    pub fn add_group(&mut self, group: &Group, cost: Option<f64>) {
         add_tokens(&mut self.tokens, &group.tokens);
         self.cost += cost.unwrap_or(0.0);
         self.requests += group.requests;
@@ -90,7 +90,7 @@ pub fn add_tokens(sum: &mut Tokens, more: &Tokens) {
     sum.cache_read += more.cache_read;
 }
 
-/// A period's name (`2026-02-10`, `2026-02`, ...) and its usage.
+/// A period's name (`2026-02-10`, `2026-02`, a project, a model ...) and its usage.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Period {
     pub key: String,
@@ -99,16 +99,21 @@ pub struct Period {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
-    /// In ascending key order.
+    /// In ascending key order; `reverse` for `--order desc`.
     pub periods: Vec<Period>,
     pub totals: Usage,
 }
 
+impl Report {
+    pub fn reverse(&mut self) {
+        self.periods.reverse();
+    }
+}
+
 /// The cost of one group, or `None` when its model (or fast price) is unknown.
 pub fn group_cost(prices: &PriceTable, mode: CostMode, group: &Group) -> Option<f64> {
-    let display = group.cost_usd;
     match (mode, group.has_cost_usd) {
-        (CostMode::Display, true) | (CostMode::Auto, true) => Some(display),
+        (CostMode::Display, true) | (CostMode::Auto, true) => Some(group.cost_usd),
         (CostMode::Display, false) => Some(0.0),
         _ => match &group.model {
             Some(model) => prices.cost(model, &group.tokens, group.long_context, group.fast),
@@ -119,27 +124,21 @@ pub fn group_cost(prices: &PriceTable, mode: CostMode, group: &Group) -> Option<
     }
 }
 
-/// Sums groups into periods named by `period_of(bucket start)`.
+/// Sums groups into periods named by `key_of(group)`.
 pub fn build(
     groups: &[Group],
     prices: &PriceTable,
     mode: CostMode,
-    mut period_of: impl FnMut(i64) -> String,
+    mut key_of: impl FnMut(&Group) -> String,
 ) -> Report {
     let mut periods: BTreeMap<String, Usage> = BTreeMap::new();
     let mut totals = Usage::default();
-    let mut last: Option<(i64, String)> = None;
     for group in groups {
-        let key = match &last {
-            Some((bucket, key)) if *bucket == group.bucket_ms => key.clone(),
-            _ => {
-                let key = period_of(group.bucket_ms);
-                last = Some((group.bucket_ms, key.clone()));
-                key
-            }
-        };
         let cost = group_cost(prices, mode, group);
-        periods.entry(key).or_default().add_group(group, cost);
+        periods
+            .entry(key_of(group))
+            .or_default()
+            .add_group(group, cost);
         totals.add_group(group, cost);
     }
     Report {
@@ -151,13 +150,55 @@ pub fn build(
     }
 }
 
+/// One session: its usage, project and first and last activity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub session_id: String,
+    pub project: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub usage: Usage,
+}
+
+/// Sums session groups into sessions (ordered by last activity) and totals.
+pub fn sessions(
+    groups: &[SessionGroup],
+    prices: &PriceTable,
+    mode: CostMode,
+) -> (Vec<Session>, Usage) {
+    let mut by_id: BTreeMap<&str, Session> = BTreeMap::new();
+    let mut totals = Usage::default();
+    for g in groups {
+        let cost = group_cost(prices, mode, &g.group);
+        let session = by_id.entry(&g.session_id).or_insert_with(|| Session {
+            session_id: g.session_id.clone(),
+            project: g.group.project.clone(),
+            first_ms: g.first_ms,
+            last_ms: g.last_ms,
+            usage: Usage::default(),
+        });
+        session.first_ms = session.first_ms.min(g.first_ms);
+        session.last_ms = session.last_ms.max(g.last_ms);
+        session.usage.add_group(&g.group, cost);
+        totals.add_group(&g.group, cost);
+    }
+    let mut list: Vec<Session> = by_id.into_values().collect();
+    list.sort_by(|a, b| {
+        a.last_ms
+            .cmp(&b.last_ms)
+            .then(a.session_id.cmp(&b.session_id))
+    });
+    (list, totals)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn group(bucket_ms: i64, model: &str, output: u64) -> Group {
+    fn group(at_ms: i64, model: &str, output: u64) -> Group {
         Group {
-            bucket_ms,
+            at_ms,
+            project: "p".into(),
             model: Some(model.into()),
             fast: false,
             long_context: false,
@@ -179,8 +220,8 @@ mod tests {
             group(1, "claude-haiku-4-5", 1_000_000),
             group(2, "claude-unknown-9", 10),
         ];
-        let report = build(&groups, &prices, CostMode::Auto, |b| {
-            if b < 2 { "a" } else { "b" }.to_string()
+        let report = build(&groups, &prices, CostMode::Auto, |g| {
+            if g.at_ms < 2 { "a" } else { "b" }.to_string()
         });
         assert_eq!(report.periods.len(), 2);
         assert_eq!(report.periods[0].usage.tokens.output, 2_000_000);

@@ -31,7 +31,10 @@ use crate::tail::{Head, Identity};
 const APPLICATION_ID: i32 = 0x6363_6f73;
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_ledger.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_ledger.sql"),
+    include_str!("migrations/0002_aggregates.sql"),
+];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
 const SKIPPED_LINES_KEPT: u64 = 20;
@@ -481,22 +484,22 @@ fn apply(conn: &Connection, record: &Record, file: (i64, &str, &str)) -> Result<
     Ok(decision)
 }
 
-/// Inserts a row, or overwrites row `id` in place (keeping its id).
+/// Inserts a row, or overwrites row `id` in place. An UPDATE, not a REPLACE: REPLACE
+/// deletes without firing the triggers that keep the report aggregates exact.
 fn write_entry(
     conn: &Connection,
     id: Option<i64>,
     r: &Record,
-    (file_id, session_id, project): (i64, &str, &str),
+    (file_id, file_session, project): (i64, &str, &str),
 ) -> Result<()> {
+    // Older flat subagent files (`agent-<hex>.jsonl`) are named after the agent: their
+    // session is the parent's, which the lines carry.
+    let session_id = match &r.line_session_id {
+        Some(line_session) if file_session.starts_with("agent-") => line_session.as_str(),
+        _ => file_session,
+    };
     let t = &r.tokens;
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO entries (id, file_id, ts_ms, session_id, line_session_id, project, cwd, model,
-             message_id, request_id, is_sidechain, speed, input, output, cache_write_5m, cache_write_1h,
-             cache_read, web_search, cost_usd, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-    )?
-    .execute(params![
-        id,
+    let values: &[&dyn rusqlite::ToSql] = params![
         file_id,
         r.ts_ms,
         session_id,
@@ -516,7 +519,31 @@ fn write_entry(
         r.web_search,
         r.cost_usd,
         r.version,
-    ])?;
+        id,
+    ];
+    let sql = match id {
+        None => {
+            "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
+                 message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
+                 cache_write_1h, cache_read, web_search, cost_usd, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        }
+        Some(_) => {
+            "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
+                 project = ?5, cwd = ?6, model = ?7, message_id = ?8, request_id = ?9,
+                 is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
+                 cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
+                 version = ?19
+             WHERE id = ?20"
+        }
+    };
+    // The insert takes every value but the id (the last).
+    let values = if id.is_some() {
+        values
+    } else {
+        &values[..values.len() - 1]
+    };
+    conn.prepare_cached(sql)?.execute(values)?;
     Ok(())
 }
 

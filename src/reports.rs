@@ -1,0 +1,297 @@
+//! Runs the report commands: open the ledger (after an incremental ingest unless
+//! `--no-ingest`), query it, build the report model, and render it in the chosen format.
+//! Every report goes through `Context`, so the common flags mean the same everywhere.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context as _, Result};
+use jiff::tz::TimeZone;
+
+use crate::blocks;
+use crate::calendar;
+use crate::cli::{BlocksArgs, Order, ReportArgs, TokenLimit, WeekStart};
+use crate::discover::Roots;
+use crate::ingest::{Ingestor, Options};
+use crate::pricing::PriceTable;
+use crate::query::{self, Filter};
+use crate::render::{self, Screen, Style};
+use crate::report::{self, Usage};
+use crate::store::Store;
+
+/// Which period a report groups by.
+#[derive(Clone, Copy, Debug)]
+pub enum Periods {
+    Daily,
+    Weekly(WeekStart),
+    Monthly,
+    Projects,
+    Models,
+}
+
+/// What every report needs: the ledger, prices, zone, filter and output choices.
+pub struct Context<'a> {
+    store: Store,
+    prices: PriceTable,
+    zone: TimeZone,
+    filter: Filter,
+    args: &'a ReportArgs,
+}
+
+impl<'a> Context<'a> {
+    pub fn open(
+        db: &Path,
+        roots: &Roots,
+        prices: Option<&Path>,
+        args: &'a ReportArgs,
+    ) -> Result<Context<'a>> {
+        let prices = PriceTable::load(prices)?;
+        let zone = calendar::zone(args.timezone.as_deref())?;
+        let (since_ms, until_ms) = calendar::range_ms(args.since, args.until, &zone)?;
+        let store = if args.no_ingest {
+            Store::open_read_only(db)?
+        } else {
+            ingested(db, roots)?
+        };
+        let filter = Filter {
+            since_ms,
+            until_ms,
+            project: args.project.as_deref().map(project_name),
+        };
+        Ok(Context {
+            store,
+            prices,
+            zone,
+            filter,
+            args,
+        })
+    }
+
+    fn style(&self) -> Style {
+        Style {
+            breakdown: self.args.breakdown,
+            no_cost: self.args.no_cost,
+        }
+    }
+
+    pub fn periods(&self, periods: Periods) -> Result<ExitCode> {
+        let groups = query::time_groups(self.store.conn(), &self.filter)?;
+        let zone = &self.zone;
+        let mut report = report::build(&groups, &self.prices, self.args.mode, |g| match periods {
+            Periods::Daily => calendar::local_date(g.at_ms, zone).to_string(),
+            Periods::Weekly(start) => {
+                let day = calendar::local_date(g.at_ms, zone);
+                calendar::week_start(day, start == WeekStart::Monday).to_string()
+            }
+            Periods::Monthly => calendar::local_date(g.at_ms, zone)
+                .strftime("%Y-%m")
+                .to_string(),
+            Periods::Projects => g.project.clone(),
+            Periods::Models => match &g.model {
+                Some(model) if g.fast => format!("{model}-fast"),
+                Some(model) => model.clone(),
+                None => "<none>".to_string(),
+            },
+        });
+        if self.args.order == Order::Desc {
+            report.reverse();
+        }
+        let (list, key, title) = match periods {
+            Periods::Daily => ("daily", "date", "Date"),
+            Periods::Weekly(_) => ("weekly", "week", "Week"),
+            Periods::Monthly => ("monthly", "month", "Month"),
+            Periods::Projects => ("projects", "project", "Project"),
+            Periods::Models => ("models", "model", "Model"),
+        };
+        let style = self.style();
+        let text = if self.args.json {
+            let value = match periods {
+                Periods::Models => render::models_json(&report, style),
+                _ => render::periods_json(&report, list, key, style),
+            };
+            json_text(&value)?
+        } else if self.args.csv {
+            render::periods_csv(&report, key, style)
+        } else {
+            render::periods_table(&report, title, style, screen())
+        };
+        self.finish(&text, &report.totals)
+    }
+
+    pub fn sessions(&self) -> Result<ExitCode> {
+        let groups = query::session_groups(self.store.conn(), &self.filter)?;
+        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.args.mode);
+        if self.args.order == Order::Desc {
+            sessions.reverse();
+        }
+        let style = self.style();
+        let text = if self.args.json {
+            json_text(&render::sessions_json(&sessions, &totals, style))?
+        } else if self.args.csv {
+            render::sessions_csv(&sessions, style)
+        } else {
+            render::sessions_table(&sessions, &totals, &self.zone, style, screen())
+        };
+        self.finish(&text, &totals)
+    }
+
+    pub fn blocks(&self, args: &BlocksArgs) -> Result<ExitCode> {
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let mut filter = self.filter.clone();
+        if args.recent {
+            let three_days_ago = now_ms - 3 * 86_400_000;
+            filter.since_ms = Some(
+                filter
+                    .since_ms
+                    .map_or(three_days_ago, |s| s.max(three_days_ago)),
+            );
+        }
+        let responses = query::responses(self.store.conn(), &filter)?;
+        let length_ms = (args.session_length * 3_600_000.0).round() as i64;
+        let mut all = blocks::blocks(&responses, &self.prices, self.args.mode, length_ms, now_ms);
+        let limit = match args.token_limit {
+            Some(TokenLimit::Tokens(n)) => Some(n),
+            Some(TokenLimit::Max) => Some(blocks::max_tokens(&all)),
+            None => None,
+        };
+        if args.active {
+            all.retain(|b| b.is_active);
+            if all.is_empty() {
+                eprintln!(
+                    "cco-stats: no active block (no response in the last {} h)",
+                    args.session_length
+                );
+            }
+        }
+        if self.args.order == Order::Desc {
+            all.reverse();
+        }
+        if let Some(limit) = limit {
+            warn_past_limit(&all, limit, now_ms);
+        }
+        let mut totals = Usage::default();
+        for b in &all {
+            merge(&mut totals, &b.usage);
+        }
+        let style = self.style();
+        let text = if self.args.json {
+            json_text(&render::blocks_json(&all, now_ms, limit, style))?
+        } else if self.args.csv {
+            render::blocks_csv(&all, style)
+        } else {
+            render::blocks_table(&all, now_ms, limit, &self.zone, style, screen().color)
+        };
+        self.finish(&text, &totals)
+    }
+
+    /// Prints the report, names unpriced models, and turns them into exit 1 with --strict.
+    fn finish(&self, text: &str, totals: &Usage) -> Result<ExitCode> {
+        crate::print(text)?;
+        let unpriced = totals.unpriced_models();
+        if unpriced.is_empty() || self.args.no_cost {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let names: Vec<&str> = unpriced.into_iter().collect();
+        log::warn!(
+            "no price for {}: tokens counted, cost left out (add them to ~/.config/cco-stats/prices.toml or --prices FILE)",
+            names.join(", ")
+        );
+        Ok(if self.args.strict {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
+fn merge(sum: &mut Usage, more: &Usage) {
+    report::add_tokens(&mut sum.tokens, &more.tokens);
+    sum.cost += more.cost;
+    sum.requests += more.requests;
+    for (model, m) in &more.models {
+        let into = sum.models.entry(model.clone()).or_default();
+        report::add_tokens(&mut into.tokens, &m.tokens);
+        into.cost += m.cost;
+        into.unpriced |= m.unpriced;
+        into.requests += m.requests;
+    }
+}
+
+fn warn_past_limit(blocks: &[blocks::Block], limit: u64, now_ms: i64) {
+    for b in blocks.iter().filter(|b| b.is_active) {
+        let projected = b
+            .projection(now_ms)
+            .map_or(b.usage.tokens.total(), |p| p.total_tokens);
+        match blocks::limit_status(projected, limit) {
+            "exceeds" => log::warn!(
+                "the active block is projected to use {} tokens, past the limit of {}",
+                render::thousands(projected),
+                render::thousands(limit)
+            ),
+            "warning" => log::warn!(
+                "the active block is projected to use {} tokens, over 80% of the limit of {}",
+                render::thousands(projected),
+                render::thousands(limit)
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// A project is named by its folder under projects/ or by its working directory, which
+/// Claude Code encodes by replacing every character outside [A-Za-z0-9] with '-'.
+fn project_name(name: &str) -> String {
+    if name.contains('/') {
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    } else {
+        name.to_string()
+    }
+}
+
+/// A report ingests new lines first, so it is never behind the transcripts.
+fn ingested(db: &Path, roots: &Roots) -> Result<Store> {
+    let mut store = Store::open(db)?;
+    let never = AtomicBool::new(false);
+    Ingestor::new(&mut store, Options::default())
+        .pass(&roots.paths, &never)
+        .context("ingest before the report failed (use --no-ingest to read the ledger as it is)")?;
+    Ok(store)
+}
+
+fn json_text(value: &serde_json::Value) -> Result<String> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
+}
+
+/// The terminal's width and whether to color: color only on a terminal, and never with
+/// NO_COLOR set or TERM=dumb. Piped output is laid out for 120 columns.
+pub fn screen() -> Screen {
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or_else(|| {
+            tty.then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+                .flatten()
+        })
+        .unwrap_or(120);
+    let color = tty
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb");
+    Screen { width, color }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projects_are_named_by_folder_or_by_path() {
+        assert_eq!(project_name("-home-u-app"), "-home-u-app");
+        assert_eq!(project_name("/home/u/my_app.v2"), "-home-u-my-app-v2");
+    }
+}
