@@ -129,7 +129,8 @@ pub struct ReportArgs {
     pub timezone: Option<String>,
 
     /// Only this project: its folder name under projects/, or its working directory
-    #[arg(long, value_name = "NAME")]
+    // Folder names start with '-' (an encoded '/'): they are values, not flags.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
     pub project: Option<String>,
 
     /// Show usage per model under each row

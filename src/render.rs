@@ -531,9 +531,9 @@ enum Layout {
     Compact,
 }
 
-fn usage_row(label: String, usage: &Usage, layout: Layout, style: Style) -> Vec<String> {
+fn usage_row(labels: Vec<String>, usage: &Usage, layout: Layout, style: Style) -> Vec<String> {
     let t = &usage.tokens;
-    let mut row = vec![label];
+    let mut row = labels;
     if layout == Layout::Full {
         row.push(
             usage
@@ -557,7 +557,13 @@ fn usage_row(label: String, usage: &Usage, layout: Layout, style: Style) -> Vec<
     row
 }
 
-fn detail_row(model: &str, m: &ModelUsage, layout: Layout, style: Style) -> Vec<String> {
+fn detail_row(
+    model: &str,
+    m: &ModelUsage,
+    label_columns: usize,
+    layout: Layout,
+    style: Style,
+) -> Vec<String> {
     let mut usage = Usage {
         tokens: m.tokens,
         cost: m.cost,
@@ -567,15 +573,17 @@ fn detail_row(model: &str, m: &ModelUsage, layout: Layout, style: Style) -> Vec<
     if m.unpriced {
         usage.models.insert(model.to_string(), m.clone());
     }
-    let mut row = usage_row(format!("  └ {}", short_model(model)), &usage, layout, style);
+    let mut labels = vec![String::new(); label_columns];
+    labels[0] = format!("  └ {}", short_model(model));
+    let mut row = usage_row(labels, &usage, layout, style);
     if layout == Layout::Full {
-        row[1] = String::new();
+        row[label_columns] = String::new();
     }
     row
 }
 
-fn header(first: &str, layout: Layout, style: Style) -> Vec<String> {
-    let mut h = vec![first.to_string()];
+fn header(labels: &[&str], layout: Layout, style: Style) -> Vec<String> {
+    let mut h: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
     if layout == Layout::Full {
         h.push("Models".into());
     }
@@ -610,40 +618,36 @@ pub fn short_model(model: &str) -> String {
     }
 }
 
-/// Labelled usage rows (periods, sessions, blocks) and a totals row, in the widest
-/// layout that fits the screen.
+/// Labelled usage rows (periods, sessions) and a totals row, in the widest layout that
+/// fits the screen. `labels` names the text columns each row starts with.
 fn usage_table(
-    first: &str,
-    rows: &[(String, &Usage)],
-    totals: Option<&Usage>,
+    labels: &[&str],
+    rows: &[(Vec<String>, &Usage)],
+    totals: &Usage,
     style: Style,
     screen: Screen,
 ) -> String {
     let mut fallback = String::new();
     for layout in [Layout::Full, Layout::NoModels, Layout::Compact] {
         let mut table = Table {
-            header: header(first, layout, style),
+            header: header(labels, layout, style),
             rows: Vec::new(),
-            text_columns: if layout == Layout::Full { 2 } else { 1 },
+            text_columns: labels.len() + usize::from(layout == Layout::Full),
         };
-        for (label, usage) in rows {
-            table
-                .rows
-                .push((Kind::Row, usage_row(label.clone(), usage, layout, style)));
+        for (cells, usage) in rows {
+            let row = usage_row(cells.clone(), usage, layout, style);
+            table.rows.push((Kind::Row, row));
             if style.breakdown {
                 for (model, m) in usage.breakdown() {
-                    table
-                        .rows
-                        .push((Kind::Detail, detail_row(model, m, layout, style)));
+                    let row = detail_row(model, m, labels.len(), layout, style);
+                    table.rows.push((Kind::Detail, row));
                 }
             }
         }
-        if let Some(totals) = totals {
-            table.rows.push((
-                Kind::Total,
-                usage_row("Total".into(), totals, layout, style),
-            ));
-        }
+        let mut total_labels = vec![String::new(); labels.len()];
+        total_labels[0] = "Total".into();
+        let row = usage_row(total_labels, totals, layout, style);
+        table.rows.push((Kind::Total, row));
         fallback = table.render(screen.color);
         if table.width() <= screen.width {
             break;
@@ -653,12 +657,12 @@ fn usage_table(
 }
 
 pub fn periods_table(report: &Report, first: &str, style: Style, screen: Screen) -> String {
-    let rows: Vec<(String, &Usage)> = report
+    let rows: Vec<(Vec<String>, &Usage)> = report
         .periods
         .iter()
-        .map(|p| (p.key.clone(), &p.usage))
+        .map(|p| (vec![p.key.clone()], &p.usage))
         .collect();
-    usage_table(first, &rows, Some(&report.totals), style, screen)
+    usage_table(&[first], &rows, &report.totals, style, screen)
 }
 
 pub fn sessions_table(
@@ -668,7 +672,7 @@ pub fn sessions_table(
     style: Style,
     screen: Screen,
 ) -> String {
-    let rows: Vec<(String, &Usage)> = sessions
+    let rows: Vec<(Vec<String>, &Usage)> = sessions
         .iter()
         .map(|s| {
             let last = Timestamp::from_millisecond(s.last_ms)
@@ -679,19 +683,11 @@ pub fn sessions_table(
                 })
                 .unwrap_or_default();
             let id: String = s.session_id.chars().take(8).collect();
-            (
-                format!("{id}  {last}  {}", short_project(&s.project)),
-                &s.usage,
-            )
+            (vec![id, last, short_project(&s.project)], &s.usage)
         })
         .collect();
-    usage_table(
-        "Session   Last activity     Project",
-        &rows,
-        Some(totals),
-        style,
-        screen,
-    )
+    let labels = ["Session", "Last activity", "Project"];
+    usage_table(&labels, &rows, totals, style, screen)
 }
 
 /// The end of an encoded project path (`-home-u-work-app` → `…work-app`).
@@ -753,12 +749,11 @@ pub fn blocks_table(
             .map(|m| short_model(m))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut row = vec![
-            local(b.start_ms),
-            status,
-            models,
-            thousands(b.usage.tokens.total()),
-        ];
+        let tokens = match b.is_gap {
+            true => String::new(),
+            false => thousands(b.usage.tokens.total()),
+        };
+        let mut row = vec![local(b.start_ms), status, models, tokens];
         if let Some(limit) = token_limit {
             row.push(if b.is_gap {
                 String::new()

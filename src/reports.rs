@@ -92,7 +92,7 @@ impl<'a> Context<'a> {
             Periods::Models => match &g.model {
                 Some(model) if g.fast => format!("{model}-fast"),
                 Some(model) => model.clone(),
-                None => "<none>".to_string(),
+                None => "<synthetic>".to_string(),
             },
         });
         if self.args.order == Order::Desc {
