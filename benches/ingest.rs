@@ -129,6 +129,8 @@ fn main() {
         mib(rss.saturating_sub(longest))
     );
 
+    million_row_reports(&bin, &work);
+
     match ccusage() {
         None => println!(
             "\nccusage: not found (set CCUSAGE_BIN to its binary, e.g. node_modules/@ccusage/ccusage-linux-x64/bin/ccusage); no comparison"
@@ -168,6 +170,83 @@ fn main() {
                 ccusage_s / report_s
             );
         }
+    }
+}
+
+/// Reports over a ledger of one million responses (a heavy year), in three zones.
+fn million_row_reports(bin: &Path, work: &Path) {
+    let db = work.join("million.db");
+    let empty = work.join("empty");
+    std::fs::create_dir_all(empty.join("projects")).expect("an empty root");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        std::fs::remove_file(PathBuf::from(p)).ok();
+    }
+    let cco = |args: &[&str]| {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--db")
+            .arg(&db)
+            .arg("--source")
+            .arg(&empty)
+            .args(args);
+        cmd
+    };
+    measure(&mut cco(&["once"]));
+    let started = Instant::now();
+    let conn = rusqlite::Connection::open(&db).expect("open the ledger");
+    // One response every ~30 s for a year; one project at a time, sessions of 300.
+    conn.execute_batch(
+        "INSERT INTO files (id, path, project, session_id, dev, inode, size, mtime_ns, offset, lines, head_len, head_hash, updated_ms)
+             VALUES (1, x'00', 'p', 's', 0, 0, 0, 0, 0, 0, 0, 0, 0);
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
+         INSERT INTO entries (file_id, ts_ms, session_id, project, model, message_id, request_id,
+                              is_sidechain, speed, input, output, cache_write_5m, cache_write_1h,
+                              cache_read, web_search, cost_usd)
+         SELECT 1, 1735689600000 + i * 31536 + (i * 7919) % 20000, 'session-' || (i / 300),
+                'project-' || (i / 50000),
+                CASE i % 3 WHEN 0 THEN 'claude-sonnet-4-5-20250929' WHEN 1 THEN 'claude-opus-4-6'
+                           ELSE 'claude-haiku-4-5-20251001' END,
+                'msg_' || i, 'req_' || i, 0, NULL, i % 50, i % 2000, i % 5000, 0, i % 150000, 0, NULL
+         FROM n;",
+    )
+    .expect("fill a million rows");
+    drop(conn);
+    println!(
+        "\n1,000,000-row ledger (filled in {:.1} s through the aggregate triggers)",
+        started.elapsed().as_secs_f64()
+    );
+    for (label, args) in [
+        (
+            "daily, UTC",
+            &["daily", "--json", "--no-ingest", "--timezone", "UTC"][..],
+        ),
+        (
+            "daily, Asia/Kolkata",
+            &[
+                "daily",
+                "--json",
+                "--no-ingest",
+                "--timezone",
+                "Asia/Kolkata",
+            ],
+        ),
+        (
+            "daily, America/New_York",
+            &[
+                "daily",
+                "--json",
+                "--no-ingest",
+                "--timezone",
+                "America/New_York",
+            ],
+        ),
+        ("monthly", &["monthly", "--json", "--no-ingest"]),
+        ("session", &["session", "--json", "--no-ingest"]),
+        ("blocks", &["blocks", "--json", "--no-ingest"]),
+    ] {
+        let mut times: Vec<f64> = (0..7).map(|_| measure(&mut cco(args)).0).collect();
+        println!("  {label:<28} median {:>9.1} ms", median(&mut times) * 1e3);
     }
 }
 

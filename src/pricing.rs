@@ -104,13 +104,21 @@ impl PriceTable {
 
     /// The cost of one request, or of a group of requests that share `long` and `fast`.
     /// `None`: the model, or its fast-mode price, is unknown.
+    #[cfg(test)]
     pub fn cost(&self, model: &str, tokens: &Tokens, long: bool, fast: bool) -> Option<f64> {
-        let price = self.resolve(model)?;
-        let rates = match (long, price.long_context) {
+        self.resolve(model)?.cost(tokens, long, fast)
+    }
+}
+
+impl ModelPrice {
+    /// The cost of one request, or of a group of requests that share `long` and `fast`;
+    /// `None` in fast mode for a model without a fast-mode price.
+    pub fn cost(&self, tokens: &Tokens, long: bool, fast: bool) -> Option<f64> {
+        let rates = match (long, self.long_context) {
             (true, Some(long_rates)) => long_rates,
-            _ => price.rates,
+            _ => self.rates,
         };
-        let multiplier = if fast { price.fast? } else { 1.0 };
+        let multiplier = if fast { self.fast? } else { 1.0 };
         let per_million = tokens.input as f64 * rates.input
             + tokens.output as f64 * rates.output
             + tokens.cache_write_5m as f64 * rates.cache_write_5m

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::parse::Tokens;
-use crate::pricing::PriceTable;
+use crate::pricing::{ModelPrice, PriceTable};
 use crate::query::{Group, SessionGroup};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -68,12 +68,18 @@ impl Usage {
         self.requests += group.requests;
         if let Some(model) = &group.model {
             // Fast mode is its own line in breakdowns (as ccusage names it).
+            let fast_name;
             let name = if group.fast {
-                format!("{model}-fast")
+                fast_name = format!("{model}-fast");
+                &fast_name
             } else {
-                model.clone()
+                model
             };
-            let m = self.models.entry(name).or_default();
+            // Looked up before inserting: a report adds many groups to few models.
+            if !self.models.contains_key(name) {
+                self.models.insert(name.clone(), ModelUsage::default());
+            }
+            let m = self.models.get_mut(name).expect("inserted above");
             add_tokens(&mut m.tokens, &group.tokens);
             m.cost += cost.unwrap_or(0.0);
             m.unpriced |= cost.is_none();
@@ -112,11 +118,21 @@ impl Report {
 
 /// The cost of one group, or `None` when its model (or fast price) is unknown.
 pub fn group_cost(prices: &PriceTable, mode: CostMode, group: &Group) -> Option<f64> {
+    group_cost_with(mode, group, |model| prices.resolve(model))
+}
+
+/// `group_cost` with the model's price looked up by `price_of` (so a report over many
+/// groups can resolve each model once).
+fn group_cost_with<'p>(
+    mode: CostMode,
+    group: &Group,
+    price_of: impl FnOnce(&str) -> Option<&'p ModelPrice>,
+) -> Option<f64> {
     match (mode, group.has_cost_usd) {
         (CostMode::Display, true) | (CostMode::Auto, true) => Some(group.cost_usd),
         (CostMode::Display, false) => Some(0.0),
         _ => match &group.model {
-            Some(model) => prices.cost(model, &group.tokens, group.long_context, group.fast),
+            Some(model) => price_of(model)?.cost(&group.tokens, group.long_context, group.fast),
             // Placeholders without a model carry no tokens: nothing to price.
             None if group.tokens.total() == 0 => Some(0.0),
             None => None,
@@ -124,17 +140,30 @@ pub fn group_cost(prices: &PriceTable, mode: CostMode, group: &Group) -> Option<
     }
 }
 
-/// Sums groups into periods named by `key_of(group)`.
-pub fn build(
+/// Sums groups into periods keyed by `key_of(group)` and named by `name_of(key)` (keys
+/// order the periods: dates as dates, not as text).
+pub fn build<K: Ord>(
     groups: &[Group],
     prices: &PriceTable,
     mode: CostMode,
-    mut key_of: impl FnMut(&Group) -> String,
+    mut key_of: impl FnMut(&Group) -> K,
+    name_of: impl Fn(&K) -> String,
 ) -> Report {
-    let mut periods: BTreeMap<String, Usage> = BTreeMap::new();
+    let mut periods: BTreeMap<K, Usage> = BTreeMap::new();
     let mut totals = Usage::default();
+    // A report covers a handful of models: each is resolved once, not once per group.
+    let mut resolved: Vec<(&str, Option<&ModelPrice>)> = Vec::new();
     for group in groups {
-        let cost = group_cost(prices, mode, group);
+        let cost = group_cost_with(mode, group, |model| {
+            match resolved.iter().find(|(name, _)| *name == model) {
+                Some((_, price)) => *price,
+                None => {
+                    let price = prices.resolve(model);
+                    resolved.push((group.model.as_deref().unwrap_or_default(), price));
+                    price
+                }
+            }
+        });
         periods
             .entry(key_of(group))
             .or_default()
@@ -144,7 +173,10 @@ pub fn build(
     Report {
         periods: periods
             .into_iter()
-            .map(|(key, usage)| Period { key, usage })
+            .map(|(key, usage)| Period {
+                key: name_of(&key),
+                usage,
+            })
             .collect(),
         totals,
     }
@@ -220,9 +252,13 @@ mod tests {
             group(1, "claude-haiku-4-5", 1_000_000),
             group(2, "claude-unknown-9", 10),
         ];
-        let report = build(&groups, &prices, CostMode::Auto, |g| {
-            if g.at_ms < 2 { "a" } else { "b" }.to_string()
-        });
+        let report = build(
+            &groups,
+            &prices,
+            CostMode::Auto,
+            |g| if g.at_ms < 2 { "a" } else { "b" },
+            |k| k.to_string(),
+        );
         assert_eq!(report.periods.len(), 2);
         assert_eq!(report.periods[0].usage.tokens.output, 2_000_000);
         assert_eq!(report.periods[0].usage.cost, 10.0);

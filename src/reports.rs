@@ -78,23 +78,46 @@ impl<'a> Context<'a> {
 
     pub fn periods(&self, periods: Periods) -> Result<ExitCode> {
         let groups = query::time_groups(self.store.conn(), &self.filter)?;
-        let zone = &self.zone;
-        let mut report = report::build(&groups, &self.prices, self.args.mode, |g| match periods {
-            Periods::Daily => calendar::local_date(g.at_ms, zone).to_string(),
-            Periods::Weekly(start) => {
-                let day = calendar::local_date(g.at_ms, zone);
-                calendar::week_start(day, start == WeekStart::Monday).to_string()
+        let (prices, mode, zone) = (&self.prices, self.args.mode, &self.zone);
+        let mut report = match periods {
+            Periods::Daily | Periods::Weekly(_) | Periods::Monthly => {
+                // Groups come in bucket order: the local date is worked out once a bucket.
+                let mut last: Option<(i64, jiff::civil::Date)> = None;
+                let key_of = |g: &query::Group| {
+                    let day = match last {
+                        Some((at, day)) if at == g.at_ms => day,
+                        _ => {
+                            let day = calendar::local_date(g.at_ms, zone);
+                            last = Some((g.at_ms, day));
+                            day
+                        }
+                    };
+                    match periods {
+                        Periods::Weekly(start) => {
+                            calendar::week_start(day, start == WeekStart::Monday)
+                        }
+                        Periods::Monthly => day.first_of_month(),
+                        _ => day,
+                    }
+                };
+                let name_of = |day: &jiff::civil::Date| match periods {
+                    Periods::Monthly => day.strftime("%Y-%m").to_string(),
+                    _ => day.to_string(),
+                };
+                report::build(&groups, prices, mode, key_of, name_of)
             }
-            Periods::Monthly => calendar::local_date(g.at_ms, zone)
-                .strftime("%Y-%m")
-                .to_string(),
-            Periods::Projects => g.project.clone(),
-            Periods::Models => match &g.model {
-                Some(model) if g.fast => format!("{model}-fast"),
-                Some(model) => model.clone(),
-                None => "<synthetic>".to_string(),
-            },
-        });
+            Periods::Projects => {
+                report::build(&groups, prices, mode, |g| g.project.clone(), String::clone)
+            }
+            Periods::Models => {
+                let key_of = |g: &query::Group| match &g.model {
+                    Some(model) if g.fast => format!("{model}-fast"),
+                    Some(model) => model.clone(),
+                    None => "<synthetic>".to_string(),
+                };
+                report::build(&groups, prices, mode, key_of, String::clone)
+            }
+        };
         if self.args.order == Order::Desc {
             report.reverse();
         }
