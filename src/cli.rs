@@ -60,6 +60,8 @@ pub enum Command {
     Models(ReportArgs),
     /// The price table in use
     Prices(PricesArgs),
+    /// Recompute the report aggregates from the ledger's rows
+    Rebuild,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,6 +1,7 @@
 //! cco-stats: the pipeline glue. `run` reads as the data's path: parse the command line,
 //! find the roots, open the ledger, ingest, query, render.
 
+mod aggregate;
 mod batch;
 mod blocks;
 mod calendar;
@@ -110,6 +111,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(args) => open(args)?.periods(Periods::Models),
         Command::Session(args) => open(args)?.sessions(),
         Command::Blocks(args) => open(&args.report)?.blocks(args),
+        Command::Rebuild => {
+            let mut store = Store::open(&db)?;
+            let started = std::time::Instant::now();
+            store.rebuild_aggregates()?;
+            let ok = aggregate::consistent(store.conn())?;
+            eprintln!(
+                "cco-stats: report aggregates rebuilt from the ledger in {} ms{}",
+                started.elapsed().as_millis(),
+                if ok {
+                    ""
+                } else {
+                    " (still inconsistent: please report this)"
+                }
+            );
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
         Command::Prices(args) => {
             let table = pricing::PriceTable::load(prices)?;
             let text = if args.json {

@@ -21,19 +21,23 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::aggregate::{self, Deltas};
 use crate::batch::{Batch, Cursor};
 use crate::dedup::{self, Decision, Stored};
 use crate::discover::{DirCache, Listing};
-use crate::parse::Record;
+use crate::parse::{Record, Tokens};
 use crate::tail::{Head, Identity};
 
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_ledger.sql"),
-    include_str!("migrations/0002_aggregates.sql"),
+const MIGRATIONS: &[&[&str]] = &[
+    &[include_str!("migrations/0001_ledger.sql")],
+    &[
+        include_str!("migrations/0002_aggregates.sql"),
+        aggregate::REBUILD,
+    ],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -181,9 +185,11 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Read inside the write lock: two processes starting at once migrate once.
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .with_context(|| format!("migration {} failed", index + 1))?;
+        for (index, steps) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            for sql in *steps {
+                tx.execute_batch(sql)
+                    .with_context(|| format!("migration {} failed", index + 1))?;
+            }
         }
         if version < MIGRATIONS.len() as i64 {
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -260,6 +266,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
         let mut outcome = FlushOutcome::default();
+        let mut deltas = Deltas::default();
         let mut file_ids: Vec<Option<i64>> = Vec::with_capacity(batch.segments.len());
         for segment in &batch.segments {
             let path = segment.file.path.as_os_str().as_bytes();
@@ -271,8 +278,13 @@ impl Store {
             }
             let id = write_cursor(&tx, segment, now_ms)?;
             if segment.reset {
-                tx.prepare_cached("DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL")?
-                    .execute([id])?;
+                let mut delete = tx.prepare_cached(&format!(
+                    "DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL RETURNING {AGGREGATE_COLUMNS}"
+                ))?;
+                let removed = delete.query_map([id], |r| aggregate_row(r, 0))?;
+                for row in removed {
+                    deltas.remove(&row?);
+                }
             }
             for skipped in &segment.skipped {
                 if skipped.line_no <= SKIPPED_LINES_KEPT {
@@ -301,12 +313,13 @@ impl Store {
                 segment.file.session_id.as_str(),
                 segment.file.project.as_str(),
             );
-            match apply(&tx, &row.record, file)? {
+            match apply(&tx, &row.record, file, &mut deltas)? {
                 Decision::Insert => outcome.counts.added += 1,
                 Decision::Replace(_) => outcome.counts.upgraded += 1,
                 Decision::Keep => outcome.counts.duplicates += 1,
             }
         }
+        deltas.write(&tx)?;
         tx.commit().context("cannot commit to the database")?;
         Ok(outcome)
     }
@@ -329,6 +342,16 @@ impl Store {
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
             .query_row([key], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Recomputes the report aggregates from the rows (`cco-stats rebuild`).
+    pub fn rebuild_aggregates(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(aggregate::REBUILD)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Size of the database and its WAL on disk.
@@ -452,52 +475,104 @@ fn write_cursor(conn: &Connection, segment: &crate::batch::Segment, now_ms: i64)
     Ok(id)
 }
 
+/// The columns of `entries` that `aggregate_row` reads, in its order.
+const AGGREGATE_COLUMNS: &str = "ts_ms, session_id, project, model, speed IS 'fast', input, output,
+     cache_write_5m, cache_write_1h, cache_read, cost_usd";
+
+fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate::Row> {
+    Ok(aggregate::Row {
+        ts_ms: r.get(at)?,
+        session_id: r.get(at + 1)?,
+        project: r.get(at + 2)?,
+        model: r.get(at + 3)?,
+        fast: r.get(at + 4)?,
+        tokens: Tokens {
+            input: r.get(at + 5)?,
+            output: r.get(at + 6)?,
+            cache_write_5m: r.get(at + 7)?,
+            cache_write_1h: r.get(at + 8)?,
+            cache_read: r.get(at + 9)?,
+        },
+        cost_usd: r.get(at + 10)?,
+    })
+}
+
+/// Older flat subagent files (`agent-<hex>.jsonl`) are named after the agent: their
+/// session is the parent's, which the lines carry.
+fn session_of<'a>(record: &'a Record, file_session: &'a str) -> &'a str {
+    match &record.line_session_id {
+        Some(line_session) if file_session.starts_with("agent-") => line_session,
+        _ => file_session,
+    }
+}
+
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-fn apply(conn: &Connection, record: &Record, file: (i64, &str, &str)) -> Result<Decision> {
+/// What it adds to or takes from the ledger goes into `deltas` for the aggregates.
+fn apply(
+    conn: &Connection,
+    record: &Record,
+    file: (i64, &str, &str),
+    deltas: &mut Deltas,
+) -> Result<Decision> {
     let stored = match &record.message_id {
         Some(message_id) => {
-            let mut stmt = conn.prepare_cached(
+            let mut stmt = conn.prepare_cached(&format!(
                 "SELECT id, request_id, is_sidechain,
                         input + output + cache_write_5m + cache_write_1h + cache_read,
-                        speed IS NOT NULL
-                 FROM entries WHERE message_id = ?1",
-            )?;
+                        speed IS NOT NULL, {AGGREGATE_COLUMNS}
+                 FROM entries WHERE message_id = ?1"
+            ))?;
             stmt.query_map([message_id], |r| {
-                Ok(Stored {
+                let stored = Stored {
                     id: r.get(0)?,
                     request_id: r.get(1)?,
                     is_sidechain: r.get(2)?,
                     total: r.get(3)?,
                     has_speed: r.get(4)?,
-                })
+                };
+                Ok((stored, aggregate_row(r, 5)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?
         }
         None => Vec::new(),
     };
-    let decision = dedup::decide(record, &stored);
+    let candidates: Vec<Stored> = stored.iter().map(|(s, _)| s.clone()).collect();
+    let decision = dedup::decide(record, &candidates);
+    let (file_id, file_session, project) = file;
+    let session_id = session_of(record, file_session);
+    let new_row = || aggregate::Row {
+        ts_ms: record.ts_ms,
+        session_id: session_id.to_string(),
+        project: project.to_string(),
+        model: record.model.clone(),
+        fast: record.speed.as_deref() == Some("fast"),
+        tokens: record.tokens,
+        cost_usd: record.cost_usd,
+    };
     match decision {
-        Decision::Insert => write_entry(conn, None, record, file)?,
-        Decision::Replace(id) => write_entry(conn, Some(id), record, file)?,
+        Decision::Insert => {
+            write_entry(conn, None, record, (file_id, session_id, project))?;
+            deltas.add(&new_row());
+        }
+        Decision::Replace(id) => {
+            write_entry(conn, Some(id), record, (file_id, session_id, project))?;
+            if let Some((_, old)) = stored.iter().find(|(s, _)| s.id == id) {
+                deltas.remove(old);
+            }
+            deltas.add(&new_row());
+        }
         Decision::Keep => {}
     }
     Ok(decision)
 }
 
-/// Inserts a row, or overwrites row `id` in place. An UPDATE, not a REPLACE: REPLACE
-/// deletes without firing the triggers that keep the report aggregates exact.
+/// Inserts a row, or overwrites row `id` in place (keeping its id).
 fn write_entry(
     conn: &Connection,
     id: Option<i64>,
     r: &Record,
-    (file_id, file_session, project): (i64, &str, &str),
+    (file_id, session_id, project): (i64, &str, &str),
 ) -> Result<()> {
-    // Older flat subagent files (`agent-<hex>.jsonl`) are named after the agent: their
-    // session is the parent's, which the lines carry.
-    let session_id = match &r.line_session_id {
-        Some(line_session) if file_session.starts_with("agent-") => line_session.as_str(),
-        _ => file_session,
-    };
     let t = &r.tokens;
     let values: &[&dyn rusqlite::ToSql] = params![
         file_id,
@@ -694,6 +769,37 @@ mod tests {
         assert_eq!(second.counts.upgraded, 1);
         assert_eq!(second.counts.duplicates, 1);
         assert_eq!(output_sum(&store), (1, 50));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    #[test]
+    fn aggregates_follow_upgrades_replacements_and_resets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut replay = record("m1", "r9", 5, true);
+        replay.ts_ms += 86_400_000; // another day, another bucket
+        let mut no_id = record("x", "rx", 7, false);
+        no_id.message_id = None;
+        flush_rows(&mut store, "a", 10, vec![replay, no_id.clone()]);
+        let mut fast = record("m2", "r2", 3, false);
+        fast.speed = Some("fast".into());
+        flush_rows(
+            &mut store,
+            "b",
+            10,
+            vec![record("m1", "r1", 1, false), fast],
+        );
+        assert!(aggregate::consistent(store.conn()).unwrap());
+
+        // File a is read again from 0: its row without message.id goes, then comes back.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
+        batch.mark_reset(seg);
+        batch.push(seg, no_id);
+        store.flush(&batch).unwrap();
+        assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
+        assert!(aggregate::consistent(store.conn()).unwrap());
     }
 
     #[test]

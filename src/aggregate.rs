@@ -1,0 +1,214 @@
+//! Keeps the report aggregates (`usage_by_time`, `usage_by_session`) equal to the sums of
+//! `entries`, inside each flush's transaction.
+//!
+//! Every row a flush adds, upgrades or removes is turned into a signed delta under its
+//! aggregate keys; the deltas are summed in memory and written with one upsert per key at
+//! the end of the flush. A 100-row flush from one session touches a dozen keys, so this
+//! costs a fraction of what per-row triggers cost, and the aggregates still commit
+//! together with the rows they sum, or not at all.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::{Connection, params};
+
+use crate::parse::Tokens;
+use crate::pricing::LONG_CONTEXT_INPUT;
+
+/// Recomputes both aggregates from `entries`.
+pub const REBUILD: &str = include_str!("migrations/rebuild.sql");
+
+/// 15 minutes: every time zone's offset is a multiple of it (see `query`).
+pub const BUCKET_MS: i64 = 15 * 60 * 1000;
+
+/// The fields of a ledger row that the aggregates key and sum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub ts_ms: i64,
+    pub session_id: String,
+    pub project: String,
+    pub model: Option<String>,
+    pub fast: bool,
+    pub tokens: Tokens,
+    pub cost_usd: Option<f64>,
+}
+
+/// What pricing needs to tell rows apart (see `query::Group`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Pricing {
+    model: String,
+    project: String,
+    fast: bool,
+    long_context: bool,
+    has_cost_usd: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Sums {
+    tokens: [i64; 5],
+    cost_usd: f64,
+    requests: i64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+impl Sums {
+    fn add(&mut self, row: &Row, sign: i64) {
+        let t = &row.tokens;
+        let values = [
+            t.input,
+            t.output,
+            t.cache_write_5m,
+            t.cache_write_1h,
+            t.cache_read,
+        ];
+        for (sum, value) in self.tokens.iter_mut().zip(values) {
+            *sum += sign * value as i64;
+        }
+        self.cost_usd += sign as f64 * row.cost_usd.unwrap_or(0.0);
+        self.requests += sign;
+        // Activity times only widen: a row that moved or went keeps its moment of activity.
+        if sign > 0 {
+            self.first_ms = self.first_ms.min(row.ts_ms);
+            self.last_ms = self.last_ms.max(row.ts_ms);
+        }
+    }
+}
+
+/// Deltas gathered during one flush.
+#[derive(Debug, Default)]
+pub struct Deltas {
+    by_time: HashMap<(i64, Pricing), Sums>,
+    by_session: HashMap<(String, Pricing), Sums>,
+}
+
+impl Deltas {
+    pub fn add(&mut self, row: &Row) {
+        self.apply(row, 1);
+    }
+
+    pub fn remove(&mut self, row: &Row) {
+        self.apply(row, -1);
+    }
+
+    fn apply(&mut self, row: &Row, sign: i64) {
+        let t = &row.tokens;
+        let pricing = Pricing {
+            model: row.model.clone().unwrap_or_default(),
+            project: row.project.clone(),
+            fast: row.fast,
+            long_context: t.input + t.cache_creation() + t.cache_read > LONG_CONTEXT_INPUT,
+            has_cost_usd: row.cost_usd.is_some(),
+        };
+        let bucket = row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
+        let fresh = || Sums {
+            first_ms: i64::MAX,
+            last_ms: i64::MIN,
+            ..Sums::default()
+        };
+        self.by_time
+            .entry((bucket, pricing.clone()))
+            .or_insert_with(fresh)
+            .add(row, sign);
+        self.by_session
+            .entry((row.session_id.clone(), pricing))
+            .or_insert_with(fresh)
+            .add(row, sign);
+    }
+
+    /// Writes the summed deltas: one upsert per key.
+    pub fn write(&self, conn: &Connection) -> Result<()> {
+        let mut time = conn.prepare_cached(
+            "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT DO UPDATE SET
+                 input = input + excluded.input, output = output + excluded.output,
+                 cache_write_5m = cache_write_5m + excluded.cache_write_5m,
+                 cache_write_1h = cache_write_1h + excluded.cache_write_1h,
+                 cache_read = cache_read + excluded.cache_read,
+                 cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests",
+        )?;
+        for ((bucket, p), s) in &self.by_time {
+            let [input, output, w5, w1, read] = s.tokens;
+            time.execute(params![
+                bucket,
+                p.model,
+                p.project,
+                p.fast,
+                p.long_context,
+                p.has_cost_usd,
+                input,
+                output,
+                w5,
+                w1,
+                read,
+                s.cost_usd,
+                s.requests
+            ])?;
+        }
+        let mut session = conn.prepare_cached(
+            "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT DO UPDATE SET
+                 first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
+                 input = input + excluded.input, output = output + excluded.output,
+                 cache_write_5m = cache_write_5m + excluded.cache_write_5m,
+                 cache_write_1h = cache_write_1h + excluded.cache_write_1h,
+                 cache_read = cache_read + excluded.cache_read,
+                 cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests",
+        )?;
+        for ((session_id, p), s) in &self.by_session {
+            let [input, output, w5, w1, read] = s.tokens;
+            // A key only removed from has no activity of its own: its times change nothing.
+            let (first, last) = if s.first_ms <= s.last_ms {
+                (s.first_ms, s.last_ms)
+            } else {
+                (i64::MAX, i64::MIN)
+            };
+            session.execute(params![
+                session_id,
+                p.model,
+                p.project,
+                p.fast,
+                p.long_context,
+                p.has_cost_usd,
+                first,
+                last,
+                input,
+                output,
+                w5,
+                w1,
+                read,
+                s.cost_usd,
+                s.requests
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the aggregates equal the sums of the raw rows (`doctor` and tests).
+pub fn consistent(conn: &Connection) -> Result<bool> {
+    let differences: i64 = conn.query_row(
+        "SELECT count(*) FROM (
+             SELECT ts_ms / 900000 * 900000 AS bucket, coalesce(model, '') AS model, project,
+                    speed IS 'fast' AS fast,
+                    input + cache_write_5m + cache_write_1h + cache_read > ?1 AS long_context,
+                    cost_usd IS NOT NULL AS has_cost_usd,
+                    sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS w5,
+                    sum(cache_write_1h) AS w1, sum(cache_read) AS read, count(*) AS requests
+             FROM entries GROUP BY 1, 2, 3, 4, 5, 6
+             EXCEPT
+             SELECT bucket_ms, model, project, fast, long_context, has_cost_usd, input, output,
+                    cache_write_5m, cache_write_1h, cache_read, requests
+             FROM usage_by_time WHERE requests > 0)",
+        [LONG_CONTEXT_INPUT],
+        |r| r.get(0),
+    )?;
+    let (rows, by_time, by_session): (i64, i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM entries),
+                (SELECT coalesce(sum(requests), 0) FROM usage_by_time),
+                (SELECT coalesce(sum(requests), 0) FROM usage_by_session)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(differences == 0 && rows == by_time && rows == by_session)
+}
