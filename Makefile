@@ -5,6 +5,7 @@
 #   make test     every test (unit, CLI through the real binary, exactly-once)
 #   make lint     rustfmt and clippy, warnings are errors
 #   make bench    speed and memory figures, and ratios against ccusage when it is found
+#   make fuzz     the property tests of src/fuzz.rs with many more cases (FUZZ_CASES)
 #   make ccusage  fetch ccusage 20.0.24 from npm into target/ccusage for `make bench`
 #   make install  install the binary with cargo
 
@@ -14,7 +15,9 @@ SAMPLE_DB := target/sample.db
 CCUSAGE_DIR := target/ccusage
 CCUSAGE_VERSION := 20.0.24
 
-.PHONY: run build test lint bench ccusage install clean
+FUZZ_CASES ?= 20000
+
+.PHONY: run build test lint bench fuzz ccusage install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -40,6 +43,9 @@ bench:
 	@if [ -z "$$CCUSAGE_BIN" ] && [ -x "$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage" ]; then \
 	    export CCUSAGE_BIN="$(CURDIR)/$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage"; \
 	fi; $(CARGO) bench --locked --bench ingest
+
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --bin cco-stats fuzz::
 
 ccusage:
 	mkdir -p $(CCUSAGE_DIR)

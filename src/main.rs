@@ -8,6 +8,8 @@ mod calendar;
 mod cli;
 mod dedup;
 mod discover;
+#[cfg(test)]
+mod fuzz;
 mod ingest;
 mod parse;
 mod pricing;

@@ -17,6 +17,10 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use serde::Deserialize;
 
+/// No response has a trillion tokens of one kind; a count above this is damage, and
+/// keeping it out keeps every sum far from overflowing (the ledger's integers are i64).
+pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+
 static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
 
@@ -237,6 +241,18 @@ fn record(
         Ok(ts) => ts.as_millisecond(),
         Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
     };
+    let tokens = tokens(&usage);
+    let counts = [
+        tokens.input,
+        tokens.output,
+        tokens.cache_creation(),
+        tokens.cache_read,
+    ];
+    if counts.iter().any(|&n| n > MAX_TOKENS) {
+        return Parsed::Skipped(format!(
+            "a token count above {MAX_TOKENS}: not a real response"
+        ));
+    }
     let model = message
         .model
         .filter(|m| m != "<synthetic>" && !m.is_empty());
@@ -249,7 +265,7 @@ fn record(
         request_id: request_id.map(Cow::into_owned),
         is_sidechain,
         speed: usage.speed.as_deref().map(str::to_string),
-        tokens: tokens(&usage),
+        tokens,
         web_search: usage
             .server_tool_use
             .and_then(|s| s.web_search_requests)
@@ -267,7 +283,7 @@ fn tokens(usage: &RawUsage<'_>) -> Tokens {
     let split_1h = split.and_then(|s| s.ephemeral_1h_input_tokens).unwrap_or(0);
     let creation = usage
         .cache_creation_input_tokens
-        .unwrap_or(split_5m + split_1h);
+        .unwrap_or(split_5m.saturating_add(split_1h));
     let write_1h = split_1h.min(creation);
     Tokens {
         input: usage.input_tokens.unwrap_or(0),
@@ -409,6 +425,18 @@ mod tests {
             })
             .unwrap();
         assert_eq!(parse_line(&line), Parsed::Skipped("invalid UTF-8".into()));
+    }
+
+    #[test]
+    fn absurd_token_counts_are_damage() {
+        let line = br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","usage":{"input_tokens":18446744073709551615,"output_tokens":1}}}"#;
+        let split = br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","usage":{"cache_creation":{"ephemeral_5m_input_tokens":18446744073709551615,"ephemeral_1h_input_tokens":9}}}}"#;
+        for line in [&line[..], &split[..]] {
+            match parse_line(line) {
+                Parsed::Skipped(why) => assert!(why.contains("token count"), "{why}"),
+                other => panic!("expected skipped, got {other:?}"),
+            }
+        }
     }
 
     #[test]

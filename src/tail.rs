@@ -126,6 +126,13 @@ pub fn read_lines(
                     end: buf_start + nl as u64 + 1,
                     too_long: true,
                 },
+                // A long line found whole in one read is over the limit all the same.
+                None if nl - line_start > max_line => Line {
+                    bytes: &[],
+                    start: buf_start + line_start as u64,
+                    end: buf_start + nl as u64 + 1,
+                    too_long: true,
+                },
                 None => Line {
                     bytes: &buf[line_start..nl],
                     start: buf_start + line_start as u64,
@@ -276,6 +283,14 @@ mod tests {
             (vec![], 8, 8 + READ_SIZE as u64 * 3 + 1, true)
         );
         assert_eq!(got.lines[2].0, b"{\"b\":2}");
+    }
+
+    #[test]
+    fn a_short_line_over_the_limit_is_too_long_even_within_one_read() {
+        // Found by the tailer property (src/fuzz.rs): the limit held only across reads.
+        let got = read_all(b"{\"a\":\"0123456789\"}\n{}\n", 0, 10);
+        assert_eq!(got.lines[0], (vec![], 0, 19, true));
+        assert_eq!(got.lines[1].0, b"{}");
     }
 
     #[test]

@@ -1,0 +1,192 @@
+//! Property tests that fuzz the stages which meet hostile bytes: the line parser, the
+//! tailer (random appends, cuts and truncations), and the dedup rules (copies of one
+//! response in any order). `make test` runs a few hundred cases each; `make fuzz` runs
+//! them with many more (`PROPTEST_CASES`), and any failure proptest finds is kept in
+//! `proptest-regressions/` and replayed by every later run.
+//!
+//! Why not cargo-fuzz: it needs a nightly toolchain, and a fresh machine here has only
+//! the stable one.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+
+use proptest::prelude::*;
+
+use crate::batch::rank;
+use crate::dedup::{Decision, Stored, decide};
+use crate::parse::{Parsed, Record, Tokens, parse_line};
+use crate::tail::read_lines;
+
+/// A complete assistant line with the given values, as Claude Code writes it.
+fn assistant_line(
+    message: &str,
+    request: &str,
+    model: &str,
+    ms: i64,
+    t: [u32; 5],
+    text: &str,
+) -> String {
+    let ts = jiff::Timestamp::from_millisecond(ms).unwrap();
+    serde_json::json!({
+        "type": "assistant", "timestamp": ts.to_string(), "requestId": request,
+        "isSidechain": false, "sessionId": "s", "cwd": "/w",
+        "message": {"id": message, "model": model, "content": [{"type": "text", "text": text}],
+            "usage": {"input_tokens": t[0], "output_tokens": t[1],
+                "cache_creation_input_tokens": u64::from(t[2]) + u64::from(t[3]), "cache_read_input_tokens": t[4],
+                "cache_creation": {"ephemeral_5m_input_tokens": t[2], "ephemeral_1h_input_tokens": t[3]}}}
+    })
+    .to_string()
+}
+
+/// A transcript line: a JSON object (as Claude Code writes), or garbage without braces
+/// (so it is never a complete JSON object on its own).
+fn line_strategy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::collection::btree_map("[a-z]{1,8}", "[a-z0-9 ]{0,400}", 0..6)
+            .prop_map(|map| serde_json::to_string(&map).unwrap()),
+        "[a-z\":0-9 ]{0,300}",
+    ]
+}
+
+proptest! {
+    /// Whatever the bytes, the parser answers (never panics) and never bills a line that
+    /// does not mention usage.
+    #[test]
+    fn parser_survives_any_bytes(line in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        let parsed = parse_line(&line);
+        if memchr::memmem::find(&line, b"\"usage\"").is_none() {
+            prop_assert_eq!(parsed, Parsed::Other);
+        }
+    }
+
+    /// Damaging a valid line anywhere (a cut, a flipped byte) never panics, and a line that
+    /// still parses bills exactly what it says.
+    #[test]
+    fn parser_survives_damaged_lines(
+        t in proptest::array::uniform5(any::<u32>()),
+        ms in 0i64..4_000_000_000_000,
+        text in "\\PC{0,40}",
+        cut in any::<prop::sample::Index>(),
+        flip in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let line = assistant_line("msg_1", "req_1", "claude-sonnet-4-5", ms, t, &text);
+        let Parsed::Billable(record) = parse_line(line.as_bytes()) else {
+            return Err(TestCaseError::fail(format!("a valid line was not billable: {line}")));
+        };
+        prop_assert_eq!(record.ts_ms, ms);
+        prop_assert_eq!(record.tokens, Tokens {
+            input: t[0].into(), output: t[1].into(), cache_write_5m: t[2].into(),
+            cache_write_1h: t[3].into(), cache_read: t[4].into(),
+        });
+        let mut damaged = line.clone().into_bytes();
+        damaged.truncate(cut.index(damaged.len() + 1));
+        let _ = parse_line(&damaged);
+        let mut flipped = line.into_bytes();
+        let at = flip.index(flipped.len());
+        flipped[at] = byte;
+        let _ = parse_line(&flipped);
+    }
+
+    /// A file written in random pieces (cut anywhere) and read from the stored offset after
+    /// each piece yields each of its lines once, in order: a JSON line may be handed out
+    /// before its `\n` arrives (it is complete), garbage never is, and lines longer than
+    /// the limit are reported as such.
+    #[test]
+    fn tailer_reads_every_line_once_whatever_the_cuts(
+        lines in proptest::collection::vec(line_strategy(), 0..40),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..10),
+        max_line in 64usize..4096,
+    ) {
+        let content: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\n").into_bytes()).collect();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(content.len() + 1)).collect();
+        points.push(content.len());
+        points.sort_unstable();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut out = std::fs::File::create(&path).unwrap();
+        let (mut written, mut offset) = (0, 0u64);
+        let mut seen: Vec<(Vec<u8>, bool)> = Vec::new();
+        let mut buf = Vec::new();
+        for point in points {
+            out.write_all(&content[written..point]).unwrap();
+            written = point;
+            let mut file = std::fs::File::open(&path).unwrap();
+            read_lines(&mut file, offset, max_line, &mut buf, |line| {
+                assert_eq!(line.start, offset, "lines follow each other");
+                offset = line.end;
+                seen.push((line.bytes.to_vec(), line.too_long));
+                ControlFlow::Continue(())
+            }).unwrap();
+        }
+        prop_assert_eq!(offset, content.len() as u64);
+        // An early JSON line leaves its `\n` as an empty line: empties carry nothing.
+        let seen: Vec<_> = seen.into_iter().filter(|(b, too_long)| !b.is_empty() || *too_long).collect();
+        let expected: Vec<(Vec<u8>, bool)> = lines
+            .iter()
+            .filter(|l| !l.is_empty())
+            .map(|l| if l.len() > max_line { (vec![], true) } else { (l.as_bytes().to_vec(), false) })
+            .collect();
+        prop_assert_eq!(seen, expected);
+    }
+
+    /// Copies of one response, in any order, leave exactly the largest one (ties: the
+    /// first seen, or the one with speed).
+    #[test]
+    fn copies_of_one_response_keep_the_largest_in_any_order(
+        outputs in proptest::collection::vec((0u64..1000, any::<bool>()), 1..8),
+    ) {
+        let copies: Vec<Record> = outputs.iter().map(|&(output, speed)| Record {
+            ts_ms: 0, line_session_id: None, cwd: None, model: None,
+            message_id: Some("m".into()), request_id: Some("r".into()), is_sidechain: false,
+            speed: speed.then(|| "fast".to_string()),
+            tokens: Tokens { output, ..Tokens::default() },
+            web_search: 0, cost_usd: None, version: None,
+        }).collect();
+        let mut stored: Vec<Stored> = Vec::new();
+        for copy in &copies {
+            match decide(copy, &stored) {
+                Decision::Insert => stored.push(Stored {
+                    id: 1, request_id: copy.request_id.clone(), is_sidechain: false,
+                    total: copy.tokens.total(), has_speed: copy.speed.is_some(),
+                }),
+                Decision::Replace(_) => {
+                    stored[0].total = copy.tokens.total();
+                    stored[0].has_speed = copy.speed.is_some();
+                }
+                Decision::Keep => {}
+            }
+        }
+        prop_assert_eq!(stored.len(), 1);
+        let best = copies.iter().map(|c| rank(c.tokens.total(), c.speed.is_some())).max().unwrap();
+        prop_assert_eq!(rank(stored[0].total, stored[0].has_speed), best);
+    }
+
+    /// A response and its sidechain replays, in any order, leave the response.
+    #[test]
+    fn sidechain_replays_never_win(replays in 1usize..5, position in any::<prop::sample::Index>()) {
+        let mut arrivals: Vec<(String, bool)> = (0..replays).map(|i| (format!("side{i}"), true)).collect();
+        arrivals.insert(position.index(replays + 1), ("main".to_string(), false));
+        let mut stored: Vec<Stored> = Vec::new();
+        for (request, sidechain) in &arrivals {
+            let record = Record {
+                ts_ms: 0, line_session_id: None, cwd: None, model: None,
+                message_id: Some("m".into()), request_id: Some(request.clone()),
+                is_sidechain: *sidechain, speed: None,
+                tokens: Tokens { output: 5, ..Tokens::default() },
+                web_search: 0, cost_usd: None, version: None,
+            };
+            let as_stored = Stored {
+                id: 1, request_id: Some(request.clone()), is_sidechain: *sidechain, total: 5, has_speed: false,
+            };
+            match decide(&record, &stored) {
+                Decision::Insert => stored.push(as_stored),
+                Decision::Replace(_) => stored[0] = as_stored,
+                Decision::Keep => {}
+            }
+        }
+        prop_assert_eq!(stored.len(), 1);
+        prop_assert_eq!(stored[0].request_id.as_deref(), Some("main"));
+    }
+}
