@@ -476,3 +476,65 @@ fn write_file(path: &Path, lines: &[String], expected: &mut Expected) -> io::Res
     expected.files.push(path.to_path_buf());
     Ok(())
 }
+
+/// One session transcript under `root/projects/-big/`: `responses` responses, each
+/// followed by a tool result of `result_bytes(i)` bytes. For the hardening figures: a
+/// 700 MB transcript, a single 200 MB line.
+pub fn session_file(
+    root: &Path,
+    name: &str,
+    responses: usize,
+    mut result_bytes: impl FnMut(usize) -> usize,
+    seed: u64,
+) -> io::Result<Expected> {
+    let mut rng = Rng(seed);
+    let mut expected = Expected::default();
+    let path = root
+        .join("projects")
+        .join("-big")
+        .join(format!("{name}.jsonl"));
+    fs::create_dir_all(path.parent().expect("a file has a folder"))?;
+    let mut out = io::BufWriter::new(fs::File::create(&path)?);
+    let mut ts = START_MS + 3_600_000;
+    for i in 0..responses {
+        let mut session = Session {
+            rng: &mut rng,
+            cwd: "/home/dev/big".to_string(),
+            session_id: name.to_string(),
+            lines: Vec::new(),
+            responses: Vec::new(),
+            sidechain: false,
+        };
+        ts += 20_000;
+        session.prompt(ts);
+        session.response(ts, &mut expected);
+        session.tool_result(ts, result_bytes(i), false);
+        // Written as they come, so a huge file never sits in memory whole.
+        for line in &session.lines {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+            expected.bytes += line.len() as u64 + 1;
+        }
+        expected.lines += session.lines.len() as u64;
+    }
+    out.flush()?;
+    expected.files.push(path);
+    Ok(expected)
+}
+
+/// Adds `other`'s counts to `expected` (two trees under one root).
+pub fn merge(expected: &mut Expected, other: Expected) {
+    expected.rows += other.rows;
+    for i in 0..4 {
+        expected.totals[i] += other.totals[i];
+    }
+    for (day, sums) in other.days {
+        let entry = expected.days.entry(day).or_default();
+        for i in 0..4 {
+            entry[i] += sums[i];
+        }
+    }
+    expected.files.extend(other.files);
+    expected.bytes += other.bytes;
+    expected.lines += other.lines;
+}

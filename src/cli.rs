@@ -62,6 +62,8 @@ pub enum Command {
     Prices(PricesArgs),
     /// Recompute the report aggregates from the ledger's rows
     Rebuild,
+    /// Check the data roots, the database and Claude Code's retention, and explain
+    Doctor,
 }
 
 #[derive(Debug, Args, Clone)]

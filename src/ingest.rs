@@ -64,6 +64,9 @@ pub struct PassStats {
     pub warnings: u64,
     pub elapsed_ms: u64,
     pub finished_at: String,
+    /// The process's peak resident memory so far (Linux), for watching it stay bounded.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl PassStats {
@@ -80,6 +83,14 @@ impl PassStats {
             self.elapsed_ms
         )
     }
+}
+
+/// VmHWM of /proc/self/status: the peak resident set of this process.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 pub fn human_bytes(bytes: u64) -> String {
@@ -162,6 +173,7 @@ impl<'s> Ingestor<'s> {
         self.store.save_listings(&found.listed)?;
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         self.stats.finished_at = jiff::Timestamp::now().to_string();
+        self.stats.peak_rss_bytes = peak_rss();
         // A pass that read nothing writes nothing: a no-change run must stay a few stats.
         if self.stats.files_changed > 0 {
             self.store

@@ -8,6 +8,7 @@ mod calendar;
 mod cli;
 mod dedup;
 mod discover;
+mod doctor;
 #[cfg(test)]
 mod fuzz;
 mod ingest;
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cco-stats: error: {err:#}");
+            if let Some(advice) = advice(&err) {
+                eprintln!("cco-stats: {advice}");
+            }
             ExitCode::from(2)
         }
     }
@@ -58,6 +62,32 @@ fn init_logging() {
             writeln!(f, "cco-stats: {level}: {}", record.args())
         })
         .init();
+}
+
+/// What to do about the database errors a person can fix.
+fn advice(err: &anyhow::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode;
+    let code = err
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<rusqlite::Error>() {
+            Some(rusqlite::Error::SqliteFailure(e, _)) => Some(e.code),
+            _ => None,
+        })?;
+    match code {
+        ErrorCode::DiskFull => Some(
+            "the disk holding the database is full: free some space and run again. Nothing already recorded is lost, and the next run reads from where the last commit stopped.",
+        ),
+        ErrorCode::ReadOnly => Some(
+            "the database is read-only here: check its permissions (and its folder's), or read it with --no-ingest.",
+        ),
+        ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Some(
+            "the database cannot be opened: check that its folder exists and is writable, or choose another with --db.",
+        ),
+        ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some(
+            "the database is damaged: `cco-stats doctor` checks it; keep a copy and start a new one with --db if it cannot be read.",
+        ),
+        _ => None,
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -113,6 +143,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(args) => open(args)?.periods(Periods::Models),
         Command::Session(args) => open(args)?.sessions(),
         Command::Blocks(args) => open(&args.report)?.blocks(args),
+        Command::Doctor => {
+            let table = pricing::PriceTable::load(prices)?;
+            let findings = doctor::check(&db, &roots, &table)?;
+            print(&doctor::render(&findings))?;
+            let worst = findings.iter().map(|f| f.level).max();
+            Ok(if worst == Some(doctor::Level::Problem) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Rebuild => {
             let mut store = Store::open(&db)?;
             let started = std::time::Instant::now();
@@ -192,7 +233,7 @@ fn watch(
                     humantime::format_duration(backoff)
                 );
                 let wait = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(300)).max(interval);
+                backoff = (backoff * 2).min(Duration::from_secs(60)).max(interval);
                 wait
             }
         };

@@ -107,19 +107,35 @@ impl Store {
                 path.display()
             );
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("cannot open database {}", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        let store = Store {
-            conn,
-            path: path.to_path_buf(),
+        let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = |conn: Connection| -> Result<(Store, i64)> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let store = Store {
+                conn,
+                path: path.to_path_buf(),
+            };
+            let version = store.check_ours()?;
+            Ok((store, version))
         };
-        let version = store
-            .check_ours()
-            .with_context(|| format!("database {}", path.display()))?;
+        let plain = Connection::open_with_flags(path, read_only).map_err(anyhow::Error::from);
+        let (store, version) = match plain.and_then(open) {
+            Ok(opened) => opened,
+            // On read-only media a WAL database without its -shm file cannot be opened the
+            // usual way; nothing can change it there, so SQLite may treat it as immutable.
+            Err(e) if is_cannot_open(&e) => {
+                let mut uri = std::ffi::OsString::from("file:");
+                uri.push(path.as_os_str());
+                uri.push("?immutable=1");
+                Connection::open_with_flags(
+                    PathBuf::from(uri),
+                    read_only | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(anyhow::Error::from)
+                .and_then(open)
+                .with_context(|| format!("cannot open database {}", path.display()))?
+            }
+            Err(e) => return Err(e.context(format!("database {}", path.display()))),
+        };
         if version < MIGRATIONS.len() as i64 {
             bail!(
                 "database {} has schema version {version}, this cco-stats needs {}: run it once without --no-ingest to upgrade",
@@ -158,7 +174,7 @@ impl Store {
         let app: i32 = self
             .conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
-            .context("not a SQLite database, or it is corrupt")?;
+            .context("cannot read its header")?;
         let version: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -366,6 +382,15 @@ impl Store {
     }
 }
 
+fn is_cannot_open(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::CannotOpen
+        )
+    })
+}
+
 /// Creates the database file (and its folders) private to the user before SQLite opens it.
 fn create_private(path: &Path) -> Result<()> {
     if let Some(dir) = path
@@ -390,9 +415,14 @@ fn create_private(path: &Path) -> Result<()> {
     }
 }
 
+/// A file's permission bits.
+pub fn permissions(path: &Path) -> std::io::Result<u32> {
+    Ok(fs::metadata(path)?.permissions().mode() & 0o777)
+}
+
 /// Whether a file's permission bits let anyone but its owner in.
 fn is_private(path: &Path) -> std::io::Result<bool> {
-    Ok(fs::metadata(path)?.permissions().mode() & 0o077 == 0)
+    Ok(permissions(path)? & 0o077 == 0)
 }
 
 /// Usage history is private: narrows the database (and our own folder) to the owner.
