@@ -58,13 +58,7 @@ fn main() {
         cmd.env_remove("CLAUDE_CONFIG_DIR");
         cmd
     };
-    let fresh = || {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = db.clone().into_os_string();
-            p.push(suffix);
-            std::fs::remove_file(PathBuf::from(p)).ok();
-        }
-    };
+    let fresh = || remove_db(&db);
 
     let mut cold = Vec::new();
     let mut peak_rss = Vec::new();
@@ -198,11 +192,7 @@ fn huge_inputs(bin: &Path, work: &Path) {
     );
     warm(&expected.files);
     let db = work.join("huge.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = db.clone().into_os_string();
-        p.push(suffix);
-        std::fs::remove_file(PathBuf::from(p)).ok();
-    }
+    remove_db(&db);
     let mut cmd = Command::new(bin);
     cmd.arg("--db")
         .arg(&db)
@@ -257,11 +247,7 @@ fn million_row_reports(bin: &Path, work: &Path) {
     let db = work.join("million.db");
     let empty = work.join("empty");
     std::fs::create_dir_all(empty.join("projects")).expect("an empty root");
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = db.clone().into_os_string();
-        p.push(suffix);
-        std::fs::remove_file(PathBuf::from(p)).ok();
-    }
+    remove_db(&db);
     let cco = |args: &[&str]| {
         let mut cmd = Command::new(bin);
         cmd.arg("--db")
@@ -366,6 +352,15 @@ fn ingest_rss(cmd: &mut Command) -> (f64, u64, String) {
         summary["peak_rss_bytes"].as_u64().unwrap_or(0),
         stderr,
     )
+}
+
+/// Removes a database and its WAL files, so the next run starts from nothing.
+fn remove_db(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        std::fs::remove_file(PathBuf::from(p)).ok();
+    }
 }
 
 /// Reads files through the page cache without holding them (the bench's own memory must

@@ -300,15 +300,23 @@ const CSV_TOKENS: [&str; 5] = [
     "total_tokens",
 ];
 
-/// One row per period; with `breakdown`, one row per period and model.
-pub fn periods_csv(report: &Report, key_name: &str, style: Style) -> String {
-    let mut header = vec![key_name.to_string()];
-    header.push(if style.breakdown { "model" } else { "models" }.into());
-    header.extend(CSV_TOKENS.iter().map(|s| s.to_string()));
+/// The header line: the row's own columns, the token columns, and the cost.
+fn csv_header(first: &[&str], style: Style) -> String {
+    let mut header: Vec<String> = first
+        .iter()
+        .chain(&CSV_TOKENS)
+        .map(|s| s.to_string())
+        .collect();
     if !style.no_cost {
         header.push("cost_usd".into());
     }
-    let mut out = csv_line(&header);
+    csv_line(&header)
+}
+
+/// One row per period; with `breakdown`, one row per period and model.
+pub fn periods_csv(report: &Report, key_name: &str, style: Style) -> String {
+    let models = if style.breakdown { "model" } else { "models" };
+    let mut out = csv_header(&[key_name, models], style);
     for p in &report.periods {
         let mut push = |model: String, tokens: &Tokens, cost: f64, unpriced: bool| {
             let mut row = vec![p.key.clone(), model];
@@ -336,21 +344,14 @@ pub fn periods_csv(report: &Report, key_name: &str, style: Style) -> String {
 }
 
 pub fn sessions_csv(sessions: &[Session], style: Style) -> String {
-    let mut header: Vec<String> = [
+    let first = [
         "session_id",
         "project",
         "first_activity",
         "last_activity",
         "models",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(CSV_TOKENS.iter().map(|s| s.to_string()));
-    if !style.no_cost {
-        header.push("cost_usd".into());
-    }
-    let mut out = csv_line(&header);
+    ];
+    let mut out = csv_header(&first, style);
     for s in sessions {
         let mut row = vec![
             s.session_id.clone(),
@@ -372,22 +373,15 @@ pub fn sessions_csv(sessions: &[Session], style: Style) -> String {
 }
 
 pub fn blocks_csv(blocks: &[Block], style: Style) -> String {
-    let mut header: Vec<String> = [
+    let first = [
         "start",
         "end",
         "last_activity",
         "status",
         "entries",
         "models",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(CSV_TOKENS.iter().map(|s| s.to_string()));
-    if !style.no_cost {
-        header.push("cost_usd".into());
-    }
-    let mut out = csv_line(&header);
+    ];
+    let mut out = csv_header(&first, style);
     for b in blocks {
         let mut row = vec![
             iso(b.start_ms),

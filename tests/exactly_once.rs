@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::corpus::{self, Expected, Spec};
-use common::{Scratch, days, expected_days};
+use common::{Scratch, days, expected_days, walk};
 
 fn generate(s: &Scratch, spec: Spec) -> Expected {
     corpus::generate(&s.root, &spec).unwrap()
@@ -49,20 +49,6 @@ fn grow(stash: &Path, root: &Path, fraction: f64) {
             out.write_all(&final_bytes[have..want]).unwrap();
         }
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }
 
 #[test]

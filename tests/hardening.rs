@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::corpus::{self, Spec};
-use common::{Scratch, days, expected_days, json};
+use common::{Scratch, days, expected_days, json, walk};
 use predicates::prelude::*;
 
 /// A tmpfs of a few MiB, mounted for one test (root only; elsewhere the test says it was
@@ -334,18 +334,4 @@ fn stress_appends_truncations_and_overlapping_runs() {
     s.once();
     assert_eq!(daily(&s, &s.db), expected_days(&expected));
     s.cmd().arg("doctor").assert().success();
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }

@@ -39,25 +39,10 @@ impl Scratch {
     /// The binary, with `--db` and `--source` set and the environment cleared of the
     /// user's settings.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(BIN);
-        self.isolate(&mut cmd);
-        cmd
+        assert_cmd::Command::from_std(self.std_cmd())
     }
 
-    pub fn isolate(&self, cmd: &mut assert_cmd::Command) {
-        cmd.env_remove("CLAUDE_CONFIG_DIR")
-            .env_remove("CCO_STATS_DB")
-            .env_remove("RUST_LOG")
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("NO_COLOR", "1")
-            .arg("--db")
-            .arg(&self.db)
-            .arg("--source")
-            .arg(&self.root);
-    }
-
+    /// The same, as a plain process (for runs that are spawned and signalled).
     pub fn std_cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env_remove("CLAUDE_CONFIG_DIR")
@@ -66,6 +51,7 @@ impl Scratch {
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("NO_COLOR", "1")
             .arg("--db")
             .arg(&self.db)
             .arg("--source")
@@ -119,6 +105,21 @@ pub fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Every file below `dir`, sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
 }
 
 /// Per-day token sums `[input, output, cache creation, cache read]` of a daily report.
