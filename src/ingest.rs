@@ -159,7 +159,7 @@ impl<'s> Ingestor<'s> {
                 break;
             }
             self.stats.files_seen += 1;
-            if let Err(e) = self.ingest_file(transcript) {
+            if let Err(e) = self.ingest_file(transcript, stop) {
                 match e {
                     FileError::Io(e) => {
                         self.stats.warnings += 1;
@@ -182,7 +182,7 @@ impl<'s> Ingestor<'s> {
         Ok(self.stats.clone())
     }
 
-    fn ingest_file(&mut self, transcript: &Transcript) -> Result<(), FileError> {
+    fn ingest_file(&mut self, transcript: &Transcript, stop: &AtomicBool) -> Result<(), FileError> {
         let identity = Identity::of(&transcript.meta);
         let committed = self.committed.get(&transcript.path).copied();
         if committed.is_some_and(|c| c.identity == identity) {
@@ -263,6 +263,10 @@ impl<'s> Ingestor<'s> {
                         );
                     }
                     Parsed::Other => {}
+                }
+                if stop.load(Ordering::Relaxed) {
+                    // Asked to stop: what was read so far is flushed with the pass's end.
+                    return ControlFlow::Break(());
                 }
                 if self.flush_due() {
                     segment = None;

@@ -252,3 +252,36 @@ fn watch_and_overlapping_once_runs_count_exactly_once() {
     s.once();
     assert_exact(&s, &expected);
 }
+
+#[test]
+fn once_interrupted_flushes_what_it_read_and_exits_0() {
+    let s = Scratch::new();
+    let expected = generate(
+        &s,
+        Spec {
+            files: 120,
+            seed: 13,
+            big_prob: 0.2,
+            big_kb: 300,
+            ..Spec::default()
+        },
+    );
+    for delay_ms in [5, 20, 60] {
+        let child = s
+            .std_cmd()
+            .args(["once", "--batch-size", "10"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        sigint(&child);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    s.once();
+    assert_exact(&s, &expected);
+}
