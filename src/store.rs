@@ -83,7 +83,6 @@ impl Store {
     /// Opens (creating if needed) the ledger for reading and writing.
     pub fn open(path: &Path) -> Result<Store> {
         create_private(path)?;
-        keep_private(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
         let mut store = Store {
@@ -93,6 +92,8 @@ impl Store {
         store
             .configure()
             .with_context(|| format!("database {}", path.display()))?;
+        // Only once the file is known to be ours: another program's is left as it is.
+        keep_private(path)?;
         store
             .migrate()
             .with_context(|| format!("database {}", path.display()))?;

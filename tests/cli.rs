@@ -228,6 +228,8 @@ fn another_programs_database_is_refused_and_left_untouched() {
     conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
         .unwrap();
     drop(conn);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&s.db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let before = std::fs::read(&s.db).unwrap();
     s.cmd()
         .arg("once")
@@ -235,6 +237,8 @@ fn another_programs_database_is_refused_and_left_untouched() {
         .code(2)
         .stderr(predicate::str::contains("not a cco-stats database"));
     assert_eq!(std::fs::read(&s.db).unwrap(), before);
+    let mode = std::fs::metadata(&s.db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "not even its permissions change");
 }
 
 #[test]
