@@ -12,6 +12,7 @@ mod doctor;
 #[cfg(test)]
 mod fuzz;
 mod ingest;
+mod msgindex;
 mod parse;
 mod pricing;
 mod query;

@@ -25,6 +25,7 @@ use crate::aggregate::{self, Deltas};
 use crate::batch::{Batch, Cursor};
 use crate::dedup::{self, Decision, Stored};
 use crate::discover::{DirCache, Listing};
+use crate::msgindex::MessageIndex;
 use crate::parse::{Record, Tokens};
 use crate::tail::{Head, Identity};
 
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&[&str]] = &[
         include_str!("migrations/0002_aggregates.sql"),
         aggregate::REBUILD,
     ],
+    &[include_str!("migrations/0003_message_index.sql")],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -49,6 +51,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    index: MessageIndex,
 }
 
 /// What a flush did.
@@ -88,6 +91,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            index: MessageIndex::default(),
         };
         store
             .configure()
@@ -114,6 +118,7 @@ impl Store {
             let store = Store {
                 conn,
                 path: path.to_path_buf(),
+                index: MessageIndex::default(),
             };
             let version = store.check_ours()?;
             Ok((store, version))
@@ -277,11 +282,40 @@ impl Store {
 
     /// Commits a batch: rows and cursors together, or nothing.
     pub fn flush(&mut self, batch: &Batch) -> Result<FlushOutcome> {
+        let outcome = self.flush_inner(batch);
+        if outcome.is_err() {
+            self.index.invalidate();
+        }
+        outcome
+    }
+
+    /// Merges the dedup index's rows held in memory into its table (the end of a pass).
+    pub fn merge_index(&mut self) -> Result<()> {
+        if self.index.is_merged() {
+            return Ok(());
+        }
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            self.index.sync(&tx)?;
+            self.index.merge(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            self.index.invalidate();
+        }
+        result
+    }
+
+    fn flush_inner(&mut self, batch: &Batch) -> Result<FlushOutcome> {
         let now_ms = jiff::Timestamp::now().as_millisecond();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
+        self.index.sync(&tx)?;
         let mut outcome = FlushOutcome::default();
         let mut deltas = Deltas::default();
         let mut file_ids: Vec<Option<i64>> = Vec::with_capacity(batch.segments.len());
@@ -330,13 +364,16 @@ impl Store {
                 segment.file.session_id.as_str(),
                 segment.file.project.as_str(),
             );
-            match apply(&tx, &row.record, file, &mut deltas)? {
+            match apply(&tx, &row.record, file, &mut deltas, &mut self.index)? {
                 Decision::Insert => outcome.counts.added += 1,
                 Decision::Replace(_) => outcome.counts.upgraded += 1,
                 Decision::Keep => outcome.counts.duplicates += 1,
             }
         }
         deltas.write(&tx)?;
+        if self.index.merge_due() {
+            self.index.merge(&tx)?;
+        }
         tx.commit().context("cannot commit to the database")?;
         Ok(outcome)
     }
@@ -538,40 +575,23 @@ fn session_of<'a>(record: &'a Record, file_session: &'a str) -> &'a str {
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-/// What it adds to or takes from the ledger goes into `deltas` for the aggregates.
+/// What it adds to or takes from the ledger goes into `deltas` for the aggregates, and
+/// into `index` for later lookups.
 fn apply(
     conn: &Connection,
     record: &Record,
     file: (i64, &str, &str),
     deltas: &mut Deltas,
+    index: &mut MessageIndex,
 ) -> Result<Decision> {
     let stored = match &record.message_id {
-        Some(message_id) => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT id, request_id, is_sidechain,
-                        input + output + cache_write_5m + cache_write_1h + cache_read,
-                        speed IS NOT NULL, {AGGREGATE_COLUMNS}
-                 FROM entries WHERE message_id = ?1"
-            ))?;
-            stmt.query_map([message_id], |r| {
-                let stored = Stored {
-                    id: r.get(0)?,
-                    request_id: r.get(1)?,
-                    is_sidechain: r.get(2)?,
-                    total: r.get(3)?,
-                    has_speed: r.get(4)?,
-                };
-                Ok((stored, aggregate_row(r, 5)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-        }
+        Some(message_id) => index.lookup(conn, message_id)?,
         None => Vec::new(),
     };
-    let candidates: Vec<Stored> = stored.iter().map(|(s, _)| s.clone()).collect();
-    let decision = dedup::decide(record, &candidates);
+    let decision = dedup::decide(record, &stored);
     let (file_id, file_session, project) = file;
     let session_id = session_of(record, file_session);
-    let new_row = || aggregate::Row {
+    let new_row = aggregate::Row {
         ts_ms: record.ts_ms,
         session_id: session_id.to_string(),
         project: project.to_string(),
@@ -580,30 +600,46 @@ fn apply(
         tokens: record.tokens,
         cost_usd: record.cost_usd,
     };
+    let as_stored = |id| Stored {
+        id,
+        request_id: record.request_id.clone(),
+        is_sidechain: record.is_sidechain,
+        total: record.tokens.total(),
+        has_speed: record.speed.is_some(),
+    };
     match decision {
         Decision::Insert => {
-            write_entry(conn, None, record, (file_id, session_id, project))?;
-            deltas.add(&new_row());
+            let id = write_entry(conn, None, record, (file_id, session_id, project))?;
+            if let Some(message_id) = &record.message_id {
+                index.add(message_id.clone(), as_stored(id));
+            }
+            deltas.add(&new_row);
         }
         Decision::Replace(id) => {
+            let old = conn
+                .prepare_cached(&format!(
+                    "SELECT {AGGREGATE_COLUMNS} FROM entries WHERE id = ?1"
+                ))?
+                .query_row([id], |r| aggregate_row(r, 0))?;
             write_entry(conn, Some(id), record, (file_id, session_id, project))?;
-            if let Some((_, old)) = stored.iter().find(|(s, _)| s.id == id) {
-                deltas.remove(old);
+            if let Some(message_id) = &record.message_id {
+                index.replaced(message_id, as_stored(id));
             }
-            deltas.add(&new_row());
+            deltas.remove(&old);
+            deltas.add(&new_row);
         }
         Decision::Keep => {}
     }
     Ok(decision)
 }
 
-/// Inserts a row, or overwrites row `id` in place (keeping its id).
+/// Inserts a row, or overwrites row `id` in place (keeping its id); the row's id.
 fn write_entry(
     conn: &Connection,
     id: Option<i64>,
     r: &Record,
     (file_id, session_id, project): (i64, &str, &str),
-) -> Result<()> {
+) -> Result<i64> {
     let t = &r.tokens;
     let values: &[&dyn rusqlite::ToSql] = params![
         file_id,
@@ -650,7 +686,7 @@ fn write_entry(
         &values[..values.len() - 1]
     };
     conn.prepare_cached(sql)?.execute(values)?;
-    Ok(())
+    Ok(id.unwrap_or_else(|| conn.last_insert_rowid()))
 }
 
 #[cfg(test)]
@@ -800,6 +836,47 @@ mod tests {
         assert_eq!(second.counts.upgraded, 1);
         assert_eq!(second.counts.duplicates, 1);
         assert_eq!(output_sum(&store), (1, 50));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    #[test]
+    fn dedup_finds_rows_merged_in_memory_and_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        flush_rows(
+            &mut store,
+            "a",
+            10,
+            vec![record("m1", "r1", 5, false), record("m2", "r2", 5, false)],
+        );
+        store.merge_index().unwrap(); // m1 and m2 are in message_index now
+        flush_rows(&mut store, "b", 10, vec![record("m3", "r3", 5, false)]); // m3 in memory
+        drop(store);
+
+        // Another process: m3 is above the watermark and is read back from the rows.
+        let mut store = Store::open(&path).unwrap();
+        let outcome = flush_rows(
+            &mut store,
+            "c",
+            10,
+            vec![
+                record("m1", "r1", 50, false),
+                record("m3", "r3", 50, false),
+                record("m2", "r9", 7, true),
+            ],
+        );
+        assert_eq!(outcome.counts.upgraded, 2);
+        assert_eq!(outcome.counts.duplicates, 1);
+        assert_eq!(output_sum(&store), (3, 50 + 5 + 50));
+
+        // Merging moves every row into the table, where each is still found once.
+        let mut index = MessageIndex::default();
+        index.sync(&store.conn).unwrap();
+        index.merge(&store.conn).unwrap();
+        for id in ["m1", "m2", "m3"] {
+            assert_eq!(index.lookup(&store.conn, id).unwrap().len(), 1, "{id}");
+        }
         assert!(aggregate::consistent(store.conn()).unwrap());
     }
 

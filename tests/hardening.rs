@@ -81,25 +81,33 @@ fn daily(s: &Scratch, db: &Path) -> Vec<(String, [u64; 4])> {
     days(&json(&out.get_output().stdout))
 }
 
-#[test]
-fn a_full_disk_fails_clearly_and_the_next_run_records_everything() {
+/// A generated tree and an empty ledger on a tiny disk filled to its last 96 KiB:
+/// (scratch, expected totals, disk, database, filler). `None` where no tmpfs can be
+/// mounted.
+fn on_a_full_disk(seed: u64) -> Option<(Scratch, corpus::Expected, TinyDisk, PathBuf, PathBuf)> {
     let s = Scratch::new();
-    let expected = corpus::generate(
-        &s.root,
-        &Spec {
-            files: 40,
-            seed: 21,
-            ..Spec::default()
-        },
-    )
-    .unwrap();
+    let spec = Spec {
+        files: 40,
+        seed,
+        ..Spec::default()
+    };
+    let expected = corpus::generate(&s.root, &spec).unwrap();
     let Some(disk) = TinyDisk::mount(&s.dir.path().join("tiny"), "8m") else {
         eprintln!("skipped: cannot mount a tmpfs here (not root?)");
-        return;
+        return None;
     };
     let db = disk.path.join("stats.db");
-    cco(&s, &db).arg("status").assert().success();
+    // The ledger exists (empty) before the disk fills: the failure is in ingesting.
+    cco(&s, &db).arg("rebuild").assert().success();
     let filler = disk.fill(96 * 1024);
+    Some((s, expected, disk, db, filler))
+}
+
+#[test]
+fn a_full_disk_fails_clearly_and_the_next_run_records_everything() {
+    let Some((s, expected, _disk, db, filler)) = on_a_full_disk(21) else {
+        return;
+    };
     cco(&s, &db)
         .arg("once")
         .assert()
@@ -114,23 +122,9 @@ fn a_full_disk_fails_clearly_and_the_next_run_records_everything() {
 
 #[test]
 fn watch_survives_a_full_disk_and_catches_up_when_space_returns() {
-    let s = Scratch::new();
-    let expected = corpus::generate(
-        &s.root,
-        &Spec {
-            files: 40,
-            seed: 22,
-            ..Spec::default()
-        },
-    )
-    .unwrap();
-    let Some(disk) = TinyDisk::mount(&s.dir.path().join("tiny"), "8m") else {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+    let Some((s, expected, _disk, db, filler)) = on_a_full_disk(22) else {
         return;
     };
-    let db = disk.path.join("stats.db");
-    cco(&s, &db).arg("status").assert().success();
-    let filler = disk.fill(96 * 1024);
     let mut watch = Command::new(common::BIN)
         .env_remove("CLAUDE_CONFIG_DIR")
         .env("HOME", s.dir.path())

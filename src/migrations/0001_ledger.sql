@@ -22,7 +22,8 @@ CREATE TABLE files (
 );
 
 -- One row per billable response, after deduplication (see dedup rules in store.rs).
--- Dedup looks rows up by message_id. No other index: each one is written at every flush.
+-- Dedup looks rows up by message_id (since migration 3 through message_index). No other
+-- index: each one is written at every flush.
 CREATE TABLE entries (
     id              INTEGER PRIMARY KEY,
     file_id         INTEGER NOT NULL REFERENCES files(id),

@@ -1,0 +1,155 @@
+//! The dedup index: which ledger rows hold a `message.id`, kept so that a 100-row flush
+//! does not rewrite a hundred pages of it.
+//!
+//! Message ids are random, so an index on them takes each new row to a different page,
+//! and a commit rewrites every page it touched: most of what a flush wrote. Here the
+//! index is a table (`message_index`) that is complete up to a watermark
+//! (`meta.indexed_through`, an `entries.id`); rows above it are looked up in memory. Every
+//! few thousand rows, and at the end of each pass, the rows above the watermark are merged
+//! into the table in message-id order, so each page is written once per merge.
+//!
+//! Exactness does not rest on this process's memory: the watermark moves in the same
+//! transaction as the merge, a process that starts (or was killed) loads the rows above it
+//! from the database, and when another process has committed since our last look
+//! (`PRAGMA data_version`), the in-memory part is read again under the write lock.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::dedup::Stored;
+
+/// Rows kept in memory before they are merged into the table.
+const MERGE_ROWS: usize = 4096;
+
+/// The columns `stored` reads, in its order (`e` is the `entries` row).
+const STORED: &str = "e.id, e.request_id, e.is_sidechain,
+    e.input + e.output + e.cache_write_5m + e.cache_write_1h + e.cache_read, e.speed IS NOT NULL";
+
+fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        id: r.get(0)?,
+        request_id: r.get(1)?,
+        is_sidechain: r.get(2)?,
+        total: r.get(3)?,
+        has_speed: r.get(4)?,
+    })
+}
+
+#[derive(Debug, Default)]
+pub struct MessageIndex {
+    /// Rows above the watermark, by message id.
+    recent: HashMap<String, Vec<Stored>>,
+    recent_rows: usize,
+    /// `message_index` holds every row with `entries.id <= indexed_through`.
+    indexed_through: i64,
+    /// `PRAGMA data_version` when `recent` was last made to match the database; `None`
+    /// when it must be read again (never read, or a failed transaction left it wrong).
+    synced_at: Option<i64>,
+}
+
+impl MessageIndex {
+    /// Makes the in-memory part match the database. Call inside the write transaction,
+    /// before any lookup.
+    pub fn sync(&mut self, conn: &Connection) -> Result<()> {
+        let version: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if self.synced_at == Some(version) {
+            return Ok(());
+        }
+        self.indexed_through = conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'indexed_through'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        self.recent.clear();
+        self.recent_rows = 0;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {STORED}, e.message_id FROM entries e
+             WHERE e.id > ?1 AND e.message_id IS NOT NULL"
+        ))?;
+        let rows = stmt.query_map([self.indexed_through], |r| Ok((stored(r)?, r.get(5)?)))?;
+        for row in rows {
+            let (row, message_id): (Stored, String) = row?;
+            self.add(message_id, row);
+        }
+        self.synced_at = Some(version);
+        Ok(())
+    }
+
+    /// After a failed transaction the in-memory part may hold rows that were rolled back.
+    pub fn invalidate(&mut self) {
+        self.synced_at = None;
+    }
+
+    /// Every row stored under `message_id`.
+    pub fn lookup(&self, conn: &Connection, message_id: &str) -> Result<Vec<Stored>> {
+        // Two plain statements, not a JOIN: inside a flush the JOIN was recompiled at every
+        // call (SQLite's statement status counted one re-prepare per lookup), which cost
+        // more than the index saved; these two are not.
+        let ids = conn
+            .prepare_cached("SELECT entry_id FROM message_index WHERE message_id = ?1")?
+            .query_map([message_id], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut by_id =
+            conn.prepare_cached(&format!("SELECT {STORED} FROM entries e WHERE e.id = ?1"))?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            rows.push(by_id.query_row([id], stored)?);
+        }
+        if let Some(recent) = self.recent.get(message_id) {
+            rows.extend(recent.iter().cloned());
+        }
+        Ok(rows)
+    }
+
+    /// A row was inserted.
+    pub fn add(&mut self, message_id: String, row: Stored) {
+        self.recent.entry(message_id).or_default().push(row);
+        self.recent_rows += 1;
+    }
+
+    /// Row `row.id` was overwritten in place (an upgrade): keep what lookups see current.
+    pub fn replaced(&mut self, message_id: &str, row: Stored) {
+        if let Some(recent) = self.recent.get_mut(message_id)
+            && let Some(held) = recent.iter_mut().find(|s| s.id == row.id)
+        {
+            *held = row;
+        }
+    }
+
+    pub fn merge_due(&self) -> bool {
+        self.recent_rows >= MERGE_ROWS
+    }
+
+    pub fn is_merged(&self) -> bool {
+        self.recent_rows == 0
+    }
+
+    /// Moves the rows above the watermark into `message_index`, in message-id order.
+    /// Call inside the write transaction, after `sync`.
+    pub fn merge(&mut self, conn: &Connection) -> Result<()> {
+        if self.recent_rows == 0 {
+            return Ok(());
+        }
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO message_index (message_id, entry_id)
+             SELECT message_id, id FROM entries WHERE id > ?1 AND message_id IS NOT NULL
+             ORDER BY message_id",
+        )?
+        .execute([self.indexed_through])?;
+        let through: i64 =
+            conn.query_row("SELECT coalesce(max(id), 0) FROM entries", [], |r| r.get(0))?;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_through', ?1)",
+        )?
+        .execute(params![through.to_string()])?;
+        self.indexed_through = through;
+        self.recent.clear();
+        self.recent_rows = 0;
+        Ok(())
+    }
+}
