@@ -144,7 +144,7 @@ impl Store {
         };
         if version < MIGRATIONS.len() as i64 {
             bail!(
-                "database {} has schema version {version}, this cco-stats needs {}: run it once without --no-ingest to upgrade",
+                "database {} has schema version {version}, this cco-stats needs {}: `cco-stats once` upgrades it",
                 path.display(),
                 MIGRATIONS.len()
             );
