@@ -98,12 +98,22 @@ fn normalize(path: &Path) -> PathBuf {
 #[derive(Debug)]
 pub struct Transcript {
     pub path: PathBuf,
-    /// The encoded working directory: the first folder under `projects/`.
-    pub project: String,
-    /// The session the file belongs to: its stem, or for `<session>/subagents/x.jsonl`
-    /// the session folder.
-    pub session_id: String,
+    /// Where the path goes on below its root's `projects/` folder.
+    below_projects: usize,
     pub meta: Metadata,
+}
+
+impl Transcript {
+    /// (project, session): the encoded working directory (the first folder under
+    /// `projects/`), and the session the file belongs to (its stem, or for
+    /// `<session>/subagents/x.jsonl` the session folder). Worked out only for the files
+    /// a pass reads: most passes read few of the thousands it sees.
+    pub fn names(&self) -> (String, String) {
+        let relative = Path::new(OsStr::from_bytes(
+            &self.path.as_os_str().as_bytes()[self.below_projects..],
+        ));
+        names(relative, &self.path)
+    }
 }
 
 /// Everything one walk found, and what it could not read.
@@ -225,41 +235,46 @@ impl Walk<'_> {
 
     fn dir(&mut self, dir: &Path, meta: &Metadata) {
         let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
-        let cached = self
-            .cache
+        // The cache outlives the walk, so a cached listing is walked in place, not copied.
+        let cache: &DirCache = self.cache;
+        let cached = cache
             .dirs
             .get(dir)
             .filter(|l| l.inode == meta.ino() && l.mtime_ns == mtime_ns);
-        let children = match cached {
-            Some(listing) => listing.children.clone(),
-            None => match self.list(dir) {
-                Some(children) => {
-                    if mtime_ns < self.now_ns - RACY_NS {
-                        let listing = Listing {
-                            inode: meta.ino(),
-                            mtime_ns,
-                            children: children.clone(),
-                        };
-                        self.found.listed.push((dir.to_path_buf(), listing));
-                    }
-                    children
-                }
-                None => return,
-            },
-        };
-        for (name, kind) in children {
-            let path = dir.join(&name);
-            match kind {
-                ChildKind::Link => self.link(&path),
-                ChildKind::Dir | ChildKind::Transcript => match fs::symlink_metadata(&path) {
-                    Ok(meta) if meta.is_dir() => self.dir(&path, &meta),
-                    Ok(meta) if meta.is_file() => self.transcript(&path, meta),
-                    Ok(_) => {}
-                    // Gone since it was listed: the next listing will not have it.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => self.warn(&path, e),
-                },
+        if let Some(listing) = cached {
+            for (name, kind) in &listing.children {
+                self.child(dir, name, *kind);
             }
+            return;
+        }
+        let Some(children) = self.list(dir) else {
+            return;
+        };
+        for (name, kind) in &children {
+            self.child(dir, name, *kind);
+        }
+        if mtime_ns < self.now_ns - RACY_NS {
+            let listing = Listing {
+                inode: meta.ino(),
+                mtime_ns,
+                children,
+            };
+            self.found.listed.push((dir.to_path_buf(), listing));
+        }
+    }
+
+    fn child(&mut self, dir: &Path, name: &OsStr, kind: ChildKind) {
+        let path = dir.join(name);
+        match kind {
+            ChildKind::Link => self.link(&path),
+            ChildKind::Dir | ChildKind::Transcript => match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => self.dir(&path, &meta),
+                Ok(meta) if meta.is_file() => self.transcript(&path, meta),
+                Ok(_) => {}
+                // Gone since it was listed: the next listing will not have it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.warn(&path, e),
+            },
         }
     }
 
@@ -312,11 +327,10 @@ impl Walk<'_> {
     }
 
     fn transcript(&mut self, path: &Path, meta: Metadata) {
-        let (project, session_id) = names(self.projects, path);
+        let below_projects = self.projects.as_os_str().len() + 1;
         self.found.transcripts.push(Transcript {
             path: path.to_path_buf(),
-            project,
-            session_id,
+            below_projects,
             meta,
         });
     }
@@ -345,8 +359,7 @@ impl Walk<'_> {
 }
 
 /// The project and session a transcript belongs to, from its place under `projects/`.
-fn names(projects: &Path, path: &Path) -> (String, String) {
-    let relative = path.strip_prefix(projects).unwrap_or(path);
+fn names(relative: &Path, path: &Path) -> (String, String) {
     let parts: Vec<String> = relative
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -384,22 +397,25 @@ mod tests {
 
     #[test]
     fn session_and_project_names() {
-        let p = Path::new("/r/projects");
-        assert_eq!(
-            names(p, Path::new("/r/projects/-home-u-app/abc.jsonl")),
-            ("-home-u-app".into(), "abc".into())
-        );
-        assert_eq!(
-            names(
-                p,
-                Path::new("/r/projects/-home-u-app/abc/subagents/agent-1.jsonl")
-            ),
-            ("-home-u-app".into(), "abc".into())
-        );
-        assert_eq!(
-            names(p, Path::new("/r/projects/-home-u-app/agent-9f.jsonl")),
-            ("-home-u-app".into(), "agent-9f".into())
-        );
+        let tmp = tempfile::tempdir().unwrap();
+        let project = tmp.path().join("projects/-home-u-app");
+        fs::create_dir_all(project.join("abc/subagents")).unwrap();
+        for file in ["abc.jsonl", "abc/subagents/agent-1.jsonl", "agent-9f.jsonl"] {
+            fs::write(project.join(file), "{}\n").unwrap();
+        }
+        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default());
+        let names: Vec<(String, String)> =
+            found.transcripts.iter().map(Transcript::names).collect();
+        let expected = [
+            ("-home-u-app", "abc"),
+            ("-home-u-app", "abc"),
+            ("-home-u-app", "agent-9f"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect();
+        assert_eq!(names, expected);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! error.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -113,7 +114,7 @@ pub struct Ingestor<'s> {
     store: &'s mut Store,
     options: Options,
     /// The cursors the database holds, as far as this process knows.
-    committed: HashMap<PathBuf, Cursor>,
+    committed: HashMap<OsString, Cursor>,
     batch: Batch,
     buf: Vec<u8>,
     stats: PassStats,
@@ -185,7 +186,7 @@ impl<'s> Ingestor<'s> {
 
     fn ingest_file(&mut self, transcript: &Transcript, stop: &AtomicBool) -> Result<(), FileError> {
         let identity = Identity::of(&transcript.meta);
-        let committed = self.committed.get(&transcript.path).copied();
+        let committed = self.committed.get(transcript.path.as_os_str()).copied();
         if committed.is_some_and(|c| c.identity == identity) {
             return Ok(());
         }
@@ -200,10 +201,11 @@ impl<'s> Ingestor<'s> {
                 transcript.path.display()
             );
         }
+        let (project, session_id) = transcript.names();
         let info = FileInfo {
             path: transcript.path.clone(),
-            project: transcript.project.clone(),
-            session_id: transcript.session_id.clone(),
+            project,
+            session_id,
         };
         let read_started = Instant::now();
         let mut progress = start;
@@ -337,7 +339,7 @@ impl<'s> Ingestor<'s> {
         self.stats.rows_upgraded += outcome.counts.upgraded;
         self.stats.duplicates += outcome.counts.duplicates;
         for (path, cursor) in outcome.committed {
-            self.committed.insert(path, cursor);
+            self.committed.insert(path.into_os_string(), cursor);
         }
         for path in &outcome.conflicts {
             debug!(
@@ -345,8 +347,8 @@ impl<'s> Ingestor<'s> {
                 path.display()
             );
             match self.store.cursor(path)? {
-                Some(cursor) => self.committed.insert(path.clone(), cursor),
-                None => self.committed.remove(path),
+                Some(cursor) => self.committed.insert(path.clone().into_os_string(), cursor),
+                None => self.committed.remove(path.as_os_str()),
             };
         }
         Ok(outcome.conflicts.is_empty())
@@ -357,7 +359,7 @@ impl<'s> Ingestor<'s> {
 /// batch has none yet: the path is hashed once per segment, not once per line.
 fn record_progress(
     batch: &mut Batch,
-    committed: &HashMap<PathBuf, Cursor>,
+    committed: &HashMap<OsString, Cursor>,
     info: &FileInfo,
     segment: &mut Option<usize>,
     reset: &mut bool,
@@ -367,7 +369,7 @@ fn record_progress(
         batch.segments[index].next = progress;
         return index;
     }
-    let index = batch.advance(info, committed.get(&info.path), progress);
+    let index = batch.advance(info, committed.get(info.path.as_os_str()), progress);
     if std::mem::take(reset) {
         batch.mark_reset(index);
     }

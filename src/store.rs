@@ -12,6 +12,7 @@
 //! another program or of a newer cco-stats is refused before anything is written to it.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -222,16 +223,15 @@ impl Store {
     }
 
     /// Every file's committed cursor.
-    pub fn cursors(&self) -> Result<HashMap<PathBuf, Cursor>> {
+    /// Keyed by the path's bytes: hashing them is cheaper than hashing a `Path` (which
+    /// goes component by component), and a no-change pass looks up every transcript.
+    pub fn cursors(&self) -> Result<HashMap<OsString, Cursor>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files",
         )?;
         let rows = stmt.query_map([], |r| {
             let path: Vec<u8> = r.get(0)?;
-            Ok((
-                PathBuf::from(std::ffi::OsString::from_vec(path)),
-                cursor_from_row(r, 1)?,
-            ))
+            Ok((OsString::from_vec(path), cursor_from_row(r, 1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
