@@ -60,7 +60,7 @@ pub enum Command {
     Models(ReportArgs),
     /// The price table in use
     Prices(PricesArgs),
-    /// Recompute the report aggregates from the ledger's rows
+    /// Recompute the report aggregates and the dedup index from the ledger's rows
     Rebuild,
     /// Check the data roots, the database and Claude Code's retention, and explain
     Doctor,

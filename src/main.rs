@@ -161,7 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             store.rebuild_aggregates()?;
             let ok = aggregate::consistent(store.conn())?;
             eprintln!(
-                "cco-stats: report aggregates rebuilt from the ledger in {} ms{}",
+                "cco-stats: report aggregates and dedup index rebuilt from the ledger in {} ms{}",
                 started.elapsed().as_millis(),
                 if ok {
                     ""

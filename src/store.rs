@@ -398,13 +398,22 @@ impl Store {
             .optional()?)
     }
 
-    /// Recomputes the report aggregates from the rows (`cco-stats rebuild`).
+    /// Recomputes the report aggregates and the dedup index from the rows (`cco-stats
+    /// rebuild`, for a ledger changed by hand).
     pub fn rebuild_aggregates(&mut self) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(aggregate::REBUILD)?;
+        tx.execute_batch(
+            "DELETE FROM message_index;
+             INSERT INTO message_index (message_id, entry_id)
+             SELECT message_id, id FROM entries WHERE message_id IS NOT NULL ORDER BY message_id;
+             INSERT OR REPLACE INTO meta (key, value)
+             SELECT 'indexed_through', coalesce(max(id), 0) FROM entries;",
+        )?;
         tx.commit()?;
+        self.index.invalidate();
         Ok(())
     }
 
