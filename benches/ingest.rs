@@ -131,17 +131,7 @@ fn main() {
         Some(ccusage) => {
             let mut times = Vec::new();
             for _ in 0..5 {
-                let mut cmd = Command::new(&ccusage);
-                cmd.args([
-                    "claude",
-                    "daily",
-                    "--json",
-                    "--offline",
-                    "--timezone",
-                    "UTC",
-                ])
-                .env("CLAUDE_CONFIG_DIR", &root);
-                times.push(measure(&mut cmd).0);
+                times.push(measure(&mut ccusage_daily(&ccusage, &root)).0);
             }
             let ccusage_s = median(&mut times);
             println!(
@@ -207,16 +197,7 @@ fn huge_inputs(bin: &Path, work: &Path) {
         mib(rss)
     );
     if let Some(ccusage) = ccusage() {
-        let mut cmd = Command::new(&ccusage);
-        cmd.args([
-            "claude",
-            "daily",
-            "--json",
-            "--offline",
-            "--timezone",
-            "UTC",
-        ])
-        .env("CLAUDE_CONFIG_DIR", &root);
+        let mut cmd = ccusage_daily(&ccusage, &root);
         let out = cmd.output().expect("run ccusage");
         let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         let t = &theirs["totals"];
@@ -409,6 +390,21 @@ fn flush_times(stderr: &str, rows: usize) -> Vec<f64> {
         .filter_map(|l| l.split_once(&needle))
         .filter_map(|(_, rest)| rest.trim_end_matches(" ms").parse().ok())
         .collect()
+}
+
+/// `ccusage claude daily --json --offline --timezone UTC` over `root`.
+fn ccusage_daily(ccusage: &Path, root: &Path) -> Command {
+    let mut cmd = Command::new(ccusage);
+    cmd.args([
+        "claude",
+        "daily",
+        "--json",
+        "--offline",
+        "--timezone",
+        "UTC",
+    ])
+    .env("CLAUDE_CONFIG_DIR", root);
+    cmd
 }
 
 fn ccusage() -> Option<PathBuf> {

@@ -75,6 +75,13 @@ impl Sums {
     }
 }
 
+/// How an upsert adds a delta to the sums both aggregates keep.
+const ADD_SUMS: &str = "input = input + excluded.input, output = output + excluded.output,
+    cache_write_5m = cache_write_5m + excluded.cache_write_5m,
+    cache_write_1h = cache_write_1h + excluded.cache_write_1h,
+    cache_read = cache_read + excluded.cache_read,
+    cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests";
+
 /// Deltas gathered during one flush.
 #[derive(Debug, Default)]
 pub struct Deltas {
@@ -118,15 +125,10 @@ impl Deltas {
 
     /// Writes the summed deltas: one upsert per key.
     pub fn write(&self, conn: &Connection) -> Result<()> {
-        let mut time = conn.prepare_cached(
+        let mut time = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT DO UPDATE SET
-                 input = input + excluded.input, output = output + excluded.output,
-                 cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-                 cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-                 cache_read = cache_read + excluded.cache_read,
-                 cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests",
-        )?;
+             ON CONFLICT DO UPDATE SET {ADD_SUMS}"
+        ))?;
         for ((bucket, p), s) in &self.by_time {
             let [input, output, w5, w1, read] = s.tokens;
             time.execute(params![
@@ -145,16 +147,12 @@ impl Deltas {
                 s.requests
             ])?;
         }
-        let mut session = conn.prepare_cached(
+        let mut session = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT DO UPDATE SET
                  first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-                 input = input + excluded.input, output = output + excluded.output,
-                 cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-                 cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-                 cache_read = cache_read + excluded.cache_read,
-                 cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests",
-        )?;
+                 {ADD_SUMS}"
+        ))?;
         for ((session_id, p), s) in &self.by_session {
             let [input, output, w5, w1, read] = s.tokens;
             // A key only removed from has no activity of its own: its times change nothing.
