@@ -1,5 +1,5 @@
 //! Reads the ledger for reports. Period, project and model reports read `usage_by_time`
-//! (15-minute UTC buckets, kept by triggers), sessions read `usage_by_session`, and 5-hour
+//! (15-minute UTC buckets, kept by every flush), sessions read `usage_by_session`, and 5-hour
 //! blocks read the raw rows, whose exact times their gap rule needs.
 //!
 //! Every time zone in use today has an offset that is a whole multiple of 15 minutes

@@ -21,7 +21,7 @@ CREATE TABLE files (
     updated_ms    INTEGER NOT NULL
 );
 
--- One row per billable response, after deduplication (see dedup rules in store.rs).
+-- One row per billable response, after deduplication (the rules: src/dedup.rs).
 -- Dedup looks rows up by message_id (since migration 3 through message_index). No other
 -- index: each one is written at every flush.
 CREATE TABLE entries (
