@@ -24,7 +24,7 @@ use crate::batch::{Batch, Cursor, FileInfo, SkippedLine};
 use crate::discover::{self, Transcript};
 use crate::parse::{self, Parsed};
 use crate::store::Store;
-use crate::tail::{self, HEAD_LEN, Head, Identity};
+use crate::tail::{self, Head, Identity};
 
 /// How a pass batches its writes and bounds its memory.
 #[derive(Clone, Debug)]
@@ -403,12 +403,15 @@ fn start_cursor(
         lines: 0,
         lines_skipped: 0,
     };
-    let head = Head::read(file, HEAD_LEN)?;
+    let bytes = tail::read_head(file)?;
+    let head = Head::of(&bytes);
     let Some(c) = committed else {
         return Ok(fresh(head));
     };
     let same_file = c.identity.dev == identity.dev && c.identity.inode == identity.inode;
-    let same_head = c.head.len <= head.len && Head::read(file, c.head.len)? == c.head;
+    let same_head = bytes
+        .get(..c.head.len as usize)
+        .is_some_and(|old| Head::of(old) == c.head);
     if !same_file || !same_head || identity.size < c.offset {
         return Ok(fresh(head));
     }

@@ -12,6 +12,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
+use crate::store::tokens_at;
 
 /// Which rows a report covers: UTC milliseconds, `until_ms` exclusive.
 #[derive(Clone, Debug, Default)]
@@ -59,13 +60,7 @@ fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlit
         fast: r.get(first + 1)?,
         long_context: r.get(first + 2)?,
         has_cost_usd: r.get(first + 3)?,
-        tokens: Tokens {
-            input: r.get(first + 4)?,
-            output: r.get(first + 5)?,
-            cache_write_5m: r.get(first + 6)?,
-            cache_write_1h: r.get(first + 7)?,
-            cache_read: r.get(first + 8)?,
-        },
+        tokens: tokens_at(r, first + 4)?,
         cost_usd: r.get(first + 9)?,
         requests: r.get(first + 10)?,
     })

@@ -563,14 +563,20 @@ fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate
         project: r.get(at + 2)?,
         model: r.get(at + 3)?,
         fast: r.get(at + 4)?,
-        tokens: Tokens {
-            input: r.get(at + 5)?,
-            output: r.get(at + 6)?,
-            cache_write_5m: r.get(at + 7)?,
-            cache_write_1h: r.get(at + 8)?,
-            cache_read: r.get(at + 9)?,
-        },
+        tokens: tokens_at(r, at + 5)?,
         cost_usd: r.get(at + 10)?,
+    })
+}
+
+/// Five token columns from `at` on, in the order every table here keeps them: input,
+/// output, cache_write_5m, cache_write_1h, cache_read.
+pub fn tokens_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tokens> {
+    Ok(Tokens {
+        input: r.get(at)?,
+        output: r.get(at + 1)?,
+        cache_write_5m: r.get(at + 2)?,
+        cache_write_1h: r.get(at + 3)?,
+        cache_read: r.get(at + 4)?,
     })
 }
 

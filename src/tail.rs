@@ -52,16 +52,22 @@ pub struct Head {
 }
 
 impl Head {
-    /// Fingerprints the first `len` bytes of `file` (fewer if the file is shorter).
-    pub fn read(file: &mut File, len: u64) -> io::Result<Head> {
-        let mut buf = Vec::with_capacity(len as usize);
-        file.seek(SeekFrom::Start(0))?;
-        file.by_ref().take(len).read_to_end(&mut buf)?;
-        Ok(Head {
-            len: buf.len() as u64,
-            hash: fnv1a(&buf),
-        })
+    /// The fingerprint of `bytes` (a file's first bytes, see `read_head`).
+    pub fn of(bytes: &[u8]) -> Head {
+        Head {
+            len: bytes.len() as u64,
+            hash: fnv1a(bytes),
+        }
     }
+}
+
+/// The first `HEAD_LEN` bytes of `file` (fewer if it is shorter): read once, they give
+/// both the file's fingerprint now and, from their start, the one stored earlier.
+pub fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(HEAD_LEN as usize);
+    file.seek(SeekFrom::Start(0))?;
+    file.by_ref().take(HEAD_LEN).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// FNV-1a: stable across builds and platforms, which a fingerprint kept on disk needs.
