@@ -171,7 +171,7 @@ impl<'s> Ingestor<'s> {
             }
         }
         self.flush()?;
-        self.store.merge_index()?;
+        self.store.merge_pending()?;
         self.store.save_listings(&found.listed)?;
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         self.stats.finished_at = jiff::Timestamp::now().to_string();

@@ -1,6 +1,7 @@
 //! Reads the ledger for reports. Period, project and model reports read `usage_by_time`
-//! (15-minute UTC buckets, kept by every flush), sessions read `usage_by_session`, and 5-hour
-//! blocks read the raw rows, whose exact times their gap rule needs.
+//! (15-minute UTC buckets), sessions read `usage_by_session`, both plus the rows not yet
+//! merged into them (see `aggregate`), and 5-hour blocks read the raw rows, whose exact
+//! times their gap rule needs. Each query is one statement, so it reads one snapshot.
 //!
 //! Every time zone in use today has an offset that is a whole multiple of 15 minutes
 //! (India +5:30, Nepal +5:45), and DST moves on such boundaries too, so a 15-minute UTC
@@ -10,6 +11,7 @@
 use anyhow::Result;
 use rusqlite::{Connection, Row, params};
 
+use crate::aggregate::BUCKET_MS;
 use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
 use crate::store::tokens_at;
@@ -66,16 +68,32 @@ fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlit
     })
 }
 
-/// Usage by 15-minute bucket, project and pricing key, in time order.
+/// `SUMS` of one `entries` row, as a group of one; `?4` is the long-context boundary.
+const ROW_SUMS: &str = "coalesce(model, ''), speed IS 'fast',
+    input + cache_write_5m + cache_write_1h + cache_read > ?4, cost_usd IS NOT NULL,
+    input, output, cache_write_5m, cache_write_1h, cache_read, coalesce(cost_usd, 0), 1";
+
+/// The rows the aggregates do not hold yet.
+const UNMERGED: &str = "id > coalesce(
+    (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)";
+
+/// Usage by 15-minute bucket, project and pricing key; groups of one bucket come together.
 pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let sql = format!(
         "SELECT bucket_ms, project, {SUMS} FROM usage_by_time
          WHERE bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0
-         ORDER BY bucket_ms"
+         UNION ALL
+         SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, project, {ROW_SUMS} FROM entries
+         WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![filter.since(), filter.until(), filter.project],
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            LONG_CONTEXT_INPUT
+        ],
         |r| group_from(r, r.get(0)?, r.get(1)?, 2),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -94,16 +112,25 @@ pub struct SessionGroup {
 /// sums are whole, even where it ran past the range.
 pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionGroup>> {
     let sql = format!(
-        "SELECT session_id, first_ms, last_ms, project, {SUMS} FROM usage_by_session
+        "WITH grouped AS (
+             SELECT session_id, first_ms, last_ms, project, {SUMS} FROM usage_by_session
+             WHERE requests > 0
+             UNION ALL
+             SELECT session_id, ts_ms, ts_ms, project, {ROW_SUMS} FROM entries WHERE {UNMERGED})
+         SELECT * FROM grouped
          WHERE session_id IN (
-             SELECT session_id FROM usage_by_session
-             WHERE last_ms >= ?1 AND first_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0)
-           AND requests > 0
+             SELECT session_id FROM grouped
+             WHERE last_ms >= ?1 AND first_ms < ?2 AND (?3 IS NULL OR project = ?3))
          ORDER BY session_id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![filter.since(), filter.until(), filter.project],
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            LONG_CONTEXT_INPUT
+        ],
         |r| {
             let first_ms: i64 = r.get(1)?;
             Ok(SessionGroup {
@@ -119,15 +146,11 @@ pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionG
 
 /// Every response in the range, one `Group` each, in time order (for 5-hour blocks).
 pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT ts_ms, project, coalesce(model, ''), speed IS 'fast',
-                input + cache_write_5m + cache_write_1h + cache_read > ?4,
-                cost_usd IS NOT NULL, input, output, cache_write_5m, cache_write_1h, cache_read,
-                coalesce(cost_usd, 0), 1
-         FROM entries
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT ts_ms, project, {ROW_SUMS} FROM entries
          WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
-         ORDER BY ts_ms",
-    )?;
+         ORDER BY ts_ms"
+    ))?;
     let rows = stmt.query_map(
         params![
             filter.since(),

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&[&str]] = &[
         aggregate::REBUILD,
     ],
     &[include_str!("migrations/0003_message_index.sql")],
+    &[include_str!("migrations/0004_aggregate_watermark.sql")],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -289,9 +290,11 @@ impl Store {
         outcome
     }
 
-    /// Merges the dedup index's rows held in memory into its table (the end of a pass).
-    pub fn merge_index(&mut self) -> Result<()> {
-        if self.index.is_merged() {
+    /// Merges what flushes leave for bulk merging, the rows above the dedup index's and
+    /// the aggregates' watermarks, into their tables (the end of a pass).
+    pub fn merge_pending(&mut self) -> Result<()> {
+        // A pass that wrote nothing must not wait for the write lock.
+        if self.index.is_merged() && !aggregate::pending(&self.conn)? {
             return Ok(());
         }
         let result = (|| {
@@ -299,7 +302,10 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             self.index.sync(&tx)?;
-            self.index.merge(&tx)?;
+            if !self.index.is_merged() {
+                self.index.merge(&tx)?;
+            }
+            aggregate::merge(&tx)?;
             tx.commit()?;
             Ok(())
         })();
@@ -316,6 +322,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
         self.index.sync(&tx)?;
+        let aggregated_through = aggregate::watermark(&tx)?;
         let mut outcome = FlushOutcome::default();
         let mut deltas = Deltas::default();
         let mut file_ids: Vec<Option<i64>> = Vec::with_capacity(batch.segments.len());
@@ -330,11 +337,14 @@ impl Store {
             let id = write_cursor(&tx, segment, now_ms)?;
             if segment.reset {
                 let mut delete = tx.prepare_cached(&format!(
-                    "DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL RETURNING {AGGREGATE_COLUMNS}"
+                    "DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL RETURNING id, {AGGREGATE_COLUMNS}"
                 ))?;
-                let removed = delete.query_map([id], |r| aggregate_row(r, 0))?;
+                let removed = delete.query_map([id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
                 for row in removed {
-                    deltas.remove(&row?);
+                    let (row_id, row): (i64, _) = row?;
+                    if row_id <= aggregated_through {
+                        deltas.remove(&row);
+                    }
                 }
             }
             for skipped in &segment.skipped {
@@ -364,7 +374,8 @@ impl Store {
                 segment.file.session_id.as_str(),
                 segment.file.project.as_str(),
             );
-            match apply(&tx, &row.record, file, &mut deltas, &mut self.index)? {
+            let sums = (&mut deltas, aggregated_through);
+            match apply(&tx, &row.record, file, sums, &mut self.index)? {
                 Decision::Insert => outcome.counts.added += 1,
                 Decision::Replace(_) => outcome.counts.upgraded += 1,
                 Decision::Keep => outcome.counts.duplicates += 1,
@@ -590,13 +601,13 @@ fn session_of<'a>(record: &'a Record, file_session: &'a str) -> &'a str {
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-/// What it adds to or takes from the ledger goes into `deltas` for the aggregates, and
-/// into `index` for later lookups.
+/// What it changes in rows the aggregates already hold (ids up to `aggregated_through`)
+/// goes into `deltas`; what it adds goes into `index` for later lookups.
 fn apply(
     conn: &Connection,
     record: &Record,
     file: (i64, &str, &str),
-    deltas: &mut Deltas,
+    (deltas, aggregated_through): (&mut Deltas, i64),
     index: &mut MessageIndex,
 ) -> Result<Decision> {
     let stored = match &record.message_id {
@@ -606,7 +617,9 @@ fn apply(
     let decision = dedup::decide(record, &stored);
     let (file_id, file_session, project) = file;
     let session_id = session_of(record, file_session);
-    let new_row = aggregate::Row {
+    // Rows above the watermark are summed by the next merge; only changes to rows
+    // already merged are deltas now.
+    let new_row = || aggregate::Row {
         ts_ms: record.ts_ms,
         session_id: session_id.to_string(),
         project: project.to_string(),
@@ -628,20 +641,26 @@ fn apply(
             if let Some(message_id) = &record.message_id {
                 index.add(message_id.clone(), as_stored(id));
             }
-            deltas.add(&new_row);
+            // A new row normally lands above the watermark, but an id freed by a deleted
+            // last row is handed out again.
+            if id <= aggregated_through {
+                deltas.add(&new_row());
+            }
         }
         Decision::Replace(id) => {
-            let old = conn
-                .prepare_cached(&format!(
-                    "SELECT {AGGREGATE_COLUMNS} FROM entries WHERE id = ?1"
-                ))?
-                .query_row([id], |r| aggregate_row(r, 0))?;
+            if id <= aggregated_through {
+                let old = conn
+                    .prepare_cached(&format!(
+                        "SELECT {AGGREGATE_COLUMNS} FROM entries WHERE id = ?1"
+                    ))?
+                    .query_row([id], |r| aggregate_row(r, 0))?;
+                deltas.remove(&old);
+                deltas.add(&new_row());
+            }
             write_entry(conn, Some(id), record, (file_id, session_id, project))?;
             if let Some(message_id) = &record.message_id {
                 index.replaced(message_id, as_stored(id));
             }
-            deltas.remove(&old);
-            deltas.add(&new_row);
         }
         Decision::Keep => {}
     }
@@ -865,7 +884,7 @@ mod tests {
             10,
             vec![record("m1", "r1", 5, false), record("m2", "r2", 5, false)],
         );
-        store.merge_index().unwrap(); // m1 and m2 are in message_index now
+        store.merge_pending().unwrap(); // m1 and m2 are in message_index now
         flush_rows(&mut store, "b", 10, vec![record("m3", "r3", 5, false)]); // m3 in memory
         drop(store);
 
@@ -923,6 +942,86 @@ mod tests {
         store.flush(&batch).unwrap();
         assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
         assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// Output summed three ways: what reports see, what the aggregates hold, by session.
+    fn report_sums(store: &Store) -> (u64, i64, u64) {
+        let filter = crate::query::Filter::default();
+        let groups = crate::query::time_groups(&store.conn, &filter).unwrap();
+        let sessions = crate::query::session_groups(&store.conn, &filter).unwrap();
+        let merged: i64 = store
+            .conn
+            .query_row(
+                "SELECT coalesce(sum(output), 0) FROM usage_by_time",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let by_session = sessions.iter().map(|s| s.group.tokens.output).sum();
+        assert_eq!(
+            groups.iter().map(|g| g.tokens.output).sum::<u64>(),
+            by_session
+        );
+        (by_session, merged, groups.iter().map(|g| g.requests).sum())
+    }
+
+    #[test]
+    fn reports_add_rows_the_aggregates_do_not_hold_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut no_id = record("x", "rx", 7, false);
+        no_id.message_id = None;
+        flush_rows(
+            &mut store,
+            "a",
+            10,
+            vec![record("m1", "r1", 5, false), no_id.clone()],
+        );
+        assert_eq!(report_sums(&store), (12, 0, 2), "flushed, not merged");
+        assert!(aggregate::consistent(store.conn()).unwrap());
+        store.merge_pending().unwrap();
+        assert_eq!(report_sums(&store), (12, 12, 2), "merged");
+
+        // File a read again from 0: its merged last row goes and its id is handed out
+        // again, while m1 is upgraded in place: all three are deltas to merged sums.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        batch.mark_reset(seg);
+        no_id.tokens.output = 8;
+        batch.push(seg, no_id);
+        batch.push(seg, record("m1", "r1", 50, false));
+        store.flush(&batch).unwrap();
+        assert_eq!(report_sums(&store), (58, 58, 2));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+
+        // A new row waits above the watermark; upgrading it before the merge is no delta.
+        flush_rows(&mut store, "b", 10, vec![record("m2", "r2", 3, false)]);
+        flush_rows(&mut store, "c", 10, vec![record("m2", "r2", 30, false)]);
+        assert_eq!(report_sums(&store), (88, 58, 3));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+        store.merge_pending().unwrap();
+        assert_eq!(report_sums(&store), (88, 88, 3));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    #[test]
+    fn a_ledger_from_before_the_watermark_counts_each_row_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        store.merge_pending().unwrap();
+        // Schema 3 kept its aggregates whole and knew no watermark.
+        store
+            .conn
+            .execute_batch(
+                "DELETE FROM meta WHERE key = 'aggregated_through'; PRAGMA user_version = 3;",
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(report_sums(&store), (5, 5, 1));
     }
 
     #[test]

@@ -17,3 +17,6 @@ SELECT session_id, coalesce(model, ''), project, speed IS 'fast',
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
        total(cost_usd), count(*)
 FROM entries GROUP BY 1, 2, 3, 4, 5, 6;
+
+INSERT OR REPLACE INTO meta (key, value)
+SELECT 'aggregated_through', coalesce(max(id), 0) FROM entries;
