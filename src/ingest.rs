@@ -171,7 +171,12 @@ impl<'s> Ingestor<'s> {
             }
         }
         self.flush()?;
+        let merging = Instant::now();
         self.store.merge_pending()?;
+        debug!(
+            "Merged the pass's rows into the dedup index and aggregates in {:.1} ms",
+            merging.elapsed().as_secs_f64() * 1e3
+        );
         self.store.save_listings(&found.listed)?;
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         self.stats.finished_at = jiff::Timestamp::now().to_string();

@@ -1003,6 +1003,15 @@ mod tests {
         store.merge_pending().unwrap();
         assert_eq!(report_sums(&store), (88, 88, 3));
         assert!(aggregate::consistent(store.conn()).unwrap());
+
+        // Rows another process added are merged too, each once.
+        let mut other = Store::open(&dir.path().join("s.db")).unwrap();
+        flush_rows(&mut other, "d", 10, vec![record("m3", "r3", 100, false)]);
+        flush_rows(&mut store, "e", 10, vec![record("m4", "r4", 1000, false)]);
+        assert_eq!(report_sums(&store), (1188, 88, 5));
+        store.merge_pending().unwrap();
+        assert_eq!(report_sums(&other), (1188, 1188, 5));
+        assert!(aggregate::consistent(store.conn()).unwrap());
     }
 
     #[test]
