@@ -16,6 +16,11 @@ use std::time::Instant;
 use crate::parse::Record;
 use crate::tail::{Head, Identity};
 
+/// Every file's committed cursor, keyed by the path's bytes. A no-change pass looks up
+/// every transcript here: hashing bytes with foldhash costs a fraction of hashing a `Path`
+/// (component by component) with SipHash; the keys are our own paths, not an attacker's.
+pub type Cursors = foldhash::HashMap<std::ffi::OsString, Cursor>;
+
 /// Where reading of one file stands, as stored in the `files` table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {

@@ -6,7 +6,6 @@
 //! folder, a symlink loop or a link that leads outside the root is reported as a warning
 //! and passed over, because one bad entry must not stop the ledger from being kept.
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -150,7 +149,8 @@ pub enum ChildKind {
 /// listing would otherwise leave the mtime unchanged and go unseen for good.
 #[derive(Debug, Default)]
 pub struct DirCache {
-    pub dirs: HashMap<PathBuf, Listing>,
+    /// By the directory's path bytes (see `batch::Cursors` for why not `Path`).
+    pub dirs: foldhash::HashMap<OsString, Listing>,
 }
 
 const RACY_NS: i64 = 2_000_000_000;
@@ -188,7 +188,9 @@ impl Listing {
     }
 }
 
-/// Walks `projects/` under every root, in a stable order (sorted paths).
+/// Walks `projects/` under every root, in a stable order: roots as given, each folder's
+/// entries by name, depth first (which is the order of their paths, compared component
+/// by component).
 pub fn find_transcripts(roots: &[PathBuf], cache: &DirCache) -> Found {
     let mut found = Found::default();
     let now_ns = std::time::SystemTime::now()
@@ -215,7 +217,6 @@ pub fn find_transcripts(roots: &[PathBuf], cache: &DirCache) -> Found {
             Err(e) => found.warnings.push(format!("{}: {e}", projects.display())),
         }
     }
-    found.transcripts.sort_by(|a, b| a.path.cmp(&b.path));
     found
 }
 
@@ -239,7 +240,7 @@ impl Walk<'_> {
         let cache: &DirCache = self.cache;
         let cached = cache
             .dirs
-            .get(dir)
+            .get(dir.as_os_str())
             .filter(|l| l.inode == meta.ino() && l.mtime_ns == mtime_ns);
         if let Some(listing) = cached {
             for (name, kind) in &listing.children {
@@ -269,7 +270,7 @@ impl Walk<'_> {
             ChildKind::Link => self.link(&path),
             ChildKind::Dir | ChildKind::Transcript => match fs::symlink_metadata(&path) {
                 Ok(meta) if meta.is_dir() => self.dir(&path, &meta),
-                Ok(meta) if meta.is_file() => self.transcript(&path, meta),
+                Ok(meta) if meta.is_file() => self.transcript(path, meta),
                 Ok(_) => {}
                 // Gone since it was listed: the next listing will not have it.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -326,10 +327,10 @@ impl Walk<'_> {
         Some(children)
     }
 
-    fn transcript(&mut self, path: &Path, meta: Metadata) {
+    fn transcript(&mut self, path: PathBuf, meta: Metadata) {
         let below_projects = self.projects.as_os_str().len() + 1;
         self.found.transcripts.push(Transcript {
-            path: path.to_path_buf(),
+            path,
             below_projects,
             meta,
         });
@@ -469,7 +470,7 @@ mod tests {
             let meta = fs::metadata(&dir).unwrap();
             let fresh = Walk::list_for_test(&dir);
             cache.dirs.insert(
-                dir,
+                dir.into_os_string(),
                 Listing {
                     inode: meta.ino(),
                     mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
@@ -477,7 +478,7 @@ mod tests {
                 },
             );
         }
-        let listing = cache.dirs.get_mut(&proj).unwrap();
+        let listing = cache.dirs.get_mut(proj.as_os_str()).unwrap();
         listing.children.retain(|(name, _)| name != "s.jsonl");
         let cached = find_transcripts(&roots, &cache);
         assert_eq!(cached.transcripts.len(), 1, "the cached listing was used");

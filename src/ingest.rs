@@ -8,8 +8,6 @@
 //! stop. A transcript that cannot be read is a warning; only the database failing is an
 //! error.
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -20,7 +18,7 @@ use anyhow::Result;
 use log::debug;
 use serde::Serialize;
 
-use crate::batch::{Batch, Cursor, FileInfo, SkippedLine};
+use crate::batch::{Batch, Cursor, Cursors, FileInfo, SkippedLine};
 use crate::discover::{self, Transcript};
 use crate::parse::{self, Parsed};
 use crate::store::Store;
@@ -114,7 +112,7 @@ pub struct Ingestor<'s> {
     store: &'s mut Store,
     options: Options,
     /// The cursors the database holds, as far as this process knows.
-    committed: HashMap<OsString, Cursor>,
+    committed: Cursors,
     batch: Batch,
     buf: Vec<u8>,
     stats: PassStats,
@@ -125,7 +123,7 @@ impl<'s> Ingestor<'s> {
         Ingestor {
             store,
             options,
-            committed: HashMap::new(),
+            committed: Cursors::default(),
             batch: Batch::default(),
             buf: Vec::new(),
             stats: PassStats::default(),
@@ -145,6 +143,11 @@ impl<'s> Ingestor<'s> {
             started.elapsed().as_secs_f64() * 1e3
         );
         let cache = self.store.dir_cache()?;
+        debug!(
+            "Loaded {} directory listings in {:.3} ms",
+            cache.dirs.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         let found = discover::find_transcripts(roots, &cache);
         debug!(
             "Found {} transcripts in {:.3} ms",
@@ -364,7 +367,7 @@ impl<'s> Ingestor<'s> {
 /// batch has none yet: the path is hashed once per segment, not once per line.
 fn record_progress(
     batch: &mut Batch,
-    committed: &HashMap<OsString, Cursor>,
+    committed: &Cursors,
     info: &FileInfo,
     segment: &mut Option<usize>,
     reset: &mut bool,

@@ -11,7 +11,6 @@
 //! `PRAGMA user_version`; `PRAGMA application_id` marks the file as ours, so a database of
 //! another program or of a newer cco-stats is refused before anything is written to it.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -23,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::aggregate::{self, Deltas};
-use crate::batch::{Batch, Cursor};
+use crate::batch::{Batch, Cursor, Cursors};
 use crate::dedup::{self, Decision, Stored};
 use crate::discover::{DirCache, Listing};
 use crate::msgindex::MessageIndex;
@@ -224,17 +223,22 @@ impl Store {
     }
 
     /// Every file's committed cursor.
-    /// Keyed by the path's bytes: hashing them is cheaper than hashing a `Path` (which
-    /// goes component by component), and a no-change pass looks up every transcript.
-    pub fn cursors(&self) -> Result<HashMap<OsString, Cursor>> {
+    pub fn cursors(&self) -> Result<Cursors> {
+        // Ids are dense: the largest is the number of files, give or take a few gone.
+        let files: i64 = self
+            .conn
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM files")?
+            .query_row([], |r| r.get(0))?;
+        let mut cursors = Cursors::with_capacity_and_hasher(files as usize, Default::default());
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
             let path: Vec<u8> = r.get(0)?;
-            Ok((OsString::from_vec(path), cursor_from_row(r, 1)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            cursors.insert(OsString::from_vec(path), cursor_from_row(r, 1)?);
+        }
+        Ok(cursors)
     }
 
     /// The directory listings earlier walks kept.
@@ -247,7 +251,7 @@ impl Store {
                 let path: Vec<u8> = r.get(0)?;
                 let children: Vec<u8> = r.get(3)?;
                 Ok((
-                    PathBuf::from(std::ffi::OsString::from_vec(path)),
+                    OsString::from_vec(path),
                     Listing {
                         inode: r.get::<_, i64>(1)? as u64,
                         mtime_ns: r.get(2)?,
