@@ -21,7 +21,13 @@ use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
 
 /// Recomputes both aggregates from `entries`.
-pub const REBUILD: &str = include_str!("migrations/rebuild.sql");
+pub const REBUILD: &str = concat!(
+    include_str!("migrations/rebuild.sql"),
+    include_str!("migrations/merge.sql")
+);
+
+/// Sums the rows above the watermark into both aggregates and moves the watermark.
+const MERGE: &str = include_str!("migrations/merge.sql");
 
 /// 15 minutes: every time zone's offset is a multiple of it (see `query`).
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
@@ -197,11 +203,6 @@ pub fn watermark(conn: &Connection) -> Result<i64> {
         .unwrap_or(0))
 }
 
-/// The aggregate keys and sums of one `entries` row, in `usage_by_time`'s column order
-/// after the bucket; `?1` is the long-context boundary.
-const KEYS_AND_SUMS: &str = "coalesce(model, ''), project, speed IS 'fast',
-    input + cache_write_5m + cache_write_1h + cache_read > ?1, cost_usd IS NOT NULL";
-
 fn last_row(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
@@ -216,34 +217,9 @@ pub fn pending(conn: &Connection) -> Result<bool> {
 /// Sums the rows above the watermark into the aggregates and moves the watermark past
 /// them. Call inside a write transaction.
 pub fn merge(conn: &Connection) -> Result<()> {
-    let from = watermark(conn)?;
-    let through = last_row(conn)?;
-    if through <= from {
-        return Ok(());
+    if pending(conn)? {
+        conn.execute_batch(MERGE)?;
     }
-    let sums = "sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h),
-                sum(cache_read), total(cost_usd), count(*)";
-    // `WHERE` keeps SQLite from reading the upsert's ON as a join's.
-    conn.prepare_cached(&format!(
-        "INSERT INTO usage_by_time
-         SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, {KEYS_AND_SUMS}, {sums}
-         FROM entries WHERE id > ?2 AND id <= ?3 GROUP BY 1, 2, 3, 4, 5, 6
-         ON CONFLICT DO UPDATE SET {ADD_SUMS}"
-    ))?
-    .execute(params![LONG_CONTEXT_INPUT, from, through])?;
-    conn.prepare_cached(&format!(
-        "INSERT INTO usage_by_session
-         SELECT session_id, {KEYS_AND_SUMS}, min(ts_ms), max(ts_ms), {sums}
-         FROM entries WHERE id > ?2 AND id <= ?3 GROUP BY 1, 2, 3, 4, 5, 6
-         ON CONFLICT DO UPDATE SET
-             first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-             {ADD_SUMS}"
-    ))?
-    .execute(params![LONG_CONTEXT_INPUT, from, through])?;
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('aggregated_through', ?1)",
-    )?
-    .execute([through])?;
     Ok(())
 }
 
