@@ -7,10 +7,16 @@
 //! and passed over, because one bad entry must not stop the ledger from being kept.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, Metadata};
+use std::fs;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, openat, statat};
+use rustix::io::Errno;
+
+use crate::tail::Identity;
 
 /// Where the data roots were taken from, for `status` and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +105,7 @@ pub struct Transcript {
     pub path: PathBuf,
     /// Where the path goes on below its root's `projects/` folder.
     below_projects: usize,
-    pub meta: Metadata,
+    pub identity: Identity,
 }
 
 impl Transcript {
@@ -118,6 +124,9 @@ impl Transcript {
 /// Everything one walk found, and what it could not read.
 #[derive(Debug, Default)]
 pub struct Found {
+    /// Every transcript the walk met.
+    pub seen: u64,
+    /// The transcripts the caller kept (see `find_transcripts`).
     pub transcripts: Vec<Transcript>,
     pub warnings: Vec<String>,
     /// Listings made by this walk that later walks may trust (see `DirCache`).
@@ -129,8 +138,10 @@ pub struct Found {
 pub struct Listing {
     pub inode: u64,
     pub mtime_ns: i64,
-    /// Sub-directories, transcripts and links, by name: all the walk looks at.
-    pub children: Vec<(OsString, ChildKind)>,
+    /// Sub-directories, transcripts and links, by name: all the walk looks at. Kept as
+    /// stored (see `Listing::encode`) and read in place: a no-change pass walks thousands
+    /// of names and allocates none of them.
+    pub children: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -156,10 +167,11 @@ pub struct DirCache {
 const RACY_NS: i64 = 2_000_000_000;
 
 impl Listing {
-    /// `children` as stored: one kind byte, the name, a NUL, per child.
-    pub fn encode_children(&self) -> Vec<u8> {
+    /// Children as stored: one kind byte, the name, a NUL, per child. A name cannot hold
+    /// a NUL, so the encoding needs no escapes.
+    pub fn encode(children: &[(OsString, ChildKind)]) -> Vec<u8> {
         let mut out = Vec::new();
-        for (name, kind) in &self.children {
+        for (name, kind) in children {
             out.push(match kind {
                 ChildKind::Dir => b'd',
                 ChildKind::Transcript => b'f',
@@ -171,45 +183,59 @@ impl Listing {
         out
     }
 
-    pub fn decode_children(bytes: &[u8]) -> Vec<(OsString, ChildKind)> {
-        bytes
-            .split(|&b| b == 0)
-            .filter_map(|item| {
-                let (&kind, name) = item.split_first()?;
-                let kind = match kind {
-                    b'd' => ChildKind::Dir,
-                    b'f' => ChildKind::Transcript,
-                    b'l' => ChildKind::Link,
-                    _ => return None,
-                };
-                Some((OsString::from_vec(name.to_vec()), kind))
-            })
-            .collect()
+    /// How many children the listing holds.
+    pub fn len(&self) -> usize {
+        memchr::memchr_iter(0, &self.children).count()
+    }
+
+    /// The children, borrowed from the stored bytes; an item of an unknown kind (a newer
+    /// version's) is passed over, and the folder is listed afresh once it changes.
+    pub fn children(&self) -> impl Iterator<Item = (&OsStr, ChildKind)> {
+        self.children.split(|&b| b == 0).filter_map(|item| {
+            let (&kind, name) = item.split_first()?;
+            let kind = match kind {
+                b'd' => ChildKind::Dir,
+                b'f' => ChildKind::Transcript,
+                b'l' => ChildKind::Link,
+                _ => return None,
+            };
+            Some((OsStr::from_bytes(name), kind))
+        })
     }
 }
 
 /// Walks `projects/` under every root, in a stable order: roots as given, each folder's
 /// entries by name, depth first (which is the order of their paths, compared component
-/// by component).
-pub fn find_transcripts(roots: &[PathBuf], cache: &DirCache) -> Found {
+/// by component). Every transcript is counted in `seen`; `keep` says which ones go into
+/// `transcripts` (a pass keeps the files that changed since it last read them, so the
+/// thousands that did not cost no allocation).
+pub fn find_transcripts(
+    roots: &[PathBuf],
+    cache: &DirCache,
+    keep: impl FnMut(&Path, &Identity) -> bool,
+) -> Found {
     let mut found = Found::default();
+    let mut keep = keep;
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
     for root in roots {
         // The root and its projects/ may be links (a data folder moved to another disk):
-        // the user named them. Links below it are another matter (see `Walk::entry`).
+        // the user named them. Links below it are another matter (see `Walk::link`).
         let projects = root.join("projects");
         match fs::metadata(&projects) {
             Ok(meta) if meta.is_dir() => {
                 let mut walk = Walk {
                     projects: &projects,
+                    path: projects.as_os_str().as_bytes().to_vec(),
+                    bases: Vec::new(),
                     cache,
                     now_ns,
+                    keep: &mut keep,
                     found: &mut found,
                 };
-                walk.dir(&projects, &meta);
+                walk.dir(meta.ino(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec());
             }
             Ok(_) => found
                 .warnings
@@ -220,85 +246,140 @@ pub fn find_transcripts(roots: &[PathBuf], cache: &DirCache) -> Found {
     found
 }
 
-struct Walk<'a> {
+/// A folder held open while the walk is inside it, and where its path ends in `Walk::path`.
+struct Base {
+    fd: OwnedFd,
+    len: usize,
+}
+
+/// A folder with at least this many entries is held open while they are stat'ed: the
+/// open and close cost less than resolving the folder's path again for each of them.
+const MANY_ENTRIES: usize = 8;
+
+struct Walk<'a, K> {
     projects: &'a Path,
+    /// The path of the entry at hand, as bytes: one buffer for the whole walk instead of
+    /// a new path per entry.
+    path: Vec<u8>,
+    /// Folders held open, innermost last. Entries are stat'ed relative to the innermost
+    /// one, so the kernel resolves a name or two instead of the whole path: path lookup
+    /// was a sixth of a no-change pass over a big tree.
+    bases: Vec<Base>,
     cache: &'a DirCache,
     now_ns: i64,
+    keep: &'a mut K,
     found: &'a mut Found,
 }
 
-impl Walk<'_> {
-    fn warn(&mut self, path: &Path, what: impl std::fmt::Display) {
-        self.found
-            .warnings
-            .push(format!("{}: {what}", path.display()));
+impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
+    fn path(&self) -> &Path {
+        Path::new(OsStr::from_bytes(&self.path))
     }
 
-    fn dir(&mut self, dir: &Path, meta: &Metadata) {
-        let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    fn warn(&mut self, what: impl std::fmt::Display) {
+        let warning = format!("{}: {what}", self.path().display());
+        self.found.warnings.push(warning);
+    }
+
+    /// Where the entry at `self.path` is reached from: the innermost open folder and the
+    /// rest of the path.
+    fn at(&self) -> (BorrowedFd<'_>, &[u8]) {
+        match self.bases.last() {
+            Some(base) => (base.fd.as_fd(), &self.path[base.len + 1..]),
+            None => (CWD, &self.path),
+        }
+    }
+
+    /// Walks the folder at `self.path`.
+    fn dir(&mut self, inode: u64, mtime_ns: i64) {
         // The cache outlives the walk, so a cached listing is walked in place, not copied.
         let cache: &DirCache = self.cache;
         let cached = cache
             .dirs
-            .get(dir.as_os_str())
-            .filter(|l| l.inode == meta.ino() && l.mtime_ns == mtime_ns);
-        if let Some(listing) = cached {
-            for (name, kind) in &listing.children {
-                self.child(dir, name, *kind);
+            .get(OsStr::from_bytes(&self.path))
+            .filter(|l| l.inode == inode && l.mtime_ns == mtime_ns);
+        let opened = if let Some(listing) = cached {
+            let opened = self.open_base(listing.len());
+            for (name, kind) in listing.children() {
+                self.child(name, kind);
             }
-            return;
-        }
-        let Some(children) = self.list(dir) else {
-            return;
-        };
-        for (name, kind) in &children {
-            self.child(dir, name, *kind);
-        }
-        if mtime_ns < self.now_ns - RACY_NS {
-            let listing = Listing {
-                inode: meta.ino(),
-                mtime_ns,
-                children,
+            opened
+        } else {
+            let Some(children) = self.list() else {
+                return;
             };
-            self.found.listed.push((dir.to_path_buf(), listing));
-        }
-    }
-
-    fn child(&mut self, dir: &Path, name: &OsStr, kind: ChildKind) {
-        let path = dir.join(name);
-        match kind {
-            ChildKind::Link => self.link(&path),
-            ChildKind::Dir | ChildKind::Transcript => match fs::symlink_metadata(&path) {
-                Ok(meta) if meta.is_dir() => self.dir(&path, &meta),
-                Ok(meta) if meta.is_file() => self.transcript(path, meta),
-                Ok(_) => {}
-                // Gone since it was listed: the next listing will not have it.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => self.warn(&path, e),
-            },
-        }
-    }
-
-    #[cfg(test)]
-    fn list_for_test(dir: &Path) -> Vec<(OsString, ChildKind)> {
-        let mut found = Found::default();
-        let cache = DirCache::default();
-        let mut walk = Walk {
-            projects: dir,
-            cache: &cache,
-            now_ns: 0,
-            found: &mut found,
+            let opened = self.open_base(children.len());
+            for (name, kind) in &children {
+                self.child(name, *kind);
+            }
+            if mtime_ns < self.now_ns - RACY_NS {
+                let listing = Listing {
+                    inode,
+                    mtime_ns,
+                    children: Listing::encode(&children),
+                };
+                let path = self.path().to_path_buf();
+                self.found.listed.push((path, listing));
+            }
+            opened
         };
-        walk.list(dir).unwrap()
+        if opened {
+            self.bases.pop();
+        }
+    }
+
+    /// Holds the folder at `self.path` open while its `entries` are walked, when there
+    /// are enough of them to pay for it. A folder that cannot be opened this way is not
+    /// an error: its entries are then reached by a longer path.
+    fn open_base(&mut self, entries: usize) -> bool {
+        if entries < MANY_ENTRIES {
+            return false;
+        }
+        let (from, rest) = self.at();
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match openat(from, rest, flags, Mode::empty()) {
+            Ok(fd) => {
+                let len = self.path.len();
+                self.bases.push(Base { fd, len });
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn child(&mut self, name: &OsStr, kind: ChildKind) {
+        let len = self.path.len();
+        self.path.push(b'/');
+        self.path.extend_from_slice(name.as_bytes());
+        match kind {
+            ChildKind::Link => self.link(),
+            ChildKind::Dir | ChildKind::Transcript => {
+                let (from, rest) = self.at();
+                match statat(from, rest, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                        FileType::Directory => {
+                            let identity = identity_of(&stat);
+                            self.dir(identity.inode, identity.mtime_ns);
+                        }
+                        FileType::RegularFile => self.transcript(identity_of(&stat)),
+                        _ => {}
+                    },
+                    // Gone since it was listed: the next listing will not have it.
+                    Err(Errno::NOENT) => {}
+                    Err(e) => self.warn(std::io::Error::from(e)),
+                }
+            }
+        }
+        self.path.truncate(len);
     }
 
     /// The entries of `dir` the walk cares about; directory entries carry their type, so
     /// nothing here costs a `stat`.
-    fn list(&mut self, dir: &Path) -> Option<Vec<(OsString, ChildKind)>> {
-        let entries = match fs::read_dir(dir) {
+    fn list(&mut self) -> Option<Vec<(OsString, ChildKind)>> {
+        let entries = match fs::read_dir(self.path()) {
             Ok(entries) => entries,
             Err(e) => {
-                self.warn(dir, e);
+                self.warn(e);
                 return None;
             }
         };
@@ -307,7 +388,7 @@ impl Walk<'_> {
             let (name, kind) = match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
                 Ok(pair) => pair,
                 Err(e) => {
-                    self.warn(dir, e);
+                    self.warn(e);
                     continue;
                 }
             };
@@ -327,35 +408,48 @@ impl Walk<'_> {
         Some(children)
     }
 
-    fn transcript(&mut self, path: PathBuf, meta: Metadata) {
+    fn transcript(&mut self, identity: Identity) {
+        self.found.seen += 1;
+        if !(self.keep)(Path::new(OsStr::from_bytes(&self.path)), &identity) {
+            return;
+        }
         let below_projects = self.projects.as_os_str().len() + 1;
         self.found.transcripts.push(Transcript {
-            path,
+            path: PathBuf::from(OsString::from_vec(self.path.clone())),
             below_projects,
-            meta,
+            identity,
         });
     }
 
     /// A link either points inside projects/, which the walk reaches by its real path
     /// anyway, or outside it, where a data root must not lead: links are never followed.
-    fn link(&mut self, path: &Path) {
+    fn link(&mut self) {
         let fence = fs::canonicalize(self.projects).unwrap_or_else(|_| self.projects.to_path_buf());
-        match fs::canonicalize(path) {
+        match fs::canonicalize(self.path()) {
             Ok(target) if target.starts_with(&fence) => {
                 log::debug!(
                     "{}: link inside the data root, read by its own path",
-                    path.display()
+                    self.path().display()
                 );
             }
-            Ok(target) => self.warn(
-                path,
-                format_args!(
-                    "link leads outside the data root ({}), not followed",
-                    target.display()
-                ),
-            ),
-            Err(e) => self.warn(path, format_args!("broken link: {e}")),
+            Ok(target) => self.warn(format_args!(
+                "link leads outside the data root ({}), not followed",
+                target.display()
+            )),
+            Err(e) => self.warn(format_args!("broken link: {e}")),
         }
+    }
+}
+
+/// What a `stat` says of a file's identity. The field types differ between platforms,
+/// hence the casts that are no-ops on Linux.
+#[allow(clippy::unnecessary_cast)]
+fn identity_of(stat: &Stat) -> Identity {
+    Identity {
+        dev: stat.st_dev as u64,
+        inode: stat.st_ino as u64,
+        size: stat.st_size as u64,
+        mtime_ns: stat.st_mtime as i64 * 1_000_000_000 + stat.st_mtime_nsec as i64,
     }
 }
 
@@ -386,6 +480,25 @@ fn names(relative: &Path, path: &Path) -> (String, String) {
 mod tests {
     use super::*;
 
+    fn all(_: &Path, _: &Identity) -> bool {
+        true
+    }
+
+    fn list(dir: &Path) -> Vec<(OsString, ChildKind)> {
+        let mut found = Found::default();
+        let mut keep = all;
+        let mut walk = Walk {
+            projects: dir,
+            path: dir.as_os_str().as_bytes().to_vec(),
+            bases: Vec::new(),
+            cache: &DirCache::default(),
+            now_ns: 0,
+            keep: &mut keep,
+            found: &mut found,
+        };
+        walk.list().unwrap()
+    }
+
     #[test]
     fn projects_suffix_means_parent() {
         assert_eq!(normalize(Path::new("/a/b/projects")), PathBuf::from("/a/b"));
@@ -404,7 +517,7 @@ mod tests {
         for file in ["abc.jsonl", "abc/subagents/agent-1.jsonl", "agent-9f.jsonl"] {
             fs::write(project.join(file), "{}\n").unwrap();
         }
-        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default());
+        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), all);
         let names: Vec<(String, String)> =
             found.transcripts.iter().map(Transcript::names).collect();
         let expected = [
@@ -434,7 +547,7 @@ mod tests {
         fs::write(outside.join("x.jsonl"), "{}\n").unwrap();
         std::os::unix::fs::symlink(&outside, proj.join("out")).unwrap();
 
-        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default());
+        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), all);
         let paths: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
         assert_eq!(
             paths,
@@ -455,7 +568,7 @@ mod tests {
         let roots = [tmp.path().to_path_buf()];
 
         // Just modified: too recent to trust, so nothing is kept.
-        let first = find_transcripts(&roots, &DirCache::default());
+        let first = find_transcripts(&roots, &DirCache::default(), all);
         assert_eq!(first.transcripts.len(), 2);
         assert!(first.listed.is_empty());
 
@@ -468,48 +581,108 @@ mod tests {
             proj.join("s/subagents"),
         ] {
             let meta = fs::metadata(&dir).unwrap();
-            let fresh = Walk::list_for_test(&dir);
+            let fresh = list(&dir);
             cache.dirs.insert(
                 dir.into_os_string(),
                 Listing {
                     inode: meta.ino(),
                     mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-                    children: fresh,
+                    children: Listing::encode(&fresh),
                 },
             );
         }
         let listing = cache.dirs.get_mut(proj.as_os_str()).unwrap();
-        listing.children.retain(|(name, _)| name != "s.jsonl");
-        let cached = find_transcripts(&roots, &cache);
+        let mut stale = list(&proj);
+        stale.retain(|(name, _)| name != "s.jsonl");
+        listing.children = Listing::encode(&stale);
+        let cached = find_transcripts(&roots, &cache, all);
         assert_eq!(cached.transcripts.len(), 1, "the cached listing was used");
 
         // A new file changes the folder's mtime: it is listed again and the file is found.
         std::thread::sleep(std::time::Duration::from_millis(20));
         fs::write(proj.join("t.jsonl"), "{}\n").unwrap();
-        let relisted = find_transcripts(&roots, &cache);
+        let relisted = find_transcripts(&roots, &cache, all);
         assert_eq!(relisted.transcripts.len(), 3);
     }
 
     #[test]
     fn children_round_trip_through_their_encoding() {
+        let children: Vec<(OsString, ChildKind)> = vec![
+            ("a b.jsonl".into(), ChildKind::Transcript),
+            ("sub".into(), ChildKind::Dir),
+            ("l".into(), ChildKind::Link),
+        ];
         let listing = Listing {
             inode: 1,
             mtime_ns: 2,
-            children: vec![
-                ("a b.jsonl".into(), ChildKind::Transcript),
-                ("sub".into(), ChildKind::Dir),
-                ("l".into(), ChildKind::Link),
-            ],
+            children: Listing::encode(&children),
         };
-        assert_eq!(
-            Listing::decode_children(&listing.encode_children()),
-            listing.children
-        );
+        let decoded: Vec<(OsString, ChildKind)> = listing
+            .children()
+            .map(|(name, kind)| (name.to_os_string(), kind))
+            .collect();
+        assert_eq!(decoded, children);
+    }
+
+    /// Folders big enough to be held open and small ones below them: every file is
+    /// found once, by its full path, with the identity `std` reports for it (a cursor
+    /// compares the two: any difference would read every file again).
+    #[test]
+    fn files_below_open_folders_have_their_full_paths_and_identities() {
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("projects/-p");
+        fs::create_dir_all(proj.join("s03/subagents")).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..2 * MANY_ENTRIES {
+            let path = proj.join(format!("s{i:02}.jsonl"));
+            fs::write(&path, "x".repeat(i)).unwrap();
+            expected.push(path);
+        }
+        for i in 0..MANY_ENTRIES + 1 {
+            let path = proj.join(format!("s03/subagents/agent-{i}.jsonl"));
+            fs::write(&path, "{}\n").unwrap();
+            expected.push(path);
+        }
+        expected.sort_by(|a, b| a.components().cmp(b.components()));
+
+        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), all);
+        let paths: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
+        assert_eq!(paths, expected);
+        for t in &found.transcripts {
+            let meta = fs::metadata(&t.path).unwrap();
+            let identity = Identity {
+                dev: meta.dev(),
+                inode: meta.ino(),
+                size: meta.size(),
+                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            };
+            assert_eq!(t.identity, identity, "{}", t.path.display());
+        }
+    }
+
+    #[test]
+    fn every_transcript_is_seen_and_only_the_kept_ones_are_returned() {
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("projects/-p");
+        fs::create_dir_all(&proj).unwrap();
+        for name in ["a.jsonl", "b.jsonl", "c.jsonl"] {
+            fs::write(proj.join(name), "{}\n").unwrap();
+        }
+        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), |p, _| {
+            p.ends_with("b.jsonl")
+        });
+        assert_eq!(found.seen, 3);
+        let kept: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
+        assert_eq!(kept, vec![proj.join("b.jsonl")]);
     }
 
     #[test]
     fn missing_root_is_a_warning() {
-        let found = find_transcripts(&[PathBuf::from("/nonexistent/cco")], &DirCache::default());
+        let found = find_transcripts(
+            &[PathBuf::from("/nonexistent/cco")],
+            &DirCache::default(),
+            all,
+        );
         assert!(found.transcripts.is_empty());
         assert_eq!(found.warnings.len(), 1);
     }

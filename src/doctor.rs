@@ -36,7 +36,7 @@ pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Findin
     if roots.paths.is_empty() {
         say(Level::Warning, "no Claude data root found (~/.config/claude, ~/.claude); set CLAUDE_CONFIG_DIR or pass --source".into());
     }
-    let found = discover::find_transcripts(&roots.paths, &DirCache::default());
+    let found = discover::find_transcripts(&roots.paths, &DirCache::default(), |_, _| true);
     for root in &roots.paths {
         let count = found
             .transcripts

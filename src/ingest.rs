@@ -148,9 +148,15 @@ impl<'s> Ingestor<'s> {
             cache.dirs.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
-        let found = discover::find_transcripts(roots, &cache);
+        let committed = &self.committed;
+        let found = discover::find_transcripts(roots, &cache, |path, identity| {
+            committed
+                .get(path.as_os_str())
+                .is_none_or(|c| c.identity != *identity)
+        });
         debug!(
-            "Found {} transcripts in {:.3} ms",
+            "Found {} transcripts, {} changed, in {:.3} ms",
+            found.seen,
             found.transcripts.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
@@ -158,11 +164,11 @@ impl<'s> Ingestor<'s> {
             log::warn!("{warning}");
         }
         self.stats.warnings = found.warnings.len() as u64;
+        self.stats.files_seen = found.seen;
         for transcript in &found.transcripts {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            self.stats.files_seen += 1;
             if let Err(e) = self.ingest_file(transcript, stop) {
                 match e {
                     FileError::Io(e) => {
@@ -193,7 +199,7 @@ impl<'s> Ingestor<'s> {
     }
 
     fn ingest_file(&mut self, transcript: &Transcript, stop: &AtomicBool) -> Result<(), FileError> {
-        let identity = Identity::of(&transcript.meta);
+        let identity = transcript.identity;
         let committed = self.committed.get(transcript.path.as_os_str()).copied();
         if committed.is_some_and(|c| c.identity == identity) {
             return Ok(());
@@ -434,10 +440,17 @@ fn start_cursor(
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
 
     fn start_of(path: &std::path::Path, committed: Option<&Cursor>) -> Cursor {
         let mut file = File::open(path).unwrap();
-        let identity = Identity::of(&file.metadata().unwrap());
+        let meta = file.metadata().unwrap();
+        let identity = Identity {
+            dev: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        };
         start_cursor(&mut file, committed, identity).unwrap()
     }
 

@@ -249,13 +249,12 @@ impl Store {
         let dirs = stmt
             .query_map([], |r| {
                 let path: Vec<u8> = r.get(0)?;
-                let children: Vec<u8> = r.get(3)?;
                 Ok((
                     OsString::from_vec(path),
                     Listing {
                         inode: r.get::<_, i64>(1)? as u64,
                         mtime_ns: r.get(2)?,
-                        children: Listing::decode_children(&children),
+                        children: r.get(3)?,
                     },
                 ))
             })?
@@ -278,7 +277,7 @@ impl Store {
                 path.as_os_str().as_bytes(),
                 listing.inode as i64,
                 listing.mtime_ns,
-                listing.encode_children()
+                listing.children
             ])?;
         }
         tx.commit()?;

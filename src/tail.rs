@@ -12,10 +12,9 @@
 //! This module also owns a file's identity (device, inode, size, mtime, head fingerprint),
 //! which is how a truncated or replaced file is told apart from one that grew.
 
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
-use std::os::unix::fs::MetadataExt;
 
 /// Bytes fingerprinted at the head of a file: enough to hold its first line's uuid and
 /// timestamp, so a file rewritten with other content is told apart from one that grew.
@@ -31,17 +30,6 @@ pub struct Identity {
     pub inode: u64,
     pub size: u64,
     pub mtime_ns: i64,
-}
-
-impl Identity {
-    pub fn of(meta: &Metadata) -> Identity {
-        Identity {
-            dev: meta.dev(),
-            inode: meta.ino(),
-            size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-        }
-    }
 }
 
 /// A fingerprint of the first `len` bytes of a file.
