@@ -1,5 +1,6 @@
-//! Keeps the report aggregates (`usage_by_time`, `usage_by_session`) equal to the sums of
-//! the ledger's rows up to a watermark, `meta.aggregated_through` (an `entries.id`).
+//! Keeps the report aggregates (`usage_by_time`, `usage_by_day`, `usage_by_session`) equal
+//! to the sums of the ledger's rows up to a watermark, `meta.aggregated_through` (an
+//! `entries.id`).
 //!
 //! New rows are not summed by the flush that writes them: aggregate keys are scattered
 //! (a quarter hour, a session), so upserting them at every 100-row commit rewrote pages
@@ -20,17 +21,20 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
 
-/// Recomputes both aggregates from `entries`.
+/// Recomputes every aggregate from `entries`.
 pub const REBUILD: &str = concat!(
     include_str!("migrations/rebuild.sql"),
     include_str!("migrations/merge.sql")
 );
 
-/// Sums the rows above the watermark into both aggregates and moves the watermark.
+/// Sums the rows above the watermark into the aggregates and moves the watermark.
 const MERGE: &str = include_str!("migrations/merge.sql");
 
 /// 15 minutes: every time zone's offset is a multiple of it (see `query`).
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
+
+/// A UTC day, the bucket of `usage_by_day`.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The fields of a ledger row that the aggregates key and sum.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +90,7 @@ impl Sums {
     }
 }
 
-/// How an upsert adds a delta to the sums both aggregates keep.
+/// How an upsert adds a delta to the sums every aggregate keeps.
 const ADD_SUMS: &str = "input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
@@ -97,6 +101,8 @@ const ADD_SUMS: &str = "input = input + excluded.input, output = output + exclud
 #[derive(Debug, Default)]
 pub struct Deltas {
     by_time: HashMap<(i64, Pricing), Sums>,
+    /// Keyed without the project (left empty), as `usage_by_day` is.
+    by_day: HashMap<(i64, Pricing), Sums>,
     by_session: HashMap<(String, Pricing), Sums>,
 }
 
@@ -128,6 +134,15 @@ impl Deltas {
             .entry((bucket, pricing.clone()))
             .or_insert_with(fresh)
             .add(row, sign);
+        let day = row.ts_ms.div_euclid(DAY_MS) * DAY_MS;
+        let any_project = Pricing {
+            project: String::new(),
+            ..pricing.clone()
+        };
+        self.by_day
+            .entry((day, any_project))
+            .or_insert_with(fresh)
+            .add(row, sign);
         self.by_session
             .entry((row.session_id.clone(), pricing))
             .or_insert_with(fresh)
@@ -146,6 +161,27 @@ impl Deltas {
                 bucket,
                 p.model,
                 p.project,
+                p.fast,
+                p.long_context,
+                p.has_cost_usd,
+                input,
+                output,
+                w5,
+                w1,
+                read,
+                s.cost_usd,
+                s.requests
+            ])?;
+        }
+        let mut day = conn.prepare_cached(&format!(
+            "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT DO UPDATE SET {ADD_SUMS}"
+        ))?;
+        for ((day_ms, p), s) in &self.by_day {
+            let [input, output, w5, w1, read] = s.tokens;
+            day.execute(params![
+                day_ms,
+                p.model,
                 p.fast,
                 p.long_context,
                 p.has_cost_usd,
@@ -242,12 +278,33 @@ pub fn consistent(conn: &Connection) -> Result<bool> {
         params![LONG_CONTEXT_INPUT, through],
         |r| r.get(0),
     )?;
-    let (rows, by_time, by_session): (i64, i64, i64) = conn.query_row(
+    let day_differences: i64 = conn.query_row(
+        "SELECT count(*) FROM (
+             SELECT ts_ms / 86400000 * 86400000 AS day, coalesce(model, '') AS model,
+                    speed IS 'fast' AS fast,
+                    input + cache_write_5m + cache_write_1h + cache_read > ?1 AS long_context,
+                    cost_usd IS NOT NULL AS has_cost_usd,
+                    sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS w5,
+                    sum(cache_write_1h) AS w1, sum(cache_read) AS read, count(*) AS requests
+             FROM entries WHERE id <= ?2 GROUP BY 1, 2, 3, 4, 5
+             EXCEPT
+             SELECT day_ms, model, fast, long_context, has_cost_usd, input, output,
+                    cache_write_5m, cache_write_1h, cache_read, requests
+             FROM usage_by_day WHERE requests > 0)",
+        params![LONG_CONTEXT_INPUT, through],
+        |r| r.get(0),
+    )?;
+    let (rows, by_time, by_day, by_session): (i64, i64, i64, i64) = conn.query_row(
         "SELECT (SELECT count(*) FROM entries WHERE id <= ?1),
                 (SELECT coalesce(sum(requests), 0) FROM usage_by_time),
+                (SELECT coalesce(sum(requests), 0) FROM usage_by_day),
                 (SELECT coalesce(sum(requests), 0) FROM usage_by_session)",
         [through],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
-    Ok(differences == 0 && rows == by_time && rows == by_session)
+    Ok(differences == 0
+        && day_differences == 0
+        && rows == by_time
+        && rows == by_day
+        && rows == by_session)
 }

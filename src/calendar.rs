@@ -40,14 +40,19 @@ pub fn range_ms(
     {
         bail!("--since {s} is after --until {u}");
     }
-    let start = |d: Date| -> Result<i64> {
-        Ok(d.to_zoned_datetime(zone.clone())?
-            .timestamp()
-            .as_millisecond())
-    };
-    let since_ms = since.map(start).transpose()?;
-    let until_ms = until.map(|d| start(d.tomorrow()?)).transpose()?;
+    let since_ms = since.map(|d| day_start_ms(d, zone)).transpose()?;
+    let until_ms = until
+        .map(|d| day_start_ms(d.tomorrow()?, zone))
+        .transpose()?;
     Ok((since_ms, until_ms))
+}
+
+/// The UTC instant, in milliseconds, where `date` starts in `zone`.
+pub fn day_start_ms(date: Date, zone: &TimeZone) -> Result<i64> {
+    Ok(date
+        .to_zoned_datetime(zone.clone())?
+        .timestamp()
+        .as_millisecond())
 }
 
 /// The local date (`YYYY-MM-DD`) of a UTC instant in milliseconds.

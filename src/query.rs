@@ -1,17 +1,24 @@
-//! Reads the ledger for reports. Period, project and model reports read `usage_by_time`
-//! (15-minute UTC buckets), sessions read `usage_by_session`, both plus the rows not yet
-//! merged into them (see `aggregate`), and 5-hour blocks read the raw rows, whose exact
-//! times their gap rule needs. Each query is one statement, so it reads one snapshot.
+//! Reads the ledger for reports. Project and model reports, and dated ones filtered by
+//! project, read `usage_by_time` (15-minute UTC buckets); daily, weekly and monthly ones
+//! read whole UTC days from `usage_by_day` and the quarter hours around midnight (see
+//! `date_groups`); sessions read `usage_by_session`; all of them plus the rows not yet
+//! merged into the aggregates (see `aggregate`). 5-hour blocks read the raw rows, whose
+//! exact times their gap rule needs. Each report reads one snapshot.
 //!
 //! Every time zone in use today has an offset that is a whole multiple of 15 minutes
 //! (India +5:30, Nepal +5:45), and DST moves on such boundaries too, so a 15-minute UTC
 //! bucket always falls inside one local day, week or month: one ledger serves every zone,
 //! and a report reads a few rows per active quarter hour instead of every response.
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use rusqlite::{Connection, Row, params};
 
-use crate::aggregate::BUCKET_MS;
+use crate::aggregate::{BUCKET_MS, DAY_MS};
+use crate::calendar;
 use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
 use crate::store::tokens_at;
@@ -96,6 +103,178 @@ pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
         ],
         |r| group_from(r, r.get(0)?, r.get(1)?, 2),
     )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What pricing tells apart, without the time and project (see `date_groups`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct PricingKey {
+    model: Option<String>,
+    fast: bool,
+    long_context: bool,
+    has_cost_usd: bool,
+}
+
+/// Sums that pass through negative values while quarter hours move between dates.
+#[derive(Clone, Debug, Default)]
+struct SignedSums {
+    tokens: [i64; 5],
+    cost_usd: f64,
+    requests: i64,
+}
+
+impl SignedSums {
+    fn add(&mut self, group: &Group, sign: i64) {
+        let t = &group.tokens;
+        let values = [
+            t.input,
+            t.output,
+            t.cache_write_5m,
+            t.cache_write_1h,
+            t.cache_read,
+        ];
+        for (sum, value) in self.tokens.iter_mut().zip(values) {
+            *sum += sign * value as i64;
+        }
+        self.cost_usd += sign as f64 * group.cost_usd;
+        self.requests += sign * group.requests as i64;
+    }
+}
+
+/// Usage by local date in `zone` and pricing key, over every project: what `daily`,
+/// `weekly` and `monthly` read without `--project`. Each group's `at_ms` is the start of
+/// its date.
+///
+/// A UTC day of `usage_by_day` counts whole on the local date of its noon, which it
+/// shares 12 hours or more with. The quarter hours between its midnight and that date's
+/// then move, from `usage_by_time`, to the date they belong to: none in UTC, five hours'
+/// worth in New York. A ledger of months is read in a few hundred rows instead of tens
+/// of thousands, in any zone, DST included (the bounds are each date's own).
+pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Result<Vec<Group>> {
+    debug_assert!(filter.project.is_none(), "usage_by_day has no project");
+    // One snapshot for the three statements below.
+    let snapshot = conn.unchecked_transaction()?;
+    let first = filter.since_ms.map(|ms| calendar::local_date(ms, zone));
+    let last = filter.until_ms.map(|ms| calendar::local_date(ms - 1, zone));
+    let mut sums: BTreeMap<(Date, PricingKey), SignedSums> = BTreeMap::new();
+    let mut add = |date: Date, group: &Group, sign: i64| {
+        if first.is_none_or(|f| date >= f) && last.is_none_or(|l| date <= l) {
+            let key = PricingKey {
+                model: group.model.clone(),
+                fast: group.fast,
+                long_context: group.long_context,
+                has_cost_usd: group.has_cost_usd,
+            };
+            sums.entry((date, key)).or_default().add(group, sign);
+        }
+    };
+
+    // A UTC day two days outside the range has no hour inside it in any zone.
+    let (from, to) = (
+        filter.since().saturating_sub(2 * DAY_MS),
+        filter.until().saturating_add(2 * DAY_MS),
+    );
+    let mut days: Vec<(i64, Date)> = Vec::new();
+    for day in groups_between(conn, USAGE_BY_DAY, from, to)? {
+        let date = match days.last() {
+            Some(&(at, date)) if at == day.at_ms => date,
+            _ => {
+                let date = calendar::local_date(day.at_ms + DAY_MS / 2, zone);
+                days.push((day.at_ms, date));
+                date
+            }
+        };
+        add(date, &day, 1);
+    }
+    for (day, date) in days {
+        let start = calendar::day_start_ms(date, zone)?;
+        let end = calendar::day_start_ms(date.tomorrow()?, zone)?;
+        for (from, to) in [(day, start.min(day + DAY_MS)), (end.max(day), day + DAY_MS)] {
+            if from < to {
+                for quarter in groups_between(conn, USAGE_BY_QUARTER, from, to)? {
+                    add(calendar::local_date(quarter.at_ms, zone), &quarter, 1);
+                    add(date, &quarter, -1);
+                }
+            }
+        }
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT ts_ms, {ROW_SUMS} FROM entries WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2"
+    ))?;
+    // ?3 is where the other queries take the project: not used here.
+    let unmerged = stmt.query_map(
+        params![
+            filter.since(),
+            filter.until(),
+            rusqlite::types::Null,
+            LONG_CONTEXT_INPUT
+        ],
+        |r| group_from(r, r.get(0)?, String::new(), 1),
+    )?;
+    for row in unmerged {
+        let row = row?;
+        add(calendar::local_date(row.at_ms, zone), &row, 1);
+    }
+    snapshot.finish()?;
+
+    let mut groups = Vec::with_capacity(sums.len());
+    for ((date, key), sums) in sums {
+        if sums.requests == 0 && sums.tokens == [0; 5] {
+            continue;
+        }
+        let tokens = sums.tokens.map(|t| u64::try_from(t).ok());
+        let [
+            Some(input),
+            Some(output),
+            Some(cache_write_5m),
+            Some(cache_write_1h),
+            Some(cache_read),
+        ] = tokens
+        else {
+            bail!(
+                "the report aggregates disagree with each other on {date} \
+                 (run `cco-stats doctor`, then `cco-stats rebuild`)"
+            );
+        };
+        groups.push(Group {
+            at_ms: calendar::day_start_ms(date, zone)?,
+            project: String::new(),
+            model: key.model,
+            fast: key.fast,
+            long_context: key.long_context,
+            has_cost_usd: key.has_cost_usd,
+            tokens: Tokens {
+                input,
+                output,
+                cache_write_5m,
+                cache_write_1h,
+                cache_read,
+            },
+            cost_usd: sums.cost_usd,
+            requests: sums.requests.max(0) as u64,
+        });
+    }
+    Ok(groups)
+}
+
+/// (table, time column) of the two aggregates `date_groups` reads.
+const USAGE_BY_DAY: (&str, &str) = ("usage_by_day", "day_ms");
+const USAGE_BY_QUARTER: (&str, &str) = ("usage_by_time", "bucket_ms");
+
+/// The rows of an aggregate between two UTC instants, in time order.
+fn groups_between(
+    conn: &Connection,
+    (table, at): (&str, &str),
+    from: i64,
+    to: i64,
+) -> Result<Vec<Group>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {at}, {SUMS} FROM {table} WHERE {at} >= ?1 AND {at} < ?2 AND requests > 0
+         ORDER BY {at}"
+    ))?;
+    let rows = stmt.query_map(params![from, to], |r| {
+        group_from(r, r.get(0)?, String::new(), 1)
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -204,5 +383,97 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(responses(conn, &since).unwrap().len(), 1);
+    }
+
+    type DaySums = BTreeMap<(Date, Option<String>, bool, bool), ([u64; 5], u64)>;
+
+    fn by_local_date(groups: &[Group], zone: &TimeZone) -> DaySums {
+        let mut sums = DaySums::new();
+        for g in groups {
+            let date = calendar::local_date(g.at_ms, zone);
+            let key = (date, g.model.clone(), g.long_context, g.has_cost_usd);
+            let (tokens, requests) = sums.entry(key).or_default();
+            let t = &g.tokens;
+            let more = [
+                t.input,
+                t.output,
+                t.cache_write_5m,
+                t.cache_write_1h,
+                t.cache_read,
+            ];
+            for (sum, value) in tokens.iter_mut().zip(more) {
+                *sum += value;
+            }
+            *requests += g.requests;
+        }
+        sums
+    }
+
+    /// Days read from whole UTC days plus the quarter hours that move between dates give
+    /// what the quarter hours alone give, in zones of every kind of offset, over DST
+    /// changes (New York 2026-03-08, Berlin 2026-10-25), with and without a range, with
+    /// rows not merged into the aggregates yet.
+    #[test]
+    fn dates_from_utc_days_equal_dates_from_quarter_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let conn = store.conn();
+        let insert = |from: &str, count: i64| {
+            let start: jiff::Timestamp = from.parse().unwrap();
+            conn.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1)
+                 INSERT INTO entries (file_id, ts_ms, session_id, project, model, message_id,
+                                      is_sidechain, speed, input, output, cache_write_5m,
+                                      cache_write_1h, cache_read, web_search, cost_usd)
+                 SELECT 1, ?1 + i * 37 * 60000, 's', 'p' || (i % 3),
+                        CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN 'm1' ELSE 'm2' END,
+                        ?1 || '-' || i, 0, NULL, i, 2 * i, i % 5, i % 7, i * 1000 * (i % 11),
+                        0, CASE WHEN i % 6 = 0 THEN 0.25 END
+                 FROM n",
+                params![start.as_millisecond(), count],
+            )
+            .unwrap();
+        };
+        conn.execute_batch(
+            "INSERT INTO files (id, path, project, session_id, dev, inode, size, mtime_ns, offset, lines, head_len, head_hash, updated_ms)
+                 VALUES (1, x'61', 'p', 's', 0, 0, 0, 0, 0, 0, 0, 0, 0);",
+        )
+        .unwrap();
+        insert("2026-03-06T00:00:00Z", 200);
+        insert("2026-10-23T00:00:00Z", 200);
+        conn.execute_batch(crate::aggregate::REBUILD).unwrap();
+        // Above the watermark: reports add these from the rows themselves.
+        insert("2026-03-08T03:00:00Z", 40);
+        insert("2026-10-25T20:00:00Z", 40);
+
+        let day = |text: &str| calendar::parse_date(text).unwrap();
+        for name in [
+            "UTC",
+            "Asia/Kolkata",
+            "Asia/Kathmandu",
+            "America/New_York",
+            "America/St_Johns",
+            "Europe/Berlin",
+            "Pacific/Kiritimati",
+            "Pacific/Chatham",
+        ] {
+            let zone = calendar::zone(Some(name)).unwrap();
+            for (since, until) in [
+                (None, None),
+                (Some(day("2026-03-07")), Some(day("2026-03-08"))),
+                (Some(day("2026-10-25")), None),
+            ] {
+                let (since_ms, until_ms) = calendar::range_ms(since, until, &zone).unwrap();
+                let filter = Filter {
+                    since_ms,
+                    until_ms,
+                    project: None,
+                };
+                let expected = by_local_date(&time_groups(conn, &filter).unwrap(), &zone);
+                let actual = by_local_date(&date_groups(conn, &filter, &zone).unwrap(), &zone);
+                assert!(!expected.is_empty());
+                assert_eq!(actual, expected, "{name} {since:?}..{until:?}");
+            }
+        }
     }
 }

@@ -77,7 +77,15 @@ impl<'a> Context<'a> {
     }
 
     pub fn periods(&self, periods: Periods) -> Result<ExitCode> {
-        let groups = query::time_groups(self.store.conn(), &self.filter)?;
+        let dated = matches!(
+            periods,
+            Periods::Daily | Periods::Weekly(_) | Periods::Monthly
+        );
+        let groups = if dated && self.filter.project.is_none() {
+            query::date_groups(self.store.conn(), &self.filter, &self.zone)?
+        } else {
+            query::time_groups(self.store.conn(), &self.filter)?
+        };
         let (prices, mode, zone) = (&self.prices, self.args.mode, &self.zone);
         let mut report = match periods {
             Periods::Daily | Periods::Weekly(_) | Periods::Monthly => {

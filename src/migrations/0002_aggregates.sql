@@ -1,7 +1,7 @@
 -- Aggregates for reports: `daily`, `weekly`, `monthly`, `projects` and `models` read
 -- usage_by_time; `session` reads usage_by_session. Every flush writes the deltas of the
 -- rows it changes in the same transaction (src/aggregate.rs), so they never disagree with
--- the ledger. The migration fills them from the rows already there (rebuild.sql).
+-- the ledger. Migration 5 fills them from the rows already there (rebuild.sql).
 --
 -- The key is what pricing needs: cost depends on the model, on fast mode, on long context
 -- (input + cache writes + cache reads above 200,000 tokens: pricing::LONG_CONTEXT_INPUT)

@@ -36,5 +36,20 @@ ON CONFLICT DO UPDATE SET
     cache_read = cache_read + excluded.cache_read,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
 
+INSERT INTO usage_by_day
+SELECT ts_ms / 86400000 * 86400000, coalesce(model, ''), speed IS 'fast',
+       input + cache_write_5m + cache_write_1h + cache_read > 200000, cost_usd IS NOT NULL,
+       sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
+       total(cost_usd), count(*)
+FROM entries
+WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT DO UPDATE SET
+    input = input + excluded.input, output = output + excluded.output,
+    cache_write_5m = cache_write_5m + excluded.cache_write_5m,
+    cache_write_1h = cache_write_1h + excluded.cache_write_1h,
+    cache_read = cache_read + excluded.cache_read,
+    cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
+
 INSERT OR REPLACE INTO meta (key, value)
 SELECT 'aggregated_through', coalesce(max(id), 0) FROM entries;

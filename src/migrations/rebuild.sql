@@ -3,4 +3,5 @@
 -- file in aggregate::REBUILD, then sums every row.
 DELETE FROM usage_by_time;
 DELETE FROM usage_by_session;
+DELETE FROM usage_by_day;
 DELETE FROM meta WHERE key = 'aggregated_through';
