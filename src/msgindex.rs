@@ -41,6 +41,9 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
 pub struct MessageIndex {
     /// Rows above the watermark, by message id.
     recent: HashMap<String, Vec<Stored>>,
+    /// Rows of the table (at or below the watermark) under the message ids of the flush
+    /// at hand, read for all of them at once by `prefetch`.
+    fetched: HashMap<String, Vec<Stored>>,
     recent_rows: usize,
     /// `message_index` holds every row with `entries.id <= indexed_through`.
     indexed_through: i64,
@@ -85,25 +88,45 @@ impl MessageIndex {
         self.synced_at = None;
     }
 
-    /// Every row stored under `message_id`.
-    pub fn lookup(&self, conn: &Connection, message_id: &str) -> Result<Vec<Stored>> {
-        // Two plain statements, not a JOIN: inside a flush the JOIN was recompiled at every
-        // call (SQLite's statement status counted one re-prepare per lookup), which cost
-        // more than the index saved; these two are not.
-        let ids = conn
-            .prepare_cached("SELECT entry_id FROM message_index WHERE message_id = ?1")?
-            .query_map([message_id], |r| r.get::<_, i64>(0))?
+    /// Reads the table's rows under `message_ids` (a flush's), so that `lookup` can answer
+    /// for them. One statement for the whole flush: nearly every id is new, and a query
+    /// per row that finds nothing was a tenth of a cold ingest. Call inside the write
+    /// transaction, after `sync`.
+    pub fn prefetch<'a>(
+        &mut self,
+        conn: &Connection,
+        message_ids: impl Iterator<Item = &'a str>,
+    ) -> Result<()> {
+        self.fetched.clear();
+        let ids: Vec<&str> = message_ids.collect();
+        if ids.is_empty() || self.indexed_through == 0 {
+            return Ok(());
+        }
+        // Two plain statements, not a JOIN: inside a flush a JOIN was recompiled at every
+        // call (SQLite's statement status counted one re-prepare per run); these are not.
+        let found = conn
+            .prepare_cached(
+                "SELECT message_id, entry_id FROM message_index
+                 WHERE message_id IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_map([serde_json::to_string(&ids)?], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut by_id =
             conn.prepare_cached(&format!("SELECT {STORED} FROM entries e WHERE e.id = ?1"))?;
-        let mut rows = Vec::with_capacity(ids.len());
-        for id in ids {
-            rows.push(by_id.query_row([id], stored)?);
+        for (message_id, entry_id) in found {
+            let row = by_id.query_row([entry_id], stored)?;
+            self.fetched.entry(message_id).or_default().push(row);
         }
-        if let Some(recent) = self.recent.get(message_id) {
-            rows.extend(recent.iter().cloned());
-        }
-        Ok(rows)
+        Ok(())
+    }
+
+    /// Every row stored under `message_id`, which must have been prefetched.
+    pub fn lookup(&self, message_id: &str) -> Vec<Stored> {
+        let fetched = self.fetched.get(message_id).into_iter().flatten();
+        let recent = self.recent.get(message_id).into_iter().flatten();
+        fetched.chain(recent).cloned().collect()
     }
 
     /// A row was inserted.
@@ -114,10 +137,13 @@ impl MessageIndex {
 
     /// Row `row.id` was overwritten in place (an upgrade): keep what lookups see current.
     pub fn replaced(&mut self, message_id: &str, row: Stored) {
-        if let Some(recent) = self.recent.get_mut(message_id)
-            && let Some(held) = recent.iter_mut().find(|s| s.id == row.id)
-        {
-            *held = row;
+        for rows in [&mut self.fetched, &mut self.recent] {
+            if let Some(held) = rows
+                .get_mut(message_id)
+                .and_then(|rows| rows.iter_mut().find(|s| s.id == row.id))
+            {
+                *held = row.clone();
+            }
         }
     }
 
@@ -148,6 +174,7 @@ impl MessageIndex {
         )?
         .execute(params![through.to_string()])?;
         self.indexed_through = through;
+        self.fetched.clear();
         self.recent.clear();
         self.recent_rows = 0;
         Ok(())

@@ -372,6 +372,11 @@ impl Store {
                 },
             ));
         }
+        let message_ids = batch.rows.iter();
+        self.index.prefetch(
+            &tx,
+            message_ids.filter_map(|row| row.record.message_id.as_deref()),
+        )?;
         for row in &batch.rows {
             let Some(file_id) = file_ids[row.segment] else {
                 continue;
@@ -619,7 +624,7 @@ fn apply(
     index: &mut MessageIndex,
 ) -> Result<Decision> {
     let stored = match &record.message_id {
-        Some(message_id) => index.lookup(conn, message_id)?,
+        Some(message_id) => index.lookup(message_id),
         None => Vec::new(),
     };
     let decision = dedup::decide(record, &stored);
@@ -917,9 +922,31 @@ mod tests {
         index.sync(&store.conn).unwrap();
         index.merge(&store.conn).unwrap();
         for id in ["m1", "m2", "m3"] {
-            assert_eq!(index.lookup(&store.conn, id).unwrap().len(), 1, "{id}");
+            index.prefetch(&store.conn, [id].into_iter()).unwrap();
+            assert_eq!(index.lookup(id).len(), 1, "{id}");
         }
         assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// Two copies of a merged response in one flush, from two files: the first upgrades
+    /// the stored row, and the second is weighed against the upgraded row, not the one
+    /// read before the flush began.
+    #[test]
+    fn a_flush_sees_its_own_upgrade_of_a_merged_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        store.merge_pending().unwrap();
+
+        let mut batch = Batch::default();
+        let first = batch.advance(&file("b"), None, cursor(10));
+        batch.push(first, record("m1", "r1", 50, false));
+        let second = batch.advance(&file("c"), None, cursor(10));
+        batch.push(second, record("m1", "r1", 20, false));
+        let outcome = store.flush(&batch).unwrap();
+        assert_eq!(outcome.counts.upgraded, 1);
+        assert_eq!(outcome.counts.duplicates, 1);
+        assert_eq!(output_sum(&store), (1, 50));
     }
 
     #[test]
