@@ -16,10 +16,14 @@ use std::time::Instant;
 use crate::parse::Record;
 use crate::tail::{Head, Identity};
 
-/// Every file's committed cursor, keyed by the path's bytes. A no-change pass looks up
-/// every transcript here: hashing bytes with foldhash costs a fraction of hashing a `Path`
-/// (component by component) with SipHash; the keys are our own paths, not an attacker's.
+/// Committed cursors, keyed by the path's bytes.
 pub type Cursors = foldhash::HashMap<std::ffi::OsString, Cursor>;
+
+/// Every file's identity as its cursor last saw it, keyed by the path's bytes. A
+/// no-change pass looks up every transcript here: hashing bytes with foldhash costs a
+/// fraction of hashing a `Path` (component by component) with SipHash; the keys are our
+/// own paths, not an attacker's.
+pub type Identities = foldhash::HashMap<std::ffi::OsString, Identity>;
 
 /// Where reading of one file stands, as stored in the `files` table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

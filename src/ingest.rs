@@ -135,11 +135,13 @@ impl<'s> Ingestor<'s> {
         let started = Instant::now();
         self.stats = PassStats::default();
         self.batch.clear();
-        // Another process may have moved any cursor since our last pass.
-        self.committed = self.store.cursors()?;
+        // Another process may have moved any cursor since our last pass: the cursors of
+        // the files this pass reads are fetched when it reaches them.
+        self.committed.clear();
+        let identities = self.store.identities()?;
         debug!(
             "Loaded {} cursors in {:.3} ms",
-            self.committed.len(),
+            identities.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
         let cache = self.store.dir_cache()?;
@@ -148,11 +150,8 @@ impl<'s> Ingestor<'s> {
             cache.dirs.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
-        let committed = &self.committed;
         let found = discover::find_transcripts(roots, &cache, |path, identity| {
-            committed
-                .get(path.as_os_str())
-                .is_none_or(|c| c.identity != *identity)
+            identities.get(path.as_os_str()) != Some(identity)
         });
         debug!(
             "Found {} transcripts, {} changed, in {:.3} ms",
@@ -169,7 +168,8 @@ impl<'s> Ingestor<'s> {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            if let Err(e) = self.ingest_file(transcript, stop) {
+            let has_cursor = identities.contains_key(transcript.path.as_os_str());
+            if let Err(e) = self.ingest_file(transcript, has_cursor, stop) {
                 match e {
                     FileError::Io(e) => {
                         self.stats.warnings += 1;
@@ -198,9 +198,26 @@ impl<'s> Ingestor<'s> {
         Ok(self.stats.clone())
     }
 
-    fn ingest_file(&mut self, transcript: &Transcript, stop: &AtomicBool) -> Result<(), FileError> {
+    /// Reads what `transcript` gained since its cursor; `has_cursor` says whether it had
+    /// one when the pass began (a file that had none needs no query).
+    fn ingest_file(
+        &mut self,
+        transcript: &Transcript,
+        has_cursor: bool,
+        stop: &AtomicBool,
+    ) -> Result<(), FileError> {
         let identity = transcript.identity;
-        let committed = self.committed.get(transcript.path.as_os_str()).copied();
+        let path = transcript.path.as_os_str();
+        let committed = if has_cursor {
+            let cursor = self.store.cursor(&transcript.path);
+            cursor.map_err(FileError::Store)?
+        } else {
+            None
+        };
+        match committed {
+            Some(cursor) => self.committed.insert(path.to_os_string(), cursor),
+            None => self.committed.remove(path),
+        };
         if committed.is_some_and(|c| c.identity == identity) {
             return Ok(());
         }
