@@ -660,7 +660,7 @@ fn apply(
         Decision::Insert => {
             let id = write_entry(conn, None, record, (file_id, session_id, project))?;
             if let Some(message_id) = &record.message_id {
-                index.add(message_id.clone(), as_stored(id));
+                index.add(message_id, as_stored(id));
             }
             // A new row normally lands above the watermark, but an id freed by a deleted
             // last row is handed out again.
