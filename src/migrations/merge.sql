@@ -4,20 +4,43 @@
 -- long-context boundary is pricing::LONG_CONTEXT_INPUT, the bucket aggregate::BUCKET_MS.
 -- (The WHERE clauses also keep SQLite from reading an upsert's ON as a join's.)
 
-INSERT INTO usage_by_time
-SELECT ts_ms / 900000 * 900000, coalesce(model, ''), project, speed IS 'fast',
-       input + cache_write_5m + cache_write_1h + cache_read > 200000, cost_usd IS NOT NULL,
-       sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-       total(cost_usd), count(*)
+-- The new rows' sums by quarter hour, once: usage_by_time takes them as they are and
+-- usage_by_day sums them by day (a few rows a quarter hour instead of every response).
+CREATE TEMP TABLE merging AS
+SELECT ts_ms / 900000 * 900000 AS bucket_ms, coalesce(model, '') AS model, project,
+       speed IS 'fast' AS fast,
+       input + cache_write_5m + cache_write_1h + cache_read > 200000 AS long_context,
+       cost_usd IS NOT NULL AS has_cost_usd,
+       sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS cache_write_5m,
+       sum(cache_write_1h) AS cache_write_1h, sum(cache_read) AS cache_read,
+       total(cost_usd) AS cost_usd, count(*) AS requests
 FROM entries
 WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-GROUP BY 1, 2, 3, 4, 5, 6
+GROUP BY 1, 2, 3, 4, 5, 6;
+
+INSERT INTO usage_by_time
+SELECT * FROM temp.merging WHERE true
 ON CONFLICT DO UPDATE SET
     input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
     cache_read = cache_read + excluded.cache_read,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
+
+INSERT INTO usage_by_day
+SELECT bucket_ms / 86400000 * 86400000, model, fast, long_context, has_cost_usd,
+       sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
+       sum(cost_usd), sum(requests)
+FROM temp.merging
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT DO UPDATE SET
+    input = input + excluded.input, output = output + excluded.output,
+    cache_write_5m = cache_write_5m + excluded.cache_write_5m,
+    cache_write_1h = cache_write_1h + excluded.cache_write_1h,
+    cache_read = cache_read + excluded.cache_read,
+    cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
+
+DROP TABLE temp.merging;
 
 INSERT INTO usage_by_session
 SELECT session_id, coalesce(model, ''), project, speed IS 'fast',
@@ -30,21 +53,6 @@ WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggreg
 GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT DO UPDATE SET
     first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-    input = input + excluded.input, output = output + excluded.output,
-    cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-    cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-    cache_read = cache_read + excluded.cache_read,
-    cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
-
-INSERT INTO usage_by_day
-SELECT ts_ms / 86400000 * 86400000, coalesce(model, ''), speed IS 'fast',
-       input + cache_write_5m + cache_write_1h + cache_read > 200000, cost_usd IS NOT NULL,
-       sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-       total(cost_usd), count(*)
-FROM entries
-WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-GROUP BY 1, 2, 3, 4, 5
-ON CONFLICT DO UPDATE SET
     input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
