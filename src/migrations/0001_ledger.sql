@@ -29,7 +29,7 @@ CREATE TABLE entries (
     file_id         INTEGER NOT NULL REFERENCES files(id),
     ts_ms           INTEGER NOT NULL,       -- UTC, milliseconds since the epoch
     session_id      TEXT    NOT NULL,       -- from the file's path
-    line_session_id TEXT,                   -- the line's own sessionId
+    line_session_id TEXT,                   -- the line's own sessionId, if not session_id
     project         TEXT    NOT NULL,
     cwd             TEXT,
     model           TEXT,                   -- NULL for <synthetic> placeholders
