@@ -553,6 +553,29 @@ fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
 
 fn write_cursor(conn: &Connection, segment: &crate::batch::Segment, now_ms: i64) -> Result<i64> {
     let next = &segment.next;
+    // The flush has checked that the row holds `base`: a file with a row is updated by
+    // its id, cheaper than finding it again by its path.
+    if let Some(id) = segment.base.and_then(|base| base.id) {
+        conn.prepare_cached(
+            "UPDATE files SET dev = ?2, inode = ?3, size = ?4, mtime_ns = ?5, offset = ?6,
+                 lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            next.identity.dev as i64,
+            next.identity.inode as i64,
+            next.identity.size,
+            next.identity.mtime_ns,
+            next.offset,
+            next.lines,
+            next.lines_skipped,
+            next.head.len,
+            next.head.hash as i64,
+            now_ms,
+        ])?;
+        return Ok(id);
+    }
     let id = conn
         .prepare_cached(
             "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms)
