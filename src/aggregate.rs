@@ -151,6 +151,10 @@ impl Deltas {
 
     /// Writes the summed deltas: one upsert per key.
     pub fn write(&self, conn: &Connection) -> Result<()> {
+        // Most flushes only add rows above the watermark: nothing to write.
+        if self.by_time.is_empty() && self.by_day.is_empty() && self.by_session.is_empty() {
+            return Ok(());
+        }
         let mut time = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
