@@ -13,8 +13,6 @@
 //! merged: such changes become signed deltas under their aggregate keys, summed in memory
 //! and written with one upsert per key, in the flush's own transaction.
 
-use std::collections::HashMap;
-
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -100,10 +98,10 @@ const ADD_SUMS: &str = "input = input + excluded.input, output = output + exclud
 /// Deltas gathered during one flush.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    by_time: HashMap<(i64, Pricing), Sums>,
+    by_time: foldhash::HashMap<(i64, Pricing), Sums>,
     /// Keyed without the project (left empty), as `usage_by_day` is.
-    by_day: HashMap<(i64, Pricing), Sums>,
-    by_session: HashMap<(String, Pricing), Sums>,
+    by_day: foldhash::HashMap<(i64, Pricing), Sums>,
+    by_session: foldhash::HashMap<(String, Pricing), Sums>,
 }
 
 impl Deltas {

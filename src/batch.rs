@@ -9,7 +9,6 @@
 //! collapsed here, within one file, with the same rule the ledger applies: the larger
 //! token total wins. That keeps the flush from touching the database once per block.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -78,9 +77,9 @@ pub struct PendingRow {
 pub struct Batch {
     pub segments: Vec<Segment>,
     pub rows: Vec<PendingRow>,
-    segment_of: HashMap<PathBuf, usize>,
+    segment_of: foldhash::HashMap<PathBuf, usize>,
     /// (segment, message.id, requestId) → index in `rows`.
-    row_of: HashMap<(usize, String, Option<String>), usize>,
+    row_of: foldhash::HashMap<(usize, String, Option<String>), usize>,
     opened: Option<Instant>,
 }
 

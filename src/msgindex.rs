@@ -14,7 +14,6 @@
 //! from the database, and when another process has committed since our last look
 //! (`PRAGMA data_version`), the in-memory part is read again under the write lock.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use anyhow::Result;
@@ -76,7 +75,7 @@ pub struct MessageIndex {
     hasher: foldhash::fast::RandomState,
     /// The rows stored under the message ids of the flush at hand, read for all of them
     /// at once by `prefetch`, and kept current by `add` and `replaced`.
-    fetched: HashMap<String, Vec<Stored>>,
+    fetched: foldhash::HashMap<String, Vec<Stored>>,
     /// `message_index` holds every row with `entries.id <= indexed_through`.
     indexed_through: i64,
     /// `PRAGMA data_version` when `recent` was last made to match the database; `None`
