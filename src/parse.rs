@@ -158,14 +158,13 @@ pub fn parse_line(line: &[u8]) -> Parsed {
     }
     // A line with broken bytes is damaged, however little: skipped like any other, so the
     // totals agree with every other reader of the same files. serde does not check the
-    // strings it skips, so a billable line is checked whole.
-    let invalid_utf8 = || std::str::from_utf8(line).is_err();
-    match serde_json::from_slice::<RawLine>(line) {
-        Ok(raw) => match from_raw(raw) {
-            Parsed::Billable(_) if invalid_utf8() => Parsed::Skipped("invalid UTF-8".to_string()),
-            parsed => parsed,
-        },
-        Err(_) if invalid_utf8() => Parsed::Skipped("invalid UTF-8".to_string()),
+    // strings it skips, so the line is checked whole, first, with SIMD; serde then reads
+    // it as text and checks no string again.
+    let Ok(text) = simdutf8::basic::from_utf8(line) else {
+        return Parsed::Skipped("invalid UTF-8".to_string());
+    };
+    match serde_json::from_str::<RawLine>(text) {
+        Ok(raw) => from_raw(raw),
         Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
     }
 }
@@ -425,6 +424,14 @@ mod tests {
             })
             .unwrap();
         assert_eq!(parse_line(&line), Parsed::Skipped("invalid UTF-8".into()));
+        // Any line that could be billable is checked, whatever its kind turns out to be.
+        let user = b"{\"type\":\"user\",\"toolUseResult\":{\"usage\":1,\"x\":\"\xff\"}}";
+        assert_eq!(parse_line(user), Parsed::Skipped("invalid UTF-8".into()));
+        // A line that cannot be billable is never looked into.
+        assert_eq!(
+            parse_line(b"{\"type\":\"user\",\"x\":\"\xff\"}"),
+            Parsed::Other
+        );
     }
 
     #[test]
