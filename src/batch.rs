@@ -216,6 +216,23 @@ mod tests {
         assert_eq!(batch.rows[0].record.tokens.output, 50);
     }
 
+    /// Blocks of two responses interleaved (two subagents echoed in one file): each
+    /// copy finds its own response.
+    #[test]
+    fn interleaved_responses_collapse_each_to_its_largest_copy() {
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        for (id, output) in [("m1", 5), ("m2", 7), ("m1", 50), ("m2", 3), ("m1", 20)] {
+            batch.push(seg, record(id, output));
+        }
+        let kept: Vec<(Option<&str>, u64)> = batch
+            .rows
+            .iter()
+            .map(|r| (r.record.message_id.as_deref(), r.record.tokens.output))
+            .collect();
+        assert_eq!(kept, vec![(Some("m1"), 50), (Some("m2"), 7)]);
+    }
+
     #[test]
     fn tie_goes_to_speed_then_first() {
         let mut batch = Batch::default();
