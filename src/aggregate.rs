@@ -14,7 +14,7 @@
 //! and written with one upsert per key, in the flush's own transaction.
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
 use crate::parse::Tokens;
 use crate::pricing::LONG_CONTEXT_INPUT;
@@ -67,15 +67,7 @@ struct Sums {
 
 impl Sums {
     fn add(&mut self, row: &Row, sign: i64) {
-        let t = &row.tokens;
-        let values = [
-            t.input,
-            t.output,
-            t.cache_write_5m,
-            t.cache_write_1h,
-            t.cache_read,
-        ];
-        for (sum, value) in self.tokens.iter_mut().zip(values) {
+        for (sum, value) in self.tokens.iter_mut().zip(row.tokens.kinds()) {
             *sum += sign * value as i64;
         }
         self.cost_usd += sign as f64 * row.cost_usd.unwrap_or(0.0);
@@ -158,43 +150,23 @@ impl Deltas {
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
         for ((bucket, p), s) in &self.by_time {
-            let [input, output, w5, w1, read] = s.tokens;
-            time.execute(params![
+            let key = params![
                 bucket,
                 p.model,
                 p.project,
                 p.fast,
                 p.long_context,
-                p.has_cost_usd,
-                input,
-                output,
-                w5,
-                w1,
-                read,
-                s.cost_usd,
-                s.requests
-            ])?;
+                p.has_cost_usd
+            ];
+            upsert(&mut time, key, s)?;
         }
         let mut day = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
         for ((day_ms, p), s) in &self.by_day {
-            let [input, output, w5, w1, read] = s.tokens;
-            day.execute(params![
-                day_ms,
-                p.model,
-                p.fast,
-                p.long_context,
-                p.has_cost_usd,
-                input,
-                output,
-                w5,
-                w1,
-                read,
-                s.cost_usd,
-                s.requests
-            ])?;
+            let key = params![day_ms, p.model, p.fast, p.long_context, p.has_cost_usd];
+            upsert(&mut day, key, s)?;
         }
         let mut session = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -203,14 +175,13 @@ impl Deltas {
                  {ADD_SUMS}"
         ))?;
         for ((session_id, p), s) in &self.by_session {
-            let [input, output, w5, w1, read] = s.tokens;
             // A key only removed from has no activity of its own: its times change nothing.
             let (first, last) = if s.first_ms <= s.last_ms {
                 (s.first_ms, s.last_ms)
             } else {
                 (i64::MAX, i64::MIN)
             };
-            session.execute(params![
+            let key = params![
                 session_id,
                 p.model,
                 p.project,
@@ -218,18 +189,20 @@ impl Deltas {
                 p.long_context,
                 p.has_cost_usd,
                 first,
-                last,
-                input,
-                output,
-                w5,
-                w1,
-                read,
-                s.cost_usd,
-                s.requests
-            ])?;
+                last
+            ];
+            upsert(&mut session, key, s)?;
         }
         Ok(())
     }
+}
+
+/// Runs an aggregate's upsert: its key columns, then the sums every aggregate keeps.
+fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums) -> Result<()> {
+    let [input, output, w5, w1, read] = s.tokens;
+    let sums = params![input, output, w5, w1, read, s.cost_usd, s.requests];
+    stmt.execute(params_from_iter(key.iter().chain(sums)))?;
+    Ok(())
 }
 
 /// The last `entries.id` the aggregates hold.

@@ -43,6 +43,18 @@ impl Tokens {
     pub fn total(&self) -> u64 {
         self.input + self.output + self.cache_creation() + self.cache_read
     }
+
+    /// The five kinds in the ledger's column order: input, output, 5-minute and 1-hour
+    /// cache writes, cache reads.
+    pub fn kinds(&self) -> [u64; 5] {
+        [
+            self.input,
+            self.output,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.cache_read,
+        ]
+    }
 }
 
 /// One billable response, ready for the ledger.

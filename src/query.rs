@@ -125,15 +125,7 @@ struct SignedSums {
 
 impl SignedSums {
     fn add(&mut self, group: &Group, sign: i64) {
-        let t = &group.tokens;
-        let values = [
-            t.input,
-            t.output,
-            t.cache_write_5m,
-            t.cache_write_1h,
-            t.cache_read,
-        ];
-        for (sum, value) in self.tokens.iter_mut().zip(values) {
+        for (sum, value) in self.tokens.iter_mut().zip(group.tokens.kinds()) {
             *sum += sign * value as i64;
         }
         self.cost_usd += sign as f64 * group.cost_usd;
@@ -393,15 +385,7 @@ mod tests {
             let date = calendar::local_date(g.at_ms, zone);
             let key = (date, g.model.clone(), g.long_context, g.has_cost_usd);
             let (tokens, requests) = sums.entry(key).or_default();
-            let t = &g.tokens;
-            let more = [
-                t.input,
-                t.output,
-                t.cache_write_5m,
-                t.cache_write_1h,
-                t.cache_read,
-            ];
-            for (sum, value) in tokens.iter_mut().zip(more) {
+            for (sum, value) in tokens.iter_mut().zip(g.tokens.kinds()) {
                 *sum += value;
             }
             *requests += g.requests;

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
+};
 
 use crate::aggregate::{self, Deltas};
 use crate::batch::{Batch, Cursor, Identities};
@@ -553,57 +555,42 @@ fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
 
 fn write_cursor(conn: &Connection, segment: &crate::batch::Segment, now_ms: i64) -> Result<i64> {
     let next = &segment.next;
-    // The flush has checked that the row holds `base`: a file with a row is updated by
-    // its id, cheaper than finding it again by its path.
+    let cursor = params![
+        next.identity.dev as i64,
+        next.identity.inode as i64,
+        next.identity.size,
+        next.identity.mtime_ns,
+        next.offset,
+        next.lines,
+        next.lines_skipped,
+        next.head.len,
+        next.head.hash as i64,
+        now_ms,
+    ];
+    // The flush has checked that the database holds `base`: a file with a row is updated
+    // by its id, cheaper than finding it again by its path, and one without has none.
     if let Some(id) = segment.base.and_then(|base| base.id) {
         conn.prepare_cached(
             "UPDATE files SET dev = ?2, inode = ?3, size = ?4, mtime_ns = ?5, offset = ?6,
                  lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11
              WHERE id = ?1",
         )?
-        .execute(params![
-            id,
-            next.identity.dev as i64,
-            next.identity.inode as i64,
-            next.identity.size,
-            next.identity.mtime_ns,
-            next.offset,
-            next.lines,
-            next.lines_skipped,
-            next.head.len,
-            next.head.hash as i64,
-            now_ms,
-        ])?;
+        .execute(params_from_iter(params![id].iter().chain(cursor)))?;
         return Ok(id);
     }
+    let file = &segment.file;
+    let names = params![
+        file.path.as_os_str().as_bytes(),
+        file.project,
+        file.session_id
+    ];
     let id = conn
         .prepare_cached(
             "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, inode = excluded.inode, size = excluded.size,
-                 mtime_ns = excluded.mtime_ns, offset = excluded.offset, lines = excluded.lines,
-                 lines_skipped = excluded.lines_skipped, head_len = excluded.head_len,
-                 head_hash = excluded.head_hash, updated_ms = excluded.updated_ms
              RETURNING id",
         )?
-        .query_row(
-            params![
-                segment.file.path.as_os_str().as_bytes(),
-                segment.file.project,
-                segment.file.session_id,
-                next.identity.dev as i64,
-                next.identity.inode as i64,
-                next.identity.size,
-                next.identity.mtime_ns,
-                next.offset,
-                next.lines,
-                next.lines_skipped,
-                next.head.len,
-                next.head.hash as i64,
-                now_ms,
-            ],
-            |r| r.get(0),
-        )?;
+        .query_row(params_from_iter(names.iter().chain(cursor)), |r| r.get(0))?;
     Ok(id)
 }
 
