@@ -256,6 +256,19 @@ struct Base {
 /// open and close cost less than resolving the folder's path again for each of them.
 const MANY_ENTRIES: usize = 8;
 
+/// How such a folder is opened: only to stat relative to it, which Linux's `O_PATH` allows
+/// without read permission; elsewhere (macOS) a plain read-only open.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const OPEN_FOLDER: OFlags = OFlags::PATH
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const OPEN_FOLDER: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
 struct Walk<'a, K> {
     projects: &'a Path,
     /// The path of the entry at hand, as bytes: one buffer for the whole walk instead of
@@ -336,8 +349,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
             return false;
         }
         let (from, rest) = self.at();
-        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        match openat(from, rest, flags, Mode::empty()) {
+        match openat(from, rest, OPEN_FOLDER, Mode::empty()) {
             Ok(fd) => {
                 let len = self.path.len();
                 self.bases.push(Base { fd, len });
