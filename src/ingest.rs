@@ -305,9 +305,12 @@ impl<'s> Ingestor<'s> {
                 if self.flush_due() {
                     segment = None;
                     match self.flush() {
-                        Ok(true) => {}
-                        // Another process owns this file now: leave it to it.
-                        Ok(false) => return ControlFlow::Break(()),
+                        // Another process owns this file now: leave it to it. (A conflict
+                        // over another file of the batch is no reason to stop this one.)
+                        Ok(conflicts) if conflicts.contains(&info.path) => {
+                            return ControlFlow::Break(());
+                        }
+                        Ok(_) => {}
                         Err(e) => {
                             failure = Some(e);
                             return ControlFlow::Break(());
@@ -351,10 +354,11 @@ impl<'s> Ingestor<'s> {
                 .is_some_and(|t| t.elapsed() >= self.options.flush_interval)
     }
 
-    /// Commits the batch. `Ok(false)` when a file of it had been moved on by another process.
-    pub fn flush(&mut self) -> Result<bool> {
+    /// Commits the batch; returns the files of it that another process had moved on (their
+    /// rows were left out, and the other process reads them).
+    pub fn flush(&mut self) -> Result<Vec<PathBuf>> {
         if self.batch.is_empty() {
-            return Ok(true);
+            return Ok(Vec::new());
         }
         let started = Instant::now();
         let rows = self.batch.rows.len();
@@ -382,7 +386,7 @@ impl<'s> Ingestor<'s> {
                 None => self.committed.remove(path.as_os_str()),
             };
         }
-        Ok(outcome.conflicts.is_empty())
+        Ok(outcome.conflicts)
     }
 }
 

@@ -16,7 +16,7 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{
@@ -168,9 +168,7 @@ impl Store {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Refuse a foreign file before changing anything in it (even its journal mode).
         self.check_ours()?;
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .context("cannot switch to WAL mode")?;
+        self.use_wal()?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoints cost two fsyncs; every ~64 MiB of WAL instead of every 4 MiB keeps a
         // catch-up ingest of 100-row flushes from waiting on the disk.
@@ -183,20 +181,40 @@ impl Store {
         Ok(())
     }
 
+    /// Switches the ledger to WAL. Two processes creating a ledger at the same moment may
+    /// both ask; SQLite then answers one of them "busy" at once (waiting could deadlock),
+    /// so that one asks again until the busy timeout.
+    fn use_wal(&self) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            match self.conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => return Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(anyhow::Error::new(e).context("cannot switch to WAL mode")),
+            }
+        }
+    }
+
     /// The schema version, after checking the file is a cco-stats ledger (or empty).
     fn check_ours(&self) -> Result<i64> {
-        let app: i32 = self
+        // One statement, so one snapshot: another process creating the ledger at this
+        // moment is seen before its first migration or after it, never halfway (an empty
+        // header beside its new tables would look like another program's file).
+        let (app, version, tables): (i32, i64, i64) = self
             .conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id()),
+                        (SELECT user_version FROM pragma_user_version()),
+                        (SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .context("cannot read its header")?;
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let tables: i64 = self.conn.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
-            [],
-            |r| r.get(0),
-        )?;
         if app != APPLICATION_ID && (app != 0 || version != 0 || tables != 0) {
             bail!("not a cco-stats database (it belongs to another program); left untouched");
         }

@@ -195,6 +195,44 @@ fn sigint(child: &Child) {
     assert!(status.success());
 }
 
+/// Runs started together on a ledger that does not exist yet: each one either creates it
+/// or waits for the one that does, none takes the half-made file for another program's
+/// or gives up on its journal mode, and the rows are counted once. Nothing is left for
+/// a later pass either: a run leaves a file to another only when that other has moved
+/// the file's own cursor.
+#[test]
+fn once_runs_started_together_on_a_new_ledger_all_succeed() {
+    let s = Scratch::new();
+    let expected = generate(
+        &s,
+        Spec {
+            files: 40,
+            seed: 9,
+            ..Spec::default()
+        },
+    );
+    for round in 0..5 {
+        fs::remove_file(&s.db).ok();
+        let runs: Vec<Child> = (0..6)
+            .map(|_| {
+                s.std_cmd()
+                    .args(["once", "--batch-size", "10"])
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "round {round}: once failed: {err}");
+        }
+        let daily = s.daily(&["--timezone", "UTC"]);
+        assert_eq!(days(&daily), expected_days(&expected), "round {round}");
+        assert_eq!(s.status()["rows"], expected.rows);
+    }
+}
+
 #[test]
 fn watch_and_overlapping_once_runs_count_exactly_once() {
     let s = Scratch::new();
