@@ -311,33 +311,31 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
             .dirs
             .get(OsStr::from_bytes(&self.path))
             .filter(|l| l.inode == inode && l.mtime_ns == mtime_ns);
-        let opened = if let Some(listing) = cached {
-            let opened = self.open_base(listing.len());
-            for (name, kind) in listing.children() {
-                self.child(name, kind);
-            }
-            opened
-        } else {
-            let Some(children) = self.list() else {
-                return;
-            };
-            let opened = self.open_base(children.len());
-            for (name, kind) in &children {
-                self.child(name, *kind);
-            }
-            if mtime_ns < self.now_ns - RACY_NS {
-                let listing = Listing {
-                    inode,
-                    mtime_ns,
-                    children: Listing::encode(&children),
-                };
-                let path = self.path().to_path_buf();
-                self.found.listed.push((path, listing));
-            }
-            opened
+        // A folder not in the cache is listed now, and walked the same way.
+        let fresh = match cached {
+            Some(_) => None,
+            None => self.list().map(|children| Listing {
+                inode,
+                mtime_ns,
+                children: Listing::encode(&children),
+            }),
         };
+        // Neither: the folder could not be read, which `list` has warned of.
+        let Some(listing) = cached.or(fresh.as_ref()) else {
+            return;
+        };
+        let opened = self.open_base(listing.len());
+        for (name, kind) in listing.children() {
+            self.child(name, kind);
+        }
         if opened {
             self.bases.pop();
+        }
+        if let Some(listing) = fresh
+            && mtime_ns < self.now_ns - RACY_NS
+        {
+            let path = self.path().to_path_buf();
+            self.found.listed.push((path, listing));
         }
     }
 
