@@ -160,7 +160,7 @@ pub enum ChildKind {
 /// listing would otherwise leave the mtime unchanged and go unseen for good.
 #[derive(Debug, Default)]
 pub struct DirCache {
-    /// By the directory's path bytes (see `batch::Cursors` for why not `Path`).
+    /// By the directory's path bytes (see `batch::Identities` for why not `Path`).
     pub dirs: foldhash::HashMap<OsString, Listing>,
 }
 
