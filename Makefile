@@ -5,7 +5,7 @@
 #   make test     every test (unit, CLI through the real binary, exactly-once)
 #   make lint     rustfmt and clippy, warnings are errors
 #   make bench    speed and memory figures, and ratios against ccusage when it is found
-#   make fuzz     the property tests of src/fuzz.rs with many more cases (FUZZ_CASES)
+#   make fuzz     the property tests of tests/properties.rs with many more cases (FUZZ_CASES)
 #   make ccusage  fetch ccusage 20.0.24 from npm into target/ccusage for `make bench`
 #   make install  install the binary with cargo
 
@@ -45,7 +45,7 @@ bench:
 	fi; $(CARGO) bench --locked --bench ingest
 
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --bin cco-stats fuzz::
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --test properties
 
 ccusage:
 	mkdir -p $(CCUSAGE_DIR)

@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
-use crate::calendar::parse_date;
 use crate::ingest;
 use crate::report::CostMode;
+use crate::report::calendar::parse_date;
 
 /// A permanent, exact ledger of your Claude Code usage.
 ///

@@ -1,52 +1,24 @@
-//! cco-stats: the pipeline glue. `run` reads as the data's path: parse the command line,
-//! find the roots, open the ledger, ingest, query, render.
+//! cco-stats: the binary. Everything it does lives in the library (`src/lib.rs` draws the
+//! pipeline); this file sets up logging, runs the command and turns its outcome into an
+//! exit code.
 
-mod aggregate;
-mod batch;
-mod blocks;
-mod calendar;
-mod cli;
-mod dedup;
-mod discover;
-mod doctor;
-#[cfg(test)]
-mod fuzz;
-mod ingest;
-mod msgindex;
-mod parse;
-mod pricing;
-mod query;
-mod render;
-mod report;
-mod reports;
-mod status;
-mod store;
-mod tail;
-
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::cli::{Cli, Command, IngestArgs};
-use crate::ingest::Ingestor;
-use crate::reports::Periods;
-use crate::store::Store;
+use cco_stats::cli::Cli;
+use cco_stats::command;
 
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    match run(cli) {
+    match command::run(cli) {
         Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cco-stats: error: {err:#}");
-            if let Some(advice) = advice(&err) {
+            if let Some(advice) = command::advice(&err) {
                 eprintln!("cco-stats: {advice}");
             }
             ExitCode::from(2)
@@ -63,199 +35,4 @@ fn init_logging() {
             writeln!(f, "cco-stats: {level}: {}", record.args())
         })
         .init();
-}
-
-/// What to do about the database errors a person can fix.
-fn advice(err: &anyhow::Error) -> Option<&'static str> {
-    use rusqlite::ErrorCode;
-    let code = err
-        .chain()
-        .find_map(|cause| match cause.downcast_ref::<rusqlite::Error>() {
-            Some(rusqlite::Error::SqliteFailure(e, _)) => Some(e.code),
-            _ => None,
-        })?;
-    match code {
-        ErrorCode::DiskFull => Some(
-            "the disk holding the database is full: free some space and run again. Nothing already recorded is lost, and the next run reads from where the last commit stopped.",
-        ),
-        ErrorCode::ReadOnly => Some(
-            "the database is read-only here: check its permissions (and its folder's), or read it with --no-ingest.",
-        ),
-        ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Some(
-            "the database cannot be opened: check that its folder exists and is writable, or choose another with --db.",
-        ),
-        ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some(
-            "the database is damaged: `cco-stats doctor` checks it; keep a copy and start a new one with --db if it cannot be read.",
-        ),
-        _ => None,
-    }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn run(cli: Cli) -> Result<ExitCode> {
-    let db = match &cli.db {
-        Some(path) => path.clone(),
-        None => store::default_path()?,
-    };
-    let roots = discover::roots(&cli.sources);
-    let prices = cli.prices.as_deref();
-    let open = |args| reports::Context::open(&db, &roots, prices, args);
-    match &cli.command {
-        Command::Once(args) => {
-            let stop = stop_flag()?;
-            let mut store = Store::open(&db)?;
-            warn_if_no_roots(&roots);
-            let stats =
-                Ingestor::new(&mut store, (&args.ingest).into()).pass(&roots.paths, &stop)?;
-            eprintln!("cco-stats: {}", stats.summary());
-            if args.json {
-                print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Watch(args) => {
-            let stop = stop_flag()?;
-            let mut store = Store::open(&db)?;
-            warn_if_no_roots(&roots);
-            watch(&mut store, &roots.paths, &args.ingest, args.interval, &stop);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Status(args) => {
-            let status = status::gather(&db, &roots)?;
-            let text = if args.json {
-                format!("{}\n", serde_json::to_string_pretty(&status)?)
-            } else {
-                status::render(&status)
-            };
-            print(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Daily(args) => open(args)?.periods(Periods::Daily),
-        Command::Weekly(args) => open(&args.report)?.periods(Periods::Weekly(args.start_of_week)),
-        Command::Monthly(args) => open(args)?.periods(Periods::Monthly),
-        Command::Projects(args) => open(args)?.periods(Periods::Projects),
-        Command::Models(args) => open(args)?.periods(Periods::Models),
-        Command::Session(args) => open(args)?.sessions(),
-        Command::Blocks(args) => open(&args.report)?.blocks(args),
-        Command::Doctor => {
-            let table = pricing::PriceTable::load(prices)?;
-            let findings = doctor::check(&db, &roots, &table)?;
-            print(&doctor::render(&findings))?;
-            let worst = findings.iter().map(|f| f.level).max();
-            Ok(if worst == Some(doctor::Level::Problem) {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Command::Rebuild => {
-            let mut store = Store::open(&db)?;
-            let started = std::time::Instant::now();
-            store.rebuild_aggregates()?;
-            let ok = aggregate::consistent(store.conn())?;
-            eprintln!(
-                "cco-stats: report aggregates and dedup index rebuilt from the ledger in {} ms{}",
-                started.elapsed().as_millis(),
-                if ok {
-                    ""
-                } else {
-                    " (still inconsistent: please report this)"
-                }
-            );
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
-        Command::Prices(args) => {
-            let table = pricing::PriceTable::load(prices)?;
-            let text = if args.json {
-                format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&render::prices_json(&table))?
-                )
-            } else {
-                render::prices_table(&table, reports::screen().color)
-            };
-            print(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn warn_if_no_roots(roots: &discover::Roots) {
-    if roots.paths.is_empty() {
-        log::warn!(
-            "no Claude data found in ~/.config/claude or ~/.claude; set CLAUDE_CONFIG_DIR or pass --source DIR"
-        );
-    }
-}
-
-/// SIGINT/SIGTERM set the flag: the pass stops at the next line, flushes, and returns.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("cannot install the signal handler")?;
-    Ok(stop)
-}
-
-/// Passes every `interval` until stopped. A failed pass (database busy, disk full) is
-/// reported and retried with growing back-off; nothing committed is lost by it.
-fn watch(
-    store: &mut Store,
-    roots: &[PathBuf],
-    args: &IngestArgs,
-    interval: Duration,
-    stop: &AtomicBool,
-) {
-    let mut ingestor = Ingestor::new(store, args.into());
-    let mut backoff = interval;
-    while !stop.load(Ordering::SeqCst) {
-        let wait = match ingestor.pass(roots, stop) {
-            Ok(stats) => {
-                if stats.files_changed > 0 {
-                    log::info!("{}", stats.summary());
-                }
-                backoff = interval;
-                interval
-            }
-            Err(err) => {
-                log::error!(
-                    "pass failed, retrying in {}: {err:#}",
-                    humantime::format_duration(backoff)
-                );
-                let wait = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(60)).max(interval);
-                wait
-            }
-        };
-        sleep_unless_stopped(wait, stop);
-    }
-}
-
-fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
-    let until = Instant::now() + duration;
-    while !stop.load(Ordering::SeqCst) {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
-    }
-}
-
-pub fn print(text: &str) -> Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
 }

@@ -9,9 +9,9 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use crate::blocks::{Block, limit_status};
-use crate::parse::Tokens;
-use crate::pricing::PriceTable;
+use crate::ingest::parse::Tokens;
+use crate::report::blocks::{Block, limit_status};
+use crate::report::pricing::PriceTable;
 use crate::report::{ModelUsage, Report, Session, Usage};
 
 /// What the caller chose about costs and detail, shared by every format.

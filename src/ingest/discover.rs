@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, openat, statat};
 use rustix::io::Errno;
 
-use crate::tail::Identity;
+use crate::ingest::tail::Identity;
 
 /// Where the data roots were taken from, for `status` and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +186,10 @@ impl Listing {
     /// How many children the listing holds.
     pub fn len(&self) -> usize {
         memchr::memchr_iter(0, &self.children).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
     }
 
     /// The children, borrowed from the stored bytes; an item of an unknown kind (a newer

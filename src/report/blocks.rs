@@ -6,8 +6,8 @@
 //! stands between the two. The active block (now inside it, and its last response less
 //! than `length` ago) gets a burn rate and a projection to its end.
 
-use crate::pricing::PriceTable;
-use crate::query::Group;
+use crate::ledger::query::Group;
+use crate::report::pricing::PriceTable;
 use crate::report::{CostMode, Usage, group_cost};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -176,7 +176,7 @@ pub fn limit_status(tokens: u64, limit: u64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::Tokens;
+    use crate::ingest::parse::Tokens;
 
     const FIVE_H: i64 = 5 * HOUR_MS;
 

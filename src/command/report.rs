@@ -10,16 +10,16 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context as _, Result};
 use jiff::tz::TimeZone;
 
-use crate::blocks;
-use crate::calendar;
 use crate::cli::{BlocksArgs, Order, ReportArgs, TokenLimit, WeekStart};
-use crate::discover::Roots;
+use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, Options};
-use crate::pricing::PriceTable;
-use crate::query::{self, Filter};
+use crate::ledger::Store;
+use crate::ledger::query::{self, Filter};
 use crate::render::{self, Screen, Style};
+use crate::report::blocks;
+use crate::report::calendar;
+use crate::report::pricing::PriceTable;
 use crate::report::{self, Usage};
-use crate::store::Store;
 
 /// Which period a report groups by.
 #[derive(Clone, Copy, Debug)]
@@ -219,7 +219,7 @@ impl<'a> Context<'a> {
 
     /// Prints the report, names unpriced models, and turns them into exit 1 with --strict.
     fn finish(&self, text: &str, totals: &Usage) -> Result<ExitCode> {
-        crate::print(text)?;
+        crate::command::print(text)?;
         let unpriced = totals.unpriced_models();
         if unpriced.is_empty() || self.args.no_cost {
             return Ok(ExitCode::SUCCESS);

@@ -12,10 +12,10 @@ use std::ops::ControlFlow;
 
 use proptest::prelude::*;
 
-use crate::batch::rank;
-use crate::dedup::{Decision, Stored, decide};
-use crate::parse::{Parsed, Record, Tokens, parse_line};
-use crate::tail::read_lines;
+use cco_stats::ingest::batch::rank;
+use cco_stats::ingest::parse::{Parsed, Record, Tokens, parse_line};
+use cco_stats::ingest::tail::read_lines;
+use cco_stats::ledger::dedup::{Decision, Stored, decide};
 
 /// A complete assistant line with the given values, as Claude Code writes it.
 fn assistant_line(

@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::discover::{Roots, RootsFrom};
+use crate::ingest::discover::{Roots, RootsFrom};
 use crate::ingest::{PassStats, human_bytes};
+use crate::ledger::Store;
 use crate::render::thousands;
-use crate::store::Store;
 
 #[derive(Debug, Serialize)]
 pub struct Status {

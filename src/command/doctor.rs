@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::aggregate;
-use crate::discover::{self, DirCache, Roots};
-use crate::pricing::PriceTable;
+use crate::ingest::discover::{self, DirCache, Roots};
+use crate::ledger::aggregate;
+use crate::ledger::{self, Store};
 use crate::render::thousands;
-use crate::store::{self, Store};
+use crate::report::pricing::PriceTable;
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 pub enum Level {
@@ -85,7 +85,7 @@ pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Findin
         );
         return Ok(findings);
     }
-    match store::permissions(db) {
+    match ledger::permissions(db) {
         Ok(mode) if mode & 0o077 == 0 => say(
             Level::Ok,
             format!("database {} is private ({mode:o})", db.display()),

@@ -7,9 +7,14 @@
 //! moved a cursor since we read it, that file's rows are dropped from this flush: the other
 //! process owns those bytes now, and nothing is counted twice.
 //!
-//! The schema lives in `src/migrations/`, applied in order and numbered by
+//! The schema lives in `src/ledger/sql/`, applied in order and numbered by
 //! `PRAGMA user_version`; `PRAGMA application_id` marks the file as ours, so a database of
 //! another program or of a newer cco-stats is refused before anything is written to it.
+
+pub mod aggregate;
+pub mod dedup;
+pub mod msgindex;
+pub mod query;
 
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
@@ -23,13 +28,13 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::aggregate::{self, Deltas};
-use crate::batch::{Batch, Cursor, Identities};
-use crate::dedup::{self, Decision, Stored};
-use crate::discover::{DirCache, Listing};
-use crate::msgindex::MessageIndex;
-use crate::parse::{Record, Tokens};
-use crate::tail::{Head, Identity};
+use crate::ingest::batch::{Batch, Cursor, Identities};
+use crate::ingest::discover::{DirCache, Listing};
+use crate::ingest::parse::{Record, Tokens};
+use crate::ingest::tail::{Head, Identity};
+use crate::ledger::aggregate::Deltas;
+use crate::ledger::dedup::{Decision, Stored};
+use crate::ledger::msgindex::MessageIndex;
 
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
@@ -40,12 +45,12 @@ const APPLICATION_ID: i32 = 0x6363_6f73;
 /// runs once, after the last migration that adds one (a ledger made before migration 5
 /// has its aggregates summed again there).
 const MIGRATIONS: &[&[&str]] = &[
-    &[include_str!("migrations/0001_ledger.sql")],
-    &[include_str!("migrations/0002_aggregates.sql")],
-    &[include_str!("migrations/0003_message_index.sql")],
-    &[include_str!("migrations/0004_aggregate_watermark.sql")],
+    &[include_str!("sql/0001_ledger.sql")],
+    &[include_str!("sql/0002_aggregates.sql")],
+    &[include_str!("sql/0003_message_index.sql")],
+    &[include_str!("sql/0004_aggregate_watermark.sql")],
     &[
-        include_str!("migrations/0005_usage_by_day.sql"),
+        include_str!("sql/0005_usage_by_day.sql"),
         aggregate::REBUILD,
     ],
 ];
@@ -83,7 +88,7 @@ pub struct FlushOutcome {
 pub fn default_path() -> Result<PathBuf> {
     let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => crate::discover::home()
+        None => crate::ingest::discover::home()
             .context("cannot place the database: HOME is not set (use --db or CCO_STATS_DB)")?
             .join(".local/share"),
     };
@@ -571,7 +576,11 @@ fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
         .optional()?)
 }
 
-fn write_cursor(conn: &Connection, segment: &crate::batch::Segment, now_ms: i64) -> Result<i64> {
+fn write_cursor(
+    conn: &Connection,
+    segment: &crate::ingest::batch::Segment,
+    now_ms: i64,
+) -> Result<i64> {
     let next = &segment.next;
     let cursor = params![
         next.identity.dev as i64,
@@ -778,8 +787,8 @@ fn write_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::FileInfo;
-    use crate::parse::Tokens;
+    use crate::ingest::batch::FileInfo;
+    use crate::ingest::parse::Tokens;
 
     fn record(message: &str, request: &str, output: u64, sidechain: bool) -> Record {
         Record {
@@ -1020,9 +1029,9 @@ mod tests {
 
     /// Output summed three ways: what reports see, what the aggregates hold, by session.
     fn report_sums(store: &Store) -> (u64, i64, u64) {
-        let filter = crate::query::Filter::default();
-        let groups = crate::query::time_groups(&store.conn, &filter).unwrap();
-        let sessions = crate::query::session_groups(&store.conn, &filter).unwrap();
+        let filter = crate::ledger::query::Filter::default();
+        let groups = crate::ledger::query::time_groups(&store.conn, &filter).unwrap();
+        let sessions = crate::ledger::query::session_groups(&store.conn, &filter).unwrap();
         let merged: i64 = store
             .conn
             .query_row(

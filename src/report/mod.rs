@@ -6,11 +6,15 @@
 //! `calculate` always prices, `display` only shows `costUSD`. A model the table does not
 //! know keeps its tokens and loses its cost: the model is named in `unpriced`.
 
+pub mod blocks;
+pub mod calendar;
+pub mod pricing;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::parse::Tokens;
-use crate::pricing::{ModelPrice, PriceTable};
-use crate::query::{Group, SessionGroup};
+use crate::ingest::parse::Tokens;
+use crate::ledger::query::{Group, SessionGroup};
+use crate::report::pricing::{ModelPrice, PriceTable};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum CostMode {

@@ -12,8 +12,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::parse::Record;
-use crate::tail::{Head, Identity};
+use crate::ingest::parse::Record;
+use crate::ingest::tail::{Head, Identity};
 
 /// Committed cursors, keyed by the path's bytes.
 pub type Cursors = foldhash::HashMap<std::ffi::OsString, Cursor>;
@@ -159,7 +159,7 @@ pub fn rank(total: u64, has_speed: bool) -> (u64, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::Tokens;
+    use crate::ingest::parse::Tokens;
 
     fn record(id: &str, output: u64) -> Record {
         Record {

@@ -1,6 +1,6 @@
 //! What a response cost: prices as data, applied the way Anthropic bills.
 //!
-//! The table ships inside the binary (`src/prices.toml`) and a user file adds or overrides
+//! The table ships inside the binary (`src/report/prices.toml`) and a user file adds or overrides
 //! model families, so a new model needs no release. A model id resolves to its family by
 //! dropping a date suffix. A model the table does not know has no price: callers show its
 //! cost as missing and name it, never price it at zero or at another model's rate.
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::parse::Tokens;
+use crate::ingest::parse::Tokens;
 
 /// Anthropic's long-context boundary: input + cache writes + cache reads above this.
 pub const LONG_CONTEXT_INPUT: u64 = 200_000;
@@ -132,7 +132,7 @@ impl ModelPrice {
 pub fn default_user_file() -> Option<PathBuf> {
     let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => crate::discover::home()?.join(".config"),
+        None => crate::ingest::discover::home()?.join(".config"),
     };
     Some(config.join("cco-stats").join("prices.toml"))
 }

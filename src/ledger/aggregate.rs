@@ -16,17 +16,17 @@
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
-use crate::parse::Tokens;
-use crate::pricing::LONG_CONTEXT_INPUT;
+use crate::ingest::parse::Tokens;
+use crate::report::pricing::LONG_CONTEXT_INPUT;
 
 /// Recomputes every aggregate from `entries`.
 pub const REBUILD: &str = concat!(
-    include_str!("migrations/rebuild.sql"),
-    include_str!("migrations/merge.sql")
+    include_str!("sql/rebuild.sql"),
+    include_str!("sql/merge.sql")
 );
 
 /// Sums the rows above the watermark into the aggregates and moves the watermark.
-const MERGE: &str = include_str!("migrations/merge.sql");
+const MERGE: &str = include_str!("sql/merge.sql");
 
 /// 15 minutes: every time zone's offset is a multiple of it (see `query`).
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;

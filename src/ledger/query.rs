@@ -17,11 +17,11 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, Row, params};
 
-use crate::aggregate::{BUCKET_MS, DAY_MS};
-use crate::calendar;
-use crate::parse::Tokens;
-use crate::pricing::LONG_CONTEXT_INPUT;
-use crate::store::tokens_at;
+use crate::ingest::parse::Tokens;
+use crate::ledger::aggregate::{BUCKET_MS, DAY_MS};
+use crate::ledger::tokens_at;
+use crate::report::calendar;
+use crate::report::pricing::LONG_CONTEXT_INPUT;
 
 /// Which rows a report covers: UTC milliseconds, `until_ms` exclusive.
 #[derive(Clone, Debug, Default)]
@@ -337,7 +337,7 @@ pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::ledger::Store;
 
     /// Reports read the aggregates the rebuild path computes from raw rows.
     #[test]
@@ -357,8 +357,9 @@ mod tests {
              DELETE FROM entries WHERE message_id = 'c';",
         )
         .unwrap();
-        conn.execute_batch(crate::aggregate::REBUILD).unwrap();
-        assert!(crate::aggregate::consistent(conn).unwrap());
+        conn.execute_batch(crate::ledger::aggregate::REBUILD)
+            .unwrap();
+        assert!(crate::ledger::aggregate::consistent(conn).unwrap());
         let groups = time_groups(conn, &Filter::default()).unwrap();
         assert_eq!(groups.len(), 2, "{groups:?}");
         let long = groups.iter().find(|g| g.long_context).unwrap();
@@ -425,7 +426,8 @@ mod tests {
         .unwrap();
         insert("2026-03-06T00:00:00Z", 200);
         insert("2026-10-23T00:00:00Z", 200);
-        conn.execute_batch(crate::aggregate::REBUILD).unwrap();
+        conn.execute_batch(crate::ledger::aggregate::REBUILD)
+            .unwrap();
         // Above the watermark: reports add these from the rows themselves.
         insert("2026-03-08T03:00:00Z", 40);
         insert("2026-10-25T20:00:00Z", 40);

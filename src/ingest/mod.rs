@@ -8,6 +8,11 @@
 //! stop. A transcript that cannot be read is a warning; only the database failing is an
 //! error.
 
+pub mod batch;
+pub mod discover;
+pub mod parse;
+pub mod tail;
+
 use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -18,11 +23,11 @@ use anyhow::Result;
 use log::debug;
 use serde::Serialize;
 
-use crate::batch::{Batch, Cursor, Cursors, FileInfo, SkippedLine};
-use crate::discover::{self, Transcript};
-use crate::parse::{self, Parsed};
-use crate::store::Store;
-use crate::tail::{self, Head, Identity};
+use crate::ingest::batch::{Batch, Cursor, Cursors, FileInfo, SkippedLine};
+use crate::ingest::discover::Transcript;
+use crate::ingest::parse::Parsed;
+use crate::ingest::tail::{Head, Identity};
+use crate::ledger::Store;
 
 /// How a pass batches its writes and bounds its memory.
 #[derive(Clone, Debug)]

@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_short_line_over_the_limit_is_too_long_even_within_one_read() {
-        // Found by the tailer property (src/fuzz.rs): the limit held only across reads.
+        // Found by the tailer property (tests/properties.rs): the limit held only across reads.
         let got = read_all(b"{\"a\":\"0123456789\"}\n{}\n", 0, 10);
         assert_eq!(got.lines[0], (vec![], 0, 19, true));
         assert_eq!(got.lines[1].0, b"{}");

@@ -7,8 +7,8 @@
 //! under its `message.id`, whether it adds a row, replaces one, or is a duplicate. The store
 //! applies it inside the flush transaction, so the rules hold across files and runs.
 
-use crate::batch::rank;
-use crate::parse::Record;
+use crate::ingest::batch::rank;
+use crate::ingest::parse::Record;
 
 /// What the ledger holds for a `message.id`, as far as the rules need.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub fn decide(new: &Record, stored: &[Stored]) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::Tokens;
+    use crate::ingest::parse::Tokens;
 
     fn new(request: Option<&str>, sidechain: bool, output: u64) -> Record {
         Record {

@@ -1,0 +1,33 @@
+//! cco-stats keeps a permanent, exact ledger of Claude Code usage: it tails Claude Code's
+//! JSONL transcripts from stored byte offsets into SQLite, exactly once, and answers
+//! reports from that ledger in milliseconds.
+//!
+//! The folders follow the data's path:
+//!
+//! ```text
+//!  ~/.claude/projects/**/*.jsonl
+//!        │
+//!        ▼
+//!  ingest/    discover (roots, walk) → tail (bytes from the cursor, whole lines)
+//!             → parse (billable responses) → batch (rows and cursor moves in memory)
+//!        │
+//!        ▼
+//!  ledger/    open + migrate (sql/), flush (one transaction: dedup, rows, cursors),
+//!             dedup index, report aggregates, query (the only SQL readers)
+//!        │
+//!        ▼
+//!  report/    the report model: pricing (dated price table), calendar, 5-hour blocks
+//!        │
+//!        ▼
+//!  render/    JSON, CSV and terminal tables: pure functions of the model
+//! ```
+//!
+//! `command/` is the glue that runs one subcommand through those stages, `cli` the
+//! command-line definition, `tokens` the token counts every stage shares.
+
+pub mod cli;
+pub mod command;
+pub mod ingest;
+pub mod ledger;
+pub mod render;
+pub mod report;
