@@ -244,8 +244,13 @@ pub struct BlocksArgs {
 #[derive(Debug, Args)]
 pub struct PricesArgs {
     /// Print as JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "import")]
     pub json: bool,
+
+    /// Add the Claude models of a LiteLLM price list (model_prices_and_context_window.json)
+    /// that the table lacks to your price file (--prices, or ~/.config/cco-stats/prices.toml)
+    #[arg(long, value_name = "FILE")]
+    pub import: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -23,11 +23,12 @@
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
-//! command-line definition, `tokens` the token counts every stage shares.
+//! command-line definition, `paths` the home and XDG folders.
 
 pub mod cli;
 pub mod command;
 pub mod ingest;
 pub mod ledger;
+pub mod paths;
 pub mod render;
 pub mod report;

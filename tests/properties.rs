@@ -11,9 +11,10 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
-use cco_stats::ingest::batch::rank;
-use cco_stats::ingest::parse::{Parsed, Record, Tokens, parse_line};
+use cco_stats::ingest::batch::Rank;
+use cco_stats::ingest::parse::{EARLIEST_MS, Parsed, Record, Tokens, parse_line};
 use cco_stats::ingest::tail::read_lines;
 use cco_stats::ledger::dedup::{Decision, Stored, decide};
 
@@ -49,6 +50,15 @@ fn line_strategy() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    // The seeds of failures found so far, replayed before new cases (the default looks
+    // for them beside src/lib.rs, which a test target does not have).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/properties.proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    })]
+
     /// Whatever the bytes, the parser answers (never panics) and never bills a line that
     /// does not mention usage.
     #[test]
@@ -64,7 +74,7 @@ proptest! {
     #[test]
     fn parser_survives_damaged_lines(
         t in proptest::array::uniform5(any::<u32>()),
-        ms in 0i64..4_000_000_000_000,
+        ms in EARLIEST_MS..4_000_000_000_000,
         text in "\\PC{0,40}",
         cut in any::<prop::sample::Index>(),
         flip in any::<prop::sample::Index>(),
@@ -86,6 +96,14 @@ proptest! {
         let at = flip.index(flipped.len());
         flipped[at] = byte;
         let _ = parse_line(&flipped);
+    }
+
+    /// A time before 2000 is damage: the line is skipped, never stored with a time whose
+    /// bucket SQL and Rust would work out differently.
+    #[test]
+    fn times_before_2000_are_skipped(ms in -4_000_000_000_000i64..EARLIEST_MS) {
+        let line = assistant_line("msg_1", "req_1", "claude-sonnet-4-5", ms, [1, 2, 3, 4, 5], "");
+        prop_assert!(matches!(parse_line(line.as_bytes()), Parsed::Skipped(_)));
     }
 
     /// A file written in random pieces (cut anywhere) and read from the stored offset after
@@ -131,36 +149,35 @@ proptest! {
         prop_assert_eq!(seen, expected);
     }
 
-    /// Copies of one response, in any order, leave exactly the largest one (ties: the
-    /// first seen, or the one with speed).
+    /// Copies of one response, in any order, leave exactly the best one by rule 3: the
+    /// largest, then the highest costUSD, then the one with speed.
     #[test]
-    fn copies_of_one_response_keep_the_largest_in_any_order(
-        outputs in proptest::collection::vec((0u64..1000, any::<bool>()), 1..8),
+    fn copies_of_one_response_keep_the_best_in_any_order(
+        copies in proptest::collection::vec((0u64..20, proptest::option::of(0u8..3), any::<bool>()), 1..8),
     ) {
-        let copies: Vec<Record> = outputs.iter().map(|&(output, speed)| Record {
+        let copies: Vec<Record> = copies.iter().map(|&(output, cost, speed)| Record {
             ts_ms: 0, line_session_id: None, cwd: None, model: None,
             message_id: Some("m".into()), request_id: Some("r".into()), is_sidechain: false,
-            speed: speed.then(|| "fast".to_string()),
+            speed: speed.then(|| "fast".to_string()), inference_geo: None,
             tokens: Tokens { output, ..Tokens::default() },
-            web_search: 0, cost_usd: None, version: None,
+            web_search: 0, cost_usd: cost.map(|c| f64::from(c) / 100.0), version: None,
         }).collect();
         let mut stored: Vec<Stored> = Vec::new();
         for copy in &copies {
             match decide(copy, &stored) {
                 Decision::Insert => stored.push(Stored {
                     id: 1, request_id: copy.request_id.clone(), is_sidechain: false,
-                    total: copy.tokens.total(), has_speed: copy.speed.is_some(),
+                    rank: Rank::of(copy),
                 }),
-                Decision::Replace(_) => {
-                    stored[0].total = copy.tokens.total();
-                    stored[0].has_speed = copy.speed.is_some();
-                }
+                Decision::Replace(_) => stored[0].rank = Rank::of(copy),
                 Decision::Keep => {}
             }
         }
         prop_assert_eq!(stored.len(), 1);
-        let best = copies.iter().map(|c| rank(c.tokens.total(), c.speed.is_some())).max().unwrap();
-        prop_assert_eq!(rank(stored[0].total, stored[0].has_speed), best);
+        let kept = stored[0].rank;
+        for copy in &copies {
+            prop_assert!(Rank::of(copy) <= kept, "{:?} beats the kept {:?}", Rank::of(copy), kept);
+        }
     }
 
     /// A response and its sidechain replays, in any order, leave the response.
@@ -173,12 +190,13 @@ proptest! {
             let record = Record {
                 ts_ms: 0, line_session_id: None, cwd: None, model: None,
                 message_id: Some("m".into()), request_id: Some(request.clone()),
-                is_sidechain: *sidechain, speed: None,
+                is_sidechain: *sidechain, speed: None, inference_geo: None,
                 tokens: Tokens { output: 5, ..Tokens::default() },
                 web_search: 0, cost_usd: None, version: None,
             };
             let as_stored = Stored {
-                id: 1, request_id: Some(request.clone()), is_sidechain: *sidechain, total: 5, has_speed: false,
+                id: 1, request_id: Some(request.clone()), is_sidechain: *sidechain,
+                rank: Rank { total: 5, cost_usd: None, has_speed: false },
             };
             match decide(&record, &stored) {
                 Decision::Insert => stored.push(as_stored),

@@ -202,14 +202,23 @@ fn strict_fails_on_unpriced_models_and_a_price_file_fixes_it() {
         .assert()
         .success();
     let listed = json(&listed.get_output().stdout);
+    let family = |name: &str| {
+        listed["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["family"] == name)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(
-        listed["models"]["claude-mystery-1"]["source"],
+        family("claude-mystery-1")["periods"][0]["source"],
         prices.display().to_string()
     );
-    assert_eq!(
-        listed["models"]["claude-sonnet-4-5"]["longContext"]["input"],
-        6.0
-    );
+    let sonnet = family("claude-sonnet-4-5");
+    assert_eq!(sonnet["periods"][0]["tier"]["above"], 200_000);
+    assert_eq!(sonnet["periods"][0]["tier"]["input"], 6.0);
+    assert_eq!(sonnet["periods"][0]["source"], "built-in");
 }
 
 #[test]

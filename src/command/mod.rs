@@ -3,6 +3,7 @@
 //! (see the crate doc); this module only wires them together per subcommand.
 
 pub mod doctor;
+pub mod prices;
 pub mod report;
 pub mod status;
 
@@ -20,7 +21,6 @@ use crate::command::report::Periods;
 use crate::ingest::Ingestor;
 use crate::ingest::discover;
 use crate::ledger::{self, Store};
-use crate::render;
 use crate::report::pricing;
 
 /// What to do about the database errors a person can fix.
@@ -76,7 +76,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if args.json {
                 print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?;
             }
-            Ok(ExitCode::SUCCESS)
+            // Everything readable is committed; a transcript that could not be read (named
+            // in a warning above) must still show in cron's mail.
+            Ok(if stats.files_unreadable > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Watch(args) => {
             let stop = stop_flag()?;
@@ -116,6 +122,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rebuild => {
             let mut store = Store::open(&db)?;
             let started = std::time::Instant::now();
+            let table = pricing::PriceTable::load(prices)?;
+            store.learn_tiers(&table.tier_thresholds())?;
             store.rebuild_aggregates()?;
             let ok = ledger::aggregate::consistent(store.conn())?;
             eprintln!(
@@ -133,19 +141,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
-        Command::Prices(args) => {
-            let table = pricing::PriceTable::load(prices)?;
-            let text = if args.json {
-                format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&render::prices_json(&table))?
-                )
-            } else {
-                render::prices_table(&table, report::screen().color)
-            };
-            print(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Prices(args) => prices::run(args, prices),
     }
 }
 

@@ -50,10 +50,21 @@ impl<'a> Context<'a> {
         let prices = PriceTable::load(prices)?;
         let zone = calendar::zone(args.timezone.as_deref())?;
         let (since_ms, until_ms) = calendar::range_ms(args.since, args.until, &zone)?;
+        let thresholds = prices.tier_thresholds();
         let store = if args.no_ingest {
-            Store::open_read_only(db)?
+            let store = Store::open_read_only(db)?;
+            let missing = store.missing_tiers(&thresholds)?;
+            if !missing.is_empty() {
+                log::warn!(
+                    "the price table has tier thresholds {missing:?} the ledger's aggregates do not tell apart yet; \
+                     costs of requests above them may be low until a run without --no-ingest (or `cco-stats rebuild`) learns them"
+                );
+            }
+            store
         } else {
-            ingested(db, roots)?
+            let mut store = ingested(db, roots)?;
+            store.learn_tiers(&thresholds)?;
+            store
         };
         let filter = Filter {
             since_ms,
@@ -118,9 +129,9 @@ impl<'a> Context<'a> {
                 report::build(&groups, prices, mode, |g| g.project.clone(), String::clone)
             }
             Periods::Models => {
-                let key_of = |g: &query::Group| match &g.model {
-                    Some(model) if g.fast => format!("{model}-fast"),
-                    Some(model) => model.clone(),
+                let key_of = |g: &query::Group| match g.model() {
+                    Some(model) if g.key.fast => format!("{model}-fast"),
+                    Some(model) => model.to_string(),
                     None => "<synthetic>".to_string(),
                 };
                 report::build(&groups, prices, mode, key_of, String::clone)

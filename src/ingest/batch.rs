@@ -147,13 +147,59 @@ impl Batch {
 }
 
 /// Rule 3 for two copies of one response: the larger token total wins; on a tie the copy
-/// that has `speed`; else the one seen first (so `false`).
+/// with the higher `costUSD` (having one beats having none), then the one that has
+/// `speed`. Copies equal on all three are the same response: the one kept first stays
+/// (so `false`), and nothing a report shows depends on which was read first.
 pub fn outranks(new: &Record, kept: &Record) -> bool {
-    rank(new.tokens.total(), new.speed.is_some()) > rank(kept.tokens.total(), kept.speed.is_some())
+    Rank::of(new) > Rank::of(kept)
 }
 
-pub fn rank(total: u64, has_speed: bool) -> (u64, bool) {
-    (total, has_speed)
+/// How rule 3 orders copies of one response (see `outranks`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rank {
+    pub total: u64,
+    pub cost_usd: Option<f64>,
+    pub has_speed: bool,
+}
+
+impl Rank {
+    pub fn of(record: &Record) -> Rank {
+        Rank {
+            total: record.tokens.total(),
+            cost_usd: record.cost_usd,
+            has_speed: record.speed.is_some(),
+        }
+    }
+}
+
+impl PartialOrd for Rank {
+    fn partial_cmp(&self, other: &Rank) -> Option<std::cmp::Ordering> {
+        // None sorts before every cost; total_cmp orders every f64, NaN included.
+        let cost = |rank: &Rank| rank.cost_usd.map(OrderedCost);
+        Some(
+            self.total
+                .cmp(&other.total)
+                .then_with(|| cost(self).cmp(&cost(other)))
+                .then(self.has_speed.cmp(&other.has_speed)),
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct OrderedCost(f64);
+
+impl Eq for OrderedCost {}
+
+impl PartialOrd for OrderedCost {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrderedCost {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +217,7 @@ mod tests {
             request_id: Some("r".into()),
             is_sidechain: false,
             speed: None,
+            inference_geo: None,
             tokens: Tokens {
                 output,
                 ..Tokens::default()

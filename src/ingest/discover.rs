@@ -17,6 +17,7 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, openat, statat};
 use rustix::io::Errno;
 
 use crate::ingest::tail::Identity;
+use crate::paths;
 
 /// Where the data roots were taken from, for `status` and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,22 +68,13 @@ pub fn roots(sources: &[PathBuf]) -> Roots {
 
 fn default_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
-    match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(xdg) => roots.push(PathBuf::from(xdg).join("claude")),
-        None => roots.extend(home().map(|h| h.join(".config").join("claude"))),
-    }
-    roots.extend(home().map(|h| h.join(".claude")));
+    roots.extend(paths::config_home().map(|c| c.join("claude")));
+    roots.extend(paths::home().map(|h| h.join(".claude")));
     roots
 }
 
-pub fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-}
-
 fn expand_tilde(path: &str) -> PathBuf {
-    match (path.strip_prefix('~'), home()) {
+    match (path.strip_prefix('~'), paths::home()) {
         (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
             home.join(rest.trim_start_matches('/'))
         }
@@ -129,6 +121,8 @@ pub struct Found {
     /// The transcripts the caller kept (see `find_transcripts`).
     pub transcripts: Vec<Transcript>,
     pub warnings: Vec<String>,
+    /// Files and folders below `projects/` that could not be read (among `warnings`).
+    pub unreadable: u64,
     /// Listings made by this walk that later walks may trust (see `DirCache`).
     pub listed: Vec<(PathBuf, Listing)>,
 }
@@ -293,6 +287,13 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
         Path::new(OsStr::from_bytes(&self.path))
     }
 
+    /// A file or folder that is there but could not be read: a warning, and the pass
+    /// ends with a failing exit code once everything else is committed.
+    fn unreadable(&mut self, error: std::io::Error) {
+        self.found.unreadable += 1;
+        self.warn(error);
+    }
+
     fn warn(&mut self, what: impl std::fmt::Display) {
         let warning = format!("{}: {what}", self.path().display());
         self.found.warnings.push(warning);
@@ -380,7 +381,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
                     },
                     // Gone since it was listed: the next listing will not have it.
                     Err(Errno::NOENT) => {}
-                    Err(e) => self.warn(std::io::Error::from(e)),
+                    Err(e) => self.unreadable(std::io::Error::from(e)),
                 }
             }
         }
@@ -393,7 +394,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
         let entries = match fs::read_dir(self.path()) {
             Ok(entries) => entries,
             Err(e) => {
-                self.warn(e);
+                self.unreadable(e);
                 return None;
             }
         };
@@ -402,7 +403,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
             let (name, kind) = match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
                 Ok(pair) => pair,
                 Err(e) => {
-                    self.warn(e);
+                    self.unreadable(e);
                     continue;
                 }
             };

@@ -66,6 +66,9 @@ pub struct PassStats {
     pub lines_skipped: u64,
     pub flushes: u64,
     pub warnings: u64,
+    /// Transcripts (or folders of them) that could not be read: `once` exits 1.
+    #[serde(default)]
+    pub files_unreadable: u64,
     pub elapsed_ms: u64,
     pub finished_at: String,
     /// The process's peak resident memory so far (Linux), for watching it stay bounded.
@@ -76,9 +79,13 @@ pub struct PassStats {
 impl PassStats {
     pub fn summary(&self) -> String {
         format!(
-            "{} files seen, {} changed; {} read in {} lines; {} rows added, {} upgraded; {} lines skipped; {} ms",
+            "{} files seen, {} changed{}; {} read in {} lines; {} rows added, {} upgraded; {} lines skipped; {} ms",
             self.files_seen,
             self.files_changed,
+            match self.files_unreadable {
+                0 => String::new(),
+                n => format!(", {n} could not be read"),
+            },
             human_bytes(self.bytes_read),
             self.lines_read,
             self.rows_added,
@@ -168,6 +175,7 @@ impl<'s> Ingestor<'s> {
             log::warn!("{warning}");
         }
         self.stats.warnings = found.warnings.len() as u64;
+        self.stats.files_unreadable = found.unreadable;
         self.stats.files_seen = found.seen;
         for transcript in &found.transcripts {
             if stop.load(Ordering::Relaxed) {
@@ -176,8 +184,11 @@ impl<'s> Ingestor<'s> {
             let has_cursor = identities.contains_key(transcript.path.as_os_str());
             if let Err(e) = self.ingest_file(transcript, has_cursor, stop) {
                 match e {
+                    // Gone since the walk saw it: nothing to read, nothing lost.
+                    FileError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     FileError::Io(e) => {
                         self.stats.warnings += 1;
+                        self.stats.files_unreadable += 1;
                         log::warn!("{}: {e}", transcript.path.display());
                     }
                     FileError::Store(e) => return Err(e),

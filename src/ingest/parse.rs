@@ -69,6 +69,9 @@ pub struct Record {
     pub request_id: Option<String>,
     pub is_sidechain: bool,
     pub speed: Option<String>,
+    /// `usage.inference_geo` where it names a place (`us`); `global`, `not_available`
+    /// and empty mean no residency and are left out.
+    pub inference_geo: Option<String>,
     pub tokens: Tokens,
     pub web_search: u64,
     pub cost_usd: Option<f64>,
@@ -149,6 +152,8 @@ struct RawUsage<'a> {
     server_tool_use: Option<RawServerToolUse>,
     #[serde(borrow)]
     speed: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    inference_geo: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -181,75 +186,83 @@ pub fn parse_line(line: &[u8]) -> Parsed {
     }
 }
 
+/// What a billable line says around its message: the fields `record` takes from the
+/// line itself rather than from the message.
+struct LineFields<'l, 'a> {
+    timestamp: Option<&'l str>,
+    request_id: Option<Cow<'a, str>>,
+    is_sidechain: bool,
+    session_id: &'l Option<Cow<'a, str>>,
+    cwd: &'l Option<Cow<'a, str>>,
+    version: &'l Option<Cow<'a, str>>,
+    cost_usd: Option<f64>,
+}
+
 fn from_raw(raw: RawLine<'_>) -> Parsed {
     match raw.kind.as_deref() {
         Some("assistant") => {
             let Some(message) = raw.message else {
                 return Parsed::Other;
             };
-            record(
-                message,
-                raw.timestamp.as_deref(),
-                raw.request_id,
-                raw.is_sidechain.unwrap_or(false),
-                &raw.session_id,
-                &raw.cwd,
-                &raw.version,
-                raw.cost_usd,
-            )
+            let line = LineFields {
+                timestamp: raw.timestamp.as_deref(),
+                request_id: raw.request_id,
+                is_sidechain: raw.is_sidechain.unwrap_or(false),
+                session_id: &raw.session_id,
+                cwd: &raw.cwd,
+                version: &raw.version,
+                cost_usd: raw.cost_usd,
+            };
+            record(message, line)
         }
         Some("progress") => {
-            let Some(data) = raw.data else {
+            let Some(echo) = raw.data.and_then(agent_echo) else {
                 return Parsed::Other;
             };
-            if data.kind.as_deref() != Some("agent_progress") {
-                return Parsed::Other;
-            }
-            let Some(echo) = data.message else {
-                return Parsed::Other;
-            };
-            if echo.kind.as_deref() != Some("assistant") {
-                return Parsed::Other;
-            }
             let Some(message) = echo.message else {
                 return Parsed::Other;
             };
             // The echoed response is the subagent's, so it is a sidechain response, whatever
             // the parent line says of itself.
-            record(
-                message,
-                echo.timestamp.as_deref().or(raw.timestamp.as_deref()),
-                echo.request_id,
-                true,
-                &raw.session_id,
-                &raw.cwd,
-                &raw.version,
-                None,
-            )
+            let line = LineFields {
+                timestamp: echo.timestamp.as_deref().or(raw.timestamp.as_deref()),
+                request_id: echo.request_id,
+                is_sidechain: true,
+                session_id: &raw.session_id,
+                cwd: &raw.cwd,
+                version: &raw.version,
+                cost_usd: None,
+            };
+            record(message, line)
         }
         _ => Parsed::Other,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    message: RawMessage<'_>,
-    timestamp: Option<&str>,
-    request_id: Option<Cow<'_, str>>,
-    is_sidechain: bool,
-    session_id: &Option<Cow<'_, str>>,
-    cwd: &Option<Cow<'_, str>>,
-    version: &Option<Cow<'_, str>>,
-    cost_usd: Option<f64>,
-) -> Parsed {
+/// The subagent response a `progress` line echoes, if it is one.
+fn agent_echo(data: RawProgress<'_>) -> Option<RawEcho<'_>> {
+    if data.kind.as_deref() != Some("agent_progress") {
+        return None;
+    }
+    data.message
+        .filter(|echo| echo.kind.as_deref() == Some("assistant"))
+}
+
+/// 2000-01-01T00:00:00Z: no Claude Code line is older. An earlier time is damage, and
+/// keeping it out keeps every time bucket positive, where SQL's and Rust's integer
+/// division agree.
+pub const EARLIEST_MS: i64 = 946_684_800_000;
+
+fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
     let Some(usage) = message.usage else {
         return Parsed::Other;
     };
-    let Some(timestamp) = timestamp else {
+    let Some(timestamp) = line.timestamp else {
         return Parsed::Skipped("billable line without a timestamp".to_string());
     };
     let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
-        Ok(ts) => ts.as_millisecond(),
+        Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => ts.as_millisecond(),
+        Ok(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} is before 2000")),
         Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
     };
     let tokens = tokens(&usage);
@@ -267,22 +280,28 @@ fn record(
     let model = message
         .model
         .filter(|m| m != "<synthetic>" && !m.is_empty());
+    let owned = |field: &Option<Cow<'_, str>>| field.as_deref().map(str::to_string);
     Parsed::Billable(Box::new(Record {
         ts_ms,
-        line_session_id: session_id.as_deref().map(str::to_string),
-        cwd: cwd.as_deref().map(str::to_string),
+        line_session_id: owned(line.session_id),
+        cwd: owned(line.cwd),
         model: model.map(Cow::into_owned),
         message_id: message.id.map(Cow::into_owned),
-        request_id: request_id.map(Cow::into_owned),
-        is_sidechain,
-        speed: usage.speed.as_deref().map(str::to_string),
+        request_id: line.request_id.map(Cow::into_owned),
+        is_sidechain: line.is_sidechain,
+        speed: owned(&usage.speed),
+        inference_geo: usage
+            .inference_geo
+            .as_deref()
+            .filter(|geo| !matches!(*geo, "" | "global" | "not_available"))
+            .map(str::to_string),
         tokens,
         web_search: usage
             .server_tool_use
             .and_then(|s| s.web_search_requests)
             .unwrap_or(0),
-        cost_usd,
-        version: version.as_deref().map(str::to_string),
+        cost_usd: line.cost_usd,
+        version: owned(line.version),
     }))
 }
 

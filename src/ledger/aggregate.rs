@@ -17,7 +17,6 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
 use crate::ingest::parse::Tokens;
-use crate::report::pricing::LONG_CONTEXT_INPUT;
 
 /// Recomputes every aggregate from `entries`.
 pub const REBUILD: &str = concat!(
@@ -42,40 +41,117 @@ pub struct Row {
     pub project: String,
     pub model: Option<String>,
     pub fast: bool,
+    pub geo: Option<String>,
     pub tokens: Tokens,
+    pub web_search: u64,
     pub cost_usd: Option<f64>,
 }
 
-/// What pricing needs to tell rows apart (see `query::Group`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Pricing {
-    model: String,
-    project: String,
-    fast: bool,
-    long_context: bool,
-    has_cost_usd: bool,
+/// What pricing tells rows apart by: the key of every aggregate, besides its time and
+/// project or session. `model` is '' for responses without one, `geo` '' where none was
+/// recorded, as the `entry_keys` view says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PricingKey {
+    pub model: String,
+    pub fast: bool,
+    pub tier: u64,
+    pub geo: String,
+    pub has_cost_usd: bool,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Sums {
-    tokens: [i64; 5],
-    cost_usd: f64,
-    requests: i64,
-    first_ms: i64,
-    last_ms: i64,
+/// The tier class of an input side: the largest threshold it is above, or 0 (the
+/// `entry_keys` view's `tier`). `thresholds` are the ledger's `price_tiers`.
+pub fn tier_class(tokens: &Tokens, thresholds: &[u64]) -> u64 {
+    let side = tokens.input + tokens.cache_creation() + tokens.cache_read;
+    thresholds
+        .iter()
+        .copied()
+        .filter(|&above| above < side)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Sums of token kinds, web searches, costUSD and requests that may pass through negative
+/// values: deltas of a flush, and quarter hours moving between dates in `query`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sums {
+    pub tokens: [i64; 5],
+    pub web_search: i64,
+    pub cost_usd: f64,
+    pub requests: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+impl Default for Sums {
+    fn default() -> Sums {
+        Sums {
+            tokens: [0; 5],
+            web_search: 0,
+            cost_usd: 0.0,
+            requests: 0,
+            first_ms: i64::MAX,
+            last_ms: i64::MIN,
+        }
+    }
 }
 
 impl Sums {
-    fn add(&mut self, row: &Row, sign: i64) {
-        for (sum, value) in self.tokens.iter_mut().zip(row.tokens.kinds()) {
+    /// Adds (`sign` 1) or takes away (-1) `requests` responses of these sums, active from
+    /// `first_ms` to `last_ms`. Activity times only widen: a row that moved or went keeps
+    /// its moment of activity.
+    pub fn add(&mut self, part: &SumsPart, sign: i64) {
+        for (sum, value) in self.tokens.iter_mut().zip(part.tokens.kinds()) {
             *sum += sign * value as i64;
         }
-        self.cost_usd += sign as f64 * row.cost_usd.unwrap_or(0.0);
-        self.requests += sign;
-        // Activity times only widen: a row that moved or went keeps its moment of activity.
+        self.web_search += sign * part.web_search as i64;
+        self.cost_usd += sign as f64 * part.cost_usd;
+        self.requests += sign * part.requests as i64;
         if sign > 0 {
-            self.first_ms = self.first_ms.min(row.ts_ms);
-            self.last_ms = self.last_ms.max(row.ts_ms);
+            self.first_ms = self.first_ms.min(part.first_ms);
+            self.last_ms = self.last_ms.max(part.last_ms);
+        }
+    }
+
+    /// Nothing left: every delta added up to zero.
+    pub fn is_empty(&self) -> bool {
+        self.requests == 0 && self.tokens == [0; 5] && self.web_search == 0
+    }
+
+    /// The token sums as counts, `None` if any went below zero (the aggregates disagree
+    /// with each other).
+    pub fn counts(&self) -> Option<Tokens> {
+        let [input, output, w5, w1, read] = self.tokens.map(|t| u64::try_from(t).ok());
+        Some(Tokens {
+            input: input?,
+            output: output?,
+            cache_write_5m: w5?,
+            cache_write_1h: w1?,
+            cache_read: read?,
+        })
+    }
+}
+
+/// What one row, or one aggregate row, adds to `Sums`.
+#[derive(Clone, Copy, Debug)]
+pub struct SumsPart {
+    pub tokens: Tokens,
+    pub web_search: u64,
+    pub cost_usd: f64,
+    pub requests: u64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+impl Row {
+    fn part(&self) -> SumsPart {
+        SumsPart {
+            tokens: self.tokens,
+            web_search: self.web_search,
+            cost_usd: self.cost_usd.unwrap_or(0.0),
+            requests: 1,
+            first_ms: self.ts_ms,
+            last_ms: self.ts_ms,
         }
     }
 }
@@ -84,59 +160,52 @@ impl Sums {
 const ADD_SUMS: &str = "input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-    cache_read = cache_read + excluded.cache_read,
+    cache_read = cache_read + excluded.cache_read, web_search = web_search + excluded.web_search,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests";
 
-/// Deltas gathered during one flush.
+/// Deltas gathered during one flush, keyed as `entry_keys` keys rows.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    by_time: foldhash::HashMap<(i64, Pricing), Sums>,
-    /// Keyed without the project (left empty), as `usage_by_day` is.
-    by_day: foldhash::HashMap<(i64, Pricing), Sums>,
-    by_session: foldhash::HashMap<(String, Pricing), Sums>,
+    /// (bucket, project) and the pricing key.
+    by_time: foldhash::HashMap<(i64, String, PricingKey), Sums>,
+    /// Keyed without the project, as `usage_by_day` is.
+    by_day: foldhash::HashMap<(i64, PricingKey), Sums>,
+    /// (session, bucket, project) and the pricing key.
+    by_session: foldhash::HashMap<(String, i64, String, PricingKey), Sums>,
 }
 
 impl Deltas {
-    pub fn add(&mut self, row: &Row) {
-        self.apply(row, 1);
+    pub fn add(&mut self, row: &Row, thresholds: &[u64]) {
+        self.apply(row, thresholds, 1);
     }
 
-    pub fn remove(&mut self, row: &Row) {
-        self.apply(row, -1);
+    pub fn remove(&mut self, row: &Row, thresholds: &[u64]) {
+        self.apply(row, thresholds, -1);
     }
 
-    fn apply(&mut self, row: &Row, sign: i64) {
-        let t = &row.tokens;
-        let pricing = Pricing {
+    fn apply(&mut self, row: &Row, thresholds: &[u64], sign: i64) {
+        let key = PricingKey {
             model: row.model.clone().unwrap_or_default(),
-            project: row.project.clone(),
             fast: row.fast,
-            long_context: t.input + t.cache_creation() + t.cache_read > LONG_CONTEXT_INPUT,
+            tier: tier_class(&row.tokens, thresholds),
+            geo: row.geo.clone().unwrap_or_default(),
             has_cost_usd: row.cost_usd.is_some(),
         };
+        let part = row.part();
         let bucket = row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
-        let fresh = || Sums {
-            first_ms: i64::MAX,
-            last_ms: i64::MIN,
-            ..Sums::default()
-        };
-        self.by_time
-            .entry((bucket, pricing.clone()))
-            .or_insert_with(fresh)
-            .add(row, sign);
         let day = row.ts_ms.div_euclid(DAY_MS) * DAY_MS;
-        let any_project = Pricing {
-            project: String::new(),
-            ..pricing.clone()
-        };
+        self.by_time
+            .entry((bucket, row.project.clone(), key.clone()))
+            .or_default()
+            .add(&part, sign);
         self.by_day
-            .entry((day, any_project))
-            .or_insert_with(fresh)
-            .add(row, sign);
+            .entry((day, key.clone()))
+            .or_default()
+            .add(&part, sign);
         self.by_session
-            .entry((row.session_id.clone(), pricing))
-            .or_insert_with(fresh)
-            .add(row, sign);
+            .entry((row.session_id.clone(), bucket, row.project.clone(), key))
+            .or_default()
+            .add(&part, sign);
     }
 
     /// Writes the summed deltas: one upsert per key.
@@ -146,50 +215,49 @@ impl Deltas {
             return Ok(());
         }
         let mut time = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
-        for ((bucket, p), s) in &self.by_time {
+        for ((bucket, project, k), s) in &self.by_time {
             let key = params![
                 bucket,
-                p.model,
-                p.project,
-                p.fast,
-                p.long_context,
-                p.has_cost_usd
+                k.model,
+                project,
+                k.fast,
+                k.tier,
+                k.geo,
+                k.has_cost_usd
             ];
             upsert(&mut time, key, s)?;
         }
         let mut day = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
-        for ((day_ms, p), s) in &self.by_day {
-            let key = params![day_ms, p.model, p.fast, p.long_context, p.has_cost_usd];
+        for ((day_ms, k), s) in &self.by_day {
+            let key = params![day_ms, k.model, k.fast, k.tier, k.geo, k.has_cost_usd];
             upsert(&mut day, key, s)?;
         }
         let mut session = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
              ON CONFLICT DO UPDATE SET
                  first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
                  {ADD_SUMS}"
         ))?;
-        for ((session_id, p), s) in &self.by_session {
-            // A key only removed from has no activity of its own: its times change nothing.
-            let (first, last) = if s.first_ms <= s.last_ms {
-                (s.first_ms, s.last_ms)
-            } else {
-                (i64::MAX, i64::MIN)
-            };
+        for ((session_id, bucket, project, k), s) in &self.by_session {
+            // A key only removed from has no activity of its own: its times change nothing
+            // (Sums starts them at MAX and MIN).
             let key = params![
                 session_id,
-                p.model,
-                p.project,
-                p.fast,
-                p.long_context,
-                p.has_cost_usd,
-                first,
-                last
+                bucket,
+                k.model,
+                project,
+                k.fast,
+                k.tier,
+                k.geo,
+                k.has_cost_usd,
+                s.first_ms,
+                s.last_ms
             ];
             upsert(&mut session, key, s)?;
         }
@@ -200,7 +268,16 @@ impl Deltas {
 /// Runs an aggregate's upsert: its key columns, then the sums every aggregate keeps.
 fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums) -> Result<()> {
     let [input, output, w5, w1, read] = s.tokens;
-    let sums = params![input, output, w5, w1, read, s.cost_usd, s.requests];
+    let sums = params![
+        input,
+        output,
+        w5,
+        w1,
+        read,
+        s.web_search,
+        s.cost_usd,
+        s.requests
+    ];
     stmt.execute(params_from_iter(key.iter().chain(sums)))?;
     Ok(())
 }
@@ -237,39 +314,44 @@ pub fn merge(conn: &Connection) -> Result<()> {
 /// Whether the aggregates equal the sums of the raw rows they hold (`doctor` and tests).
 pub fn consistent(conn: &Connection) -> Result<bool> {
     let through = watermark(conn)?;
-    let differences: i64 = conn.query_row(
-        "SELECT count(*) FROM (
-             SELECT ts_ms / 900000 * 900000 AS bucket, coalesce(model, '') AS model, project,
-                    speed IS 'fast' AS fast,
-                    input + cache_write_5m + cache_write_1h + cache_read > ?1 AS long_context,
-                    cost_usd IS NOT NULL AS has_cost_usd,
-                    sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS w5,
-                    sum(cache_write_1h) AS w1, sum(cache_read) AS read, count(*) AS requests
-             FROM entries WHERE id <= ?2 GROUP BY 1, 2, 3, 4, 5, 6
-             EXCEPT
-             SELECT bucket_ms, model, project, fast, long_context, has_cost_usd, input, output,
-                    cache_write_5m, cache_write_1h, cache_read, requests
-             FROM usage_by_time WHERE requests > 0)",
-        params![LONG_CONTEXT_INPUT, through],
-        |r| r.get(0),
+    let sums = "sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h),
+                sum(cache_read), sum(web_search), count(*)";
+    let columns = "input, output, cache_write_5m, cache_write_1h, cache_read, web_search, requests";
+    let differences = |rows: String, aggregate: String| -> Result<i64> {
+        let sql = format!("SELECT count(*) FROM ({rows} EXCEPT {aggregate})");
+        Ok(conn.query_row(&sql, [through], |r| r.get(0))?)
+    };
+    let by_time = differences(
+        format!(
+            "SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, model, project, fast, tier, geo, has_cost_usd,
+                    {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        ),
+        format!(
+            "SELECT bucket_ms, model, project, fast, tier, geo, has_cost_usd, {columns}
+             FROM usage_by_time WHERE requests > 0"
+        ),
     )?;
-    let day_differences: i64 = conn.query_row(
-        "SELECT count(*) FROM (
-             SELECT ts_ms / 86400000 * 86400000 AS day, coalesce(model, '') AS model,
-                    speed IS 'fast' AS fast,
-                    input + cache_write_5m + cache_write_1h + cache_read > ?1 AS long_context,
-                    cost_usd IS NOT NULL AS has_cost_usd,
-                    sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS w5,
-                    sum(cache_write_1h) AS w1, sum(cache_read) AS read, count(*) AS requests
-             FROM entries WHERE id <= ?2 GROUP BY 1, 2, 3, 4, 5
-             EXCEPT
-             SELECT day_ms, model, fast, long_context, has_cost_usd, input, output,
-                    cache_write_5m, cache_write_1h, cache_read, requests
-             FROM usage_by_day WHERE requests > 0)",
-        params![LONG_CONTEXT_INPUT, through],
-        |r| r.get(0),
+    let by_day = differences(
+        format!(
+            "SELECT ts_ms / {DAY_MS} * {DAY_MS}, model, fast, tier, geo, has_cost_usd,
+                    {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6"
+        ),
+        format!(
+            "SELECT day_ms, model, fast, tier, geo, has_cost_usd, {columns}
+             FROM usage_by_day WHERE requests > 0"
+        ),
     )?;
-    let (rows, by_time, by_day, by_session): (i64, i64, i64, i64) = conn.query_row(
+    let by_session = differences(
+        format!(
+            "SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, model, project, fast, tier, geo,
+                    has_cost_usd, {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+        ),
+        format!(
+            "SELECT session_id, bucket_ms, model, project, fast, tier, geo, has_cost_usd, {columns}
+             FROM usage_by_session WHERE requests > 0"
+        ),
+    )?;
+    let (rows, time_rows, day_rows, session_rows): (i64, i64, i64, i64) = conn.query_row(
         "SELECT (SELECT count(*) FROM entries WHERE id <= ?1),
                 (SELECT coalesce(sum(requests), 0) FROM usage_by_time),
                 (SELECT coalesce(sum(requests), 0) FROM usage_by_day),
@@ -277,9 +359,10 @@ pub fn consistent(conn: &Connection) -> Result<bool> {
         [through],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
-    Ok(differences == 0
-        && day_differences == 0
-        && rows == by_time
-        && rows == by_day
-        && rows == by_session)
+    Ok(by_time == 0
+        && by_day == 0
+        && by_session == 0
+        && rows == time_rows
+        && rows == day_rows
+        && rows == session_rows)
 }

@@ -7,17 +7,16 @@
 //! under its `message.id`, whether it adds a row, replaces one, or is a duplicate. The store
 //! applies it inside the flush transaction, so the rules hold across files and runs.
 
-use crate::ingest::batch::rank;
+use crate::ingest::batch::Rank;
 use crate::ingest::parse::Record;
 
 /// What the ledger holds for a `message.id`, as far as the rules need.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Stored {
     pub id: i64,
     pub request_id: Option<String>,
     pub is_sidechain: bool,
-    pub total: u64,
-    pub has_speed: bool,
+    pub rank: Rank,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -36,10 +35,10 @@ pub fn decide(new: &Record, stored: &[Stored]) -> Decision {
     if new.message_id.is_none() {
         return Decision::Insert;
     }
-    let new_rank = rank(new.tokens.total(), new.speed.is_some());
+    let new_rank = Rank::of(new);
     // Rules 1 and 3a: the same (message.id, requestId) is one response; the larger copy wins.
     if let Some(same) = stored.iter().find(|s| s.request_id == new.request_id) {
-        return if new_rank > rank(same.total, same.has_speed) {
+        return if new_rank > same.rank {
             Decision::Replace(same.id)
         } else {
             Decision::Keep
@@ -71,6 +70,7 @@ mod tests {
             request_id: request.map(str::to_string),
             is_sidechain: sidechain,
             speed: None,
+            inference_geo: None,
             tokens: Tokens {
                 output,
                 ..Tokens::default()
@@ -86,8 +86,11 @@ mod tests {
             id,
             request_id: request.map(str::to_string),
             is_sidechain: sidechain,
-            total,
-            has_speed: false,
+            rank: Rank {
+                total,
+                cost_usd: None,
+                has_speed: false,
+            },
         }
     }
 
@@ -161,6 +164,48 @@ mod tests {
         fast.speed = Some("fast".into());
         assert_eq!(
             decide(&fast, &[stored(3, Some("r"), false, 9)]),
+            Decision::Replace(3)
+        );
+    }
+
+    #[test]
+    fn rule3_ties_go_to_the_higher_cost_usd_then_to_speed() {
+        let with_cost = |cost: Option<f64>, speed: bool| {
+            let mut r = new(Some("r"), false, 9);
+            r.cost_usd = cost;
+            r.speed = speed.then(|| "standard".to_string());
+            r
+        };
+        let stored_as = |r: &Record| Stored {
+            id: 3,
+            request_id: r.request_id.clone(),
+            is_sidechain: false,
+            rank: Rank::of(r),
+        };
+        let order = [
+            with_cost(None, false),
+            with_cost(None, true),
+            with_cost(Some(0.01), false),
+            with_cost(Some(0.01), true),
+            with_cost(Some(0.02), false),
+        ];
+        // Every pair, both ways round: the later in `order` is kept, whichever came first.
+        for (i, weaker) in order.iter().enumerate() {
+            for stronger in &order[i + 1..] {
+                assert_eq!(
+                    decide(stronger, &[stored_as(weaker)]),
+                    Decision::Replace(3),
+                    "{stronger:?} over {weaker:?}"
+                );
+                assert_eq!(decide(weaker, &[stored_as(stronger)]), Decision::Keep);
+            }
+            assert_eq!(decide(weaker, &[stored_as(weaker)]), Decision::Keep);
+        }
+        // A larger copy wins whatever its cost.
+        let mut larger = new(Some("r"), false, 10);
+        larger.cost_usd = None;
+        assert_eq!(
+            decide(&larger, &[stored_as(&with_cost(Some(5.0), true))]),
             Decision::Replace(3)
         );
     }

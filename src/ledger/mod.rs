@@ -16,6 +16,7 @@ pub mod dedup;
 pub mod msgindex;
 pub mod query;
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -28,6 +29,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
+use crate::ingest::batch::Rank;
 use crate::ingest::batch::{Batch, Cursor, Identities};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
@@ -42,15 +44,16 @@ const APPLICATION_ID: i32 = 0x6363_6f73;
 /// Applied in order; `user_version` counts how many have run. Append, never edit.
 ///
 /// `aggregate::REBUILD` fills every aggregate of the current schema from the rows, so it
-/// runs once, after the last migration that adds one (a ledger made before migration 5
-/// has its aggregates summed again there).
+/// runs once, after the last migration that reshapes one (a ledger made before migration
+/// 6 has its aggregates summed again there; migration 5 ran it too until 6 came).
 const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("sql/0001_ledger.sql")],
     &[include_str!("sql/0002_aggregates.sql")],
     &[include_str!("sql/0003_message_index.sql")],
     &[include_str!("sql/0004_aggregate_watermark.sql")],
+    &[include_str!("sql/0005_usage_by_day.sql")],
     &[
-        include_str!("sql/0005_usage_by_day.sql"),
+        include_str!("sql/0006_dated_prices.sql"),
         aggregate::REBUILD,
     ],
 ];
@@ -86,12 +89,8 @@ pub struct FlushOutcome {
 
 /// The default ledger: `$XDG_DATA_HOME/cco-stats/stats.db` or `~/.local/share/...`.
 pub fn default_path() -> Result<PathBuf> {
-    let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => crate::ingest::discover::home()
-            .context("cannot place the database: HOME is not set (use --db or CCO_STATS_DB)")?
-            .join(".local/share"),
-    };
+    let data = crate::paths::data_home()
+        .context("cannot place the database: HOME is not set (use --db or CCO_STATS_DB)")?;
     Ok(data.join("cco-stats").join("stats.db"))
 }
 
@@ -358,9 +357,12 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
         self.index.sync(&tx)?;
-        let aggregated_through = aggregate::watermark(&tx)?;
+        let mut merged = Merged {
+            through: aggregate::watermark(&tx)?,
+            thresholds: tier_thresholds(&tx)?,
+            deltas: Deltas::default(),
+        };
         let mut outcome = FlushOutcome::default();
-        let mut deltas = Deltas::default();
         let mut file_ids: Vec<Option<i64>> = Vec::with_capacity(batch.segments.len());
         for segment in &batch.segments {
             let path = segment.file.path.as_os_str().as_bytes();
@@ -378,8 +380,8 @@ impl Store {
                 let removed = delete.query_map([id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
                 for row in removed {
                     let (row_id, row): (i64, _) = row?;
-                    if row_id <= aggregated_through {
-                        deltas.remove(&row);
+                    if row_id <= merged.through {
+                        merged.deltas.remove(&row, &merged.thresholds);
                     }
                 }
             }
@@ -410,19 +412,18 @@ impl Store {
                 continue;
             };
             let segment = &batch.segments[row.segment];
-            let file = (
-                file_id,
-                segment.file.session_id.as_str(),
-                segment.file.project.as_str(),
-            );
-            let sums = (&mut deltas, aggregated_through);
-            match apply(&tx, &row.record, file, sums, &mut self.index)? {
+            let file = FileRef {
+                id: file_id,
+                session_id: &segment.file.session_id,
+                project: &segment.file.project,
+            };
+            match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
                 Decision::Insert => outcome.counts.added += 1,
                 Decision::Replace(_) => outcome.counts.upgraded += 1,
                 Decision::Keep => outcome.counts.duplicates += 1,
             }
         }
-        deltas.write(&tx)?;
+        merged.deltas.write(&tx)?;
         if self.index.merge_due() {
             self.index.merge(&tx)?;
         }
@@ -467,6 +468,37 @@ impl Store {
         tx.commit()?;
         self.index.invalidate();
         Ok(())
+    }
+
+    /// Makes the aggregates tell apart every tier threshold of `thresholds` (a price table's):
+    /// a threshold the ledger does not know yet is added and the aggregates are summed
+    /// again, once. Whether anything changed.
+    pub fn learn_tiers(&mut self, thresholds: &BTreeSet<u64>) -> Result<bool> {
+        if self.missing_tiers(thresholds)?.is_empty() {
+            return Ok(false);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for above in thresholds {
+            tx.prepare_cached("INSERT OR IGNORE INTO price_tiers (above) VALUES (?1)")?
+                .execute([above])?;
+        }
+        tx.execute_batch(aggregate::REBUILD)?;
+        tx.commit()?;
+        log::info!("learned tier thresholds {thresholds:?}: report aggregates rebuilt");
+        Ok(true)
+    }
+
+    /// The thresholds of `thresholds` the aggregates do not tell apart (a read-only ledger
+    /// cannot learn them: its reports say so).
+    pub fn missing_tiers(&self, thresholds: &BTreeSet<u64>) -> Result<Vec<u64>> {
+        let known = tier_thresholds(&self.conn)?;
+        Ok(thresholds
+            .iter()
+            .copied()
+            .filter(|t| !known.contains(t))
+            .collect())
     }
 
     /// Size of the database and its WAL on disk.
@@ -622,8 +654,8 @@ fn write_cursor(
 }
 
 /// The columns of `entries` that `aggregate_row` reads, in its order.
-const AGGREGATE_COLUMNS: &str = "ts_ms, session_id, project, model, speed IS 'fast', input, output,
-     cache_write_5m, cache_write_1h, cache_read, cost_usd";
+const AGGREGATE_COLUMNS: &str = "ts_ms, session_id, project, model, speed IS 'fast', inference_geo,
+     input, output, cache_write_5m, cache_write_1h, cache_read, web_search, cost_usd";
 
 fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate::Row> {
     Ok(aggregate::Row {
@@ -632,9 +664,26 @@ fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate
         project: r.get(at + 2)?,
         model: r.get(at + 3)?,
         fast: r.get(at + 4)?,
-        tokens: tokens_at(r, at + 5)?,
-        cost_usd: r.get(at + 10)?,
+        geo: r.get(at + 5)?,
+        tokens: tokens_at(r, at + 6)?,
+        web_search: r.get(at + 11)?,
+        cost_usd: r.get(at + 12)?,
     })
+}
+
+/// The ledger's tier thresholds (`price_tiers`), ascending.
+fn tier_thresholds(conn: &Connection) -> Result<Vec<u64>> {
+    let mut stmt = conn.prepare_cached("SELECT above FROM price_tiers ORDER BY above")?;
+    let thresholds = stmt.query_map([], |r| r.get(0))?;
+    Ok(thresholds.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What a flush needs to keep merged aggregates right: the watermark they hold rows up
+/// to, the tier thresholds they are keyed by, and the deltas of rows below the watermark.
+struct Merged {
+    through: i64,
+    thresholds: Vec<u64>,
+    deltas: Deltas,
 }
 
 /// Five token columns from `at` on, in the order every table here keeps them: input,
@@ -659,13 +708,13 @@ fn session_of<'a>(record: &'a Record, file_session: &'a str) -> &'a str {
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-/// What it changes in rows the aggregates already hold (ids up to `aggregated_through`)
-/// goes into `deltas`; what it adds goes into `index` for later lookups.
+/// What it changes in rows the aggregates already hold (ids up to `merged.through`) goes
+/// into `merged.deltas`; what it adds goes into `index` for later lookups.
 fn apply(
     conn: &Connection,
     record: &Record,
-    file: (i64, &str, &str),
-    (deltas, aggregated_through): (&mut Deltas, i64),
+    file: FileRef<'_>,
+    merged: &mut Merged,
     index: &mut MessageIndex,
 ) -> Result<Decision> {
     let stored = match &record.message_id {
@@ -673,49 +722,54 @@ fn apply(
         None => Vec::new(),
     };
     let decision = dedup::decide(record, &stored);
-    let (file_id, file_session, project) = file;
-    let session_id = session_of(record, file_session);
+    let session_id = session_of(record, file.session_id);
+    let row = EntryRef {
+        file_id: file.id,
+        session_id,
+        project: file.project,
+    };
     // Rows above the watermark are summed by the next merge; only changes to rows
     // already merged are deltas now.
     let new_row = || aggregate::Row {
         ts_ms: record.ts_ms,
         session_id: session_id.to_string(),
-        project: project.to_string(),
+        project: file.project.to_string(),
         model: record.model.clone(),
         fast: record.speed.as_deref() == Some("fast"),
+        geo: record.inference_geo.clone(),
         tokens: record.tokens,
+        web_search: record.web_search,
         cost_usd: record.cost_usd,
     };
     let as_stored = |id| Stored {
         id,
         request_id: record.request_id.clone(),
         is_sidechain: record.is_sidechain,
-        total: record.tokens.total(),
-        has_speed: record.speed.is_some(),
+        rank: Rank::of(record),
     };
     match decision {
         Decision::Insert => {
-            let id = write_entry(conn, None, record, (file_id, session_id, project))?;
+            let id = write_entry(conn, None, record, &row)?;
             if let Some(message_id) = &record.message_id {
                 index.add(message_id, as_stored(id));
             }
             // A new row normally lands above the watermark, but an id freed by a deleted
             // last row is handed out again.
-            if id <= aggregated_through {
-                deltas.add(&new_row());
+            if id <= merged.through {
+                merged.deltas.add(&new_row(), &merged.thresholds);
             }
         }
         Decision::Replace(id) => {
-            if id <= aggregated_through {
+            if id <= merged.through {
                 let old = conn
                     .prepare_cached(&format!(
                         "SELECT {AGGREGATE_COLUMNS} FROM entries WHERE id = ?1"
                     ))?
                     .query_row([id], |r| aggregate_row(r, 0))?;
-                deltas.remove(&old);
-                deltas.add(&new_row());
+                merged.deltas.remove(&old, &merged.thresholds);
+                merged.deltas.add(&new_row(), &merged.thresholds);
             }
-            write_entry(conn, Some(id), record, (file_id, session_id, project))?;
+            write_entry(conn, Some(id), record, &row)?;
             if let Some(message_id) = &record.message_id {
                 index.replaced(message_id, as_stored(id));
             }
@@ -725,13 +779,28 @@ fn apply(
     Ok(decision)
 }
 
+/// The file a record was read from, as its row names it.
+#[derive(Clone, Copy)]
+struct FileRef<'a> {
+    id: i64,
+    session_id: &'a str,
+    project: &'a str,
+}
+
+/// Where a row belongs: its file, and the session and project it counts under.
+struct EntryRef<'a> {
+    file_id: i64,
+    session_id: &'a str,
+    project: &'a str,
+}
+
 /// Inserts a row, or overwrites row `id` in place (keeping its id); the row's id.
-fn write_entry(
-    conn: &Connection,
-    id: Option<i64>,
-    r: &Record,
-    (file_id, session_id, project): (i64, &str, &str),
-) -> Result<i64> {
+fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_>) -> Result<i64> {
+    let EntryRef {
+        file_id,
+        session_id,
+        project,
+    } = *row;
     let t = &r.tokens;
     // Nearly always the file's own session: stored only where it differs, which keeps a
     // row a seventh smaller (`coalesce(line_session_id, session_id)` reads it back).
@@ -756,22 +825,23 @@ fn write_entry(
         r.web_search,
         r.cost_usd,
         r.version,
+        r.inference_geo,
         id,
     ];
     let sql = match id {
         None => {
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
-                 cache_write_1h, cache_read, web_search, cost_usd, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                 cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
                  project = ?5, cwd = ?6, model = ?7, message_id = ?8, request_id = ?9,
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
-                 version = ?19
-             WHERE id = ?20"
+                 version = ?19, inference_geo = ?20
+             WHERE id = ?21"
         }
     };
     // The insert takes every value but the id (the last).
@@ -800,6 +870,7 @@ mod tests {
             request_id: Some(request.into()),
             is_sidechain: sidechain,
             speed: None,
+            inference_geo: None,
             tokens: Tokens {
                 output,
                 ..Tokens::default()
@@ -1097,24 +1168,74 @@ mod tests {
         assert!(aggregate::consistent(store.conn()).unwrap());
     }
 
+    /// A ledger as cco-stats left it at schema `version`, made by the released migrations
+    /// themselves, holding one file and `rows` (raw `entries` values of that schema).
+    fn ledger_at(path: &Path, version: usize, rows: &str) {
+        let conn = Connection::open(path).unwrap();
+        for steps in &MIGRATIONS[..version] {
+            // The released migrations, without the rebuild that now runs after the last.
+            conn.execute_batch(steps[0]).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO files (id, path, project, session_id, dev, inode, size, mtime_ns, offset, lines, head_len, head_hash, updated_ms)
+                 VALUES (1, x'61', 'p', 's', 0, 0, 0, 0, 0, 0, 0, 0, 0);
+             INSERT INTO entries (file_id, ts_ms, session_id, project, model, message_id, request_id,
+                                  is_sidechain, speed, input, output, cache_write_5m, cache_write_1h,
+                                  cache_read, web_search, cost_usd)
+             VALUES {rows};
+             PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {version};"
+        ))
+        .unwrap();
+    }
+
     #[test]
     fn a_ledger_from_before_the_watermark_counts_each_row_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut store = Store::open(&path).unwrap();
-        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
-        store.merge_pending().unwrap();
         // Schema 3 kept its aggregates whole and knew no watermark.
-        store
-            .conn
-            .execute_batch(
-                "DELETE FROM meta WHERE key = 'aggregated_through'; DROP TABLE usage_by_day;
-                 PRAGMA user_version = 3;",
-            )
-            .unwrap();
-        drop(store);
+        ledger_at(
+            &path,
+            3,
+            "(1, 1700000000000, 's', 'p', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 0, 5, 0, 0, 0, 0, NULL)",
+        );
         let store = Store::open(&path).unwrap();
         assert_eq!(report_sums(&store), (5, 5, 1));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// A ledger of the last release (schema 5) keeps every row and total through
+    /// migration 6, and its aggregates are summed again under the new keys.
+    #[test]
+    fn a_schema_5_ledger_upgrades_with_its_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        ledger_at(
+            &path,
+            5,
+            "(1, 1700000000000, 's', 'p', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 1000, 5, 0, 0, 250000, 2, NULL),
+             (1, 1700000900000, 's', 'p', 'claude-haiku-4-5', 'm2', 'r2', 0, 'fast', 10, 7, 3, 4, 0, 0, 0.5)",
+        );
+        let store = Store::open(&path).unwrap();
+        assert_eq!(report_sums(&store), (12, 12, 2));
+        assert!(aggregate::consistent(store.conn()).unwrap());
+        let tiers: Vec<(u64, u64)> = store
+            .conn
+            .prepare("SELECT tier, web_search FROM usage_by_time ORDER BY bucket_ms")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(tiers, vec![(200_000, 2), (0, 0)]);
+        let geo: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT inference_geo FROM entries WHERE message_id = 'm1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(geo, None);
     }
 
     #[test]

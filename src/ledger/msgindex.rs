@@ -19,6 +19,7 @@ use std::hash::BuildHasher;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::ingest::batch::Rank;
 use crate::ledger::dedup::Stored;
 
 /// Rows kept in memory before they are merged into the table. At about 24 bytes a row
@@ -29,15 +30,19 @@ const MERGE_ROWS: usize = 1 << 16;
 
 /// The columns `stored` reads, in its order (`e` is the `entries` row).
 const STORED: &str = "e.id, e.request_id, e.is_sidechain,
-    e.input + e.output + e.cache_write_5m + e.cache_write_1h + e.cache_read, e.speed IS NOT NULL";
+    e.input + e.output + e.cache_write_5m + e.cache_write_1h + e.cache_read, e.cost_usd,
+    e.speed IS NOT NULL";
 
 fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
     Ok(Stored {
         id: r.get(0)?,
         request_id: r.get(1)?,
         is_sidechain: r.get(2)?,
-        total: r.get(3)?,
-        has_speed: r.get(4)?,
+        rank: Rank {
+            total: r.get(3)?,
+            cost_usd: r.get(4)?,
+            has_speed: r.get(5)?,
+        },
     })
 }
 

@@ -18,10 +18,9 @@ use jiff::tz::TimeZone;
 use rusqlite::{Connection, Row, params};
 
 use crate::ingest::parse::Tokens;
-use crate::ledger::aggregate::{BUCKET_MS, DAY_MS};
+use crate::ledger::aggregate::{BUCKET_MS, DAY_MS, PricingKey, Sums, SumsPart};
 use crate::ledger::tokens_at;
 use crate::report::calendar;
-use crate::report::pricing::LONG_CONTEXT_INPUT;
 
 /// Which rows a report covers: UTC milliseconds, `until_ms` exclusive.
 #[derive(Clone, Debug, Default)]
@@ -40,45 +39,55 @@ impl Filter {
     }
 }
 
-/// What pricing needs to know of a group of responses, and their sums.
+/// A group of responses that pricing cannot tell apart, and their sums.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
-    /// The 15-minute bucket (or, for blocks, the response's own time).
+    /// A moment inside the group's time: its 15-minute bucket, its date, or (for blocks)
+    /// the response's own time. Always inside one UTC day, whose prices apply.
     pub at_ms: i64,
     pub project: String,
-    pub model: Option<String>,
-    pub fast: bool,
-    pub long_context: bool,
-    /// The rows carried `costUSD` (older Claude Code versions): `cost_usd` is their sum.
-    pub has_cost_usd: bool,
+    pub key: PricingKey,
     pub tokens: Tokens,
+    pub web_search: u64,
+    /// The sum of the rows' own `costUSD` (older Claude Code versions), where
+    /// `key.has_cost_usd`.
     pub cost_usd: f64,
     pub requests: u64,
 }
 
-/// The columns every query below selects after its own, in this order.
-const SUMS: &str = "model, fast, long_context, has_cost_usd, input, output, cache_write_5m,
-                    cache_write_1h, cache_read, cost_usd, requests";
+impl Group {
+    /// `None` for API-error placeholders, which name no model.
+    pub fn model(&self) -> Option<&str> {
+        Some(self.key.model.as_str()).filter(|m| !m.is_empty())
+    }
+}
+
+/// The key and sums columns every query below selects after its own, in this order:
+/// the aggregates' columns, and the `entry_keys` view's, which has the same names.
+const SUMS: &str = "model, fast, tier, geo, has_cost_usd, input, output, cache_write_5m,
+                    cache_write_1h, cache_read, web_search, cost_usd, requests";
+
+/// `SUMS` of one `entry_keys` row, as a group of one.
+const ROW_SUMS: &str = "model, fast, tier, geo, has_cost_usd, input, output, cache_write_5m,
+                        cache_write_1h, cache_read, web_search, cost_usd, 1";
 
 fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlite::Result<Group> {
-    let model: String = r.get(first)?;
     Ok(Group {
         at_ms,
         project,
-        model: (!model.is_empty()).then_some(model),
-        fast: r.get(first + 1)?,
-        long_context: r.get(first + 2)?,
-        has_cost_usd: r.get(first + 3)?,
-        tokens: tokens_at(r, first + 4)?,
-        cost_usd: r.get(first + 9)?,
-        requests: r.get(first + 10)?,
+        key: PricingKey {
+            model: r.get(first)?,
+            fast: r.get(first + 1)?,
+            tier: r.get(first + 2)?,
+            geo: r.get(first + 3)?,
+            has_cost_usd: r.get(first + 4)?,
+        },
+        tokens: tokens_at(r, first + 5)?,
+        web_search: r.get(first + 10)?,
+        cost_usd: r.get(first + 11)?,
+        requests: r.get(first + 12)?,
     })
 }
-
-/// `SUMS` of one `entries` row, as a group of one; `?4` is the long-context boundary.
-const ROW_SUMS: &str = "coalesce(model, ''), speed IS 'fast',
-    input + cache_write_5m + cache_write_1h + cache_read > ?4, cost_usd IS NOT NULL,
-    input, output, cache_write_5m, cache_write_1h, cache_read, coalesce(cost_usd, 0), 1";
 
 /// The rows the aggregates do not hold yet.
 const UNMERGED: &str = "id > coalesce(
@@ -90,52 +99,34 @@ pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
         "SELECT bucket_ms, project, {SUMS} FROM usage_by_time
          WHERE bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0
          UNION ALL
-         SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, project, {ROW_SUMS} FROM entries
+         SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, project, {ROW_SUMS} FROM entry_keys
          WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            LONG_CONTEXT_INPUT
-        ],
+        params![filter.since(), filter.until(), filter.project],
         |r| group_from(r, r.get(0)?, r.get(1)?, 2),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// What pricing tells apart, without the time and project (see `date_groups`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct PricingKey {
-    model: Option<String>,
-    fast: bool,
-    long_context: bool,
-    has_cost_usd: bool,
-}
-
-/// Sums that pass through negative values while quarter hours move between dates.
-#[derive(Clone, Debug, Default)]
-struct SignedSums {
-    tokens: [i64; 5],
-    cost_usd: f64,
-    requests: i64,
-}
-
-impl SignedSums {
-    fn add(&mut self, group: &Group, sign: i64) {
-        for (sum, value) in self.tokens.iter_mut().zip(group.tokens.kinds()) {
-            *sum += sign * value as i64;
+impl Group {
+    fn part(&self) -> SumsPart {
+        SumsPart {
+            tokens: self.tokens,
+            web_search: self.web_search,
+            cost_usd: self.cost_usd,
+            requests: self.requests,
+            first_ms: self.at_ms,
+            last_ms: self.at_ms,
         }
-        self.cost_usd += sign as f64 * group.cost_usd;
-        self.requests += sign * group.requests as i64;
     }
 }
 
-/// Usage by local date in `zone` and pricing key, over every project: what `daily`,
-/// `weekly` and `monthly` read without `--project`. Each group's `at_ms` is the start of
-/// its date.
+/// Usage by local date in `zone`, UTC day and pricing key, over every project: what
+/// `daily`, `weekly` and `monthly` read without `--project`. Each group's `at_ms` lies in
+/// both its local date and its UTC day, so the date groups it and the day prices it (a
+/// local date spans two UTC days, which can have different prices).
 ///
 /// A UTC day of `usage_by_day` counts whole on the local date of its noon, which it
 /// shares 12 hours or more with. The quarter hours between its midnight and that date's
@@ -148,18 +139,15 @@ pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Resul
     let snapshot = conn.unchecked_transaction()?;
     let first = filter.since_ms.map(|ms| calendar::local_date(ms, zone));
     let last = filter.until_ms.map(|ms| calendar::local_date(ms - 1, zone));
-    let mut sums: BTreeMap<(Date, PricingKey), SignedSums> = BTreeMap::new();
-    let mut add = |date: Date, group: &Group, sign: i64| {
+    let mut sums: BTreeMap<(Date, i64, PricingKey), Sums> = BTreeMap::new();
+    let mut add = |date: Date, utc_day: i64, group: &Group, sign: i64| {
         if first.is_none_or(|f| date >= f) && last.is_none_or(|l| date <= l) {
-            let key = PricingKey {
-                model: group.model.clone(),
-                fast: group.fast,
-                long_context: group.long_context,
-                has_cost_usd: group.has_cost_usd,
-            };
-            sums.entry((date, key)).or_default().add(group, sign);
+            sums.entry((date, utc_day, group.key.clone()))
+                .or_default()
+                .add(&group.part(), sign);
         }
     };
+    let utc_day = |ms: i64| ms.div_euclid(DAY_MS) * DAY_MS;
 
     // A UTC day two days outside the range has no hour inside it in any zone.
     let (from, to) = (
@@ -176,7 +164,7 @@ pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Resul
                 date
             }
         };
-        add(date, &day, 1);
+        add(date, day.at_ms, &day, 1);
     }
     for (day, date) in days {
         let start = calendar::day_start_ms(date, zone)?;
@@ -184,64 +172,46 @@ pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Resul
         for (from, to) in [(day, start.min(day + DAY_MS)), (end.max(day), day + DAY_MS)] {
             if from < to {
                 for quarter in groups_between(conn, USAGE_BY_QUARTER, from, to)? {
-                    add(calendar::local_date(quarter.at_ms, zone), &quarter, 1);
-                    add(date, &quarter, -1);
+                    add(calendar::local_date(quarter.at_ms, zone), day, &quarter, 1);
+                    add(date, day, &quarter, -1);
                 }
             }
         }
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT ts_ms, {ROW_SUMS} FROM entries WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2"
+        "SELECT ts_ms, {ROW_SUMS} FROM entry_keys WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2"
     ))?;
-    // ?3 is where the other queries take the project: not used here.
-    let unmerged = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            rusqlite::types::Null,
-            LONG_CONTEXT_INPUT
-        ],
-        |r| group_from(r, r.get(0)?, String::new(), 1),
-    )?;
+    let unmerged = stmt.query_map(params![filter.since(), filter.until()], |r| {
+        group_from(r, r.get(0)?, String::new(), 1)
+    })?;
     for row in unmerged {
         let row = row?;
-        add(calendar::local_date(row.at_ms, zone), &row, 1);
+        add(
+            calendar::local_date(row.at_ms, zone),
+            utc_day(row.at_ms),
+            &row,
+            1,
+        );
     }
     snapshot.finish()?;
 
     let mut groups = Vec::with_capacity(sums.len());
-    for ((date, key), sums) in sums {
-        if sums.requests == 0 && sums.tokens == [0; 5] {
+    for ((date, day, key), sums) in sums {
+        if sums.is_empty() {
             continue;
         }
-        let tokens = sums.tokens.map(|t| u64::try_from(t).ok());
-        let [
-            Some(input),
-            Some(output),
-            Some(cache_write_5m),
-            Some(cache_write_1h),
-            Some(cache_read),
-        ] = tokens
-        else {
+        let Some(tokens) = sums.counts() else {
             bail!(
                 "the report aggregates disagree with each other on {date} \
                  (run `cco-stats doctor`, then `cco-stats rebuild`)"
             );
         };
         groups.push(Group {
-            at_ms: calendar::day_start_ms(date, zone)?,
+            at_ms: calendar::day_start_ms(date, zone)?.max(day),
             project: String::new(),
-            model: key.model,
-            fast: key.fast,
-            long_context: key.long_context,
-            has_cost_usd: key.has_cost_usd,
-            tokens: Tokens {
-                input,
-                output,
-                cache_write_5m,
-                cache_write_1h,
-                cache_read,
-            },
+            key,
+            tokens,
+            web_search: sums.web_search.max(0) as u64,
             cost_usd: sums.cost_usd,
             requests: sums.requests.max(0) as u64,
         });
@@ -270,7 +240,7 @@ fn groups_between(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// One session's usage under one pricing key.
+/// One session's usage in one quarter hour under one pricing key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionGroup {
     pub session_id: String,
@@ -279,36 +249,28 @@ pub struct SessionGroup {
     pub group: Group,
 }
 
-/// Usage by session, for sessions with activity inside the filter's range. A session's
-/// sums are whole, even where it ran past the range.
+/// Usage by session inside the filter's range: a session is listed if it was active in
+/// the range, with the activity inside the range only (every range boundary is a local
+/// midnight, which falls on a quarter hour), so the sessions of any range add up to the
+/// daily totals of that range.
 pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionGroup>> {
     let sql = format!(
-        "WITH grouped AS (
-             SELECT session_id, first_ms, last_ms, project, {SUMS} FROM usage_by_session
-             WHERE requests > 0
-             UNION ALL
-             SELECT session_id, ts_ms, ts_ms, project, {ROW_SUMS} FROM entries WHERE {UNMERGED})
-         SELECT * FROM grouped
-         WHERE session_id IN (
-             SELECT session_id FROM grouped
-             WHERE last_ms >= ?1 AND first_ms < ?2 AND (?3 IS NULL OR project = ?3))
-         ORDER BY session_id"
+        "SELECT session_id, bucket_ms, first_ms, last_ms, project, {SUMS} FROM usage_by_session
+         WHERE requests > 0 AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3)
+         UNION ALL
+         SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, ts_ms, ts_ms, project, {ROW_SUMS}
+         FROM entry_keys
+         WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            LONG_CONTEXT_INPUT
-        ],
+        params![filter.since(), filter.until(), filter.project],
         |r| {
-            let first_ms: i64 = r.get(1)?;
             Ok(SessionGroup {
                 session_id: r.get(0)?,
-                first_ms,
-                last_ms: r.get(2)?,
-                group: group_from(r, first_ms, r.get(3)?, 4)?,
+                first_ms: r.get(2)?,
+                last_ms: r.get(3)?,
+                group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
             })
         },
     )?;
@@ -318,17 +280,12 @@ pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionG
 /// Every response in the range, one `Group` each, in time order (for 5-hour blocks).
 pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT ts_ms, project, {ROW_SUMS} FROM entries
+        "SELECT ts_ms, project, {ROW_SUMS} FROM entry_keys
          WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
          ORDER BY ts_ms"
     ))?;
     let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            LONG_CONTEXT_INPUT
-        ],
+        params![filter.since(), filter.until(), filter.project],
         |r| group_from(r, r.get(0)?, r.get(1)?, 2),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -362,9 +319,9 @@ mod tests {
         assert!(crate::ledger::aggregate::consistent(conn).unwrap());
         let groups = time_groups(conn, &Filter::default()).unwrap();
         assert_eq!(groups.len(), 2, "{groups:?}");
-        let long = groups.iter().find(|g| g.long_context).unwrap();
+        let long = groups.iter().find(|g| g.key.tier == 200_000).unwrap();
         assert_eq!(long.tokens.cache_read, 300_000);
-        let short = groups.iter().find(|g| !g.long_context).unwrap();
+        let short = groups.iter().find(|g| g.key.tier == 0).unwrap();
         assert_eq!((short.tokens.output, short.requests), (200, 1));
 
         let sessions = session_groups(conn, &Filter::default()).unwrap();
@@ -378,13 +335,13 @@ mod tests {
         assert_eq!(responses(conn, &since).unwrap().len(), 1);
     }
 
-    type DaySums = BTreeMap<(Date, Option<String>, bool, bool), ([u64; 5], u64)>;
+    type DaySums = BTreeMap<(Date, PricingKey), ([u64; 5], u64)>;
 
     fn by_local_date(groups: &[Group], zone: &TimeZone) -> DaySums {
         let mut sums = DaySums::new();
         for g in groups {
             let date = calendar::local_date(g.at_ms, zone);
-            let key = (date, g.model.clone(), g.long_context, g.has_cost_usd);
+            let key = (date, g.key.clone());
             let (tokens, requests) = sums.entry(key).or_default();
             for (sum, value) in tokens.iter_mut().zip(g.tokens.kinds()) {
                 *sum += value;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::ingest::parse::Tokens;
 use crate::report::blocks::{Block, limit_status};
-use crate::report::pricing::PriceTable;
+use crate::report::pricing::{PriceTable, Rates};
 use crate::report::{ModelUsage, Report, Session, Usage};
 
 /// What the caller chose about costs and detail, shared by every format.
@@ -111,11 +111,17 @@ pub fn models_json(report: &Report, style: Style) -> Value {
                 "cacheWrite1hTokens".into(),
                 json!(p.usage.tokens.cache_write_1h),
             );
+            let unpriced = p.usage.unpriced_models();
             if !style.no_cost {
-                let unpriced = !p.usage.unpriced_models().is_empty();
-                map.insert("cost".into(), cost_value(p.usage.cost, unpriced));
+                map.insert(
+                    "cost".into(),
+                    cost_value(p.usage.cost, !unpriced.is_empty()),
+                );
             }
             map.insert("requests".into(), json!(p.usage.requests));
+            if !unpriced.is_empty() && !style.no_cost {
+                map.insert("unpricedModels".into(), json!(unpriced));
+            }
             Value::Object(map)
         })
         .collect();
@@ -174,10 +180,17 @@ pub fn blocks_json(blocks: &[Block], now_ms: i64, token_limit: Option<u64>, styl
                 }),
             );
             map.insert("totalTokens".into(), json!(t.total()));
+            let unpriced = b.usage.unpriced_models();
             if !style.no_cost {
-                map.insert("costUSD".into(), json!(b.usage.cost));
+                map.insert(
+                    "costUSD".into(),
+                    cost_value(b.usage.cost, !unpriced.is_empty()),
+                );
             }
             map.insert("models".into(), json!(b.usage.models_used()));
+            if !unpriced.is_empty() && !style.no_cost {
+                map.insert("unpricedModels".into(), json!(unpriced));
+            }
             let (rate, projection) = match b.is_active {
                 true => (b.burn_rate(), b.projection(now_ms)),
                 false => (None, None),
@@ -228,28 +241,53 @@ fn percent(tokens: u64, limit: u64) -> f64 {
     }
 }
 
-/// `{"models": {family: {rates..., "source"}}}`.
+fn rates_json(r: &Rates) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("input".into(), json!(r.input));
+    map.insert("output".into(), json!(r.output));
+    map.insert("cacheWrite5m".into(), json!(r.cache_write_5m));
+    map.insert("cacheWrite1h".into(), json!(r.cache_write_1h));
+    map.insert("cacheRead".into(), json!(r.cache_read));
+    map
+}
+
+/// `{"unit", "userFile", "models": [{"family", "periods": [{"from", "until", rates...,
+/// "tier", "fastMultiplier", "geoMultipliers", "webSearchPer1k", "source"}]}]}`; a
+/// family's periods in the order they are looked at (the user's first).
 pub fn prices_json(prices: &PriceTable) -> Value {
-    let mut models = Map::new();
-    for (family, price) in &prices.models {
-        let r = price.rates;
-        let mut entry = json!({
-            "input": r.input, "output": r.output, "cacheWrite5m": r.cache_write_5m,
-            "cacheWrite1h": r.cache_write_1h, "cacheRead": r.cache_read,
-            "source": prices.sources.get(family),
-        });
-        if let Some(l) = price.long_context {
-            entry["longContext"] = json!({
-                "input": l.input, "output": l.output, "cacheWrite5m": l.cache_write_5m,
-                "cacheWrite1h": l.cache_write_1h, "cacheRead": l.cache_read,
-            });
-        }
-        if let Some(fast) = price.fast {
-            entry["fastMultiplier"] = json!(fast);
-        }
-        models.insert(family.clone(), entry);
-    }
-    json!({ "unit": "USD per million tokens", "models": models })
+    let models: Vec<Value> = prices
+        .families
+        .iter()
+        .map(|(family, f)| {
+            let periods: Vec<Value> = f
+                .periods
+                .iter()
+                .map(|p| {
+                    let mut map = Map::new();
+                    map.insert("from".into(), json!(p.from.map(|d| d.to_string())));
+                    map.insert("until".into(), json!(p.until.map(|d| d.to_string())));
+                    map.extend(rates_json(&p.rates));
+                    let tier = p.tier.map(|t| {
+                        let mut tier = rates_json(&t.rates);
+                        tier.insert("above".into(), json!(t.above));
+                        Value::Object(tier)
+                    });
+                    map.insert("tier".into(), json!(tier));
+                    map.insert("fastMultiplier".into(), json!(p.fast));
+                    map.insert("geoMultipliers".into(), json!(p.geo));
+                    map.insert("webSearchPer1k".into(), json!(p.web_search_per_1k));
+                    map.insert("source".into(), json!(p.source));
+                    Value::Object(map)
+                })
+                .collect();
+            json!({ "family": family, "periods": periods })
+        })
+        .collect();
+    json!({
+        "unit": "USD per million tokens",
+        "userFile": prices.user_file.as_ref().map(|p| p.display().to_string()),
+        "models": models,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -274,12 +312,19 @@ fn csv_line(fields: &[String]) -> String {
     line
 }
 
-fn csv_cost(cost: f64, unpriced: bool) -> String {
-    if unpriced && cost == 0.0 {
+/// The cost column (empty where nothing could be priced) and the `unpriced_models`
+/// column after it (the models the cost leaves out, space-separated).
+fn csv_cost(cost: f64, unpriced: &[&str]) -> [String; 2] {
+    let cost = if !unpriced.is_empty() && cost == 0.0 {
         String::new()
     } else {
         format!("{cost:.6}")
-    }
+    };
+    [cost, unpriced.join(" ")]
+}
+
+fn unpriced_list(usage: &Usage) -> Vec<&str> {
+    usage.unpriced_models().into_iter().collect()
 }
 
 fn csv_tokens(t: &Tokens) -> [String; 5] {
@@ -309,6 +354,7 @@ fn csv_header(first: &[&str], style: Style) -> String {
         .collect();
     if !style.no_cost {
         header.push("cost_usd".into());
+        header.push("unpriced_models".into());
     }
     csv_line(&header)
 }
@@ -318,25 +364,25 @@ pub fn periods_csv(report: &Report, key_name: &str, style: Style) -> String {
     let models = if style.breakdown { "model" } else { "models" };
     let mut out = csv_header(&[key_name, models], style);
     for p in &report.periods {
-        let mut push = |model: String, tokens: &Tokens, cost: f64, unpriced: bool| {
+        let mut push = |model: String, tokens: &Tokens, cost: f64, unpriced: &[&str]| {
             let mut row = vec![p.key.clone(), model];
             row.extend(csv_tokens(tokens));
             if !style.no_cost {
-                row.push(csv_cost(cost, unpriced));
+                row.extend(csv_cost(cost, unpriced));
             }
             out.push_str(&csv_line(&row));
         };
         if style.breakdown {
             for (model, m) in p.usage.breakdown() {
-                push(model.to_string(), &m.tokens, m.cost, m.unpriced);
+                let unpriced: &[&str] = if m.unpriced { &[model] } else { &[] };
+                push(model.to_string(), &m.tokens, m.cost, unpriced);
             }
         } else {
-            let unpriced = !p.usage.unpriced_models().is_empty();
             push(
                 p.usage.models_used().join(" "),
                 &p.usage.tokens,
                 p.usage.cost,
-                unpriced,
+                &unpriced_list(&p.usage),
             );
         }
     }
@@ -362,10 +408,7 @@ pub fn sessions_csv(sessions: &[Session], style: Style) -> String {
         ];
         row.extend(csv_tokens(&s.usage.tokens));
         if !style.no_cost {
-            row.push(csv_cost(
-                s.usage.cost,
-                !s.usage.unpriced_models().is_empty(),
-            ));
+            row.extend(csv_cost(s.usage.cost, &unpriced_list(&s.usage)));
         }
         out.push_str(&csv_line(&row));
     }
@@ -393,7 +436,7 @@ pub fn blocks_csv(blocks: &[Block], style: Style) -> String {
         ];
         row.extend(csv_tokens(&b.usage.tokens));
         if !style.no_cost {
-            row.push(format!("{:.6}", b.usage.cost));
+            row.extend(csv_cost(b.usage.cost, &unpriced_list(&b.usage)));
         }
         out.push_str(&csv_line(&row));
     }
@@ -759,7 +802,7 @@ pub fn blocks_table(
             row.push(if b.is_gap {
                 String::new()
             } else {
-                dollars(b.usage.cost)
+                cost_cell(&b.usage)
             });
         }
         let kind = if b.is_gap { Kind::Detail } else { Kind::Row };
@@ -792,48 +835,74 @@ fn hours(ms: i64) -> String {
     format!("{}h {:02}m", minutes / 60, minutes % 60)
 }
 
+/// One row per family and period, in the order periods are looked at.
 pub fn prices_table(prices: &PriceTable, color: bool) -> String {
     let mut table = Table {
         header: [
             "Model family",
+            "Period (UTC)",
             "Input",
             "Output",
             "Write 5m",
             "Write 1h",
             "Read",
-            "Long ctx in/out",
+            "Tier: above, in/out",
             "Fast",
+            "Geo",
+            "Search/1k",
             "Source",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect(),
         rows: Vec::new(),
-        text_columns: 1,
+        text_columns: 2,
     };
-    let rate = |v: f64| format!("{v}");
-    for (family, price) in &prices.models {
-        let r = price.rates;
-        table.rows.push((
-            Kind::Row,
-            vec![
-                family.clone(),
-                rate(r.input),
-                rate(r.output),
-                rate(r.cache_write_5m),
-                rate(r.cache_write_1h),
-                rate(r.cache_read),
-                price
-                    .long_context
-                    .map(|l| format!("{}/{}", l.input, l.output))
-                    .unwrap_or_default(),
-                price.fast.map(|f| format!("{f}x")).unwrap_or_default(),
-                prices.sources.get(family).cloned().unwrap_or_default(),
-            ],
-        ));
+    for (family, f) in &prices.families {
+        for p in &f.periods {
+            let r = p.rates;
+            let date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+            let period = match (p.from, p.until) {
+                (None, None) => "always".to_string(),
+                (from, until) => format!("{}..{}", date(from), date(until)),
+            };
+            let geo: Vec<String> = p.geo.iter().map(|(k, v)| format!("{k} {v}x")).collect();
+            table.rows.push((
+                Kind::Row,
+                vec![
+                    family.clone(),
+                    period,
+                    r.input.to_string(),
+                    r.output.to_string(),
+                    r.cache_write_5m.to_string(),
+                    r.cache_write_1h.to_string(),
+                    r.cache_read.to_string(),
+                    p.tier
+                        .map(|t| {
+                            format!(
+                                "{}: {}/{}",
+                                thousands(t.above),
+                                t.rates.input,
+                                t.rates.output
+                            )
+                        })
+                        .unwrap_or_default(),
+                    p.fast.map(|f| format!("{f}x")).unwrap_or_default(),
+                    geo.join(" "),
+                    p.web_search_per_1k
+                        .map(|v| format!("${v}"))
+                        .unwrap_or_default(),
+                    p.source.clone(),
+                ],
+            ));
+        }
     }
     let mut out = table.render(color);
-    out.push_str("USD per million tokens. Long context: Sonnet 4/4.5 requests above 200,000 input-side tokens are billed whole at these rates.\n");
+    out.push_str(
+        "USD per million tokens; periods run from their first day to the day before `until`. \
+         Tier: a request whose input side (input + cache writes + cache reads) is above the \
+         threshold is billed whole at the tier's rates. Fast and geo multiply the whole request.\n",
+    );
     out
 }
 
@@ -971,11 +1040,27 @@ Total                            1,005   2,010             3   1,000,000     1,0
         let lines: Vec<&str> = out.split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "date,models,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens,total_tokens,cost_usd"
+            "date,models,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens,total_tokens,cost_usd,unpriced_models"
         );
         assert_eq!(
             lines[2],
-            "2026-01-02,claude-haiku-4-5-20251001 claude-opus-4-6,1000,2000,3,1000000,1003003,0.250000"
+            "2026-01-02,claude-haiku-4-5-20251001 claude-opus-4-6,1000,2000,3,1000000,1003003,0.250000,"
+        );
+        // A row whose cost leaves a model out names it in its own row.
+        let mut partly = report();
+        partly.periods[1]
+            .usage
+            .models
+            .get_mut("claude-opus-4-6")
+            .unwrap()
+            .unpriced = true;
+        let out = periods_csv(&partly, "date", Style::default());
+        let lines: Vec<&str> = out.split("\r\n").collect();
+        assert!(lines[1].ends_with(",1.500000,"), "{}", lines[1]);
+        assert!(
+            lines[2].ends_with(",0.250000,claude-opus-4-6"),
+            "{}",
+            lines[2]
         );
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         let breakdown = periods_csv(

@@ -8,7 +8,7 @@
 
 use crate::ledger::query::Group;
 use crate::report::pricing::PriceTable;
-use crate::report::{CostMode, Usage, group_cost};
+use crate::report::{CostMode, Pricer, Usage};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -50,6 +50,7 @@ pub fn blocks(
     now_ms: i64,
 ) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
+    let mut pricer = Pricer::new(prices, mode);
     for response in responses {
         let ts = response.at_ms;
         let starts_new = match out.iter().rev().find(|b| !b.is_gap) {
@@ -90,9 +91,7 @@ pub fn blocks(
             .expect("a block was just pushed");
         block.entries += response.requests;
         block.actual_end_ms = Some(ts);
-        block
-            .usage
-            .add_group(response, group_cost(prices, mode, response));
+        block.usage.add_group(response, pricer.cost(response));
     }
     // A gap can start after the next block does (that block starts at the hour of its
     // first response): blocks are listed by start time.
@@ -177,6 +176,7 @@ pub fn limit_status(tokens: u64, limit: u64) -> &'static str {
 mod tests {
     use super::*;
     use crate::ingest::parse::Tokens;
+    use crate::ledger::aggregate::PricingKey;
 
     const FIVE_H: i64 = 5 * HOUR_MS;
 
@@ -184,14 +184,15 @@ mod tests {
         Group {
             at_ms,
             project: "p".into(),
-            model: Some("claude-sonnet-4-5".into()),
-            fast: false,
-            long_context: false,
-            has_cost_usd: false,
+            key: PricingKey {
+                model: "claude-sonnet-4-5".into(),
+                ..PricingKey::default()
+            },
             tokens: Tokens {
                 output,
                 ..Tokens::default()
             },
+            web_search: 0,
             cost_usd: 0.0,
             requests: 1,
         }

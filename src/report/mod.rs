@@ -8,13 +8,14 @@
 
 pub mod blocks;
 pub mod calendar;
+pub mod litellm;
 pub mod pricing;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ingest::parse::Tokens;
 use crate::ledger::query::{Group, SessionGroup};
-use crate::report::pricing::{ModelPrice, PriceTable};
+use crate::report::pricing::{Family, PriceTable, Request};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum CostMode {
@@ -70,10 +71,10 @@ impl Usage {
         add_tokens(&mut self.tokens, &group.tokens);
         self.cost += cost.unwrap_or(0.0);
         self.requests += group.requests;
-        if let Some(model) = &group.model {
+        if let Some(model) = group.model() {
             // Fast mode is its own line in breakdowns (as ccusage names it).
             let fast_name;
-            let name = if group.fast {
+            let name = if group.key.fast {
                 fast_name = format!("{model}-fast");
                 &fast_name
             } else {
@@ -81,7 +82,7 @@ impl Usage {
             };
             // Looked up before inserting: a report adds many groups to few models.
             if !self.models.contains_key(name) {
-                self.models.insert(name.clone(), ModelUsage::default());
+                self.models.insert(name.to_string(), ModelUsage::default());
             }
             let m = self.models.get_mut(name).expect("inserted above");
             add_tokens(&mut m.tokens, &group.tokens);
@@ -120,27 +121,53 @@ impl Report {
     }
 }
 
-/// The cost of one group, or `None` when its model (or fast price) is unknown.
-pub fn group_cost(prices: &PriceTable, mode: CostMode, group: &Group) -> Option<f64> {
-    group_cost_with(mode, group, |model| prices.resolve(model))
+/// Prices groups in one cost mode, resolving each model id to its family once (a report
+/// prices many groups of a handful of models).
+pub struct Pricer<'t> {
+    prices: &'t PriceTable,
+    mode: CostMode,
+    resolved: Vec<(String, Option<&'t Family>)>,
 }
 
-/// `group_cost` with the model's price looked up by `price_of` (so a report over many
-/// groups can resolve each model once).
-fn group_cost_with<'p>(
-    mode: CostMode,
-    group: &Group,
-    price_of: impl FnOnce(&str) -> Option<&'p ModelPrice>,
-) -> Option<f64> {
-    match (mode, group.has_cost_usd) {
-        (CostMode::Display, true) | (CostMode::Auto, true) => Some(group.cost_usd),
-        (CostMode::Display, false) => Some(0.0),
-        _ => match &group.model {
-            Some(model) => price_of(model)?.cost(&group.tokens, group.long_context, group.fast),
+impl<'t> Pricer<'t> {
+    pub fn new(prices: &'t PriceTable, mode: CostMode) -> Pricer<'t> {
+        Pricer {
+            prices,
+            mode,
+            resolved: Vec::new(),
+        }
+    }
+
+    /// The cost of one group, or `None` when it has no price: its model is unknown, no
+    /// period covers its day, or its period does not price its fast mode or web searches.
+    pub fn cost(&mut self, group: &Group) -> Option<f64> {
+        match (self.mode, group.key.has_cost_usd) {
+            (CostMode::Display, true) | (CostMode::Auto, true) => return Some(group.cost_usd),
+            (CostMode::Display, false) => return Some(0.0),
+            _ => {}
+        }
+        let Some(model) = group.model() else {
             // Placeholders without a model carry no tokens: nothing to price.
-            None if group.tokens.total() == 0 => Some(0.0),
-            None => None,
-        },
+            return (group.tokens.total() == 0).then_some(0.0);
+        };
+        let request = Request {
+            at_ms: group.at_ms,
+            tokens: &group.tokens,
+            tier_class: group.key.tier,
+            fast: group.key.fast,
+            geo: &group.key.geo,
+            web_search: group.web_search,
+        };
+        self.family(model)?.cost(&request)
+    }
+
+    fn family(&mut self, model: &str) -> Option<&'t Family> {
+        if let Some((_, family)) = self.resolved.iter().find(|(name, _)| name == model) {
+            return *family;
+        }
+        let family = self.prices.resolve(model);
+        self.resolved.push((model.to_string(), family));
+        family
     }
 }
 
@@ -155,19 +182,9 @@ pub fn build<K: Ord>(
 ) -> Report {
     let mut periods: BTreeMap<K, Usage> = BTreeMap::new();
     let mut totals = Usage::default();
-    // A report covers a handful of models: each is resolved once, not once per group.
-    let mut resolved: Vec<(&str, Option<&ModelPrice>)> = Vec::new();
+    let mut pricer = Pricer::new(prices, mode);
     for group in groups {
-        let cost = group_cost_with(mode, group, |model| {
-            match resolved.iter().find(|(name, _)| *name == model) {
-                Some((_, price)) => *price,
-                None => {
-                    let price = prices.resolve(model);
-                    resolved.push((group.model.as_deref().unwrap_or_default(), price));
-                    price
-                }
-            }
-        });
+        let cost = pricer.cost(group);
         periods
             .entry(key_of(group))
             .or_default()
@@ -204,8 +221,9 @@ pub fn sessions(
 ) -> (Vec<Session>, Usage) {
     let mut by_id: BTreeMap<&str, Session> = BTreeMap::new();
     let mut totals = Usage::default();
+    let mut pricer = Pricer::new(prices, mode);
     for g in groups {
-        let cost = group_cost(prices, mode, &g.group);
+        let cost = pricer.cost(&g.group);
         let session = by_id.entry(&g.session_id).or_insert_with(|| Session {
             session_id: g.session_id.clone(),
             project: g.group.project.clone(),
@@ -230,19 +248,21 @@ pub fn sessions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::aggregate::PricingKey;
 
     fn group(at_ms: i64, model: &str, output: u64) -> Group {
         Group {
             at_ms,
             project: "p".into(),
-            model: Some(model.into()),
-            fast: false,
-            long_context: false,
-            has_cost_usd: false,
+            key: PricingKey {
+                model: model.into(),
+                ..PricingKey::default()
+            },
             tokens: Tokens {
                 output,
                 ..Tokens::default()
             },
+            web_search: 0,
             cost_usd: 0.0,
             requests: 1,
         }
@@ -284,14 +304,15 @@ mod tests {
     #[test]
     fn cost_modes() {
         let prices = PriceTable::builtin();
+        let cost = |mode, g: &Group| Pricer::new(&prices, mode).cost(g);
         let mut g = group(0, "claude-haiku-4-5", 1_000_000);
-        g.has_cost_usd = true;
+        g.key.has_cost_usd = true;
         g.cost_usd = 1.5;
-        assert_eq!(group_cost(&prices, CostMode::Auto, &g), Some(1.5));
-        assert_eq!(group_cost(&prices, CostMode::Display, &g), Some(1.5));
-        assert_eq!(group_cost(&prices, CostMode::Calculate, &g), Some(5.0));
-        g.has_cost_usd = false;
-        assert_eq!(group_cost(&prices, CostMode::Auto, &g), Some(5.0));
-        assert_eq!(group_cost(&prices, CostMode::Display, &g), Some(0.0));
+        assert_eq!(cost(CostMode::Auto, &g), Some(1.5));
+        assert_eq!(cost(CostMode::Display, &g), Some(1.5));
+        assert_eq!(cost(CostMode::Calculate, &g), Some(5.0));
+        g.key.has_cost_usd = false;
+        assert_eq!(cost(CostMode::Auto, &g), Some(5.0));
+        assert_eq!(cost(CostMode::Display, &g), Some(0.0));
     }
 }

@@ -1,22 +1,20 @@
 -- Sums the rows above the watermark (meta.aggregated_through) into the report aggregates
--- and moves the watermark past them: the end of every pass (src/aggregate.rs), and the
--- second half of rebuild.sql. Run inside one transaction, so max(id) holds still. The
--- long-context boundary is pricing::LONG_CONTEXT_INPUT, the bucket aggregate::BUCKET_MS.
+-- and moves the watermark past them: the end of every pass (src/ledger/aggregate.rs), and
+-- the second half of rebuild.sql. Run inside one transaction, so max(id) holds still.
+-- Rows are read through entry_keys (migration 6), which says how a row maps to its key;
+-- the bucket is aggregate::BUCKET_MS, the day aggregate::DAY_MS.
 -- (The WHERE clauses also keep SQLite from reading an upsert's ON as a join's.)
 
 -- The new rows' sums by quarter hour, once: usage_by_time takes them as they are and
 -- usage_by_day sums them by day (a few rows a quarter hour instead of every response).
 CREATE TEMP TABLE merging AS
-SELECT ts_ms / 900000 * 900000 AS bucket_ms, coalesce(model, '') AS model, project,
-       speed IS 'fast' AS fast,
-       input + cache_write_5m + cache_write_1h + cache_read > 200000 AS long_context,
-       cost_usd IS NOT NULL AS has_cost_usd,
+SELECT ts_ms / 900000 * 900000 AS bucket_ms, model, project, fast, tier, geo, has_cost_usd,
        sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS cache_write_5m,
        sum(cache_write_1h) AS cache_write_1h, sum(cache_read) AS cache_read,
-       total(cost_usd) AS cost_usd, count(*) AS requests
-FROM entries
+       sum(web_search) AS web_search, total(cost_usd) AS cost_usd, count(*) AS requests
+FROM entry_keys
 WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-GROUP BY 1, 2, 3, 4, 5, 6;
+GROUP BY 1, 2, 3, 4, 5, 6, 7;
 
 INSERT INTO usage_by_time
 SELECT * FROM temp.merging WHERE true
@@ -24,39 +22,38 @@ ON CONFLICT DO UPDATE SET
     input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-    cache_read = cache_read + excluded.cache_read,
+    cache_read = cache_read + excluded.cache_read, web_search = web_search + excluded.web_search,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
 
 INSERT INTO usage_by_day
-SELECT bucket_ms / 86400000 * 86400000, model, fast, long_context, has_cost_usd,
+SELECT bucket_ms / 86400000 * 86400000, model, fast, tier, geo, has_cost_usd,
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-       sum(cost_usd), sum(requests)
+       sum(web_search), sum(cost_usd), sum(requests)
 FROM temp.merging
-GROUP BY 1, 2, 3, 4, 5
+GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT DO UPDATE SET
     input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-    cache_read = cache_read + excluded.cache_read,
+    cache_read = cache_read + excluded.cache_read, web_search = web_search + excluded.web_search,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
 
 DROP TABLE temp.merging;
 
 INSERT INTO usage_by_session
-SELECT session_id, coalesce(model, ''), project, speed IS 'fast',
-       input + cache_write_5m + cache_write_1h + cache_read > 200000, cost_usd IS NOT NULL,
+SELECT session_id, ts_ms / 900000 * 900000, model, project, fast, tier, geo, has_cost_usd,
        min(ts_ms), max(ts_ms),
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-       total(cost_usd), count(*)
-FROM entries
+       sum(web_search), total(cost_usd), count(*)
+FROM entry_keys
 WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-GROUP BY 1, 2, 3, 4, 5, 6
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 ON CONFLICT DO UPDATE SET
     first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
     input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
     cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-    cache_read = cache_read + excluded.cache_read,
+    cache_read = cache_read + excluded.cache_read, web_search = web_search + excluded.web_search,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
 
 INSERT OR REPLACE INTO meta (key, value)
