@@ -7,6 +7,7 @@
 #   make bench    speed and memory figures, and ratios against ccusage when it is found
 #   make fuzz     the property tests of tests/properties.rs with many more cases (FUZZ_CASES)
 #   make ccusage  fetch ccusage 20.0.24 from npm into target/ccusage for `make bench`
+#   make man      man pages for cco-stats and each command, into target/man
 #   make install  install the binary with cargo
 
 CARGO ?= cargo
@@ -17,7 +18,7 @@ CCUSAGE_VERSION := 20.0.24
 
 FUZZ_CASES ?= 20000
 
-.PHONY: run build test lint bench fuzz ccusage install clean
+.PHONY: run build test lint bench fuzz ccusage man install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -51,6 +52,9 @@ ccusage:
 	mkdir -p $(CCUSAGE_DIR)
 	cd $(CCUSAGE_DIR) && npm install --no-save --no-audit --no-fund ccusage@$(CCUSAGE_VERSION)
 	chmod +x $(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage
+
+man: build
+	$(BIN) man target/man
 
 install:
 	$(CARGO) install --locked --path .

@@ -6,17 +6,22 @@
 //! the binary's own debug lines), the peak RSS of a cold ingest beside the longest line,
 //! and `ccusage claude daily --json --offline` over the same tree when its binary is found
 //! (`CCUSAGE_BIN`, or `ccusage` on PATH). `CCO_BENCH_DIR` keeps the tree and database
-//! there for profiling. Figures and ratios are printed; nothing is
+//! there for profiling. The status line and `live` figures are in `glance.rs`. Figures and ratios are printed; nothing is
 //! asserted here: these machines are shared, and goals are read, not enforced.
 
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "glance.rs"]
+mod glance;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn main() {
+    if glance::rss_helper() {
+        return;
+    }
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_cco-stats"));
     let scratch = tempfile::tempdir().expect("a scratch folder");
     let work = match std::env::var_os("CCO_BENCH_DIR") {
@@ -154,6 +159,8 @@ fn main() {
             );
         }
     }
+    // Last: it appends to one session of the tree.
+    glance::run(&bin, &db, &root, &expected.files, ccusage());
 }
 
 /// A 700 MB transcript and a transcript holding one 200 MB line: peak RSS stays bounded

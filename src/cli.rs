@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::ingest;
+use crate::render;
 use crate::report::CostMode;
 use crate::report::calendar::parse_date;
 
@@ -31,6 +32,10 @@ pub struct Cli {
     /// A price file that adds or overrides models [default: ~/.config/cco-stats/prices.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+
+    /// No progress bar and no pass summary
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -64,6 +69,73 @@ pub enum Command {
     Rebuild,
     /// Check the data roots, the database and Claude Code's retention, and explain
     Doctor,
+    /// One line for Claude Code's status line: reads its JSON on stdin
+    Statusline(StatuslineArgs),
+    /// A full-screen live view of today, the active block and its burn rate
+    Live(LiveArgs),
+    /// Print a shell completion script (e.g. `cco-stats completions bash > ...`)
+    Completions(CompletionsArgs),
+    /// Write man pages for cco-stats and its subcommands into a folder (`make man`)
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatuslineArgs {
+    /// What to show, in this order (comma list of: model, session, today, block, burn,
+    /// context, limits)
+    #[arg(long, value_enum, value_delimiter = ',', default_value = render::statusline::DEFAULT_FIELDS, value_name = "FIELDS")]
+    pub format: Vec<render::statusline::Field>,
+
+    /// No ANSI colours (also with NO_COLOR set)
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Whose session cost to show
+    #[arg(long, value_enum, default_value_t = render::statusline::CostSource::Ledger)]
+    pub cost_source: render::statusline::CostSource,
+
+    /// IANA time zone that "today" is counted in [default: the system's]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Say that other sessions' figures are old when no full pass (`watch`, `once`, a
+    /// report) ran for this long
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub stale_after: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+
+    /// Time between passes and redraws (e.g. 2s)
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+
+    /// The active block's gauge runs against this many tokens; `max`: the most a finished
+    /// block used; `p90`: the 90th percentile of finished blocks [default: p90]
+    #[arg(long, value_parser = parse_token_limit, value_name = "N|max|p90")]
+    pub token_limit: Option<TokenLimit>,
+
+    /// IANA time zone that "today" is counted in [default: the system's]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write `cco-stats.1` and `cco-stats-<command>.1` into
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -193,21 +265,24 @@ pub struct WeeklyArgs {
     pub start_of_week: WeekStart,
 }
 
-/// `--token-limit`: a number of tokens, or `max` (the most any finished block used).
+/// `--token-limit`: a number of tokens, `max` (the most any finished block used) or `p90`
+/// (the 90th percentile of finished blocks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenLimit {
     Tokens(u64),
     Max,
+    P90,
 }
 
 fn parse_token_limit(text: &str) -> Result<TokenLimit, String> {
     match text {
         "max" => Ok(TokenLimit::Max),
+        "p90" => Ok(TokenLimit::P90),
         _ => text
             .replace(['_', ','], "")
             .parse()
             .map(TokenLimit::Tokens)
-            .map_err(|_| format!("{text:?} is neither a number of tokens nor \"max\"")),
+            .map_err(|_| format!("{text:?} is neither a number of tokens nor \"max\" or \"p90\"")),
     }
 }
 
@@ -232,8 +307,8 @@ pub struct BlocksArgs {
     pub recent: bool,
 
     /// Warn when a block (or the active block's projection) passes this many tokens;
-    /// `max` takes the most any finished block used
-    #[arg(long, value_parser = parse_token_limit, value_name = "N|max")]
+    /// `max` takes the most any finished block used, `p90` their 90th percentile
+    #[arg(long, value_parser = parse_token_limit, value_name = "N|max|p90")]
     pub token_limit: Option<TokenLimit>,
 
     /// Block length in hours (Claude's limits use 5)

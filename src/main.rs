@@ -11,8 +11,25 @@ use cco_stats::cli::Cli;
 use cco_stats::command;
 
 fn main() -> ExitCode {
-    init_logging();
-    let cli = Cli::parse();
+    let statusline = std::env::args_os().any(|a| a == "statusline");
+    if statusline {
+        // Claude Code shows what a status line command prints: nothing goes to stderr,
+        // a panic included (the command turns it into its line).
+        std::panic::set_hook(Box::new(|_| {}));
+    } else {
+        init_logging();
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A status line that cannot read its flags still prints a line, and exits 0.
+        Err(e) if statusline && e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            println!("cco-stats: {}", first.trim_start_matches("error: "));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match command::run(cli) {
         Ok(code) => code,
         Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,

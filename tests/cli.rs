@@ -294,3 +294,64 @@ fn claude_config_dir_is_a_comma_list_and_projects_means_its_parent() {
     let pass = common::json(&out.get_output().stdout);
     assert_eq!(pass["rows_added"], 10);
 }
+
+#[test]
+fn completions_for_each_shell_name_the_commands() {
+    let s = Scratch::new();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef cco-stats"),
+        ("fish", "complete -c cco-stats"),
+    ] {
+        let out = s.cmd().args(["completions", shell]).assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(text.contains(marker), "{shell}: {text}");
+        assert!(
+            text.contains("statusline") && text.contains("live"),
+            "{shell}"
+        );
+    }
+    s.cmd().args(["completions", "tcsh"]).assert().failure();
+}
+
+#[test]
+fn man_pages_for_the_tool_and_each_command() {
+    let s = Scratch::new();
+    let dir = s.dir.path().join("man");
+    s.cmd().arg("man").arg(&dir).assert().success();
+    let main = std::fs::read_to_string(dir.join("cco-stats.1")).unwrap();
+    assert!(
+        main.starts_with(".ie") || main.contains(".TH cco-stats"),
+        "{main}"
+    );
+    assert!(
+        main.contains("statusline"),
+        "the main page lists the commands"
+    );
+    let statusline = std::fs::read_to_string(dir.join("cco-stats-statusline.1")).unwrap();
+    assert!(
+        statusline.contains("cost\\-source") || statusline.contains("cost-source"),
+        "{statusline}"
+    );
+    assert!(
+        !dir.join("cco-stats-man.1").exists(),
+        "the hidden command has no page"
+    );
+}
+
+#[test]
+fn no_progress_bar_on_a_pipe_and_nothing_at_all_with_quiet() {
+    let s = Scratch::with_fixtures();
+    let out = s.cmd().arg("once").assert().success();
+    let err = stderr(out.get_output());
+    assert_eq!(err.lines().count(), 1, "only the summary: {err}");
+    assert!(
+        err.starts_with("cco-stats: ") && !err.contains('\r'),
+        "{err}"
+    );
+    s.cmd()
+        .args(["--quiet", "once"])
+        .assert()
+        .success()
+        .stderr("");
+}

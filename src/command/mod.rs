@@ -3,9 +3,12 @@
 //! (see the crate doc); this module only wires them together per subcommand.
 
 pub mod doctor;
+pub mod live;
 pub mod prices;
+pub mod progress;
 pub mod report;
 pub mod status;
+pub mod statusline;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, IngestArgs};
 use crate::command::report::Periods;
@@ -64,15 +68,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     };
     let roots = discover::roots(&cli.sources);
     let prices = cli.prices.as_deref();
-    let open = |args| report::Context::open(&db, &roots, prices, args);
+    let open = |args| report::Context::open(&db, &roots, prices, args, cli.quiet);
     match &cli.command {
         Command::Once(args) => {
             let stop = stop_flag()?;
             let mut store = Store::open(&db)?;
             warn_if_no_roots(&roots);
             let stats =
-                Ingestor::new(&mut store, (&args.ingest).into()).pass(&roots.paths, &stop)?;
-            eprintln!("cco-stats: {}", stats.summary());
+                progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), cli.quiet)
+                    .pass(&roots.paths, &stop)?;
+            if !cli.quiet {
+                eprintln!("cco-stats: {}", stats.summary());
+            }
             if args.json {
                 print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?;
             }
@@ -88,7 +95,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let stop = stop_flag()?;
             let mut store = Store::open(&db)?;
             warn_if_no_roots(&roots);
-            watch(&mut store, &roots.paths, &args.ingest, args.interval, &stop);
+            watch(
+                &mut store,
+                &roots.paths,
+                &args.ingest,
+                args.interval,
+                cli.quiet,
+                &stop,
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
@@ -141,8 +155,50 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
+        Command::Statusline(args) => {
+            let text = statusline::run(&db, &roots, prices, args);
+            // Only a closed pipe can fail here, and then nobody is reading.
+            let _ = print(&format!("{text}\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Live(args) => live::run(&db, &roots, prices, args),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "cco-stats", &mut out);
+            print(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => {
+            let written = man_pages(&args.dir)?;
+            eprintln!(
+                "cco-stats: {written} man pages written to {}",
+                args.dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Prices(args) => prices::run(args, prices),
     }
+}
+
+/// `cco-stats.1` and a `cco-stats-<command>.1` per visible subcommand, into `dir`.
+fn man_pages(dir: &std::path::Path) -> Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let cli = Cli::command();
+    let mut written = 0;
+    let mut write = |name: String, command: clap::Command| -> Result<()> {
+        let path = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(command).render(&mut out)?;
+        std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
+        written += 1;
+        Ok(())
+    };
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("cco-stats-{}", sub.get_name());
+        write(name.clone(), sub.clone().name(name))?;
+    }
+    write("cco-stats".to_string(), cli)?;
+    Ok(written)
 }
 
 fn warn_if_no_roots(roots: &discover::Roots) {
@@ -169,9 +225,10 @@ fn watch(
     roots: &[PathBuf],
     args: &IngestArgs,
     interval: Duration,
+    quiet: bool,
     stop: &AtomicBool,
 ) {
-    let mut ingestor = Ingestor::new(store, args.into());
+    let mut ingestor = progress::attach(Ingestor::new(store, args.into()), quiet);
     let mut backoff = interval;
     while !stop.load(Ordering::SeqCst) {
         let wait = match ingestor.pass(roots, stop) {

@@ -46,10 +46,9 @@ impl<'a> Context<'a> {
         roots: &Roots,
         prices: Option<&Path>,
         args: &'a ReportArgs,
+        quiet: bool,
     ) -> Result<Context<'a>> {
         let prices = PriceTable::load(prices)?;
-        let zone = calendar::zone(args.timezone.as_deref())?;
-        let (since_ms, until_ms) = calendar::range_ms(args.since, args.until, &zone)?;
         let thresholds = prices.tier_thresholds();
         let store = if args.no_ingest {
             let store = Store::open_read_only(db)?;
@@ -62,10 +61,21 @@ impl<'a> Context<'a> {
             }
             store
         } else {
-            let mut store = ingested(db, roots)?;
+            let mut store = ingested(db, roots, quiet)?;
             store.learn_tiers(&thresholds)?;
             store
         };
+        Context::with_store(store, prices, args)
+    }
+
+    /// A report over a ledger opened (and ingested into) by the caller.
+    pub fn with_store(
+        store: Store,
+        prices: PriceTable,
+        args: &'a ReportArgs,
+    ) -> Result<Context<'a>> {
+        let zone = calendar::zone(args.timezone.as_deref())?;
+        let (since_ms, until_ms) = calendar::range_ms(args.since, args.until, &zone)?;
         let filter = Filter {
             since_ms,
             until_ms,
@@ -87,7 +97,74 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// From now on, the report covers the days `since..=until` (in its zone) only.
+    pub fn set_days(
+        &mut self,
+        since: Option<jiff::civil::Date>,
+        until: Option<jiff::civil::Date>,
+    ) -> Result<()> {
+        (self.filter.since_ms, self.filter.until_ms) =
+            calendar::range_ms(since, until, &self.zone)?;
+        Ok(())
+    }
+
+    /// Every block of the report's range, as `blocks` lists them (for `--token-limit max`
+    /// and `p90`, which look at finished blocks).
+    pub fn all_blocks(&self, length_ms: i64, now_ms: i64) -> Result<Vec<blocks::Block>> {
+        let responses = query::responses(self.store.conn(), &self.filter)?;
+        Ok(blocks::blocks(
+            &responses,
+            &self.prices,
+            self.args.mode,
+            length_ms,
+            now_ms,
+        ))
+    }
+
+    /// Usage per 15-minute UTC bucket of the report's range (any order).
+    pub fn quarter_hours(&self) -> Result<Vec<query::Group>> {
+        query::time_groups(self.store.conn(), &self.filter)
+    }
+
+    /// From now on, the report covers what happened from `since_ms` (a UTC instant) on.
+    pub fn set_since_ms(&mut self, since_ms: Option<i64>) {
+        (self.filter.since_ms, self.filter.until_ms) = (since_ms, None);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
     pub fn periods(&self, periods: Periods) -> Result<ExitCode> {
+        let report = self.period_report(periods)?;
+        let (list, key, title) = match periods {
+            Periods::Daily => ("daily", "date", "Date"),
+            Periods::Weekly(_) => ("weekly", "week", "Week"),
+            Periods::Monthly => ("monthly", "month", "Month"),
+            Periods::Projects => ("projects", "project", "Project"),
+            Periods::Models => ("models", "model", "Model"),
+        };
+        let style = self.style();
+        let text = if self.args.json {
+            let value = match periods {
+                Periods::Models => render::models_json(&report, style),
+                _ => render::periods_json(&report, list, key, style),
+            };
+            json_text(&value)?
+        } else if self.args.csv {
+            render::periods_csv(&report, key, style)
+        } else {
+            render::periods_table(&report, title, style, screen())
+        };
+        self.finish(&text, &report.totals)
+    }
+
+    /// The periods report's model, in the requested order.
+    pub fn period_report(&self, periods: Periods) -> Result<report::Report> {
         let dated = matches!(
             periods,
             Periods::Daily | Periods::Weekly(_) | Periods::Monthly
@@ -140,34 +217,11 @@ impl<'a> Context<'a> {
         if self.args.order == Order::Desc {
             report.reverse();
         }
-        let (list, key, title) = match periods {
-            Periods::Daily => ("daily", "date", "Date"),
-            Periods::Weekly(_) => ("weekly", "week", "Week"),
-            Periods::Monthly => ("monthly", "month", "Month"),
-            Periods::Projects => ("projects", "project", "Project"),
-            Periods::Models => ("models", "model", "Model"),
-        };
-        let style = self.style();
-        let text = if self.args.json {
-            let value = match periods {
-                Periods::Models => render::models_json(&report, style),
-                _ => render::periods_json(&report, list, key, style),
-            };
-            json_text(&value)?
-        } else if self.args.csv {
-            render::periods_csv(&report, key, style)
-        } else {
-            render::periods_table(&report, title, style, screen())
-        };
-        self.finish(&text, &report.totals)
+        Ok(report)
     }
 
     pub fn sessions(&self) -> Result<ExitCode> {
-        let groups = query::session_groups(self.store.conn(), &self.filter)?;
-        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.args.mode);
-        if self.args.order == Order::Desc {
-            sessions.reverse();
-        }
+        let (sessions, totals) = self.session_report()?;
         let style = self.style();
         let text = if self.args.json {
             json_text(&render::sessions_json(&sessions, &totals, style))?
@@ -177,6 +231,61 @@ impl<'a> Context<'a> {
             render::sessions_table(&sessions, &totals, &self.zone, style, screen())
         };
         self.finish(&text, &totals)
+    }
+
+    /// The sessions report's model (sessions in the requested order, and their totals).
+    pub fn session_report(&self) -> Result<(Vec<report::Session>, Usage)> {
+        let groups = query::session_groups(self.store.conn(), &self.filter)?;
+        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.args.mode);
+        if self.args.order == Order::Desc {
+            sessions.reverse();
+        }
+        Ok((sessions, totals))
+    }
+
+    /// One session of the sessions report (`None`: the ledger has no response of it),
+    /// read by its id alone.
+    pub fn session(&self, session_id: &str) -> Result<Option<report::Session>> {
+        let groups = query::session_groups_of(self.store.conn(), session_id)?;
+        let (sessions, _) = report::sessions(&groups, &self.prices, self.args.mode);
+        Ok(sessions.into_iter().next())
+    }
+
+    /// The active block at `now_ms`, exactly as `blocks --active` finds it, from the
+    /// responses since the last pause longer than a block rather than from all history:
+    /// a response after such a pause starts a block whatever came before it (see
+    /// `blocks::settled_from`), so the blocks from there on are the same.
+    pub fn active_block(&self, length_ms: i64, now_ms: i64) -> Result<Option<blocks::Block>> {
+        const DAY_MS: i64 = 86_400_000;
+        let mut window_ms = 2 * DAY_MS;
+        loop {
+            let since_ms = now_ms.saturating_sub(window_ms);
+            // Past a year, read the whole range rather than widen again.
+            let bounded = window_ms <= 366 * DAY_MS;
+            let mut filter = self.filter.clone();
+            if bounded {
+                filter.since_ms = Some(filter.since_ms.map_or(since_ms, |s| s.max(since_ms)));
+            }
+            let whole_range = !bounded || filter.since_ms == self.filter.since_ms;
+            let responses = query::responses(self.store.conn(), &filter)?;
+            // Active means a response less than a block ago: none, no active block.
+            match responses.last() {
+                Some(last) if now_ms - last.at_ms < length_ms => {}
+                _ => return Ok(None),
+            }
+            let read_from = filter.since_ms.unwrap_or(i64::MIN);
+            let from = match blocks::settled_from(&responses, read_from, length_ms) {
+                Some(from) => from,
+                None if whole_range => 0,
+                None => {
+                    window_ms *= 4;
+                    continue;
+                }
+            };
+            let recent = &responses[from..];
+            let all = blocks::blocks(recent, &self.prices, self.args.mode, length_ms, now_ms);
+            return Ok(all.into_iter().find(|b| b.is_active));
+        }
     }
 
     pub fn blocks(&self, args: &BlocksArgs) -> Result<ExitCode> {
@@ -196,6 +305,7 @@ impl<'a> Context<'a> {
         let limit = match args.token_limit {
             Some(TokenLimit::Tokens(n)) => Some(n),
             Some(TokenLimit::Max) => Some(blocks::max_tokens(&all)),
+            Some(TokenLimit::P90) => Some(blocks::p90_tokens(&all)),
             None => None,
         };
         if args.active {
@@ -295,10 +405,10 @@ fn project_name(name: &str) -> String {
 }
 
 /// A report ingests new lines first, so it is never behind the transcripts.
-fn ingested(db: &Path, roots: &Roots) -> Result<Store> {
+fn ingested(db: &Path, roots: &Roots, quiet: bool) -> Result<Store> {
     let mut store = Store::open(db)?;
     let never = AtomicBool::new(false);
-    Ingestor::new(&mut store, Options::default())
+    crate::command::progress::attach(Ingestor::new(&mut store, Options::default()), quiet)
         .pass(&roots.paths, &never)
         .context("ingest before the report failed (use --no-ingest to read the ledger as it is)")?;
     Ok(store)

@@ -113,6 +113,90 @@ impl Transcript {
     }
 }
 
+/// Why the status line cannot read a session's own transcript.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionFilesError {
+    /// The file is not below any root's `projects/`: a full pass would never read it.
+    OutsideRoots,
+    /// It is not there (not written yet, or deleted).
+    Missing,
+}
+
+/// One session's own transcripts, the way a full pass finds them: `transcript` itself and
+/// its subagents' files (`<session>/subagents/*.jsonl` beside it). The status line reads
+/// these and nothing else. Each path is spelled below its root's `projects/` as the walk
+/// spells it, so both find the same cursor; links are not followed, as in the walk.
+pub fn session_transcripts(
+    roots: &[PathBuf],
+    transcript: &Path,
+) -> Result<Vec<Transcript>, SessionFilesError> {
+    let (projects, relative) = below_projects(roots, transcript)?;
+    let path = projects.join(&relative);
+    let below = projects.as_os_str().len() + 1;
+    let regular = |path: &Path| {
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.file_type().is_file())
+            .map(|m| Identity {
+                dev: m.dev(),
+                inode: m.ino(),
+                size: m.size(),
+                mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            })
+    };
+    let identity = regular(&path).ok_or(SessionFilesError::Missing)?;
+    let mut found = vec![Transcript {
+        path: path.clone(),
+        below_projects: below,
+        identity,
+    }];
+    let subagents = path.with_extension("").join("subagents");
+    let mut names: Vec<OsString> = match fs::read_dir(&subagents) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .filter(|name| Path::new(name).extension() == Some(OsStr::new("jsonl")))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    for name in names {
+        let path = subagents.join(name);
+        if let Some(identity) = regular(&path) {
+            found.push(Transcript {
+                path,
+                below_projects: below,
+                identity,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The root's `projects/` folder `transcript` lies below, and the rest of its path: by
+/// the spelling first, else (a root reached through a link) by where both really are.
+fn below_projects(
+    roots: &[PathBuf],
+    transcript: &Path,
+) -> Result<(PathBuf, PathBuf), SessionFilesError> {
+    let transcript = transcript.components().as_path();
+    for root in roots {
+        let projects = root.join("projects");
+        if let Ok(rest) = transcript.strip_prefix(&projects) {
+            return Ok((projects, rest.to_path_buf()));
+        }
+    }
+    let real = fs::canonicalize(transcript).map_err(|_| SessionFilesError::Missing)?;
+    for root in roots {
+        let projects = root.join("projects");
+        if let Ok(real_projects) = fs::canonicalize(&projects)
+            && let Ok(rest) = real.strip_prefix(&real_projects)
+        {
+            return Ok((projects, rest.to_path_buf()));
+        }
+    }
+    Err(SessionFilesError::OutsideRoots)
+}
+
 /// Everything one walk found, and what it could not read.
 #[derive(Debug, Default)]
 pub struct Found {

@@ -119,6 +119,24 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// The `meta` key holding when the last full pass (every root walked) finished, in Unix
+/// milliseconds: the status line, which reads only its own session, says how old the
+/// rest of the ledger is from it.
+pub const LAST_FULL_PASS: &str = "last_full_pass_ms";
+
+/// A no-change full pass records its time at most this often: a `watch` every few
+/// seconds must not turn into a write every few seconds.
+const FULL_PASS_RECORD_EVERY_MS: i64 = 60_000;
+
+/// Told how a pass advances, for a progress bar. `start` comes once the walk knows what
+/// there is to read (the bytes new since each file's cursor, the files that changed),
+/// `read` as lines are read (in steps of about a MiB), `finish` at the pass's end.
+pub trait Progress {
+    fn start(&mut self, files: u64, bytes: u64);
+    fn read(&mut self, files_done: u64, bytes_done: u64);
+    fn finish(&mut self);
+}
+
 /// Runs passes against one store, keeping what it learned between them.
 pub struct Ingestor<'s> {
     store: &'s mut Store,
@@ -128,6 +146,12 @@ pub struct Ingestor<'s> {
     batch: Batch,
     buf: Vec<u8>,
     stats: PassStats,
+    /// When this process last recorded a full pass in `meta`.
+    full_pass_recorded_ms: Option<i64>,
+    progress: Option<Box<dyn Progress + 's>>,
+    /// Bytes read when `progress` was last told.
+    progress_told: u64,
+    files_done: u64,
 }
 
 impl<'s> Ingestor<'s> {
@@ -139,17 +163,92 @@ impl<'s> Ingestor<'s> {
             batch: Batch::default(),
             buf: Vec::new(),
             stats: PassStats::default(),
+            full_pass_recorded_ms: None,
+            progress: None,
+            progress_told: 0,
+            files_done: 0,
+        }
+    }
+
+    /// Reports each pass's progress to `progress` (a progress bar on a terminal).
+    pub fn with_progress(mut self, progress: Box<dyn Progress + 's>) -> Ingestor<'s> {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn begin(&mut self) {
+        self.stats = PassStats::default();
+        self.batch.clear();
+        // Another process may have moved any cursor since our last pass: the cursors of
+        // the files this pass reads are fetched when it reaches them.
+        self.committed.clear();
+        self.progress_told = 0;
+        self.files_done = 0;
+    }
+
+    /// A pass over `transcripts` only (the status line's own session), walking nothing
+    /// and writing no pass record: the rest of the ledger waits for a full pass. Like a
+    /// full pass it fails with the database's error, at once if the store was opened
+    /// without waiting and another process is writing.
+    pub fn pass_files(
+        &mut self,
+        transcripts: &[Transcript],
+        stop: &AtomicBool,
+    ) -> Result<PassStats> {
+        let started = Instant::now();
+        self.begin();
+        self.stats.files_seen = transcripts.len() as u64;
+        self.read_changed(transcripts, |_| true, stop)?;
+        self.flush()?;
+        self.store.merge_pending()?;
+        self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.stats.finished_at = jiff::Timestamp::now().to_string();
+        Ok(self.stats.clone())
+    }
+
+    /// Reads each of `transcripts` from its cursor (`has_cursor` says whether the file
+    /// may have one), stopping at a database error.
+    fn read_changed(
+        &mut self,
+        transcripts: &[Transcript],
+        has_cursor: impl Fn(&Transcript) -> bool,
+        stop: &AtomicBool,
+    ) -> Result<()> {
+        for transcript in transcripts {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if let Err(e) = self.ingest_file(transcript, has_cursor(transcript), stop) {
+                match e {
+                    // Gone since the walk saw it: nothing to read, nothing lost.
+                    FileError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    FileError::Io(e) => {
+                        self.stats.warnings += 1;
+                        self.stats.files_unreadable += 1;
+                        log::warn!("{}: {e}", transcript.path.display());
+                    }
+                    FileError::Store(e) => return Err(e),
+                }
+            }
+            self.files_done += 1;
+            self.tell_progress(true);
+        }
+        Ok(())
+    }
+
+    fn tell_progress(&mut self, file_done: bool) {
+        if let Some(progress) = self.progress.as_mut()
+            && (file_done || self.stats.bytes_read - self.progress_told >= 1 << 20)
+        {
+            self.progress_told = self.stats.bytes_read;
+            progress.read(self.files_done, self.stats.bytes_read);
         }
     }
 
     /// One pass over every transcript under `roots`. `stop` ends it early (after a flush).
     pub fn pass(&mut self, roots: &[PathBuf], stop: &AtomicBool) -> Result<PassStats> {
         let started = Instant::now();
-        self.stats = PassStats::default();
-        self.batch.clear();
-        // Another process may have moved any cursor since our last pass: the cursors of
-        // the files this pass reads are fetched when it reaches them.
-        self.committed.clear();
+        self.begin();
         let identities = self.store.identities()?;
         debug!(
             "Loaded {} cursors in {:.3} ms",
@@ -177,24 +276,23 @@ impl<'s> Ingestor<'s> {
         self.stats.warnings = found.warnings.len() as u64;
         self.stats.files_unreadable = found.unreadable;
         self.stats.files_seen = found.seen;
-        for transcript in &found.transcripts {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let has_cursor = identities.contains_key(transcript.path.as_os_str());
-            if let Err(e) = self.ingest_file(transcript, has_cursor, stop) {
-                match e {
-                    // Gone since the walk saw it: nothing to read, nothing lost.
-                    FileError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    FileError::Io(e) => {
-                        self.stats.warnings += 1;
-                        self.stats.files_unreadable += 1;
-                        log::warn!("{}: {e}", transcript.path.display());
-                    }
-                    FileError::Store(e) => return Err(e),
-                }
-            }
+        if let Some(progress) = self.progress.as_mut() {
+            // What each changed file gained since its cursor saw it (all of a new one).
+            let bytes = found.transcripts.iter().map(|t| {
+                let seen = identities.get(t.path.as_os_str()).map_or(0, |i| i.size);
+                t.identity.size.checked_sub(seen).unwrap_or(t.identity.size)
+            });
+            progress.start(found.transcripts.len() as u64, bytes.sum());
         }
+        let read = self.read_changed(
+            &found.transcripts,
+            |t| identities.contains_key(t.path.as_os_str()),
+            stop,
+        );
+        if let Some(progress) = self.progress.as_mut() {
+            progress.finish();
+        }
+        read?;
         self.flush()?;
         let merging = Instant::now();
         self.store.merge_pending()?;
@@ -206,10 +304,20 @@ impl<'s> Ingestor<'s> {
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         self.stats.finished_at = jiff::Timestamp::now().to_string();
         self.stats.peak_rss_bytes = peak_rss();
-        // A pass that read nothing writes nothing: a no-change run must stay a few stats.
+        // A pass that read nothing writes nothing but, now and then, that it ran: a
+        // no-change run must stay a few stats.
         if self.stats.files_changed > 0 {
             self.store
                 .set_meta("last_ingest", &serde_json::to_string(&self.stats)?)?;
+        }
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        if self.stats.files_changed > 0
+            || self
+                .full_pass_recorded_ms
+                .is_none_or(|at| now_ms - at >= FULL_PASS_RECORD_EVERY_MS)
+        {
+            self.store.set_meta(LAST_FULL_PASS, &now_ms.to_string())?;
+            self.full_pass_recorded_ms = Some(now_ms);
         }
         Ok(self.stats.clone())
     }
@@ -275,6 +383,9 @@ impl<'s> Ingestor<'s> {
                 progress.lines += 1;
                 self.stats.lines_read += 1;
                 self.stats.bytes_read += line.end - line.start;
+                if self.progress.is_some() {
+                    self.tell_progress(false);
+                }
                 let parsed = if line.too_long {
                     Parsed::Skipped(format!(
                         "line longer than {} (limit), not read",

@@ -97,6 +97,18 @@ pub fn default_path() -> Result<PathBuf> {
 impl Store {
     /// Opens (creating if needed) the ledger for reading and writing.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_waiting(path, BUSY_TIMEOUT)
+    }
+
+    /// Opens the ledger for writing without ever waiting for another writer: every write
+    /// (including the migration or WAL switch of a new ledger) fails at once with "busy"
+    /// while another process holds the write lock (see `is_busy`). For the status line,
+    /// which must answer in milliseconds and may answer from what is committed.
+    pub fn open_without_waiting(path: &Path) -> Result<Store> {
+        Store::open_waiting(path, Duration::ZERO)
+    }
+
+    fn open_waiting(path: &Path, busy: Duration) -> Result<Store> {
         create_private(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
@@ -106,7 +118,7 @@ impl Store {
             index: MessageIndex::default(),
         };
         store
-            .configure()
+            .configure(busy)
             .with_context(|| format!("database {}", path.display()))?;
         // Only once the file is known to be ours: another program's is left as it is.
         keep_private(path)?;
@@ -168,11 +180,26 @@ impl Store {
         &self.conn
     }
 
-    fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+    /// Bounds SQLite's page cache. A one-shot reader that scans a table (the status line)
+    /// is faster with a small one: pages it reads once are not worth keeping, and filling
+    /// a big cache costs more allocation and memory than the scan itself.
+    pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
+    }
+
+    /// How long a statement waits for another process's lock before failing "busy".
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<()> {
+        self.conn.busy_timeout(wait)?;
+        Ok(())
+    }
+
+    fn configure(&mut self, busy: Duration) -> Result<()> {
+        self.conn.busy_timeout(busy)?;
         // Refuse a foreign file before changing anything in it (even its journal mode).
         self.check_ours()?;
-        self.use_wal()?;
+        self.use_wal(busy)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoints cost two fsyncs; every ~64 MiB of WAL instead of every 4 MiB keeps a
         // catch-up ingest of 100-row flushes from waiting on the disk.
@@ -188,14 +215,13 @@ impl Store {
     /// Switches the ledger to WAL. Two processes creating a ledger at the same moment may
     /// both ask; SQLite then answers one of them "busy" at once (waiting could deadlock),
     /// so that one asks again until the busy timeout.
-    fn use_wal(&self) -> Result<()> {
+    fn use_wal(&self, busy: Duration) -> Result<()> {
         let started = Instant::now();
         loop {
             match self.conn.pragma_update(None, "journal_mode", "WAL") {
                 Ok(()) => return Ok(()),
                 Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::DatabaseBusy
-                        && started.elapsed() < BUSY_TIMEOUT =>
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < busy =>
                 {
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -232,6 +258,11 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // A current schema needs no write lock: opening must not queue behind a writer.
+        // (The version only grows, so a current one read outside the lock stays current.)
+        if self.check_ours()? == MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -436,6 +467,14 @@ impl Store {
         current_cursor(&self.conn, path.as_os_str().as_bytes())
     }
 
+    /// A number that changes whenever another connection commits to the ledger: a
+    /// long-running view re-reads its figures only when it moved.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.conn
             .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
@@ -511,6 +550,18 @@ impl Store {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// The error is another process holding the write lock (after `open_without_waiting`,
+/// at once; otherwise after the busy timeout).
+pub fn is_busy(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
 }
 
 fn is_cannot_open(err: &anyhow::Error) -> bool {

@@ -277,6 +277,29 @@ pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionG
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// One session's groups over all time, as `session_groups` has them for an unbounded
+/// range: the status line's session, read by its id alone.
+pub fn session_groups_of(conn: &Connection, session_id: &str) -> Result<Vec<SessionGroup>> {
+    let sql = format!(
+        "SELECT session_id, bucket_ms, first_ms, last_ms, project, {SUMS} FROM usage_by_session
+         WHERE session_id = ?1 AND requests > 0
+         UNION ALL
+         SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, ts_ms, ts_ms, project, {ROW_SUMS}
+         FROM entry_keys
+         WHERE {UNMERGED} AND session_id = ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![session_id], |r| {
+        Ok(SessionGroup {
+            session_id: r.get(0)?,
+            first_ms: r.get(2)?,
+            last_ms: r.get(3)?,
+            group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Every response in the range, one `Group` each, in time order (for 5-hour blocks).
 pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -6,6 +6,9 @@
 //! `projects` and `models` have shapes of their own, documented in the README. CSV follows
 //! RFC 4180. Tables pick the widest layout that fits the terminal.
 
+pub mod live;
+pub mod statusline;
+
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 

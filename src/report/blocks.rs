@@ -149,6 +149,43 @@ impl Block {
     }
 }
 
+/// Where the responses (in time order) last paused for longer than a block: the index of
+/// the response after that pause, which starts a block whatever came before it, so the
+/// blocks from it on do not depend on earlier history. `None` when they never paused.
+pub fn after_last_pause(responses: &[Group], length_ms: i64) -> Option<usize> {
+    (1..responses.len())
+        .rev()
+        .find(|&i| responses[i].at_ms - responses[i - 1].at_ms > length_ms)
+}
+
+/// Where, among responses read from `read_from_ms` on (in time order), the blocks stop
+/// depending on what came before: after the last pause longer than a block, or from the
+/// first response if it came more than a block after `read_from_ms` (whatever came
+/// earlier then paused before it). `None`: reading must start earlier.
+pub fn settled_from(responses: &[Group], read_from_ms: i64, length_ms: i64) -> Option<usize> {
+    if let Some(i) = after_last_pause(responses, length_ms) {
+        return Some(i);
+    }
+    let first = responses.first()?;
+    (first.at_ms - read_from_ms > length_ms).then_some(0)
+}
+
+/// `--token-limit p90`: the 90th percentile (nearest rank) of the tokens finished blocks
+/// used, as Claude-Code-Usage-Monitor estimates a plan's limit from history.
+pub fn p90_tokens(blocks: &[Block]) -> u64 {
+    let mut used: Vec<u64> = blocks
+        .iter()
+        .filter(|b| !b.is_gap && !b.is_active)
+        .map(|b| b.usage.tokens.total())
+        .collect();
+    if used.is_empty() {
+        return 0;
+    }
+    used.sort_unstable();
+    let rank = (used.len() as f64 * 0.9).ceil() as usize;
+    used[rank.clamp(1, used.len()) - 1]
+}
+
 /// `--token-limit max`: the most tokens any finished block used.
 pub fn max_tokens(blocks: &[Block]) -> u64 {
     blocks
@@ -265,6 +302,47 @@ mod tests {
         assert_eq!(p.total_tokens, 200 + 5 * 233);
         // An old block is not active.
         assert!(!run(&[60], now + 10 * FIVE_H)[0].is_active);
+    }
+
+    #[test]
+    fn blocks_after_the_last_long_pause_are_those_of_all_history() {
+        // Busy for 14 hours (blocks chain), a 6-hour pause, then 3 hours of work.
+        let mut times: Vec<i64> = (0..=14 * 60).step_by(50).collect();
+        times.extend([20 * 60 + 10, 21 * 60, 23 * 60 + 5]);
+        let now = (23 * 60 + 30) * 60_000;
+        let responses: Vec<Group> = times.iter().map(|m| response(m * 60_000, 100)).collect();
+        let from = after_last_pause(&responses, FIVE_H).unwrap();
+        assert_eq!(responses[from].at_ms, (20 * 60 + 10) * 60_000);
+        let table = PriceTable::builtin();
+        let all = blocks(&responses, &table, CostMode::Auto, FIVE_H, now);
+        let recent = blocks(&responses[from..], &table, CostMode::Auto, FIVE_H, now);
+        let active = |b: &[Block]| b.iter().find(|b| b.is_active).cloned();
+        assert!(active(&all).is_some());
+        assert_eq!(active(&recent), active(&all));
+        assert_eq!(after_last_pause(&responses[..from], FIVE_H), None);
+
+        // Read from 19:00: no pause inside, but nothing in the 5 h 10 m before 20:10.
+        let tail = &responses[from..];
+        assert_eq!(settled_from(tail, 15 * 60 * 60_000, FIVE_H), Some(0));
+        // Read from 16:00: the pause may be longer than that, or not: read earlier.
+        assert_eq!(settled_from(tail, 16 * 60 * 60_000, FIVE_H), None);
+    }
+
+    #[test]
+    fn p90_is_the_nearest_rank_of_finished_blocks() {
+        // Ten finished blocks of 100..1000 tokens (one response each, 6 h apart).
+        let responses: Vec<Group> = (1..=10)
+            .map(|i| response(i * 6 * HOUR_MS, i as u64 * 100))
+            .collect();
+        let b = blocks(
+            &responses,
+            &PriceTable::builtin(),
+            CostMode::Auto,
+            FIVE_H,
+            i64::MAX / 2,
+        );
+        assert_eq!(p90_tokens(&b), 900);
+        assert_eq!(p90_tokens(&[]), 0);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 pub mod blocks;
 pub mod calendar;
 pub mod litellm;
+pub mod live;
 pub mod pricing;
+pub mod statusline;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,289 @@
+//! Draws `cco-stats live`'s screen from its model: a pure function of the model, the
+//! frame's size and whether to colour, so it is tested on ratatui's `TestBackend`.
+//! Narrow screens (down to 60×20) stack the session and model tables; wide ones put them
+//! side by side.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Row, Sparkline, Table};
+
+use crate::render::statusline::duration;
+use crate::render::{dollars, short_model, thousands};
+use crate::report::Usage;
+use crate::report::live::{LimitSource, Live};
+
+/// `1234` → `1.2k`, `1834567` → `1.8M`: tokens where a column is short.
+pub fn compact(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.1}B", n as f64 / 1e9),
+    }
+}
+
+struct Palette {
+    color: bool,
+}
+
+impl Palette {
+    fn fg(&self, color: Color) -> Style {
+        if self.color {
+            Style::default().fg(color)
+        } else {
+            Style::default()
+        }
+    }
+    fn title(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    fn level(&self, percent: f64) -> Style {
+        self.fg(if percent >= 100.0 {
+            Color::Red
+        } else if percent >= 80.0 {
+            Color::Yellow
+        } else {
+            Color::Green
+        })
+    }
+}
+
+fn cost_text(usage: &Usage) -> String {
+    if usage.unpriced_models().is_empty() {
+        dollars(usage.cost)
+    } else {
+        format!("{}+?", dollars(usage.cost))
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
+    let palette = Palette { color };
+    let area = frame.area();
+    let warning = live.past_limit();
+    let [title, today, gauge, burn, alert, spark, tables, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(warning)),
+        Constraint::Length(if area.height >= 40 { 8 } else { 4 }),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let now = jiff::Timestamp::from_millisecond(live.now_ms).unwrap_or_default();
+    let clock = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let zone_time = jiff::tz::TimeZone::get(&live.zone_name)
+        .map(|tz| {
+            now.to_zoned_datetime(tz)
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .map(|t| format!("{t} {}", live.zone_name))
+        .unwrap_or(clock);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("cco-stats live", palette.title()),
+            Span::raw(format!(" · {zone_time}")),
+        ])),
+        title,
+    );
+
+    let models: Vec<String> = live.today.models.keys().map(|m| short_model(m)).collect();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("Today  ", palette.title()),
+            Span::raw(format!(
+                "{} tokens · {} · {}",
+                thousands(live.today.tokens.total()),
+                cost_text(&live.today),
+                if models.is_empty() {
+                    "no responses yet".to_string()
+                } else {
+                    models.join(", ")
+                }
+            )),
+        ])),
+        today,
+    );
+
+    draw_block(frame, live, &palette, gauge, burn);
+    if warning {
+        frame.render_widget(
+            Paragraph::new("⚠ the block is projected to pass its token limit")
+                .style(palette.fg(Color::Red).add_modifier(Modifier::BOLD)),
+            alert,
+        );
+    }
+
+    let peak = live.spark.iter().copied().max().unwrap_or(0);
+    let shown = (spark.width.saturating_sub(2) as usize).min(live.spark.len());
+    let hours = shown as f64 * 0.25;
+    frame.render_widget(
+        Sparkline::default()
+            .block(Block::default().borders(Borders::ALL).title(format!(
+                "Last {hours:.1} h, tokens per 15 min (peak {})",
+                compact(peak)
+            )))
+            .data(&live.spark[live.spark.len() - shown..])
+            .style(palette.fg(Color::Cyan)),
+        spark,
+    );
+
+    let [sessions, models] = if tables.width >= 100 {
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(tables)
+    } else {
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(tables)
+    };
+    draw_sessions(frame, live, &palette, sessions);
+    draw_models(frame, live, &palette, models);
+
+    let pass = live.last_pass.as_deref().unwrap_or("reading…");
+    frame.render_widget(
+        Paragraph::new(format!("q quit · r refresh · {pass}")).style(palette.fg(Color::DarkGray)),
+        footer,
+    );
+}
+
+fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect, burn: Rect) {
+    let [label, bar] =
+        Layout::horizontal([Constraint::Length(7), Constraint::Min(10)]).areas(gauge);
+    frame.render_widget(
+        Paragraph::new(Span::styled("Block", palette.title())),
+        label,
+    );
+    let Some(active) = &live.block else {
+        frame.render_widget(Paragraph::new("no active block"), bar);
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("Burn   ", palette.title()),
+                Span::raw("—"),
+            ])),
+            burn,
+        );
+        return;
+    };
+    let used = active.block.usage.tokens.total();
+    let left = duration((active.block.end_ms - live.now_ms).max(0));
+    let (ratio, text, style) = match live.limit {
+        Some((limit, source)) if limit > 0 => {
+            let percent = used as f64 * 100.0 / limit as f64;
+            let source = match source {
+                LimitSource::Given => "",
+                LimitSource::Max => " max",
+                LimitSource::P90 => " p90",
+            };
+            (
+                (used as f64 / limit as f64).min(1.0),
+                format!("{percent:.0}% of {}{source} · {left} left", compact(limit)),
+                palette.level(percent),
+            )
+        }
+        _ => (
+            0.0,
+            format!("{} tokens · {left} left (no limit)", compact(used)),
+            palette.fg(Color::Green),
+        ),
+    };
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .label(format!("{} {text}", cost_text(&active.block.usage)))
+            .gauge_style(style),
+        bar,
+    );
+    let rate = match (active.burn, active.projection) {
+        (Some(rate), Some(p)) => format!(
+            "{} tok/min · {}/h · → {}, {} at end",
+            thousands(rate.tokens_per_minute.round() as u64),
+            dollars(rate.cost_per_hour),
+            compact(p.total_tokens),
+            dollars(p.total_cost)
+        ),
+        _ => "under a minute of activity".to_string(),
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("Burn   ", palette.title()),
+            Span::raw(rate),
+        ])),
+        burn,
+    );
+}
+
+fn draw_sessions(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
+    let rows: Vec<Row> = live
+        .sessions
+        .iter()
+        .take(area.height.saturating_sub(3) as usize)
+        .map(|s| {
+            let id: String = s.session_id.chars().take(8).collect();
+            let project = s.project.rsplit('-').find(|p| !p.is_empty()).unwrap_or("");
+            Row::new(vec![
+                id,
+                project.to_string(),
+                compact(s.usage.tokens.total()),
+                cost_text(&s.usage),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Min(6),
+            Constraint::Length(7),
+            Constraint::Length(9),
+        ],
+    )
+    .header(Row::new(vec!["session", "project", "tokens", "cost"]).style(palette.title()))
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title("Sessions active today"),
+    );
+    frame.render_widget(table, area);
+}
+
+fn draw_models(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
+    let rows: Vec<Row> = live
+        .today
+        .breakdown()
+        .into_iter()
+        .take(area.height.saturating_sub(3) as usize)
+        .map(|(model, m)| {
+            let cost = if m.unpriced && m.cost == 0.0 {
+                "no price".to_string()
+            } else {
+                dollars(m.cost)
+            };
+            Row::new(vec![short_model(model), compact(m.tokens.total()), cost])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(10),
+            Constraint::Length(7),
+            Constraint::Length(9),
+        ],
+    )
+    .header(Row::new(vec!["model", "tokens", "cost"]).style(palette.title()))
+    .block(Block::default().borders(Borders::ALL).title("Models today"));
+    frame.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_tokens() {
+        assert_eq!(compact(999), "999");
+        assert_eq!(compact(1_234), "1.2k");
+        assert_eq!(compact(1_834_567), "1.8M");
+    }
+}

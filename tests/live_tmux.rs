@@ -1,0 +1,217 @@
+//! The real `cco-stats live` in a real tmux: it starts at 60×20, redraws when the window
+//! grows to 200×60, and `q` or Ctrl-C end it with exit 0 and the terminal as it was
+//! (main screen, cooked mode with echo). Without a terminal it refuses.
+//!
+//! tmux is a test dependency (.ci/run installs it): under CI a missing tmux fails the
+//! test; elsewhere the test says it skipped.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::Scratch;
+
+fn tmux_available() -> bool {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is not installed: CI must install it (.ci/run)"
+        );
+        eprintln!("skipped: tmux is not installed");
+    }
+    found
+}
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        Tmux {
+            socket: format!("cco-stats-test-{name}-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.ok(&["capture-pane", "-p", "-t", "live"])
+    }
+
+    /// Waits (at most 30 s) until the screen passes `test`; returns it.
+    fn wait_for(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if test(&screen) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never saw {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// Starts `live` in a 60×20 tmux window; after it ends, the pane shows its exit code and
+/// the terminal's modes, and stays open.
+fn start(s: &Scratch, tmux: &Tmux) -> std::path::PathBuf {
+    let rc = s.dir.path().join("rc");
+    let script = s.dir.path().join("run.sh");
+    let env = format!(
+        "HOME={} XDG_CONFIG_HOME={} XDG_DATA_HOME={} NO_COLOR=1 TERM=xterm-256color",
+        shell_quote(s.dir.path()),
+        shell_quote(&s.dir.path().join("config")),
+        shell_quote(&s.dir.path().join("data")),
+    );
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nunset CLAUDE_CONFIG_DIR CCO_STATS_DB RUST_LOG\n{env} {} --db {} --source {} live --interval 1s\necho $? > {}.tmp && mv {}.tmp {}\necho AFTER-LIVE\nstty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo\nsleep 120\n",
+            shell_quote(Path::new(common::BIN)),
+            shell_quote(&s.db),
+            shell_quote(&s.root),
+            shell_quote(&rc),
+            shell_quote(&rc),
+            shell_quote(&rc),
+        ),
+    )
+    .unwrap();
+    let command = format!("sh {}", shell_quote(&script));
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        "live",
+        "-x",
+        "60",
+        "-y",
+        "20",
+        &command,
+    ]);
+    rc
+}
+
+fn exit_code(rc: &Path) -> i32 {
+    let started = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(rc) {
+            return text.trim().parse().unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "live did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn assert_restored(tmux: &Tmux) {
+    let screen = tmux.wait_for("the shell after live", |s| {
+        s.contains("AFTER-LIVE") && s.contains("echo")
+    });
+    assert!(
+        !screen.contains("cco-stats live"),
+        "the view is gone:\n{screen}"
+    );
+    let modes: Vec<&str> = screen.lines().map(str::trim).collect();
+    assert!(
+        modes.contains(&"icanon") && modes.contains(&"echo"),
+        "cooked mode with echo:\n{screen}"
+    );
+    assert_eq!(
+        tmux.ok(&["display-message", "-p", "-t", "live", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+}
+
+#[test]
+fn live_draws_resizes_and_quits_in_tmux() {
+    if !tmux_available() {
+        return;
+    }
+    let s = Scratch::with_fixtures();
+    let tmux = Tmux::new("q");
+    let rc = start(&s, &tmux);
+    let small = tmux.wait_for("the view at 60x20", |s| {
+        s.contains("cco-stats live") && s.contains("Models today")
+    });
+    assert!(small.contains("Today"), "{small}");
+    assert!(small.lines().all(|l| l.chars().count() <= 60), "{small}");
+    assert_eq!(
+        tmux.ok(&["display-message", "-p", "-t", "live", "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+
+    tmux.ok(&["resize-window", "-t", "live", "-x", "200", "-y", "60"]);
+    // Wide enough: sessions and models side by side.
+    let large = tmux.wait_for("the view at 200x60", |s| {
+        s.lines()
+            .any(|l| l.contains("Sessions active today") && l.contains("Models today"))
+    });
+    assert!(large.lines().count() >= 59, "{large}");
+
+    tmux.ok(&["send-keys", "-t", "live", "q"]);
+    assert_eq!(exit_code(&rc), 0);
+    assert_restored(&tmux);
+}
+
+#[test]
+fn ctrl_c_ends_live_and_restores_the_terminal() {
+    if !tmux_available() {
+        return;
+    }
+    let s = Scratch::with_fixtures();
+    let tmux = Tmux::new("c");
+    let rc = start(&s, &tmux);
+    tmux.wait_for("the view", |s| s.contains("cco-stats live"));
+    tmux.ok(&["send-keys", "-t", "live", "C-c"]);
+    assert_eq!(exit_code(&rc), 0);
+    assert_restored(&tmux);
+}
+
+#[test]
+fn without_a_terminal_live_refuses() {
+    let s = Scratch::with_fixtures();
+    let out = s.cmd().arg("live").assert().failure();
+    let err = common::stderr(out.get_output());
+    assert!(err.contains("needs a terminal"), "{err}");
+}
