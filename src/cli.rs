@@ -190,7 +190,9 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
+/// `Default` is what the command line gives with no flags (the glance views, `live`
+/// and `statusline`, start from it).
+#[derive(Debug, Default, Args)]
 pub struct ReportArgs {
     /// First day to include (YYYY-MM-DD or YYYYMMDD)
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
@@ -243,8 +245,9 @@ pub struct ReportArgs {
     pub strict: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Order {
+    #[default]
     Asc,
     Desc,
 }

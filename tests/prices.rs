@@ -401,15 +401,7 @@ fn prices_lists_periods_tiers_multipliers_and_sources() {
     let s = Scratch::new();
     let out = s.cmd().args(["prices", "--json"]).assert().success();
     let listed = json(&out.get_output().stdout);
-    let family = |name: &str| {
-        listed["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["family"] == name)
-            .unwrap()
-            .clone()
-    };
+    let family = |name: &str| common::price_family(&listed, name);
     let sonnet_5_5 = family("claude-sonnet-5-5");
     assert_eq!(sonnet_5_5["periods"][0]["until"], "2026-10-07");
     assert_eq!(sonnet_5_5["periods"][1]["from"], "2026-10-07");

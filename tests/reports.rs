@@ -202,15 +202,7 @@ fn strict_fails_on_unpriced_models_and_a_price_file_fixes_it() {
         .assert()
         .success();
     let listed = json(&listed.get_output().stdout);
-    let family = |name: &str| {
-        listed["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["family"] == name)
-            .unwrap()
-            .clone()
-    };
+    let family = |name: &str| common::price_family(&listed, name);
     assert_eq!(
         family("claude-mystery-1")["periods"][0]["source"],
         prices.display().to_string()

@@ -18,18 +18,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::cli::{LiveArgs, Order, ReportArgs, TokenLimit};
+use crate::cli::{LiveArgs, ReportArgs, TokenLimit};
 use crate::command::report::{Context, Periods};
 use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, PassStats};
 use crate::ledger::Store;
 use crate::render;
 use crate::report::blocks;
+use crate::report::calendar;
 use crate::report::live::{
     ActiveBlock, LimitSource, Live, SPARK_BUCKET_MS, SPARK_BUCKETS, SessionRow, spark,
 };
 use crate::report::pricing::PriceTable;
-use crate::report::{CostMode, calendar};
 
 const BLOCK_MS: i64 = 5 * 3_600_000;
 /// The view is rebuilt at least this often, for what moves with the clock alone.
@@ -149,18 +149,9 @@ fn zone_name(name: Option<&str>) -> Result<String> {
 /// The flags a report would have for the same figures: all history, costs as `auto`.
 pub fn report_args(timezone: Option<String>) -> ReportArgs {
     ReportArgs {
-        since: None,
-        until: None,
         timezone,
-        project: None,
-        breakdown: false,
-        order: Order::Asc,
-        json: false,
-        csv: false,
-        no_cost: false,
-        mode: CostMode::Auto,
         no_ingest: true,
-        strict: false,
+        ..ReportArgs::default()
     }
 }
 

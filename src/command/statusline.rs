@@ -22,7 +22,7 @@ use anyhow::Result;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::cli::{Order, ReportArgs, StatuslineArgs};
+use crate::cli::{ReportArgs, StatuslineArgs};
 use crate::command::report::{Context, Periods};
 use crate::ingest::discover::{self, Roots, SessionFilesError};
 use crate::ingest::parse::{self, Parsed, Record};
@@ -34,7 +34,7 @@ use crate::report::pricing::PriceTable;
 use crate::report::statusline::{
     ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, Unread, default_context_size,
 };
-use crate::report::{CostMode, Usage, calendar};
+use crate::report::{Usage, calendar};
 
 /// Claude Code's JSON is a few KiB; past this it is not what we expect.
 const MAX_INPUT: u64 = 4 << 20;
@@ -167,18 +167,8 @@ fn figures(
 /// The flags a report would have for the same figures: all history, costs as `auto`.
 fn report_args(args: &StatuslineArgs) -> ReportArgs {
     ReportArgs {
-        since: None,
-        until: None,
         timezone: args.timezone.clone(),
-        project: None,
-        breakdown: false,
-        order: Order::Asc,
-        json: false,
-        csv: false,
-        no_cost: false,
-        mode: CostMode::Auto,
-        no_ingest: false,
-        strict: false,
+        ..ReportArgs::default()
     }
 }
 

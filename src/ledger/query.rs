@@ -56,6 +56,27 @@ pub struct Group {
 }
 
 impl Group {
+    /// One request of `model` (`""`: none) with `output` tokens, for the report code's
+    /// unit tests.
+    #[cfg(test)]
+    pub fn of_output(at_ms: i64, model: &str, output: u64) -> Group {
+        Group {
+            at_ms,
+            project: "p".into(),
+            key: PricingKey {
+                model: model.into(),
+                ..PricingKey::default()
+            },
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
+            web_search: 0,
+            cost_usd: 0.0,
+            requests: 1,
+        }
+    }
+
     /// `None` for API-error placeholders, which name no model.
     pub fn model(&self) -> Option<&str> {
         Some(self.key.model.as_str()).filter(|m| !m.is_empty())

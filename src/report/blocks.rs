@@ -212,27 +212,11 @@ pub fn limit_status(tokens: u64, limit: u64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
-    use crate::ledger::aggregate::PricingKey;
 
     const FIVE_H: i64 = 5 * HOUR_MS;
 
     fn response(at_ms: i64, output: u64) -> Group {
-        Group {
-            at_ms,
-            project: "p".into(),
-            key: PricingKey {
-                model: "claude-sonnet-4-5".into(),
-                ..PricingKey::default()
-            },
-            tokens: Tokens {
-                output,
-                ..Tokens::default()
-            },
-            web_search: 0,
-            cost_usd: 0.0,
-            requests: 1,
-        }
+        Group::of_output(at_ms, "claude-sonnet-4-5", output)
     }
 
     fn run(times_min: &[i64], now_ms: i64) -> Vec<Block> {

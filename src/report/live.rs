@@ -82,22 +82,10 @@ pub fn spark(groups: &[Group], now_ms: i64) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
 
     #[test]
     fn spark_counts_quarter_hours_up_to_now() {
-        let g = |at_ms: i64, output: u64| Group {
-            at_ms,
-            project: "p".into(),
-            key: crate::ledger::aggregate::PricingKey::default(),
-            tokens: Tokens {
-                output,
-                ..Tokens::default()
-            },
-            web_search: 0,
-            cost_usd: 0.0,
-            requests: 1,
-        };
+        let g = |at_ms: i64, output: u64| Group::of_output(at_ms, "", output);
         let now = 100 * SPARK_BUCKET_MS + 60_000;
         let s = spark(
             &[

@@ -250,24 +250,9 @@ pub fn sessions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::aggregate::PricingKey;
 
     fn group(at_ms: i64, model: &str, output: u64) -> Group {
-        Group {
-            at_ms,
-            project: "p".into(),
-            key: PricingKey {
-                model: model.into(),
-                ..PricingKey::default()
-            },
-            tokens: Tokens {
-                output,
-                ..Tokens::default()
-            },
-            web_search: 0,
-            cost_usd: 0.0,
-            requests: 1,
-        }
+        Group::of_output(at_ms, model, output)
     }
 
     #[test]

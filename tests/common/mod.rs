@@ -86,6 +86,16 @@ pub fn json(bytes: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
 }
 
+/// One family of `prices --json`, by name.
+pub fn price_family<'a>(prices: &'a Value, name: &str) -> &'a Value {
+    prices["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["family"] == name)
+        .unwrap_or_else(|| panic!("no family {name} in `prices --json`"))
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
