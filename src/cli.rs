@@ -9,8 +9,62 @@ use jiff::civil::Date;
 
 use crate::ingest;
 use crate::render;
+use crate::render::statusline::{CostSource, Field};
 use crate::report::CostMode;
 use crate::report::calendar::parse_date;
+use crate::report::options::{
+    BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
+};
+
+/// The model's enums know nothing of clap: this names their values for the command line
+/// (and for `--help`, completions and man pages).
+macro_rules! value_enum {
+    ($ty:ty { $($variant:path => $name:literal $(: $help:literal)?),+ $(,)? }) => {
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $($variant => clap::builder::PossibleValue::new($name)$(.help($help))?),+
+                })
+            }
+        }
+    };
+}
+
+value_enum!(CostMode {
+    CostMode::Auto => "auto",
+    CostMode::Calculate => "calculate",
+    CostMode::Display => "display",
+});
+
+value_enum!(Order {
+    Order::Asc => "asc",
+    Order::Desc => "desc",
+});
+
+value_enum!(WeekStart {
+    WeekStart::Sunday => "sunday",
+    WeekStart::Monday => "monday",
+});
+
+value_enum!(Field {
+    Field::Model => "model": "The model's name",
+    Field::Session => "session": "This session's cost",
+    Field::Today => "today": "Today's cost, all sessions (in the chosen time zone)",
+    Field::Block => "block": "The active 5-hour block's cost and the time to its end",
+    Field::Burn => "burn": "The active block's burn rate in $/h",
+    Field::Context => "context": "How full the context window is",
+    Field::Limits => "limits": "The 5-hour rate limit's use and reset time (subscriptions)",
+});
+
+value_enum!(CostSource {
+    CostSource::Ledger => "ledger": "The ledger's, from the session's transcripts (subagents included)",
+    CostSource::Claude => "claude": "Claude Code's own estimate (`cost.total_cost_usd`, reset by /clear)",
+    CostSource::Both => "both": "The ledger's, with Claude Code's beside it",
+});
 
 /// A permanent, exact ledger of your Claude Code usage.
 ///
@@ -85,15 +139,15 @@ pub struct StatuslineArgs {
     /// What to show, in this order (comma list of: model, session, today, block, burn,
     /// context, limits)
     #[arg(long, value_enum, value_delimiter = ',', default_value = render::statusline::DEFAULT_FIELDS, value_name = "FIELDS")]
-    pub format: Vec<render::statusline::Field>,
+    pub format: Vec<Field>,
 
     /// No ANSI colours (also with NO_COLOR set)
     #[arg(long)]
     pub no_color: bool,
 
     /// Whose session cost to show
-    #[arg(long, value_enum, default_value_t = render::statusline::CostSource::Ledger)]
-    pub cost_source: render::statusline::CostSource,
+    #[arg(long, value_enum, default_value_t = CostSource::Ledger)]
+    pub cost_source: CostSource,
 
     /// IANA time zone that "today" is counted in [default: the system's]
     #[arg(long, value_name = "ZONE")]
@@ -190,9 +244,7 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// `Default` is what the command line gives with no flags (the glance views, `live`
-/// and `statusline`, start from it).
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct ReportArgs {
     /// First day to include (YYYY-MM-DD or YYYYMMDD)
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
@@ -245,17 +297,26 @@ pub struct ReportArgs {
     pub strict: bool,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Order {
-    #[default]
-    Asc,
-    Desc,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum WeekStart {
-    Sunday,
-    Monday,
+impl ReportArgs {
+    pub fn options(&self) -> ReportOptions {
+        ReportOptions {
+            since: self.since,
+            until: self.until,
+            timezone: self.timezone.clone(),
+            project: self.project.clone(),
+            breakdown: self.breakdown,
+            order: self.order,
+            format: match (self.json, self.csv) {
+                (true, _) => OutputFormat::Json,
+                (_, true) => OutputFormat::Csv,
+                _ => OutputFormat::Table,
+            },
+            no_cost: self.no_cost,
+            mode: self.mode,
+            ingest: !self.no_ingest,
+            strict: self.strict,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -266,15 +327,6 @@ pub struct WeeklyArgs {
     /// The day a week starts on
     #[arg(long, value_enum, default_value_t = WeekStart::Sunday)]
     pub start_of_week: WeekStart,
-}
-
-/// `--token-limit`: a number of tokens, `max` (the most any finished block used) or `p90`
-/// (the 90th percentile of finished blocks).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenLimit {
-    Tokens(u64),
-    Max,
-    P90,
 }
 
 fn parse_token_limit(text: &str) -> Result<TokenLimit, String> {
@@ -319,6 +371,17 @@ pub struct BlocksArgs {
     pub session_length: f64,
 }
 
+impl BlocksArgs {
+    pub fn options(&self) -> BlocksOptions {
+        BlocksOptions {
+            active: self.active,
+            recent: self.recent,
+            token_limit: self.token_limit,
+            length_ms: (self.session_length * 3_600_000.0).round() as i64,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PricesArgs {
     /// Print as JSON
@@ -339,5 +402,14 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flags_give_the_default_options() {
+        let cli = Cli::try_parse_from(["cco-stats", "daily"]).unwrap();
+        let Command::Daily(args) = cli.command else {
+            panic!("daily parses as daily");
+        };
+        assert_eq!(args.options(), ReportOptions::default());
     }
 }

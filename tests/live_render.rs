@@ -4,10 +4,10 @@
 
 mod common;
 
-use cco_stats::cli::TokenLimit;
-use cco_stats::command::live::{Source, report_args};
+use cco_stats::command::live::{Source, report_options};
 use cco_stats::ledger::Store;
 use cco_stats::render;
+use cco_stats::report::options::TokenLimit;
 use cco_stats::report::pricing::PriceTable;
 use common::Scratch;
 use ratatui::Terminal;
@@ -19,9 +19,10 @@ const NOW_MS: i64 = 1_768_213_800_000;
 fn screen(width: u16, height: u16, limit: Option<TokenLimit>) -> String {
     let s = Scratch::with_fixtures();
     s.once();
-    let args = report_args(Some("UTC".to_string()));
+    let options = report_options(Some("UTC".to_string()));
     let store = Store::open_read_only(&s.db).unwrap();
-    let mut source = Source::new(store, PriceTable::builtin(), &args, limit, "UTC".into()).unwrap();
+    let mut source =
+        Source::new(store, PriceTable::builtin(), options, limit, "UTC".into()).unwrap();
     let live = source
         .live(NOW_MS, Some("pass 10:30:00 UTC: 4 files, 0 changed".into()))
         .unwrap();

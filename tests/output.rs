@@ -49,7 +49,16 @@ fn every_report_in_every_format() {
                     "{report}_{format}{}",
                     if breakdown { "_breakdown" } else { "" }
                 );
-                insta::assert_snapshot!(name, output(&scratch, &args, columns));
+                let text = output(&scratch, &args, columns);
+                if format.starts_with("table") {
+                    let limit: usize = columns.parse().unwrap();
+                    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+                    assert!(
+                        widest <= limit,
+                        "{name} is {widest} wide for {limit}:\n{text}"
+                    );
+                }
+                insta::assert_snapshot!(name, text);
             }
         }
     }

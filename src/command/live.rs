@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::cli::{LiveArgs, ReportArgs, TokenLimit};
+use crate::cli::LiveArgs;
 use crate::command::report::{Context, Periods};
 use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, PassStats};
@@ -29,6 +29,7 @@ use crate::report::calendar;
 use crate::report::live::{
     ActiveBlock, LimitSource, Live, SPARK_BUCKET_MS, SPARK_BUCKETS, SessionRow, spark,
 };
+use crate::report::options::{ReportOptions, TokenLimit};
 use crate::report::pricing::PriceTable;
 
 const BLOCK_MS: i64 = 5 * 3_600_000;
@@ -45,13 +46,13 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &LiveArgs) -> 
         );
     }
     let prices = PriceTable::load(prices)?;
-    let report_args = report_args(args.timezone.clone());
+    let options = report_options(args.timezone.clone());
     let zone_name = zone_name(args.timezone.as_deref())?;
     let mut writer = Store::open(db)?;
     // As a report does: aggregates that tell the price table's tiers apart.
     writer.learn_tiers(&prices.tier_thresholds())?;
     let reader = Store::open_read_only(db)?;
-    let mut source = Source::new(reader, prices, &report_args, args.token_limit, zone_name)?;
+    let mut source = Source::new(reader, prices, options, args.token_limit, zone_name)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
@@ -75,7 +76,7 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &LiveArgs) -> 
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     ingestor: &mut Ingestor<'_>,
-    source: &mut Source<'_>,
+    source: &mut Source,
     roots: &Roots,
     args: &LiveArgs,
     color: bool,
@@ -146,35 +147,36 @@ fn zone_name(name: Option<&str>) -> Result<String> {
     Ok(zone.iana_name().unwrap_or("UTC").to_string())
 }
 
-/// The flags a report would have for the same figures: all history, costs as `auto`.
-pub fn report_args(timezone: Option<String>) -> ReportArgs {
-    ReportArgs {
+/// The options a report would have for the same figures: all history, costs as `auto`,
+/// from the ledger as it is (the view ingests on its own schedule).
+pub fn report_options(timezone: Option<String>) -> ReportOptions {
+    ReportOptions {
         timezone,
-        no_ingest: true,
-        ..ReportArgs::default()
+        ingest: false,
+        ..ReportOptions::default()
     }
 }
 
 /// Builds the view from a ledger through the report code, keeping the block limit
 /// between builds.
-pub struct Source<'a> {
-    ctx: Context<'a>,
+pub struct Source {
+    ctx: Context,
     token_limit: TokenLimit,
     zone_name: String,
     limit: Option<(u64, LimitSource, i64)>,
 }
 
-impl<'a> Source<'a> {
+impl Source {
     /// `token_limit` `None` means `p90`.
     pub fn new(
         store: Store,
         prices: PriceTable,
-        args: &'a ReportArgs,
+        options: ReportOptions,
         token_limit: Option<TokenLimit>,
         zone_name: String,
-    ) -> Result<Source<'a>> {
+    ) -> Result<Source> {
         Ok(Source {
-            ctx: Context::with_store(store, prices, args)?,
+            ctx: Context::with_store(store, prices, options)?,
             token_limit: token_limit.unwrap_or(TokenLimit::P90),
             zone_name,
             limit: None,

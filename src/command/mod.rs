@@ -68,7 +68,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     };
     let roots = discover::roots(&cli.sources);
     let prices = cli.prices.as_deref();
-    let open = |args| report::Context::open(&db, &roots, prices, args, cli.quiet);
+    let open = |args: &crate::cli::ReportArgs| {
+        report::Context::open(&db, &roots, prices, args.options(), cli.quiet)
+    };
     match &cli.command {
         Command::Once(args) => {
             let stop = stop_flag()?;
@@ -121,7 +123,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Projects(args) => open(args)?.periods(Periods::Projects),
         Command::Models(args) => open(args)?.periods(Periods::Models),
         Command::Session(args) => open(args)?.sessions(),
-        Command::Blocks(args) => open(&args.report)?.blocks(args),
+        Command::Blocks(args) => open(&args.report)?.blocks(args.options()),
         Command::Doctor => {
             let table = pricing::PriceTable::load(prices)?;
             let findings = doctor::check(&db, &roots, &table)?;

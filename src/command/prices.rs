@@ -24,13 +24,9 @@ pub fn run(args: &PricesArgs, user_file: Option<&Path>) -> Result<ExitCode> {
         };
         return import(source, &target, &table);
     }
-    let text = if args.json {
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&render::prices_json(&table))?
-        )
-    } else {
-        render::prices_table(&table, screen().color)
+    let text = match args.json {
+        true => render::json::text(&render::json::prices(&table)),
+        false => render::table::prices(&table, screen().color),
     };
     print(&text)?;
     Ok(ExitCode::SUCCESS)

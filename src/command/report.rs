@@ -10,14 +10,16 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context as _, Result};
 use jiff::tz::TimeZone;
 
-use crate::cli::{BlocksArgs, Order, ReportArgs, TokenLimit, WeekStart};
 use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, Options};
 use crate::ledger::Store;
 use crate::ledger::query::{self, Filter};
-use crate::render::{self, Screen, Style};
+use crate::render::{self, Screen, Style, json, table};
 use crate::report::blocks;
 use crate::report::calendar;
+use crate::report::options::{
+    BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
+};
 use crate::report::pricing::PriceTable;
 use crate::report::{self, Usage};
 
@@ -32,25 +34,25 @@ pub enum Periods {
 }
 
 /// What every report needs: the ledger, prices, zone, filter and output choices.
-pub struct Context<'a> {
+pub struct Context {
     store: Store,
     prices: PriceTable,
     zone: TimeZone,
     filter: Filter,
-    args: &'a ReportArgs,
+    options: ReportOptions,
 }
 
-impl<'a> Context<'a> {
+impl Context {
     pub fn open(
         db: &Path,
         roots: &Roots,
         prices: Option<&Path>,
-        args: &'a ReportArgs,
+        options: ReportOptions,
         quiet: bool,
-    ) -> Result<Context<'a>> {
+    ) -> Result<Context> {
         let prices = PriceTable::load(prices)?;
         let thresholds = prices.tier_thresholds();
-        let store = if args.no_ingest {
+        let store = if !options.ingest {
             let store = Store::open_read_only(db)?;
             let missing = store.missing_tiers(&thresholds)?;
             if !missing.is_empty() {
@@ -65,35 +67,31 @@ impl<'a> Context<'a> {
             store.learn_tiers(&thresholds)?;
             store
         };
-        Context::with_store(store, prices, args)
+        Context::with_store(store, prices, options)
     }
 
     /// A report over a ledger opened (and ingested into) by the caller.
-    pub fn with_store(
-        store: Store,
-        prices: PriceTable,
-        args: &'a ReportArgs,
-    ) -> Result<Context<'a>> {
-        let zone = calendar::zone(args.timezone.as_deref())?;
-        let (since_ms, until_ms) = calendar::range_ms(args.since, args.until, &zone)?;
+    pub fn with_store(store: Store, prices: PriceTable, options: ReportOptions) -> Result<Context> {
+        let zone = calendar::zone(options.timezone.as_deref())?;
+        let (since_ms, until_ms) = calendar::range_ms(options.since, options.until, &zone)?;
         let filter = Filter {
             since_ms,
             until_ms,
-            project: args.project.as_deref().map(project_name),
+            project: options.project.as_deref().map(project_name),
         };
         Ok(Context {
             store,
             prices,
             zone,
             filter,
-            args,
+            options,
         })
     }
 
     fn style(&self) -> Style {
         Style {
-            breakdown: self.args.breakdown,
-            no_cost: self.args.no_cost,
+            breakdown: self.options.breakdown,
+            no_cost: self.options.no_cost,
         }
     }
 
@@ -115,7 +113,7 @@ impl<'a> Context<'a> {
         Ok(blocks::blocks(
             &responses,
             &self.prices,
-            self.args.mode,
+            self.options.mode,
             length_ms,
             now_ms,
         ))
@@ -141,24 +139,30 @@ impl<'a> Context<'a> {
 
     pub fn periods(&self, periods: Periods) -> Result<ExitCode> {
         let report = self.period_report(periods)?;
-        let (list, key, title) = match periods {
-            Periods::Daily => ("daily", "date", "Date"),
-            Periods::Weekly(_) => ("weekly", "week", "Week"),
-            Periods::Monthly => ("monthly", "month", "Month"),
-            Periods::Projects => ("projects", "project", "Project"),
-            Periods::Models => ("models", "model", "Model"),
+        let (key, title) = match periods {
+            Periods::Daily => ("date", "Date"),
+            Periods::Weekly(_) => ("week", "Week"),
+            Periods::Monthly => ("month", "Month"),
+            Periods::Projects => ("project", "Project"),
+            Periods::Models => ("model", "Model"),
         };
         let style = self.style();
-        let text = if self.args.json {
-            let value = match periods {
-                Periods::Models => render::models_json(&report, style),
-                _ => render::periods_json(&report, list, key, style),
-            };
-            json_text(&value)?
-        } else if self.args.csv {
-            render::periods_csv(&report, key, style)
-        } else {
-            render::periods_table(&report, title, style, screen())
+        let text = match (self.options.format, periods) {
+            (OutputFormat::Json, Periods::Models) => {
+                render::json::text(&json::models(&report, style))
+            }
+            (OutputFormat::Json, _) => {
+                let kind = match periods {
+                    Periods::Daily => json::PeriodKind::Daily,
+                    Periods::Weekly(_) => json::PeriodKind::Weekly,
+                    Periods::Monthly => json::PeriodKind::Monthly,
+                    _ => json::PeriodKind::Projects,
+                };
+                render::json::text(&json::periods(&report, kind, style))
+            }
+            (OutputFormat::Csv, _) => render::csv::periods(&report, key, style),
+            (OutputFormat::Table, Periods::Models) => table::models(&report, style, screen()),
+            (OutputFormat::Table, _) => table::periods(&report, title, style, screen()),
         };
         self.finish(&text, &report.totals)
     }
@@ -174,7 +178,7 @@ impl<'a> Context<'a> {
         } else {
             query::time_groups(self.store.conn(), &self.filter)?
         };
-        let (prices, mode, zone) = (&self.prices, self.args.mode, &self.zone);
+        let (prices, mode, zone) = (&self.prices, self.options.mode, &self.zone);
         let mut report = match periods {
             Periods::Daily | Periods::Weekly(_) | Periods::Monthly => {
                 // Groups come in bucket order: the local date is worked out once a bucket.
@@ -214,7 +218,7 @@ impl<'a> Context<'a> {
                 report::build(&groups, prices, mode, key_of, String::clone)
             }
         };
-        if self.args.order == Order::Desc {
+        if self.options.order == Order::Desc {
             report.reverse();
         }
         Ok(report)
@@ -223,12 +227,10 @@ impl<'a> Context<'a> {
     pub fn sessions(&self) -> Result<ExitCode> {
         let (sessions, totals) = self.session_report()?;
         let style = self.style();
-        let text = if self.args.json {
-            json_text(&render::sessions_json(&sessions, &totals, style))?
-        } else if self.args.csv {
-            render::sessions_csv(&sessions, style)
-        } else {
-            render::sessions_table(&sessions, &totals, &self.zone, style, screen())
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&json::sessions(&sessions, &totals, style)),
+            OutputFormat::Csv => render::csv::sessions(&sessions, style),
+            OutputFormat::Table => table::sessions(&sessions, &totals, &self.zone, style, screen()),
         };
         self.finish(&text, &totals)
     }
@@ -236,8 +238,8 @@ impl<'a> Context<'a> {
     /// The sessions report's model (sessions in the requested order, and their totals).
     pub fn session_report(&self) -> Result<(Vec<report::Session>, Usage)> {
         let groups = query::session_groups(self.store.conn(), &self.filter)?;
-        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.args.mode);
-        if self.args.order == Order::Desc {
+        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.options.mode);
+        if self.options.order == Order::Desc {
             sessions.reverse();
         }
         Ok((sessions, totals))
@@ -247,7 +249,7 @@ impl<'a> Context<'a> {
     /// read by its id alone.
     pub fn session(&self, session_id: &str) -> Result<Option<report::Session>> {
         let groups = query::session_groups_of(self.store.conn(), session_id)?;
-        let (sessions, _) = report::sessions(&groups, &self.prices, self.args.mode);
+        let (sessions, _) = report::sessions(&groups, &self.prices, self.options.mode);
         Ok(sessions.into_iter().next())
     }
 
@@ -283,15 +285,15 @@ impl<'a> Context<'a> {
                 }
             };
             let recent = &responses[from..];
-            let all = blocks::blocks(recent, &self.prices, self.args.mode, length_ms, now_ms);
+            let all = blocks::blocks(recent, &self.prices, self.options.mode, length_ms, now_ms);
             return Ok(all.into_iter().find(|b| b.is_active));
         }
     }
 
-    pub fn blocks(&self, args: &BlocksArgs) -> Result<ExitCode> {
+    pub fn blocks(&self, blocks_options: BlocksOptions) -> Result<ExitCode> {
         let now_ms = jiff::Timestamp::now().as_millisecond();
         let mut filter = self.filter.clone();
-        if args.recent {
+        if blocks_options.recent {
             let three_days_ago = now_ms - 3 * 86_400_000;
             filter.since_ms = Some(
                 filter
@@ -300,24 +302,30 @@ impl<'a> Context<'a> {
             );
         }
         let responses = query::responses(self.store.conn(), &filter)?;
-        let length_ms = (args.session_length * 3_600_000.0).round() as i64;
-        let mut all = blocks::blocks(&responses, &self.prices, self.args.mode, length_ms, now_ms);
-        let limit = match args.token_limit {
+        let length_ms = blocks_options.length_ms;
+        let mut all = blocks::blocks(
+            &responses,
+            &self.prices,
+            self.options.mode,
+            length_ms,
+            now_ms,
+        );
+        let limit = match blocks_options.token_limit {
             Some(TokenLimit::Tokens(n)) => Some(n),
             Some(TokenLimit::Max) => Some(blocks::max_tokens(&all)),
             Some(TokenLimit::P90) => Some(blocks::p90_tokens(&all)),
             None => None,
         };
-        if args.active {
+        if blocks_options.active {
             all.retain(|b| b.is_active);
             if all.is_empty() {
                 eprintln!(
-                    "cco-stats: no active block (no response in the last {} h)",
-                    args.session_length
+                    "cco-stats: no active block (no response in the last {})",
+                    render::hours(length_ms)
                 );
             }
         }
-        if self.args.order == Order::Desc {
+        if self.options.order == Order::Desc {
             all.reverse();
         }
         if let Some(limit) = limit {
@@ -328,12 +336,10 @@ impl<'a> Context<'a> {
             merge(&mut totals, &b.usage);
         }
         let style = self.style();
-        let text = if self.args.json {
-            json_text(&render::blocks_json(&all, now_ms, limit, style))?
-        } else if self.args.csv {
-            render::blocks_csv(&all, style)
-        } else {
-            render::blocks_table(&all, now_ms, limit, &self.zone, style, screen().color)
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&json::blocks(&all, now_ms, limit, style)),
+            OutputFormat::Csv => render::csv::blocks(&all, style),
+            OutputFormat::Table => table::blocks(&all, now_ms, limit, &self.zone, style, screen()),
         };
         self.finish(&text, &totals)
     }
@@ -342,7 +348,7 @@ impl<'a> Context<'a> {
     fn finish(&self, text: &str, totals: &Usage) -> Result<ExitCode> {
         crate::command::print(text)?;
         let unpriced = totals.unpriced_models();
-        if unpriced.is_empty() || self.args.no_cost {
+        if unpriced.is_empty() || self.options.no_cost {
             return Ok(ExitCode::SUCCESS);
         }
         let names: Vec<&str> = unpriced.into_iter().collect();
@@ -350,7 +356,7 @@ impl<'a> Context<'a> {
             "no price for {}: tokens counted, cost left out (add them to ~/.config/cco-stats/prices.toml or --prices FILE)",
             names.join(", ")
         );
-        Ok(if self.args.strict {
+        Ok(if self.options.strict {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -412,10 +418,6 @@ fn ingested(db: &Path, roots: &Roots, quiet: bool) -> Result<Store> {
         .pass(&roots.paths, &never)
         .context("ingest before the report failed (use --no-ingest to read the ledger as it is)")?;
     Ok(store)
-}
-
-fn json_text(value: &serde_json::Value) -> Result<String> {
-    Ok(format!("{}\n", serde_json::to_string_pretty(value)?))
 }
 
 /// The terminal's width and whether to color: color only on a terminal, and never with

@@ -22,7 +22,7 @@ use anyhow::Result;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::cli::{ReportArgs, StatuslineArgs};
+use crate::cli::StatuslineArgs;
 use crate::command::report::{Context, Periods};
 use crate::ingest::discover::{self, Roots, SessionFilesError};
 use crate::ingest::parse::{self, Parsed, Record};
@@ -30,6 +30,7 @@ use crate::ingest::{self, Ingestor, Options};
 use crate::ledger::{self, Store};
 use crate::render::short_model;
 use crate::render::statusline::{LineStyle, line};
+use crate::report::options::ReportOptions;
 use crate::report::pricing::PriceTable;
 use crate::report::statusline::{
     ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, Unread, default_context_size,
@@ -114,8 +115,7 @@ fn figures(
     let (store, unread) = ingest_own_session(db, roots, input, &prices.tier_thresholds())?;
     store.set_busy_timeout(READ_BUSY)?;
     store.set_cache_kib(READ_CACHE_KIB)?;
-    let report_args = report_args(args);
-    let mut ctx = Context::with_store(store, prices, &report_args)?;
+    let mut ctx = Context::with_store(store, prices, report_options(args))?;
     let session_id = input.session();
     let session = match &session_id {
         Some(id) => ctx.session(id)?.map(|s| cost(&s.usage)),
@@ -164,11 +164,11 @@ fn figures(
     })
 }
 
-/// The flags a report would have for the same figures: all history, costs as `auto`.
-fn report_args(args: &StatuslineArgs) -> ReportArgs {
-    ReportArgs {
+/// The options a report would have for the same figures: all history, costs as `auto`.
+fn report_options(args: &StatuslineArgs) -> ReportOptions {
+    ReportOptions {
         timezone: args.timezone.clone(),
-        ..ReportArgs::default()
+        ..ReportOptions::default()
     }
 }
 

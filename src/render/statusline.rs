@@ -9,7 +9,7 @@ use crate::render::dollars;
 use crate::report::statusline::{Cost, Figures, Freshness, Unread};
 
 /// What the line can show, in the order `--format` lists them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
     /// The model's name
     Model,
@@ -30,7 +30,7 @@ pub enum Field {
 pub const DEFAULT_FIELDS: &str = "model,session,today,block,burn,context,limits";
 
 /// Whose session cost the line shows, as ccusage's `--cost-source`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CostSource {
     /// The ledger's, from the session's transcripts (subagents included)
     #[default]

@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod calendar;
 pub mod litellm;
 pub mod live;
+pub mod options;
 pub mod pricing;
 pub mod statusline;
 
@@ -19,7 +20,9 @@ use crate::ingest::parse::Tokens;
 use crate::ledger::query::{Group, SessionGroup};
 use crate::report::pricing::{Family, PriceTable, Request};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+/// Where a cost comes from: `auto`, a line's own `costUSD` where it has one and the price
+/// table elsewhere; `calculate`, always the table; `display`, `costUSD` only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CostMode {
     #[default]
     Auto,
