@@ -56,6 +56,7 @@ const MIGRATIONS: &[&[&str]] = &[
         include_str!("sql/0006_dated_prices.sql"),
         aggregate::REBUILD,
     ],
+    &[include_str!("sql/0007_entries_by_time.sql")],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
