@@ -13,19 +13,30 @@
 //! merged: such changes become signed deltas under their aggregate keys, summed in memory
 //! and written with one upsert per key, in the flush's own transaction.
 
+use std::sync::LazyLock;
+
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
 use crate::ingest::parse::Tokens;
 
-/// Recomputes every aggregate from `entries`.
-pub const REBUILD: &str = concat!(
-    include_str!("sql/rebuild.sql"),
-    include_str!("sql/merge.sql")
-);
+/// merge.sql with this module's bucket sizes written in, so the SQL that fills the buckets
+/// and the Rust that reads them cannot disagree.
+fn merge_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        include_str!("sql/merge.sql")
+            .replace("{bucket_ms}", &BUCKET_MS.to_string())
+            .replace("{day_ms}", &DAY_MS.to_string())
+    });
+    &SQL
+}
 
-/// Sums the rows above the watermark into the aggregates and moves the watermark.
-const MERGE: &str = include_str!("sql/merge.sql");
+/// Recomputes every aggregate from `entries`. Call inside a write transaction.
+pub fn rebuild(conn: &Connection) -> Result<()> {
+    conn.execute_batch(include_str!("sql/rebuild.sql"))?;
+    conn.execute_batch(merge_sql())?;
+    Ok(())
+}
 
 /// 15 minutes: every time zone's offset is a multiple of it (see `query`).
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
@@ -306,7 +317,7 @@ pub fn pending(conn: &Connection) -> Result<bool> {
 /// them. Call inside a write transaction.
 pub fn merge(conn: &Connection) -> Result<()> {
     if pending(conn)? {
-        conn.execute_batch(MERGE)?;
+        conn.execute_batch(merge_sql())?;
     }
     Ok(())
 }

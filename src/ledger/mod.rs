@@ -41,22 +41,28 @@ use crate::ledger::msgindex::MessageIndex;
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
 
-/// Applied in order; `user_version` counts how many have run. Append, never edit.
-///
-/// `aggregate::REBUILD` fills every aggregate of the current schema from the rows, so it
-/// runs once, after the last migration that reshapes one (a ledger made before migration
-/// 6 has its aggregates summed again there; migration 5 ran it too until 6 came).
-const MIGRATIONS: &[&[&str]] = &[
-    &[include_str!("sql/0001_ledger.sql")],
-    &[include_str!("sql/0002_aggregates.sql")],
-    &[include_str!("sql/0003_message_index.sql")],
-    &[include_str!("sql/0004_aggregate_watermark.sql")],
-    &[include_str!("sql/0005_usage_by_day.sql")],
+/// One step of a migration.
+enum Step {
+    Sql(&'static str),
+    /// `aggregate::rebuild`: fills every aggregate of the current schema from the rows,
+    /// so it runs once, after the last migration that reshapes one (a ledger made before
+    /// migration 6 has its aggregates summed again there; 5 ran it too until 6 came).
+    RebuildAggregates,
+}
+
+/// Applied in order; `user_version` counts how many have run. Append, never edit
+/// (`sql/README.md` corrects what their comments got wrong).
+const MIGRATIONS: &[&[Step]] = &[
+    &[Step::Sql(include_str!("sql/0001_ledger.sql"))],
+    &[Step::Sql(include_str!("sql/0002_aggregates.sql"))],
+    &[Step::Sql(include_str!("sql/0003_message_index.sql"))],
+    &[Step::Sql(include_str!("sql/0004_aggregate_watermark.sql"))],
+    &[Step::Sql(include_str!("sql/0005_usage_by_day.sql"))],
     &[
-        include_str!("sql/0006_dated_prices.sql"),
-        aggregate::REBUILD,
+        Step::Sql(include_str!("sql/0006_dated_prices.sql")),
+        Step::RebuildAggregates,
     ],
-    &[include_str!("sql/0007_entries_by_time.sql")],
+    &[Step::Sql(include_str!("sql/0007_entries_by_time.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -270,9 +276,12 @@ impl Store {
         // Read inside the write lock: two processes starting at once migrate once.
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (index, steps) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            for sql in *steps {
-                tx.execute_batch(sql)
-                    .with_context(|| format!("migration {} failed", index + 1))?;
+            for step in *steps {
+                match step {
+                    Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
+                    Step::RebuildAggregates => aggregate::rebuild(&tx),
+                }
+                .with_context(|| format!("migration {} failed", index + 1))?;
             }
         }
         if version < MIGRATIONS.len() as i64 {
@@ -497,7 +506,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(aggregate::REBUILD)?;
+        aggregate::rebuild(&tx)?;
         tx.execute_batch(
             "DELETE FROM message_index;
              INSERT INTO message_index (message_id, entry_id)
@@ -524,7 +533,7 @@ impl Store {
             tx.prepare_cached("INSERT OR IGNORE INTO price_tiers (above) VALUES (?1)")?
                 .execute([above])?;
         }
-        tx.execute_batch(aggregate::REBUILD)?;
+        aggregate::rebuild(&tx)?;
         tx.commit()?;
         log::info!("learned tier thresholds {thresholds:?}: report aggregates rebuilt");
         Ok(true)
@@ -1226,7 +1235,10 @@ mod tests {
         let conn = Connection::open(path).unwrap();
         for steps in &MIGRATIONS[..version] {
             // The released migrations, without the rebuild that now runs after the last.
-            conn.execute_batch(steps[0]).unwrap();
+            let Step::Sql(sql) = steps[0] else {
+                panic!("every migration starts with its SQL");
+            };
+            conn.execute_batch(sql).unwrap();
         }
         conn.execute_batch(&format!(
             "INSERT INTO files (id, path, project, session_id, dev, inode, size, mtime_ns, offset, lines, head_len, head_hash, updated_ms)

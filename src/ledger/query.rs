@@ -358,8 +358,7 @@ mod tests {
              DELETE FROM entries WHERE message_id = 'c';",
         )
         .unwrap();
-        conn.execute_batch(crate::ledger::aggregate::REBUILD)
-            .unwrap();
+        crate::ledger::aggregate::rebuild(conn).unwrap();
         assert!(crate::ledger::aggregate::consistent(conn).unwrap());
         let groups = time_groups(conn, &Filter::default()).unwrap();
         assert_eq!(groups.len(), 2, "{groups:?}");
@@ -427,8 +426,7 @@ mod tests {
         .unwrap();
         insert("2026-03-06T00:00:00Z", 200);
         insert("2026-10-23T00:00:00Z", 200);
-        conn.execute_batch(crate::ledger::aggregate::REBUILD)
-            .unwrap();
+        crate::ledger::aggregate::rebuild(conn).unwrap();
         // Above the watermark: reports add these from the rows themselves.
         insert("2026-03-08T03:00:00Z", 40);
         insert("2026-10-25T20:00:00Z", 40);

@@ -2,13 +2,13 @@
 -- and moves the watermark past them: the end of every pass (src/ledger/aggregate.rs), and
 -- the second half of rebuild.sql. Run inside one transaction, so max(id) holds still.
 -- Rows are read through entry_keys (migration 6), which says how a row maps to its key;
--- the bucket is aggregate::BUCKET_MS, the day aggregate::DAY_MS.
+-- {bucket_ms} and {day_ms} are aggregate::BUCKET_MS and DAY_MS, written in by Rust.
 -- (The WHERE clauses also keep SQLite from reading an upsert's ON as a join's.)
 
 -- The new rows' sums by quarter hour, once: usage_by_time takes them as they are and
 -- usage_by_day sums them by day (a few rows a quarter hour instead of every response).
 CREATE TEMP TABLE merging AS
-SELECT ts_ms / 900000 * 900000 AS bucket_ms, model, project, fast, tier, geo, has_cost_usd,
+SELECT ts_ms / {bucket_ms} * {bucket_ms} AS bucket_ms, model, project, fast, tier, geo, has_cost_usd,
        sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS cache_write_5m,
        sum(cache_write_1h) AS cache_write_1h, sum(cache_read) AS cache_read,
        sum(web_search) AS web_search, total(cost_usd) AS cost_usd, count(*) AS requests
@@ -26,7 +26,7 @@ ON CONFLICT DO UPDATE SET
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests;
 
 INSERT INTO usage_by_day
-SELECT bucket_ms / 86400000 * 86400000, model, fast, tier, geo, has_cost_usd,
+SELECT bucket_ms / {day_ms} * {day_ms}, model, fast, tier, geo, has_cost_usd,
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
        sum(web_search), sum(cost_usd), sum(requests)
 FROM temp.merging
@@ -41,7 +41,7 @@ ON CONFLICT DO UPDATE SET
 DROP TABLE temp.merging;
 
 INSERT INTO usage_by_session
-SELECT session_id, ts_ms / 900000 * 900000, model, project, fast, tier, geo, has_cost_usd,
+SELECT session_id, ts_ms / {bucket_ms} * {bucket_ms}, model, project, fast, tier, geo, has_cost_usd,
        min(ts_ms), max(ts_ms),
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
        sum(web_search), total(cost_usd), count(*)
