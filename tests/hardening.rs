@@ -154,9 +154,9 @@ fn watch_survives_a_full_disk_and_catches_up_when_space_returns() {
     }
     sigint(&watch);
     let status = watch.wait().unwrap();
-    assert!(status.success());
     let mut err = String::new();
     std::io::Read::read_to_string(watch.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "watch exited with {status}: {err}");
     assert!(err.contains("retrying"), "the failure was reported: {err}");
 }
 

@@ -135,7 +135,7 @@ proptest! {
                 assert_eq!(line.start, offset, "lines follow each other");
                 offset = line.end;
                 seen.push((line.bytes.to_vec(), line.too_long));
-                ControlFlow::Continue(())
+                ControlFlow::<()>::Continue(())
             }).unwrap();
         }
         prop_assert_eq!(offset, content.len() as u64);

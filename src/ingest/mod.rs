@@ -330,25 +330,66 @@ impl<'s> Ingestor<'s> {
         has_cursor: bool,
         stop: &AtomicBool,
     ) -> Result<(), FileError> {
+        let Some((mut file, mut read)) = self.open_changed(transcript, has_cursor)? else {
+            return Ok(());
+        };
+        let read_started = Instant::now();
+        let first_line = read.progress.lines;
+        let mut buf = std::mem::take(&mut self.buf);
+        let outcome = tail::read_lines(
+            &mut file,
+            read.progress.offset,
+            self.options.max_line,
+            &mut buf,
+            |line| self.take_line(&mut read, line, stop),
+        );
+        self.buf = buf;
+        match outcome? {
+            tail::Stop::Eof => {
+                // Read to the end: record the size and mtime as stat'ed, even if no whole
+                // line was added, so the next pass over an unchanged file costs one stat.
+                read.progress.identity = transcript.identity;
+                self.record_progress(&mut read);
+            }
+            tail::Stop::Caller(Halt::Stopped) => {}
+            tail::Stop::Caller(Halt::Failed(e)) => return Err(FileError::Store(e)),
+        }
+        debug!(
+            "Incremental parse: {} new lines in {:.3} ms ({})",
+            read.progress.lines - first_line,
+            read_started.elapsed().as_secs_f64() * 1e3,
+            read.info.path.display()
+        );
+        Ok(())
+    }
+
+    /// The file opened where its new bytes start, or `None` when its cursor says it has
+    /// none (same size, mtime and inode as when the cursor was committed).
+    fn open_changed(
+        &mut self,
+        transcript: &Transcript,
+        has_cursor: bool,
+    ) -> Result<Option<(File, FileRead)>, FileError> {
         let identity = transcript.identity;
         let path = transcript.path.as_os_str();
-        let committed = if has_cursor {
-            let cursor = self.store.cursor(&transcript.path);
-            cursor.map_err(FileError::Store)?
-        } else {
-            None
+        let committed = match has_cursor {
+            true => self
+                .store
+                .cursor(&transcript.path)
+                .map_err(FileError::Store)?,
+            false => None,
         };
         match committed {
             Some(cursor) => self.committed.insert(path.to_os_string(), cursor),
             None => self.committed.remove(path),
         };
         if committed.is_some_and(|c| c.identity == identity) {
-            return Ok(());
+            return Ok(None);
         }
         let mut file = File::open(&transcript.path)?;
-        let start = start_cursor(&mut file, committed.as_ref(), identity)?;
+        let mut progress = start_cursor(&mut file, committed.as_ref(), identity)?;
         self.stats.files_changed += 1;
-        let mut reset = committed.is_some_and(|c| c.offset > 0 && start.offset == 0);
+        let reset = committed.is_some_and(|c| c.offset > 0 && progress.offset == 0);
         if reset {
             self.stats.files_reset += 1;
             debug!(
@@ -356,121 +397,100 @@ impl<'s> Ingestor<'s> {
                 transcript.path.display()
             );
         }
+        // Until the read reaches the end, the cursor claims to have seen the file only up
+        // to its offset: a flush in mid-file followed by a kill must not leave a cursor
+        // that looks like "this file, unchanged, fully read".
+        progress.identity.size = progress.offset;
         let (project, session_id) = transcript.names();
         let info = FileInfo {
             path: transcript.path.clone(),
             project,
             session_id,
         };
-        let read_started = Instant::now();
-        let mut progress = start;
-        let mut failure: Option<anyhow::Error> = None;
-        let mut buf = std::mem::take(&mut self.buf);
-        // This file's segment in the batch, until a flush empties the batch.
-        let mut segment: Option<usize> = None;
-        // Until the read reaches the end, the cursor claims to have seen the file only up
-        // to its offset: a flush in mid-file followed by a kill must not leave a cursor
-        // that looks like "this file, unchanged, fully read".
-        progress.identity.size = progress.offset;
-        let read = tail::read_lines(
-            &mut file,
-            start.offset,
-            self.options.max_line,
-            &mut buf,
-            |line| {
-                progress.offset = line.end;
-                progress.identity.size = line.end;
-                progress.lines += 1;
-                self.stats.lines_read += 1;
-                self.stats.bytes_read += line.end - line.start;
-                if self.progress.is_some() {
-                    self.tell_progress(false);
-                }
-                let parsed = if line.too_long {
-                    Parsed::Skipped(format!(
-                        "line longer than {} (limit), not read",
-                        human_bytes(self.options.max_line as u64)
-                    ))
-                } else {
-                    parse::parse_line(line.bytes)
+        let read = FileRead {
+            info,
+            progress,
+            segment: None,
+            reset,
+        };
+        Ok(Some((file, read)))
+    }
+
+    /// One line of a file: counted, parsed, batched; then a flush if one is due.
+    fn take_line(
+        &mut self,
+        read: &mut FileRead,
+        line: tail::Line<'_>,
+        stop: &AtomicBool,
+    ) -> ControlFlow<Halt> {
+        read.progress.offset = line.end;
+        read.progress.identity.size = line.end;
+        read.progress.lines += 1;
+        self.stats.lines_read += 1;
+        self.stats.bytes_read += line.end - line.start;
+        if self.progress.is_some() {
+            self.tell_progress(false);
+        }
+        let parsed = match line.too_long {
+            true => Parsed::Skipped(format!(
+                "line longer than {} (limit), not read",
+                human_bytes(self.options.max_line as u64)
+            )),
+            false => parse::parse_line(line.bytes),
+        };
+        if let Parsed::Skipped(_) = parsed {
+            read.progress.lines_skipped += 1;
+            self.stats.lines_skipped += 1;
+        }
+        let segment = self.record_progress(read);
+        match parsed {
+            Parsed::Billable(record) => self.batch.push(segment, *record),
+            Parsed::Skipped(reason) => {
+                let line_no = read.progress.lines;
+                debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
+                let skipped = SkippedLine {
+                    line_no,
+                    offset: line.start,
+                    reason,
                 };
-                if let Parsed::Skipped(_) = parsed {
-                    progress.lines_skipped += 1;
-                    self.stats.lines_skipped += 1;
-                }
-                let current = record_progress(
-                    &mut self.batch,
-                    &self.committed,
-                    &info,
-                    &mut segment,
-                    &mut reset,
-                    progress,
-                );
-                match parsed {
-                    Parsed::Billable(record) => self.batch.push(current, *record),
-                    Parsed::Skipped(reason) => {
-                        log::debug!(
-                            "{}:{}: skipped: {reason}",
-                            info.path.display(),
-                            progress.lines
-                        );
-                        self.batch.skip(
-                            current,
-                            SkippedLine {
-                                line_no: progress.lines,
-                                offset: line.start,
-                                reason,
-                            },
-                        );
-                    }
-                    Parsed::Other => {}
-                }
-                if stop.load(Ordering::Relaxed) {
-                    // Asked to stop: what was read so far is flushed with the pass's end.
-                    return ControlFlow::Break(());
-                }
-                if self.flush_due() {
-                    segment = None;
-                    match self.flush() {
-                        // Another process owns this file now: leave it to it. (A conflict
-                        // over another file of the batch is no reason to stop this one.)
-                        Ok(conflicts) if conflicts.contains(&info.path) => {
-                            return ControlFlow::Break(());
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            failure = Some(e);
-                            return ControlFlow::Break(());
-                        }
-                    }
-                }
-                ControlFlow::Continue(())
-            },
-        );
-        self.buf = buf;
-        if let Some(e) = failure {
-            return Err(FileError::Store(e));
+                self.batch.skip(segment, skipped);
+            }
+            Parsed::Other => {}
         }
-        if read? == tail::Stop::Eof {
-            // Read to the end: record the size and mtime as stat'ed, even if no whole line
-            // was added, so the next pass over an unchanged file costs one stat.
-            progress.identity = identity;
-            record_progress(
-                &mut self.batch,
-                &self.committed,
-                &info,
-                &mut segment,
-                &mut reset,
-                progress,
-            );
+        if stop.load(Ordering::Relaxed) {
+            // Asked to stop: what was read so far is flushed with the pass's end.
+            return ControlFlow::Break(Halt::Stopped);
         }
-        debug!(
-            "Incremental parse: {} new lines in {:.3} ms ({})",
-            progress.lines - start.lines,
-            read_started.elapsed().as_secs_f64() * 1e3,
-            info.path.display()
-        );
-        Ok(())
+        if self.flush_due() {
+            read.segment = None;
+            match self.flush() {
+                // Another process owns this file now: leave it to it. (A conflict over
+                // another file of the batch is no reason to stop this one.)
+                Ok(conflicts) if conflicts.contains(&read.info.path) => {
+                    return ControlFlow::Break(Halt::Stopped);
+                }
+                Ok(_) => {}
+                Err(e) => return ControlFlow::Break(Halt::Failed(e)),
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Moves this file's segment of the batch to its progress, opening the segment (from
+    /// the committed cursor) if the batch has none yet: the path is hashed once per
+    /// segment, not once per line.
+    fn record_progress(&mut self, read: &mut FileRead) -> usize {
+        if let Some(index) = read.segment {
+            self.batch.segments[index].next = read.progress;
+            return index;
+        }
+        let committed = self.committed.get(read.info.path.as_os_str());
+        let index = self.batch.advance(&read.info, committed, read.progress);
+        if std::mem::take(&mut read.reset) {
+            self.batch.mark_reset(index);
+        }
+        read.segment = Some(index);
+        index
     }
 
     fn flush_due(&self) -> bool {
@@ -517,26 +537,22 @@ impl<'s> Ingestor<'s> {
     }
 }
 
-/// Moves this file's segment to `progress`, opening it (from the committed cursor) if the
-/// batch has none yet: the path is hashed once per segment, not once per line.
-fn record_progress(
-    batch: &mut Batch,
-    committed: &Cursors,
-    info: &FileInfo,
-    segment: &mut Option<usize>,
-    reset: &mut bool,
+/// One file being read: where it is, and its segment in the batch until a flush empties
+/// the batch.
+struct FileRead {
+    info: FileInfo,
     progress: Cursor,
-) -> usize {
-    if let Some(index) = *segment {
-        batch.segments[index].next = progress;
-        return index;
-    }
-    let index = batch.advance(info, committed.get(info.path.as_os_str()), progress);
-    if std::mem::take(reset) {
-        batch.mark_reset(index);
-    }
-    *segment = Some(index);
-    index
+    segment: Option<usize>,
+    /// The file was truncated or replaced: its segment, once opened, says so.
+    reset: bool,
+}
+
+/// Why a file's read stopped before its end.
+enum Halt {
+    /// Asked to stop, or another process took the file over.
+    Stopped,
+    /// A flush failed: the pass ends with this error.
+    Failed(anyhow::Error),
 }
 
 enum FileError {

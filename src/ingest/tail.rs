@@ -79,21 +79,22 @@ pub struct Line<'a> {
 
 /// How a read ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Stop {
+pub enum Stop<B> {
     /// Everything up to the end of the file was handed out (a held-back fragment aside).
     Eof,
-    /// The caller asked to stop.
-    Caller,
+    /// The caller stopped with this value (a reason, an error: values, not side channels).
+    Caller(B),
 }
 
-/// Reads `file` from `offset` to its end, calling `on_line` for every whole line.
-pub fn read_lines(
+/// Reads `file` from `offset` to its end, calling `on_line` for every whole line, until it
+/// breaks.
+pub fn read_lines<B>(
     file: &mut File,
     offset: u64,
     max_line: usize,
     buf: &mut Vec<u8>,
-    mut on_line: impl FnMut(Line<'_>) -> ControlFlow<()>,
-) -> io::Result<Stop> {
+    mut on_line: impl FnMut(Line<'_>) -> ControlFlow<B>,
+) -> io::Result<Stop<B>> {
     file.seek(SeekFrom::Start(offset))?;
     // `buf[..filled]` holds the bytes from file offset `buf_start`, and `buf` keeps its
     // length between reads (and files), so no byte of it is zeroed twice.
@@ -134,8 +135,8 @@ pub fn read_lines(
                     too_long: false,
                 },
             };
-            if on_line(line).is_break() {
-                return Ok(Stop::Caller);
+            if let ControlFlow::Break(value) = on_line(line) {
+                return Ok(Stop::Caller(value));
             }
             line_start = nl + 1;
         }
@@ -161,8 +162,8 @@ pub fn read_lines(
             end: buf_start + fragment.len() as u64,
             too_long: false,
         };
-        if on_line(line).is_break() {
-            return Ok(Stop::Caller);
+        if let ControlFlow::Break(value) = on_line(line) {
+            return Ok(Stop::Caller(value));
         }
     }
     Ok(Stop::Eof)
@@ -207,7 +208,7 @@ mod tests {
         let stop = read_lines(&mut file, offset, max_line, &mut buf, |l| {
             got.lines
                 .push((l.bytes.to_vec(), l.start, l.end, l.too_long));
-            ControlFlow::Continue(())
+            ControlFlow::<()>::Continue(())
         })
         .unwrap();
         assert_eq!(stop, Stop::Eof);
