@@ -29,12 +29,34 @@ pub struct Finding {
 const DEFAULT_CLEANUP_DAYS: i64 = 30;
 
 pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Finding>> {
-    let mut findings = Vec::new();
-    let mut say = |level, text: String| findings.push(Finding { level, text });
+    let mut findings = Findings::default();
+    check_roots(&mut findings, roots);
+    check_retention(&mut findings, roots);
+    if let Some(store) = check_database(&mut findings, db) {
+        check_contents(&mut findings, &store, prices)?;
+    }
+    Ok(findings.0)
+}
 
-    // Data roots and what is readable under them.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.0.push(Finding {
+            level,
+            text: text.into(),
+        });
+    }
+}
+
+/// The data roots, and what is readable under them.
+fn check_roots(findings: &mut Findings, roots: &Roots) {
     if roots.paths.is_empty() {
-        say(Level::Warning, "no Claude data root found (~/.config/claude, ~/.claude); set CLAUDE_CONFIG_DIR or pass --source".into());
+        findings.say(
+            Level::Warning,
+            "no Claude data root found (~/.config/claude, ~/.claude); set CLAUDE_CONFIG_DIR or pass --source",
+        );
     }
     let found = discover::find_transcripts(&roots.paths, &DirCache::default(), |_, _| true);
     for root in &roots.paths {
@@ -43,7 +65,7 @@ pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Findin
             .iter()
             .filter(|t| t.path.starts_with(root))
             .count();
-        say(
+        findings.say(
             Level::Ok,
             format!(
                 "data root {}: {} transcripts",
@@ -53,20 +75,22 @@ pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Findin
         );
     }
     for warning in found.warnings.iter().take(10) {
-        say(Level::Warning, format!("cannot read {warning}"));
+        findings.say(Level::Warning, format!("cannot read {warning}"));
     }
+}
 
-    // Claude Code's own retention.
+/// Claude Code's own retention: what it deletes, the ledger must have read before.
+fn check_retention(findings: &mut Findings, roots: &Roots) {
     for (settings, days) in retention(roots) {
         match days {
-            Some(days) if days > DEFAULT_CLEANUP_DAYS => say(
+            Some(days) if days > DEFAULT_CLEANUP_DAYS => findings.say(
                 Level::Ok,
                 format!(
                     "{}: Claude Code keeps transcripts {days} days",
                     settings.display()
                 ),
             ),
-            days => say(
+            days => findings.say(
                 Level::Warning,
                 format!(
                     "{}: Claude Code deletes transcripts after {} days. The ledger keeps what it has read, so run cco-stats at least that often (cron or a user service), or raise \"cleanupPeriodDays\" in that file",
@@ -76,140 +100,113 @@ pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Findin
             ),
         }
     }
+}
 
-    // The database itself.
+/// The database file: there, private, undamaged, its aggregates in agreement. The ledger,
+/// opened, when the contents are worth checking.
+fn check_database(findings: &mut Findings, db: &Path) -> Option<Store> {
     if !db.exists() {
-        say(
+        findings.say(
             Level::Warning,
             format!("no database at {} yet: run `cco-stats once`", db.display()),
         );
-        return Ok(findings);
+        return None;
     }
     match ledger::permissions(db) {
-        Ok(mode) if mode & 0o077 == 0 => say(
+        Ok(mode) if mode & 0o077 == 0 => findings.say(
             Level::Ok,
             format!("database {} is private ({mode:o})", db.display()),
         ),
-        Ok(mode) => say(
+        Ok(mode) => findings.say(
             Level::Warning,
             format!(
                 "database {} is readable by others ({mode:o}); the next write narrows it to 600",
                 db.display()
             ),
         ),
-        Err(e) => say(Level::Problem, format!("database {}: {e}", db.display())),
+        Err(e) => findings.say(Level::Problem, format!("database {}: {e}", db.display())),
     }
     let store = match Store::open_read_only(db) {
         Ok(store) => store,
         Err(e) => {
-            say(Level::Problem, format!("{e:#}"));
-            return Ok(findings);
+            findings.say(Level::Problem, format!("{e:#}"));
+            return None;
         }
     };
-    let conn = store.conn();
-    let integrity: Vec<String> = conn
-        .prepare("PRAGMA quick_check")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()
-        .unwrap_or_else(|e| vec![e.to_string()]);
-    if integrity == ["ok"] {
-        say(
-            Level::Ok,
-            format!(
-                "database {} passes SQLite's integrity check ({})",
-                db.display(),
-                crate::ingest::human_bytes(store.size_on_disk())
-            ),
-        );
-    } else {
-        say(
+    let integrity = store.quick_check();
+    if integrity != ["ok"] {
+        findings.say(
             Level::Problem,
             format!(
                 "database {} is damaged ({}). Copy it aside, then start a new ledger with --db; transcripts still on disk will be read again",
                 db.display(),
-                integrity
-                    .iter()
-                    .take(3)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                integrity[..integrity.len().min(3)].join("; ")
             ),
         );
-        return Ok(findings);
+        return None;
     }
-    match aggregate::consistent(conn) {
-        Ok(true) => say(
-            Level::Ok,
-            "report aggregates agree with the ledger's rows".into(),
+    findings.say(
+        Level::Ok,
+        format!(
+            "database {} passes SQLite's integrity check ({})",
+            db.display(),
+            crate::ingest::human_bytes(store.size_on_disk())
         ),
-        Ok(false) => say(
+    );
+    match aggregate::consistent(store.conn()) {
+        Ok(true) => findings.say(Level::Ok, "report aggregates agree with the ledger's rows"),
+        Ok(false) => findings.say(
             Level::Problem,
-            "report aggregates disagree with the ledger's rows: run `cco-stats rebuild`".into(),
+            "report aggregates disagree with the ledger's rows: run `cco-stats rebuild`",
         ),
-        Err(e) => say(
+        Err(e) => findings.say(
             Level::Problem,
             format!("cannot compare the report aggregates: {e:#}"),
         ),
     }
+    Some(store)
+}
 
-    // What the ledger holds.
-    let (rows, skipped): (i64, i64) = conn.query_row(
-        "SELECT (SELECT count(*) FROM entries), (SELECT coalesce(sum(lines_skipped), 0) FROM files)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    say(
+/// What the ledger holds: rows, lines it could not read, models without a price, and
+/// when it last read anything.
+fn check_contents(findings: &mut Findings, store: &Store, prices: &PriceTable) -> Result<()> {
+    let held = store.holdings()?;
+    findings.say(
         Level::Ok,
-        format!("{} responses in the ledger", thousands(rows as u64)),
+        format!("{} responses in the ledger", thousands(held.rows)),
     );
-    if skipped > 0 {
-        let mut stmt = conn.prepare(
-            "SELECT f.path, s.line_no, s.reason FROM skipped_lines s JOIN files f ON f.id = s.file_id
-             ORDER BY f.path, s.line_no LIMIT 5",
-        )?;
-        let first: Vec<String> = stmt
-            .query_map([], |r| {
-                let path: Vec<u8> = r.get(0)?;
-                Ok(format!(
-                    "{}:{}: {}",
-                    String::from_utf8_lossy(&path),
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        say(
+    if held.lines_skipped > 0 {
+        let first: Vec<String> = store
+            .first_skipped(5)?
+            .iter()
+            .map(|s| format!("{}:{}: {}", s.file, s.line, s.reason))
+            .collect();
+        findings.say(
             Level::Warning,
             format!(
                 "{} transcript lines could not be read and were skipped; the first:\n    {}",
-                thousands(skipped as u64),
+                thousands(held.lines_skipped),
                 first.join("\n    ")
             ),
         );
     }
-    let models: Vec<String> = conn
-        .prepare("SELECT DISTINCT model FROM usage_by_time WHERE model != '' AND requests > 0 ORDER BY model")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let unpriced: Vec<&String> = models
+    let models = store.models_in_use()?;
+    let unpriced: Vec<&str> = models
         .iter()
+        .map(String::as_str)
         .filter(|m| prices.resolve(m).is_none())
         .collect();
     if unpriced.is_empty() {
-        say(
+        findings.say(
             Level::Ok,
             format!("all {} models in the ledger have a price", models.len()),
         );
     } else {
-        say(
+        findings.say(
             Level::Warning,
             format!(
                 "no price for {}: their cost is left out; add them to ~/.config/cco-stats/prices.toml",
-                unpriced
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                unpriced.join(", ")
             ),
         );
     }
@@ -218,14 +215,14 @@ pub fn check(db: &Path, roots: &Roots, prices: &PriceTable) -> Result<Vec<Findin
             let at = serde_json::from_str::<crate::ingest::PassStats>(&json)
                 .map(|p| p.finished_at)
                 .unwrap_or_default();
-            say(Level::Ok, format!("last ingest that read new lines: {at}"));
+            findings.say(Level::Ok, format!("last ingest that read new lines: {at}"));
         }
-        None => say(
+        None => findings.say(
             Level::Warning,
-            "nothing has been ingested yet: run `cco-stats once`".into(),
+            "nothing has been ingested yet: run `cco-stats once`",
         ),
     }
-    Ok(findings)
+    Ok(())
 }
 
 /// `cleanupPeriodDays` from each root's settings.json (`None`: not set, the default).

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::ingest::discover::{Roots, RootsFrom};
 use crate::ingest::{PassStats, human_bytes};
 use crate::ledger::Store;
+use crate::ledger::inspect::SkippedAt;
 use crate::render::thousands;
 
 #[derive(Debug, Serialize)]
@@ -28,13 +29,6 @@ pub struct Status {
     pub last_entry: Option<String>,
     /// The last pass that read new bytes.
     pub last_ingest: Option<PassStats>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SkippedAt {
-    pub file: String,
-    pub line: u64,
-    pub reason: String,
 }
 
 pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
@@ -66,51 +60,21 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
         return Ok(status);
     }
     let store = Store::open_read_only(db)?;
-    let conn = store.conn();
     status.database_bytes = store.size_on_disk();
-    (
-        status.tracked_files,
-        status.lines_parsed,
-        status.bytes_parsed,
-        status.lines_skipped,
-    ) = conn.query_row(
-        "SELECT count(*), total(lines), total(offset), total(lines_skipped) FROM files",
-        [],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, f64>(1)? as u64,
-                r.get::<_, f64>(2)? as u64,
-                r.get::<_, f64>(3)? as u64,
-            ))
-        },
-    )?;
-    let (rows, first, last): (u64, Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT count(*), min(ts_ms), max(ts_ms) FROM entries",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    status.rows = rows;
+    let held = store.holdings()?;
+    status.tracked_files = held.tracked_files;
+    status.lines_parsed = held.lines_parsed;
+    status.bytes_parsed = held.bytes_parsed;
+    status.lines_skipped = held.lines_skipped;
+    status.rows = held.rows;
     let iso = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.to_string())
             .ok()
     };
-    status.first_entry = first.and_then(iso);
-    status.last_entry = last.and_then(iso);
-    let mut stmt = conn.prepare(
-        "SELECT f.path, s.line_no, s.reason FROM skipped_lines s JOIN files f ON f.id = s.file_id
-         ORDER BY f.path, s.line_no LIMIT 5",
-    )?;
-    status.first_skipped = stmt
-        .query_map([], |r| {
-            Ok(SkippedAt {
-                file: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(),
-                line: r.get(1)?,
-                reason: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    status.first_entry = held.first_ms.and_then(iso);
+    status.last_entry = held.last_ms.and_then(iso);
+    status.first_skipped = store.first_skipped(5)?;
     status.last_ingest = store
         .meta("last_ingest")?
         .and_then(|json| serde_json::from_str(&json).ok());

@@ -13,6 +13,7 @@
 
 pub mod aggregate;
 pub mod dedup;
+pub mod inspect;
 pub mod msgindex;
 pub mod query;
 
