@@ -156,88 +156,132 @@ impl Group {
 /// of thousands, in any zone, DST included (the bounds are each date's own).
 pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Result<Vec<Group>> {
     debug_assert!(filter.project.is_none(), "usage_by_day has no project");
-    // One snapshot for the three statements below.
+    // One snapshot for the three reads below.
     let snapshot = conn.unchecked_transaction()?;
-    let first = filter.since_ms.map(|ms| calendar::local_date(ms, zone));
-    let last = filter.until_ms.map(|ms| calendar::local_date(ms - 1, zone));
-    let mut sums: BTreeMap<(Date, i64, PricingKey), Sums> = BTreeMap::new();
-    let mut add = |date: Date, utc_day: i64, group: &Group, sign: i64| {
-        if first.is_none_or(|f| date >= f) && last.is_none_or(|l| date <= l) {
-            sums.entry((date, utc_day, group.key.clone()))
+    let mut sums = DateSums::new(filter, zone);
+    let days = sums.add_days(conn, filter)?;
+    sums.move_day_edges(conn, &days)?;
+    sums.add_unmerged(conn, filter)?;
+    snapshot.finish()?;
+    sums.into_groups()
+}
+
+/// Signed sums by (local date, UTC day, pricing key), for the dates of the range only.
+struct DateSums<'z> {
+    zone: &'z TimeZone,
+    first: Option<Date>,
+    last: Option<Date>,
+    sums: BTreeMap<(Date, i64, PricingKey), Sums>,
+}
+
+impl<'z> DateSums<'z> {
+    fn new(filter: &Filter, zone: &'z TimeZone) -> DateSums<'z> {
+        DateSums {
+            zone,
+            first: filter.since_ms.map(|ms| calendar::local_date(ms, zone)),
+            last: filter.until_ms.map(|ms| calendar::local_date(ms - 1, zone)),
+            sums: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, date: Date, utc_day: i64, group: &Group, sign: i64) {
+        if self.first.is_none_or(|f| date >= f) && self.last.is_none_or(|l| date <= l) {
+            self.sums
+                .entry((date, utc_day, group.key.clone()))
                 .or_default()
                 .add(&group.part(), sign);
         }
-    };
-    let utc_day = |ms: i64| ms.div_euclid(DAY_MS) * DAY_MS;
-
-    // A UTC day two days outside the range has no hour inside it in any zone.
-    let (from, to) = (
-        filter.since().saturating_sub(2 * DAY_MS),
-        filter.until().saturating_add(2 * DAY_MS),
-    );
-    let mut days: Vec<(i64, Date)> = Vec::new();
-    for day in groups_between(conn, USAGE_BY_DAY, from, to)? {
-        let date = match days.last() {
-            Some(&(at, date)) if at == day.at_ms => date,
-            _ => {
-                let date = calendar::local_date(day.at_ms + DAY_MS / 2, zone);
-                days.push((day.at_ms, date));
-                date
-            }
-        };
-        add(date, day.at_ms, &day, 1);
     }
-    for (day, date) in days {
-        let start = calendar::day_start_ms(date, zone)?;
-        let end = calendar::day_start_ms(date.tomorrow()?, zone)?;
-        for (from, to) in [(day, start.min(day + DAY_MS)), (end.max(day), day + DAY_MS)] {
-            if from < to {
+
+    /// Each UTC day of `usage_by_day`, whole, on the local date of its noon. Returns the
+    /// days read and their dates.
+    fn add_days(&mut self, conn: &Connection, filter: &Filter) -> Result<Vec<(i64, Date)>> {
+        // A UTC day two days outside the range has no hour inside it in any zone.
+        let (from, to) = (
+            filter.since().saturating_sub(2 * DAY_MS),
+            filter.until().saturating_add(2 * DAY_MS),
+        );
+        let mut days: Vec<(i64, Date)> = Vec::new();
+        for day in groups_between(conn, USAGE_BY_DAY, from, to)? {
+            let date = match days.last() {
+                Some(&(at, date)) if at == day.at_ms => date,
+                _ => {
+                    let date = calendar::local_date(day.at_ms + DAY_MS / 2, self.zone);
+                    days.push((day.at_ms, date));
+                    date
+                }
+            };
+            self.add(date, day.at_ms, &day, 1);
+        }
+        Ok(days)
+    }
+
+    /// Moves the quarter hours of each day that lie outside its date (between the UTC and
+    /// the local midnight) from that date to their own.
+    fn move_day_edges(&mut self, conn: &Connection, days: &[(i64, Date)]) -> Result<()> {
+        for &(day, date) in days {
+            let start = calendar::day_start_ms(date, self.zone)?;
+            let end = calendar::day_start_ms(date.tomorrow()?, self.zone)?;
+            for (from, to) in [(day, start.min(day + DAY_MS)), (end.max(day), day + DAY_MS)] {
+                if from >= to {
+                    continue;
+                }
                 for quarter in groups_between(conn, USAGE_BY_QUARTER, from, to)? {
-                    add(calendar::local_date(quarter.at_ms, zone), day, &quarter, 1);
-                    add(date, day, &quarter, -1);
+                    self.add(
+                        calendar::local_date(quarter.at_ms, self.zone),
+                        day,
+                        &quarter,
+                        1,
+                    );
+                    self.add(date, day, &quarter, -1);
                 }
             }
         }
+        Ok(())
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT ts_ms, {ROW_SUMS} FROM entry_keys WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2"
-    ))?;
-    let unmerged = stmt.query_map(params![filter.since(), filter.until()], |r| {
-        group_from(r, r.get(0)?, String::new(), 1)
-    })?;
-    for row in unmerged {
-        let row = row?;
-        add(
-            calendar::local_date(row.at_ms, zone),
-            utc_day(row.at_ms),
-            &row,
-            1,
-        );
-    }
-    snapshot.finish()?;
 
-    let mut groups = Vec::with_capacity(sums.len());
-    for ((date, day, key), sums) in sums {
-        if sums.is_empty() {
-            continue;
+    /// The rows not merged into the aggregates yet, each on its own date.
+    fn add_unmerged(&mut self, conn: &Connection, filter: &Filter) -> Result<()> {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT ts_ms, {ROW_SUMS} FROM entry_keys WHERE {UNMERGED} AND ts_ms >= ?1 AND ts_ms < ?2"
+        ))?;
+        let unmerged = stmt.query_map(params![filter.since(), filter.until()], |r| {
+            group_from(r, r.get(0)?, String::new(), 1)
+        })?;
+        for row in unmerged {
+            let row = row?;
+            let date = calendar::local_date(row.at_ms, self.zone);
+            self.add(date, row.at_ms.div_euclid(DAY_MS) * DAY_MS, &row, 1);
         }
-        let Some(tokens) = sums.counts() else {
-            bail!(
-                "the report aggregates disagree with each other on {date} \
-                 (run `cco-stats doctor`, then `cco-stats rebuild`)"
-            );
-        };
-        groups.push(Group {
-            at_ms: calendar::day_start_ms(date, zone)?.max(day),
-            project: String::new(),
-            key,
-            tokens,
-            web_search: sums.web_search.max(0) as u64,
-            cost_usd: sums.cost_usd,
-            requests: sums.requests.max(0) as u64,
-        });
+        Ok(())
     }
-    Ok(groups)
+
+    /// One group per date, UTC day and key that holds anything; each at an instant in both
+    /// its date and its day.
+    fn into_groups(self) -> Result<Vec<Group>> {
+        let mut groups = Vec::with_capacity(self.sums.len());
+        for ((date, day, key), sums) in self.sums {
+            if sums.is_empty() {
+                continue;
+            }
+            let Some(tokens) = sums.counts() else {
+                bail!(
+                    "the report aggregates disagree with each other on {date} \
+                     (run `cco-stats doctor`, then `cco-stats rebuild`)"
+                );
+            };
+            groups.push(Group {
+                at_ms: calendar::day_start_ms(date, self.zone)?.max(day),
+                project: String::new(),
+                key,
+                tokens,
+                web_search: sums.web_search.max(0) as u64,
+                cost_usd: sums.cost_usd,
+                requests: sums.requests.max(0) as u64,
+            });
+        }
+        Ok(groups)
+    }
 }
 
 /// (table, time column) of the two aggregates `date_groups` reads.
