@@ -405,45 +405,7 @@ impl Store {
             deltas: Deltas::default(),
         };
         let mut outcome = FlushOutcome::default();
-        let mut file_ids: Vec<Option<i64>> = Vec::with_capacity(batch.segments.len());
-        for segment in &batch.segments {
-            let path = segment.file.path.as_os_str().as_bytes();
-            let held = current_cursor(&tx, path)?;
-            if held != segment.base {
-                outcome.conflicts.push(segment.file.path.clone());
-                file_ids.push(None);
-                continue;
-            }
-            let id = write_cursor(&tx, segment, now_ms)?;
-            if segment.reset {
-                let mut delete = tx.prepare_cached(&format!(
-                    "DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL RETURNING id, {AGGREGATE_COLUMNS}"
-                ))?;
-                let removed = delete.query_map([id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
-                for row in removed {
-                    let (row_id, row): (i64, _) = row?;
-                    if row_id <= merged.through {
-                        merged.deltas.remove(&row, &merged.thresholds);
-                    }
-                }
-            }
-            for skipped in &segment.skipped {
-                if skipped.line_no <= SKIPPED_LINES_KEPT {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
-                }
-            }
-            file_ids.push(Some(id));
-            outcome.committed.push((
-                segment.file.path.clone(),
-                Cursor {
-                    id: Some(id),
-                    ..segment.next
-                },
-            ));
-        }
+        let file_ids = write_segments(&tx, batch, &mut merged, &mut outcome, now_ms)?;
         let message_ids = batch.rows.iter();
         self.index.prefetch(
             &tx,
@@ -767,6 +729,64 @@ fn session_of<'a>(record: &'a Record, file_session: &'a str) -> &'a str {
         Some(line_session) if file_session.starts_with("agent-") => line_session,
         _ => file_session,
     }
+}
+
+/// Moves the cursor of every segment whose file no other process moved since the batch
+/// read it (the others are conflicts, their rows left out), and records its skipped
+/// lines. The file id of each segment, `None` for a conflict.
+fn write_segments(
+    tx: &Connection,
+    batch: &Batch,
+    merged: &mut Merged,
+    outcome: &mut FlushOutcome,
+    now_ms: i64,
+) -> Result<Vec<Option<i64>>> {
+    let mut file_ids = Vec::with_capacity(batch.segments.len());
+    for segment in &batch.segments {
+        let path = segment.file.path.as_os_str().as_bytes();
+        if current_cursor(tx, path)? != segment.base {
+            outcome.conflicts.push(segment.file.path.clone());
+            file_ids.push(None);
+            continue;
+        }
+        let id = write_cursor(tx, segment, now_ms)?;
+        if segment.reset {
+            forget_rows_without_id(tx, id, merged)?;
+        }
+        for skipped in &segment.skipped {
+            if skipped.line_no <= SKIPPED_LINES_KEPT {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
+            }
+        }
+        file_ids.push(Some(id));
+        let committed = Cursor {
+            id: Some(id),
+            ..segment.next
+        };
+        outcome
+            .committed
+            .push((segment.file.path.clone(), committed));
+    }
+    Ok(file_ids)
+}
+
+/// A file read again from 0 brings its rows again: those with a message id are found by
+/// dedup, those without one would count twice, so they go (and leave the aggregates).
+fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) -> Result<()> {
+    let mut delete = tx.prepare_cached(&format!(
+        "DELETE FROM entries WHERE file_id = ?1 AND message_id IS NULL RETURNING id, {AGGREGATE_COLUMNS}"
+    ))?;
+    let removed = delete.query_map([file_id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
+    for row in removed {
+        let (row_id, row): (i64, _) = row?;
+        if row_id <= merged.through {
+            merged.deltas.remove(&row, &merged.thresholds);
+        }
+    }
+    Ok(())
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
