@@ -3,6 +3,7 @@
 #   make run      ingest your Claude Code data and print the daily report
 #                 (no data on this machine: the sample tree in fixtures/, and it says so)
 #   make test     every test (unit, CLI through the real binary, exactly-once)
+#   make test-root  the tests that mount a tmpfs (full and read-only disks): run as root
 #   make lint     rustfmt and clippy, warnings are errors
 #   make bench    speed and memory figures, and ratios against ccusage when it is found
 #   make fuzz     the property tests of tests/properties.rs with many more cases (FUZZ_CASES)
@@ -18,7 +19,7 @@ CCUSAGE_VERSION := 20.0.24
 
 FUZZ_CASES ?= 20000
 
-.PHONY: run build test lint bench fuzz ccusage man install clean
+.PHONY: run build test test-root lint bench fuzz ccusage man install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -35,6 +36,10 @@ run: build
 
 test:
 	$(CARGO) test --locked
+
+# Left out of `make test` (#[ignore]): mounting needs root. CI runs as root and runs them.
+test-root:
+	$(CARGO) test --locked --test hardening -- --ignored
 
 lint:
 	$(CARGO) fmt --check

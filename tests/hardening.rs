@@ -13,24 +13,33 @@ use common::corpus::{self, Spec};
 use common::{Scratch, days, expected_days, json, walk};
 use predicates::prelude::*;
 
-/// A tmpfs of a few MiB, mounted for one test (root only; elsewhere the test says it was
-/// skipped). Unmounted when dropped.
+/// Why the tests that mount a tmpfs are left out of `cargo test`: `make test-root` (and
+/// CI, which runs as root) runs them with `--ignored`.
+const NEEDS_ROOT: &str = "mounts a tmpfs: needs root, run by `make test-root`";
+
+/// A tmpfs of a few MiB, mounted for one test. Unmounted when dropped.
 struct TinyDisk {
     path: PathBuf,
 }
 
 impl TinyDisk {
-    fn mount(at: &Path, size: &str) -> Option<TinyDisk> {
+    /// Fails the test when the tmpfs cannot be mounted: asked for, it must run.
+    fn mount(at: &Path, size: &str) -> TinyDisk {
         fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
+        let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(at)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| TinyDisk {
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs at {} ({NEEDS_ROOT}): {}",
+            at.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TinyDisk {
             path: at.to_path_buf(),
-        })
+        }
     }
 
     /// Fills the disk until less than `keep` bytes are free.
@@ -82,9 +91,8 @@ fn daily(s: &Scratch, db: &Path) -> Vec<(String, [u64; 4])> {
 }
 
 /// A generated tree and an empty ledger on a tiny disk filled to its last 96 KiB:
-/// (scratch, expected totals, disk, database, filler). `None` where no tmpfs can be
-/// mounted.
-fn on_a_full_disk(seed: u64) -> Option<(Scratch, corpus::Expected, TinyDisk, PathBuf, PathBuf)> {
+/// (scratch, expected totals, disk, database, filler).
+fn on_a_full_disk(seed: u64) -> (Scratch, corpus::Expected, TinyDisk, PathBuf, PathBuf) {
     let s = Scratch::new();
     let spec = Spec {
         files: 40,
@@ -92,22 +100,18 @@ fn on_a_full_disk(seed: u64) -> Option<(Scratch, corpus::Expected, TinyDisk, Pat
         ..Spec::default()
     };
     let expected = corpus::generate(&s.root, &spec).unwrap();
-    let Some(disk) = TinyDisk::mount(&s.dir.path().join("tiny"), "8m") else {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
-        return None;
-    };
+    let disk = TinyDisk::mount(&s.dir.path().join("tiny"), "8m");
     let db = disk.path.join("stats.db");
     // The ledger exists (empty) before the disk fills: the failure is in ingesting.
     cco(&s, &db).arg("rebuild").assert().success();
     let filler = disk.fill(96 * 1024);
-    Some((s, expected, disk, db, filler))
+    (s, expected, disk, db, filler)
 }
 
 #[test]
+#[ignore = "mounts a tmpfs: needs root, run by `make test-root`"]
 fn a_full_disk_fails_clearly_and_the_next_run_records_everything() {
-    let Some((s, expected, _disk, db, filler)) = on_a_full_disk(21) else {
-        return;
-    };
+    let (s, expected, _disk, db, filler) = on_a_full_disk(21);
     cco(&s, &db)
         .arg("once")
         .assert()
@@ -121,10 +125,9 @@ fn a_full_disk_fails_clearly_and_the_next_run_records_everything() {
 }
 
 #[test]
+#[ignore = "mounts a tmpfs: needs root, run by `make test-root`"]
 fn watch_survives_a_full_disk_and_catches_up_when_space_returns() {
-    let Some((s, expected, _disk, db, filler)) = on_a_full_disk(22) else {
-        return;
-    };
+    let (s, expected, _disk, db, filler) = on_a_full_disk(22);
     let mut watch = Command::new(common::BIN)
         .env_remove("CLAUDE_CONFIG_DIR")
         .env("HOME", s.dir.path())
@@ -181,12 +184,10 @@ fn sigint(child: &Child) {
 }
 
 #[test]
+#[ignore = "mounts a tmpfs: needs root, run by `make test-root`"]
 fn reports_read_a_ledger_on_a_read_only_filesystem() {
     let s = Scratch::with_fixtures();
-    let Some(disk) = TinyDisk::mount(&s.dir.path().join("ro"), "4m") else {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
-        return;
-    };
+    let disk = TinyDisk::mount(&s.dir.path().join("ro"), "4m");
     let db = disk.path.join("stats.db");
     cco(&s, &db).arg("once").assert().success();
     let remount = Command::new("mount")
