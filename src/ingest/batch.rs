@@ -205,26 +205,11 @@ impl Ord for OrderedCost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
 
     fn record(id: &str, output: u64) -> Record {
         Record {
-            ts_ms: 0,
-            line_session_id: None,
-            cwd: None,
             model: Some("m".into()),
-            message_id: Some(id.into()),
-            request_id: Some("r".into()),
-            is_sidechain: false,
-            speed: None,
-            inference_geo: None,
-            tokens: Tokens {
-                output,
-                ..Tokens::default()
-            },
-            web_search: 0,
-            cost_usd: None,
-            version: None,
+            ..Record::for_test(id, Some("r"), output)
         }
     }
 

@@ -248,6 +248,31 @@ fn agent_echo(data: RawProgress<'_>) -> Option<RawEcho<'_>> {
         .filter(|echo| echo.kind.as_deref() == Some("assistant"))
 }
 
+#[cfg(test)]
+impl Record {
+    /// A response as the unit tests need one: its ids and output tokens, nothing else.
+    pub(crate) fn for_test(message_id: &str, request_id: Option<&str>, output: u64) -> Record {
+        Record {
+            ts_ms: 0,
+            line_session_id: None,
+            cwd: None,
+            model: None,
+            message_id: Some(message_id.into()),
+            request_id: request_id.map(str::to_string),
+            is_sidechain: false,
+            speed: None,
+            inference_geo: None,
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
+            web_search: 0,
+            cost_usd: None,
+            version: None,
+        }
+    }
+}
+
 /// 2000-01-01T00:00:00Z: no Claude Code line is older. An earlier time is damage, and
 /// keeping it out keeps every time bucket positive, where SQL's and Rust's integer
 /// division agree.

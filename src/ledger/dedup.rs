@@ -58,26 +58,11 @@ pub fn decide(new: &Record, stored: &[Stored]) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
 
     fn new(request: Option<&str>, sidechain: bool, output: u64) -> Record {
         Record {
-            ts_ms: 0,
-            line_session_id: None,
-            cwd: None,
-            model: None,
-            message_id: Some("msg".into()),
-            request_id: request.map(str::to_string),
             is_sidechain: sidechain,
-            speed: None,
-            inference_geo: None,
-            tokens: Tokens {
-                output,
-                ..Tokens::default()
-            },
-            web_search: 0,
-            cost_usd: None,
-            version: None,
+            ..Record::for_test("msg", request, output)
         }
     }
 

@@ -940,26 +940,13 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
 mod tests {
     use super::*;
     use crate::ingest::batch::FileInfo;
-    use crate::ingest::parse::Tokens;
 
     fn record(message: &str, request: &str, output: u64, sidechain: bool) -> Record {
         Record {
             ts_ms: 1_700_000_000_000,
-            line_session_id: None,
-            cwd: None,
             model: Some("claude-sonnet-4-5".into()),
-            message_id: Some(message.into()),
-            request_id: Some(request.into()),
             is_sidechain: sidechain,
-            speed: None,
-            inference_geo: None,
-            tokens: Tokens {
-                output,
-                ..Tokens::default()
-            },
-            web_search: 0,
-            cost_usd: None,
-            version: None,
+            ..Record::for_test(message, Some(request), output)
         }
     }
 
