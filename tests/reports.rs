@@ -8,13 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn report(s: &Scratch, args: &[&str]) -> Value {
-    let out = s
-        .cmd()
-        .args(args)
-        .args(["--json", "--no-ingest", "--timezone", "UTC"])
-        .assert()
-        .success();
-    json(&out.get_output().stdout)
+    s.report(args)
 }
 
 fn rows<'a>(v: &'a Value, list: &str) -> &'a Vec<Value> {

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Scratch, json};
+use common::Scratch;
 use serde_json::Value;
 
 const SESSION: &str = "live-session";
@@ -116,13 +116,7 @@ fn statusline(s: &Scratch, stdin: &str, args: &[&str]) -> String {
 }
 
 fn report(s: &Scratch, args: &[&str]) -> Value {
-    let out = s
-        .cmd()
-        .args(args)
-        .args(["--json", "--no-ingest", "--timezone", "UTC"])
-        .assert()
-        .success();
-    json(&out.get_output().stdout)
+    s.report(args)
 }
 
 fn dollars(v: &Value) -> String {

@@ -64,6 +64,17 @@ impl Scratch {
         json(&out.get_output().stdout)
     }
 
+    /// Any report (`args`: the command and its flags) as JSON in UTC, from the ledger only.
+    pub fn report(&self, args: &[&str]) -> Value {
+        let out = self
+            .cmd()
+            .args(args)
+            .args(["--json", "--no-ingest", "--timezone", "UTC"])
+            .assert()
+            .success();
+        json(&out.get_output().stdout)
+    }
+
     /// `daily --json` in UTC from the ledger only.
     pub fn daily(&self, extra: &[&str]) -> Value {
         let out = self
