@@ -7,10 +7,6 @@ use common::{Scratch, json, sums};
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn report(s: &Scratch, args: &[&str]) -> Value {
-    s.report(args)
-}
-
 fn rows<'a>(v: &'a Value, list: &str) -> &'a Vec<Value> {
     v[list].as_array().unwrap()
 }
@@ -32,7 +28,7 @@ fn fixtures() -> Scratch {
 fn weeks_start_on_sunday_or_monday() {
     let s = fixtures();
     assert_eq!(
-        keyed(&report(&s, &["weekly"]), "weekly", "week"),
+        keyed(&s.report(&["weekly"]), "weekly", "week"),
         vec![
             ("2026-01-04".into(), [120, 80, 1_000, 7_000]),
             ("2026-01-11".into(), [1_038, 1_138, 0, 250_100]),
@@ -40,7 +36,7 @@ fn weeks_start_on_sunday_or_monday() {
     );
     assert_eq!(
         keyed(
-            &report(&s, &["weekly", "--start-of-week", "monday"]),
+            &s.report(&["weekly", "--start-of-week", "monday"]),
             "weekly",
             "week"
         ),
@@ -54,21 +50,21 @@ fn weeks_start_on_sunday_or_monday() {
 #[test]
 fn months_and_totals_agree_with_days() {
     let s = fixtures();
-    let monthly = report(&s, &["monthly"]);
+    let monthly = s.report(&["monthly"]);
     assert_eq!(
         keyed(&monthly, "monthly", "month"),
         vec![("2026-01".into(), [1_158, 1_218, 1_000, 257_100])]
     );
     assert_eq!(
         sums(&monthly["totals"]),
-        sums(&report(&s, &["daily"])["totals"])
+        sums(&s.report(&["daily"])["totals"])
     );
 }
 
 #[test]
 fn sessions_hold_their_subagents_and_add_up_to_the_daily_totals() {
     let s = fixtures();
-    let sessions = report(&s, &["session"]);
+    let sessions = s.report(&["session"]);
     let by_id: Vec<(String, [u64; 4])> = keyed(&sessions, "sessions", "sessionId");
     // s1 holds its subagent's responses (from subagents/agent-a1.jsonl and the echoes).
     let s1 = by_id.iter().find(|(id, _)| id == "s1").unwrap();
@@ -80,7 +76,7 @@ fn sessions_hold_their_subagents_and_add_up_to_the_daily_totals() {
         }
         acc
     });
-    assert_eq!(summed, sums(&report(&s, &["daily"])["totals"]));
+    assert_eq!(summed, sums(&s.report(&["daily"])["totals"]));
     let first = &rows(&sessions, "sessions")[0];
     assert_eq!(first["sessionId"], "s1");
     assert_eq!(first["projectPath"], "-home-dev-app");
@@ -92,7 +88,7 @@ fn sessions_hold_their_subagents_and_add_up_to_the_daily_totals() {
 fn projects_and_the_project_filter() {
     let s = fixtures();
     assert_eq!(
-        keyed(&report(&s, &["projects"]), "projects", "project"),
+        keyed(&s.report(&["projects"]), "projects", "project"),
         vec![
             ("-home-dev-app".into(), [1_148, 1_118, 1_000, 7_100]),
             ("-home-dev-other".into(), [10, 100, 0, 250_000]),
@@ -100,7 +96,7 @@ fn projects_and_the_project_filter() {
     );
     // By folder name or by working directory.
     for project in ["-home-dev-other", "/home/dev/other"] {
-        let daily = report(&s, &["daily", "--project", project]);
+        let daily = s.report(&["daily", "--project", project]);
         assert_eq!(sums(&daily["totals"]), [10, 100, 0, 250_000], "{project}");
     }
 }
@@ -108,7 +104,7 @@ fn projects_and_the_project_filter() {
 #[test]
 fn models_report_splits_fast_mode_and_names_placeholders() {
     let s = fixtures();
-    let models = report(&s, &["models"]);
+    let models = s.report(&["models"]);
     let names: Vec<&str> = rows(&models, "models")
         .iter()
         .map(|m| m["model"].as_str().unwrap())
@@ -131,7 +127,7 @@ fn models_report_splits_fast_mode_and_names_placeholders() {
 fn cost_modes_no_cost_and_order() {
     let s = fixtures();
     let cost_of_12th = |mode: &str| {
-        let daily = report(&s, &["daily", "--mode", mode]);
+        let daily = s.report(&["daily", "--mode", mode]);
         rows(&daily, "daily")[2]["modelBreakdowns"]
             .as_array()
             .unwrap()
@@ -149,11 +145,11 @@ fn cost_modes_no_cost_and_order() {
     assert!((cost_of_12th("calculate") - (h_computed + long_context)).abs() < 1e-9);
     assert!((cost_of_12th("display") - 0.5).abs() < 1e-9);
 
-    let no_cost = report(&s, &["daily", "--no-cost"]);
+    let no_cost = s.report(&["daily", "--no-cost"]);
     assert!(no_cost["totals"].get("totalCost").is_none());
     assert!(rows(&no_cost, "daily")[0].get("totalCost").is_none());
 
-    let desc = report(&s, &["daily", "--order", "desc"]);
+    let desc = s.report(&["daily", "--order", "desc"]);
     assert_eq!(rows(&desc, "daily")[0]["date"], "2026-01-12");
 }
 
@@ -254,7 +250,7 @@ fn tables_fit_the_terminal_and_show_breakdowns() {
 #[test]
 fn blocks_and_gaps_follow_the_five_hour_rule() {
     let s = fixtures();
-    let blocks = report(&s, &["blocks"]);
+    let blocks = s.report(&["blocks"]);
     let list = rows(&blocks, "blocks");
     let gaps = list.iter().filter(|b| b["isGap"] == true).count();
     assert_eq!((list.len(), gaps), (7, 3));

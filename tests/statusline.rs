@@ -115,10 +115,6 @@ fn statusline(s: &Scratch, stdin: &str, args: &[&str]) -> String {
     line.to_string()
 }
 
-fn report(s: &Scratch, args: &[&str]) -> Value {
-    s.report(args)
-}
-
 fn dollars(v: &Value) -> String {
     format!("${:.2}", v.as_f64().unwrap())
 }
@@ -137,7 +133,7 @@ fn figure<'a>(line: &'a str, label: &str) -> &'a str {
 
 /// What `session`, `daily` and `blocks --active` say of the session, today and the block.
 fn reported(s: &Scratch, session: &str) -> (String, String, Option<String>) {
-    let sessions = report(s, &["session"]);
+    let sessions = s.report(&["session"]);
     let session = sessions["sessions"]
         .as_array()
         .unwrap()
@@ -145,9 +141,9 @@ fn reported(s: &Scratch, session: &str) -> (String, String, Option<String>) {
         .find(|r| r["sessionId"] == session)
         .map_or("$0.00".to_string(), |r| dollars(&r["totalCost"]));
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
-    let daily = report(s, &["daily", "--since", &today, "--until", &today]);
+    let daily = s.report(&["daily", "--since", &today, "--until", &today]);
     let today = dollars(&daily["totals"]["totalCost"]);
-    let blocks = report(s, &["blocks", "--active"]);
+    let blocks = s.report(&["blocks", "--active"]);
     let block = blocks["blocks"]
         .as_array()
         .unwrap()
@@ -205,7 +201,7 @@ fn subagent_files_beside_the_transcript_are_read_too() {
     );
     let line = statusline(&s, &stdin_json(&transcript), FIGURES);
     assert_same_figures(&s, &line, SESSION);
-    let sessions = report(&s, &["session"]);
+    let sessions = s.report(&["session"]);
     let row = sessions["sessions"]
         .as_array()
         .unwrap()
