@@ -83,7 +83,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("cco-stats: {}", stats.summary());
             }
             if args.json {
-                print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?;
+                print(&crate::render::json::text(&stats))?;
             }
             // Everything readable is committed; a transcript that could not be read (named
             // in a warning above) must still show in cron's mail.
@@ -110,7 +110,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => {
             let status = status::gather(&db, &roots)?;
             let text = if args.json {
-                format!("{}\n", serde_json::to_string_pretty(&status)?)
+                crate::render::json::text(&status)
             } else {
                 status::render(&status)
             };
