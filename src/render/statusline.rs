@@ -55,27 +55,29 @@ const SEPARATOR: &str = " · ";
 struct Paint(bool);
 
 impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
+    fn wrap(&self, style: anstyle::Style, text: &str) -> String {
+        match self.0 {
+            true => format!("{}{text}{}", style.render(), style.render_reset()),
+            false => text.to_string(),
         }
     }
+    fn fg(&self, color: anstyle::AnsiColor, text: &str) -> String {
+        self.wrap(anstyle::Style::new().fg_color(Some(color.into())), text)
+    }
     fn bold(&self, text: &str) -> String {
-        self.wrap("1", text)
+        self.wrap(anstyle::Style::new().bold(), text)
     }
     fn green(&self, text: &str) -> String {
-        self.wrap("32", text)
+        self.fg(anstyle::AnsiColor::Green, text)
     }
     fn yellow(&self, text: &str) -> String {
-        self.wrap("33", text)
+        self.fg(anstyle::AnsiColor::Yellow, text)
     }
     fn red(&self, text: &str) -> String {
-        self.wrap("31", text)
+        self.fg(anstyle::AnsiColor::Red, text)
     }
     fn dim(&self, text: &str) -> String {
-        self.wrap("2", text)
+        self.wrap(anstyle::Style::new().dimmed(), text)
     }
     /// Green, yellow past 60 %, red past 80 %.
     fn level(&self, percent: f64, text: &str) -> String {
