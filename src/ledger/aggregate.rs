@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
-use crate::ingest::parse::Tokens;
+use crate::ingest::parse::{Record, Tokens};
 
 /// merge.sql with this module's bucket sizes written in, so the SQL that fills the buckets
 /// and the Rust that reads them cannot disagree.
@@ -56,6 +56,23 @@ pub struct Row {
     pub tokens: Tokens,
     pub web_search: u64,
     pub cost_usd: Option<f64>,
+}
+
+impl Row {
+    /// The aggregate fields of `record`, stored in `session_id` of `project`.
+    pub fn of(record: &Record, session_id: &str, project: &str) -> Row {
+        Row {
+            ts_ms: record.ts_ms,
+            session_id: session_id.to_string(),
+            project: project.to_string(),
+            model: record.model.clone(),
+            fast: record.speed.as_deref() == Some("fast"),
+            geo: record.inference_geo.clone(),
+            tokens: record.tokens,
+            web_search: record.web_search,
+            cost_usd: record.cost_usd,
+        }
+    }
 }
 
 /// What pricing tells rows apart by: the key of every aggregate, besides its time and

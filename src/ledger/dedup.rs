@@ -19,6 +19,18 @@ pub struct Stored {
     pub rank: Rank,
 }
 
+impl Stored {
+    /// `record`, stored as row `id`.
+    pub fn of(id: i64, record: &Record) -> Stored {
+        Stored {
+            id,
+            request_id: record.request_id.clone(),
+            is_sidechain: record.is_sidechain,
+            rank: Rank::of(record),
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
     /// A response not seen before.

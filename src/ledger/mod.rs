@@ -30,7 +30,6 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::ingest::batch::Rank;
 use crate::ingest::batch::{Batch, Cursor, Identities};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
@@ -810,35 +809,18 @@ fn apply(
         session_id,
         project: file.project,
     };
-    // Rows above the watermark are summed by the next merge; only changes to rows
-    // already merged are deltas now.
-    let new_row = || aggregate::Row {
-        ts_ms: record.ts_ms,
-        session_id: session_id.to_string(),
-        project: file.project.to_string(),
-        model: record.model.clone(),
-        fast: record.speed.as_deref() == Some("fast"),
-        geo: record.inference_geo.clone(),
-        tokens: record.tokens,
-        web_search: record.web_search,
-        cost_usd: record.cost_usd,
-    };
-    let as_stored = |id| Stored {
-        id,
-        request_id: record.request_id.clone(),
-        is_sidechain: record.is_sidechain,
-        rank: Rank::of(record),
-    };
     match decision {
         Decision::Insert => {
             let id = write_entry(conn, None, record, &row)?;
             if let Some(message_id) = &record.message_id {
-                index.add(message_id, as_stored(id));
+                index.add(message_id, Stored::of(id, record));
             }
-            // A new row normally lands above the watermark, but an id freed by a deleted
-            // last row is handed out again.
+            // Rows above the watermark are summed by the next merge; only changes to rows
+            // already merged are deltas now. A new row normally lands above it, but an id
+            // freed by a deleted last row is handed out again.
             if id <= merged.through {
-                merged.deltas.add(&new_row(), &merged.thresholds);
+                let new = aggregate::Row::of(record, session_id, file.project);
+                merged.deltas.add(&new, &merged.thresholds);
             }
         }
         Decision::Replace(id) => {
@@ -848,12 +830,13 @@ fn apply(
                         "SELECT {AGGREGATE_COLUMNS} FROM entries WHERE id = ?1"
                     ))?
                     .query_row([id], |r| aggregate_row(r, 0))?;
+                let new = aggregate::Row::of(record, session_id, file.project);
                 merged.deltas.remove(&old, &merged.thresholds);
-                merged.deltas.add(&new_row(), &merged.thresholds);
+                merged.deltas.add(&new, &merged.thresholds);
             }
             write_entry(conn, Some(id), record, &row)?;
             if let Some(message_id) = &record.message_id {
-                index.replaced(message_id, as_stored(id));
+                index.replaced(message_id, Stored::of(id, record));
             }
         }
         Decision::Keep => {}
