@@ -74,6 +74,33 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
     ])
     .areas(area);
 
+    draw_title(frame, live, &palette, title);
+    draw_today(frame, live, &palette, today);
+    draw_block(frame, live, &palette, gauge, burn);
+    if warning {
+        frame.render_widget(
+            Paragraph::new("⚠ the block is projected to pass its token limit")
+                .style(palette.fg(Color::Red).add_modifier(Modifier::BOLD)),
+            alert,
+        );
+    }
+    draw_spark(frame, live, &palette, spark);
+    let [sessions, models] = if tables.width >= 100 {
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(tables)
+    } else {
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(tables)
+    };
+    draw_sessions(frame, live, &palette, sessions);
+    draw_models(frame, live, &palette, models);
+    let pass = live.last_pass.as_deref().unwrap_or("reading…");
+    frame.render_widget(
+        Paragraph::new(format!("q quit · r refresh · {pass}")).style(palette.fg(Color::DarkGray)),
+        footer,
+    );
+}
+
+/// The name and the time in the view's zone.
+fn draw_title(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
     let now = jiff::Timestamp::from_millisecond(live.now_ms).unwrap_or_default();
     let clock = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let zone_time = jiff::tz::TimeZone::get(&live.zone_name)
@@ -89,38 +116,34 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
             Span::styled("cco-stats live", palette.title()),
             Span::raw(format!(" · {zone_time}")),
         ])),
-        title,
+        area,
     );
+}
 
+/// Today's tokens, cost and models.
+fn draw_today(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
     let models: Vec<String> = live.today.models.keys().map(|m| short_model(m)).collect();
+    let models = match models.is_empty() {
+        true => "no responses yet".to_string(),
+        false => models.join(", "),
+    };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("Today  ", palette.title()),
             Span::raw(format!(
-                "{} tokens · {} · {}",
+                "{} tokens · {} · {models}",
                 thousands(live.today.tokens.total()),
                 cost_text(&live.today),
-                if models.is_empty() {
-                    "no responses yet".to_string()
-                } else {
-                    models.join(", ")
-                }
             )),
         ])),
-        today,
+        area,
     );
+}
 
-    draw_block(frame, live, &palette, gauge, burn);
-    if warning {
-        frame.render_widget(
-            Paragraph::new("⚠ the block is projected to pass its token limit")
-                .style(palette.fg(Color::Red).add_modifier(Modifier::BOLD)),
-            alert,
-        );
-    }
-
+/// Tokens per quarter hour, as many of the last ones as the width holds.
+fn draw_spark(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
     let peak = live.spark.iter().copied().max().unwrap_or(0);
-    let shown = (spark.width.saturating_sub(2) as usize).min(live.spark.len());
+    let shown = (area.width.saturating_sub(2) as usize).min(live.spark.len());
     let hours = shown as f64 * 0.25;
     frame.render_widget(
         Sparkline::default()
@@ -130,21 +153,7 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
             )))
             .data(&live.spark[live.spark.len() - shown..])
             .style(palette.fg(Color::Cyan)),
-        spark,
-    );
-
-    let [sessions, models] = if tables.width >= 100 {
-        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(tables)
-    } else {
-        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(tables)
-    };
-    draw_sessions(frame, live, &palette, sessions);
-    draw_models(frame, live, &palette, models);
-
-    let pass = live.last_pass.as_deref().unwrap_or("reading…");
-    frame.render_widget(
-        Paragraph::new(format!("q quit · r refresh · {pass}")).style(palette.fg(Color::DarkGray)),
-        footer,
+        area,
     );
 }
 
