@@ -2,7 +2,7 @@
 #
 #   make run      ingest your Claude Code data and print the daily report
 #                 (no data on this machine: the sample tree in fixtures/, and it says so)
-#   make test     every test (unit, CLI through the real binary, exactly-once)
+#   make test     the tests (unit, CLI through the real binary, exactly-once); not the root-only ones
 #   make test-root  the tests that mount a tmpfs (full and read-only disks): run as root
 #   make lint     rustfmt and clippy, warnings are errors
 #   make bench    speed and memory figures, and ratios against ccusage when it is found

@@ -8,6 +8,7 @@
 mod common;
 
 use common::Scratch;
+use unicode_width::UnicodeWidthStr;
 
 const REPORTS: &[&str] = &[
     "daily", "weekly", "monthly", "session", "blocks", "projects", "models",
@@ -52,7 +53,7 @@ fn every_report_in_every_format() {
                 let text = output(&scratch, &args, columns);
                 if format.starts_with("table") {
                     let limit: usize = columns.parse().unwrap();
-                    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+                    let widest = text.lines().map(UnicodeWidthStr::width).max().unwrap_or(0);
                     assert!(
                         widest <= limit,
                         "{name} is {widest} wide for {limit}:\n{text}"
@@ -100,6 +101,10 @@ fn shared_options() {
     for (name, args) in cases {
         insta::assert_snapshot!(*name, output(&scratch, args, "120"));
     }
+    // Narrower than any layout: breakdown lines keep their └ and their whole model name.
+    let narrow = output(&scratch, &["projects", "--breakdown"], "40");
+    assert!(narrow.contains("  └ opus-4-6-fast"), "{narrow}");
+    insta::assert_snapshot!("projects_breakdown_at_40", narrow);
     let kolkata = scratch
         .cmd()
         .args([

@@ -146,7 +146,14 @@ impl Context {
             Periods::Projects => ("project", "Project"),
             Periods::Models => ("model", "Model"),
         };
-        let style = self.style();
+        let style = match periods {
+            // A row per model, broken down by model, would repeat each row.
+            Periods::Models => Style {
+                breakdown: false,
+                ..self.style()
+            },
+            _ => self.style(),
+        };
         let text = match (self.options.format, periods) {
             (OutputFormat::Json, Periods::Models) => {
                 render::json::text(&json::models(&report, style))
@@ -160,6 +167,7 @@ impl Context {
                 };
                 render::json::text(&json::periods(&report, kind, style))
             }
+            (OutputFormat::Csv, Periods::Models) => render::csv::models(&report, style),
             (OutputFormat::Csv, _) => render::csv::periods(&report, key, style),
             (OutputFormat::Table, Periods::Models) => table::models(&report, style, screen()),
             (OutputFormat::Table, _) => table::periods(&report, title, style, screen()),

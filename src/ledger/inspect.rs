@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Store;
+use super::query::UNMERGED;
 
 /// The ledger's size in files, lines and rows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -87,12 +88,11 @@ impl Store {
 
     /// Every model id with a response in the ledger, sorted.
     pub fn models_in_use(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn().prepare(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT DISTINCT model FROM usage_by_time WHERE model != '' AND requests > 0
-             UNION SELECT DISTINCT model FROM entry_keys WHERE model != '' AND id > coalesce(
-                 (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-             ORDER BY 1",
-        )?;
+             UNION SELECT DISTINCT model FROM entry_keys WHERE model != '' AND {UNMERGED}
+             ORDER BY 1"
+        ))?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

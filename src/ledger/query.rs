@@ -111,7 +111,7 @@ fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlit
 }
 
 /// The rows the aggregates do not hold yet.
-const UNMERGED: &str = "id > coalesce(
+pub(crate) const UNMERGED: &str = "id > coalesce(
     (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)";
 
 /// Usage by 15-minute bucket, project and pricing key; groups of one bucket come together.

@@ -100,6 +100,15 @@ pub fn periods(report: &Report, key_name: &str, style: Style) -> String {
     sheet.finish()
 }
 
+/// One record per model id: the model is the row, no model list beside it.
+pub fn models(report: &Report, style: Style) -> String {
+    let mut sheet = Sheet::new(&["model"], style);
+    for p in &report.periods {
+        sheet.usage_row(vec![p.key.clone()], &p.usage);
+    }
+    sheet.finish()
+}
+
 pub fn sessions(sessions: &[Session], style: Style) -> String {
     let first = [
         "session_id",

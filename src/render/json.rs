@@ -1,13 +1,13 @@
-//! JSON: typed rows with ccusage's field names, in ccusage's order.
+//! JSON: typed rows with ccusage's field names (in its order for the periods).
 //!
 //! `daily`, `weekly`, `monthly`, `session` and `blocks` have ccusage's shapes, so
 //! dashboards and status bars built on ccusage read cco-stats unchanged; `projects`,
 //! `models` and `prices` have shapes of their own, documented in the README. The structs
 //! are the contract: a field renamed by mistake fails to compile or shows in a snapshot.
 //!
-//! With `--no-cost` the cost fields are left out, not zeroed. A cost that could not be
-//! priced at all is `null`, never a made-up number; a partly priced one is the priced part,
-//! with the rest named in `unpricedModels`.
+//! With `--no-cost` the cost fields are left out, not zeroed. A model's or a block's cost
+//! (`cost`, `costUSD`) that could not be priced at all is `null`, never a made-up number;
+//! a sum (`totalCost`) is the priced part, with the rest named in `unpricedModels`.
 
 use serde::Serialize;
 

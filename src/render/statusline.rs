@@ -8,36 +8,28 @@ use jiff::tz::TimeZone;
 use crate::render::dollars;
 use crate::report::statusline::{Cost, Figures, Freshness, Unread};
 
-/// What the line can show, in the order `--format` lists them.
+/// What the line can show, in the order `--format` lists them (described for the
+/// command line in `cli.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
-    /// The model's name
     Model,
-    /// This session's cost
     Session,
-    /// Today's cost, all sessions (in the chosen time zone)
     Today,
-    /// The active 5-hour block's cost and the time to its end
     Block,
-    /// The active block's burn rate in $/h
     Burn,
-    /// How full the context window is
     Context,
-    /// The 5-hour rate limit's use and reset time (subscriptions)
     Limits,
 }
 
 pub const DEFAULT_FIELDS: &str = "model,session,today,block,burn,context,limits";
 
-/// Whose session cost the line shows, as ccusage's `--cost-source`.
+/// Whose session cost the line shows, as ccusage's `--cost-source` (described for the
+/// command line in `cli.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CostSource {
-    /// The ledger's, from the session's transcripts (subagents included)
     #[default]
     Ledger,
-    /// Claude Code's own estimate (`cost.total_cost_usd`, reset by /clear)
     Claude,
-    /// The ledger's, with Claude Code's beside it
     Both,
 }
 

@@ -20,7 +20,8 @@ use crate::report::{ModelUsage, Report, Session, Usage};
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Row,
-    /// Dimmed; its first cell may run across the (empty) label columns after it.
+    /// Dimmed; its first cell is measured apart, never cut, and may run across the
+    /// (empty) label columns after it.
     Detail,
     /// Bold, under a rule.
     Total,
@@ -144,7 +145,7 @@ impl Table {
     }
 
     fn spans(&self, kind: Kind) -> bool {
-        kind == Kind::Detail && self.label_span > 1
+        kind == Kind::Detail
     }
 
     /// Each column's width: its widest cell (or header), within its limit.
@@ -448,7 +449,7 @@ pub fn periods(report: &Report, first: &'static str, style: Style, screen: Scree
     usage_table(&[label], &rows, &report.totals, style, screen)
 }
 
-/// `models`: one row per model id (a breakdown by model would repeat each row).
+/// `models`: one row per model id.
 pub fn models(report: &Report, style: Style, screen: Screen) -> String {
     let rows: Vec<(Vec<String>, &Usage)> = report
         .periods
@@ -456,10 +457,6 @@ pub fn models(report: &Report, style: Style, screen: Screen) -> String {
         .map(|p| (vec![p.key.clone()], &p.usage))
         .collect();
     let label = Label::shrinking("Model", Keep::Start, 16);
-    let style = Style {
-        breakdown: false,
-        ..style
-    };
     usage_table(&[label], &rows, &report.totals, style, screen)
 }
 

@@ -2,6 +2,8 @@
 //! into the local day they fall on. All of it goes through jiff's IANA database, so DST
 //! and half-hour zones are right.
 
+use std::path::Path;
+
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -45,8 +47,11 @@ fn zone_file(name: Option<&str>) -> Option<TimeZone> {
         Some(name) => name.to_string(),
         None if std::env::var_os("TZ").is_some() => return None,
         None => {
-            let target = std::fs::read_link("/etc/localtime").ok()?;
-            target.strip_prefix(&dir).ok()?.to_str()?.to_string()
+            // systemd writes the link relative (`../usr/share/zoneinfo/Europe/Berlin`).
+            let link = Path::new("/etc").join(std::fs::read_link("/etc/localtime").ok()?);
+            let target = std::fs::canonicalize(link).ok()?;
+            let dir = std::fs::canonicalize(&dir).ok()?;
+            target.strip_prefix(dir).ok()?.to_str()?.to_string()
         }
     };
     let plain = name.split('/').all(|part| {
