@@ -92,6 +92,15 @@ fn main() {
         report.push(measure(&mut cco(&["daily", "--json", "--timezone", "UTC"])).0);
     }
 
+    // `metrics` on the bench ledger, as a scrape or a cron textfile run reads it (goal:
+    // 20 ms): by model, and by model and project.
+    let mut metrics = Vec::new();
+    let mut metrics_projects = Vec::new();
+    for _ in 0..11 {
+        metrics.push(measure(&mut cco(&["metrics"])).0);
+        metrics_projects.push(measure(&mut cco(&["metrics", "--labels", "model,project"])).0);
+    }
+
     let cold_s = median(&mut cold);
     let unchanged_s = median(&mut unchanged);
     let report_s = median(&mut report);
@@ -109,6 +118,14 @@ fn main() {
     println!(
         "  daily --json (ingest + report) median {:>9.2} ms",
         report_s * 1e3
+    );
+    println!(
+        "  metrics (by model)             median {:>9.2} ms   (goal 20 ms)",
+        median(&mut metrics) * 1e3
+    );
+    println!(
+        "  metrics --labels model,project median {:>9.2} ms",
+        median(&mut metrics_projects) * 1e3
     );
     if flushes.is_empty() {
         println!("  100-row flush                  (no flush lines seen)");

@@ -87,6 +87,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub prices: Option<PathBuf>,
 
+    /// This machine's name in the ledger (stored in it; `status` and `metrics` show it)
+    /// [default: the hostname]
+    #[arg(long, global = true, env = "CCO_STATS_HOST_NAME", value_name = "NAME")]
+    pub host_name: Option<String>,
+
     /// No progress bar and no pass summary
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -119,6 +124,8 @@ pub enum Command {
     Models(ReportArgs),
     /// The price table in use
     Prices(PricesArgs),
+    /// The ledger as Prometheus metrics: lifetime counters that never go down, and health
+    Metrics(MetricsArgs),
     /// Recompute the report aggregates and the dedup index from the ledger's rows
     Rebuild,
     /// Check the data roots, the database and Claude Code's retention, and explain
@@ -235,6 +242,64 @@ pub struct WatchArgs {
     /// Time between passes (e.g. 5s, 1m)
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub interval: Duration,
+
+    /// Serve `cco-stats metrics` on GET /metrics at this address (e.g. 127.0.0.1:9464, or
+    /// a port alone for loopback)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+
+    /// Let --metrics-listen bind to an address other machines can reach
+    #[arg(long, requires = "metrics_listen")]
+    pub metrics_allow_remote: bool,
+
+    /// The dimensions of the served counters (comma list of: model, project)
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "model",
+        value_name = "LABELS",
+        requires = "metrics_listen"
+    )]
+    pub metrics_labels: Vec<MetricLabel>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// OpenMetrics 1.0 instead of Prometheus text 0.0.4 (adds `_created` and `# EOF`)
+    #[arg(long)]
+    pub openmetrics: bool,
+
+    /// Write to this file atomically (a temporary file beside it, then a rename), e.g. for
+    /// node_exporter's textfile collector, instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// The dimensions counters are split by, besides the token kind (comma list of: model,
+    /// project; projects can be many)
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "model",
+        value_name = "LABELS"
+    )]
+    pub labels: Vec<MetricLabel>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricLabel {
+    Model,
+    Project,
+}
+
+impl MetricLabel {
+    pub fn dimensions(labels: &[MetricLabel]) -> crate::report::metrics::Dimensions {
+        crate::report::metrics::Dimensions {
+            model: labels.contains(&MetricLabel::Model),
+            project: labels.contains(&MetricLabel::Project),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

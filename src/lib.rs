@@ -13,15 +13,17 @@
 //!        │
 //!        ▼
 //!  ledger/    open + migrate (sql/), flush (one transaction: dedup, rows, cursors),
-//!             dedup index, report aggregates, query and inspect (the only SQL)
+//!             dedup index, report aggregates, counters (never lower), query and inspect
+//!             (the only SQL)
 //!        │
 //!        ▼
 //!  report/    the report model: options (what was asked, parsed once), pricing
-//!             (dated price table), calendar, 5-hour blocks, status line and live figures
+//!             (dated price table), calendar, 5-hour blocks, status line and live figures,
+//!             metrics (lifetime counters)
 //!        │
 //!        ▼
-//!  render/    json (typed rows, ccusage's names), csv, table, statusline, live:
-//!             pure functions of the model
+//!  render/    json (typed rows, ccusage's names), csv, table, statusline, live, metrics
+//!             (Prometheus text, OpenMetrics): pure functions of the model
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the

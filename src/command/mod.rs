@@ -4,6 +4,7 @@
 
 pub mod doctor;
 pub mod live;
+pub mod metrics;
 pub mod prices;
 pub mod progress;
 pub mod report;
@@ -71,6 +72,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let open = |args: &crate::cli::ReportArgs| {
         report::Context::open(&db, &roots, prices, args.options(), cli.quiet)
     };
+    // The status line must never wait on the ledger; completions and man pages have none.
+    let uses_ledger = !matches!(
+        cli.command,
+        Command::Statusline(_) | Command::Completions(_) | Command::Man(_)
+    );
+    if let Some(name) = cli.host_name.as_deref().filter(|_| uses_ledger) {
+        name_host(&db, name)?;
+    }
     match &cli.command {
         Command::Once(args) => {
             let stop = stop_flag()?;
@@ -97,6 +106,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let stop = stop_flag()?;
             let mut store = Store::open(&db)?;
             warn_if_no_roots(&roots);
+            // The server has its own thread and ledger connection; the loop knows nothing of it.
+            let _metrics = match &args.metrics_listen {
+                Some(addr) => Some(metrics::serve(
+                    metrics::listen_address(addr, args.metrics_allow_remote)?,
+                    db.clone(),
+                    pricing::PriceTable::load(prices)?,
+                    crate::cli::MetricLabel::dimensions(&args.metrics_labels),
+                )?),
+                None => None,
+            };
             watch(
                 &mut store,
                 &roots.paths,
@@ -179,7 +198,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Prices(args) => prices::run(args, prices),
+        Command::Metrics(args) => metrics::run(&db, prices, args),
     }
+}
+
+/// Stores `--host-name` in the ledger (creating it if needed), once per run.
+fn name_host(db: &std::path::Path, name: &str) -> Result<()> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "--host-name must not be empty");
+    let store = Store::open(db)?;
+    if store.host()?.name != name {
+        store.set_host_name(name)?;
+    }
+    Ok(())
 }
 
 /// `cco-stats.1` and a `cco-stats-<command>.1` per visible subcommand, into `dir`.

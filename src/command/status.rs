@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::ingest::discover::{Roots, RootsFrom};
 use crate::ingest::{PassStats, human_bytes};
-use crate::ledger::Store;
 use crate::ledger::inspect::SkippedAt;
+use crate::ledger::{Host, Store};
 use crate::render::thousands;
 
 #[derive(Debug, Serialize)]
@@ -17,6 +17,8 @@ pub struct Status {
     pub database: String,
     pub database_exists: bool,
     pub database_bytes: u64,
+    /// The ledger's host id and name (`metrics` labels its series with the id).
+    pub host: Option<Host>,
     pub roots: Vec<String>,
     pub roots_from: &'static str,
     pub tracked_files: u64,
@@ -36,6 +38,7 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
         database: db.display().to_string(),
         database_exists: db.exists(),
         database_bytes: 0,
+        host: None,
         roots: roots
             .paths
             .iter()
@@ -61,6 +64,7 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
     }
     let store = Store::open_read_only(db)?;
     status.database_bytes = store.size_on_disk();
+    status.host = Some(store.host()?);
     let held = store.holdings()?;
     status.tracked_files = held.tracked_files;
     status.lines_parsed = held.lines_parsed;
@@ -92,6 +96,9 @@ pub fn render(s: &Status) -> String {
             format!("{} (not created yet: run `cco-stats once`)", s.database)
         },
     );
+    if let Some(host) = &s.host {
+        line("host", format!("{} (id {})", host.name, host.id));
+    }
     line(
         "roots",
         if s.roots.is_empty() {

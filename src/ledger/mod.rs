@@ -12,6 +12,7 @@
 //! another program or of a newer cco-stats is refused before anything is written to it.
 
 pub mod aggregate;
+pub mod counters;
 pub mod dedup;
 pub mod inspect;
 pub mod msgindex;
@@ -63,6 +64,7 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::RebuildAggregates,
     ],
     &[Step::Sql(include_str!("sql/0007_entries_by_time.sql"))],
+    &[Step::Sql(include_str!("sql/0008_hosts_and_counters.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -285,6 +287,9 @@ impl Store {
             }
         }
         if version < MIGRATIONS.len() as i64 {
+            // The host id is made by the migration; its human name is the machine's.
+            tx.prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES ('host_name', ?1)")?
+                .execute([hostname()])?;
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
         }
@@ -462,6 +467,20 @@ impl Store {
             .optional()?)
     }
 
+    /// Who this ledger is: its id (made once, when the ledger was) and its human name.
+    pub fn host(&self) -> Result<Host> {
+        let id = self
+            .meta(HOST_ID)?
+            .context("the ledger has no host id (run `cco-stats once` to upgrade it)")?;
+        let name = self.meta(HOST_NAME)?.unwrap_or_else(hostname);
+        Ok(Host { id, name })
+    }
+
+    /// Renames this ledger's host (`--host-name`); its id stays.
+    pub fn set_host_name(&self, name: &str) -> Result<()> {
+        self.set_meta(HOST_NAME, name)
+    }
+
     /// Recomputes the report aggregates and the dedup index from the rows (`cco-stats
     /// rebuild`, for a ledger changed by hand).
     pub fn rebuild_aggregates(&mut self) -> Result<()> {
@@ -521,6 +540,28 @@ impl Store {
             .filter_map(|p| fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
+    }
+}
+
+/// A ledger's identity: `id` is stable for its life (random, made with the ledger), `name`
+/// is for people (the hostname unless `--host-name` set another).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+}
+
+const HOST_ID: &str = "host_id";
+const HOST_NAME: &str = "host_name";
+
+/// The machine's hostname (uname's nodename), or "unknown" if it has none.
+pub fn hostname() -> String {
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy().trim().to_string();
+    if name.is_empty() {
+        "unknown".to_string()
+    } else {
+        name
     }
 }
 
@@ -1291,6 +1332,29 @@ mod tests {
             )
             .unwrap();
         assert_eq!(geo, None);
+    }
+
+    /// A ledger of schema 7 (before host ids) gets an id and a name on upgrade, keeps
+    /// them afterwards, and a new ledger gets another id.
+    #[test]
+    fn a_schema_7_ledger_gets_a_host_id_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        ledger_at(
+            &path,
+            7,
+            "(1, 1700000000000, 's', 'p', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 1, 5, 0, 0, 0, 0, NULL)",
+        );
+        let host = Store::open(&path).unwrap().host().unwrap();
+        assert_eq!(host.id.len(), 32);
+        assert!(host.id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(host.name, hostname());
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.host().unwrap(), host);
+        // Its row is still counted (merged by the next pass: ledger_at skips the merge).
+        assert_eq!(report_sums(&store), (5, 0, 1));
+        let other = Store::open(&dir.path().join("t.db")).unwrap();
+        assert_ne!(other.host().unwrap().id, host.id);
     }
 
     #[test]

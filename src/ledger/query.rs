@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::ingest::parse::Tokens;
 use crate::ledger::aggregate::{BUCKET_MS, DAY_MS, PricingKey, Sums, SumsPart};
@@ -303,6 +303,67 @@ fn groups_between(
         group_from(r, r.get(0)?, String::new(), 1)
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The whole history by UTC day and pricing key (and project, with `by_project`): what
+/// `metrics` prices and sums into lifetime counters. A day is the unit prices are dated
+/// by, so each group is priced at its own day's rates. Without projects it reads
+/// `usage_by_day`, a few hundred rows for months of history.
+pub fn lifetime_groups(conn: &Connection, by_project: bool) -> Result<Vec<Group>> {
+    let merged = if by_project {
+        format!(
+            "SELECT bucket_ms / {DAY_MS} * {DAY_MS}, project, model, fast, tier, geo, has_cost_usd,
+                    sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h),
+                    sum(cache_read), sum(web_search), sum(cost_usd), sum(requests)
+             FROM usage_by_time WHERE requests > 0
+             GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd"
+        )
+    } else {
+        format!("SELECT day_ms, '', {SUMS} FROM usage_by_day WHERE requests > 0")
+    };
+    let project = if by_project { "project" } else { "''" };
+    let sql = format!(
+        "{merged}
+         UNION ALL
+         SELECT ts_ms / {DAY_MS} * {DAY_MS}, {project}, {ROW_SUMS} FROM entry_keys WHERE {UNMERGED}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What the ingest has done so far, for `metrics`' health gauges.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Health {
+    pub files_tracked: u64,
+    pub lines_skipped: u64,
+    pub rows: u64,
+    /// The last pass that finished (with or without new lines), UTC ms.
+    pub last_pass_ms: Option<i64>,
+}
+
+pub fn health(conn: &Connection) -> Result<Health> {
+    let (files_tracked, lines_skipped) = conn
+        .prepare_cached("SELECT count(*), coalesce(sum(lines_skipped), 0) FROM files")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // Each row is one request of the day aggregate or above its watermark: the same
+    // number as count(*) over entries, without reading every page of the table.
+    let rows = conn
+        .prepare_cached(&format!(
+            "SELECT (SELECT coalesce(sum(requests), 0) FROM usage_by_day)
+                  + (SELECT count(*) FROM entries WHERE {UNMERGED})"
+        ))?
+        .query_row([], |r| r.get(0))?;
+    let last_pass_ms = conn
+        .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
+        .query_row([crate::ingest::LAST_FULL_PASS], |r| r.get(0))
+        .optional()?;
+    Ok(Health {
+        files_tracked,
+        lines_skipped,
+        rows,
+        last_pass_ms,
+    })
 }
 
 /// One session's usage in one quarter hour under one pricing key.

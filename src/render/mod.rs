@@ -13,6 +13,7 @@
 pub mod csv;
 pub mod json;
 pub mod live;
+pub mod metrics;
 pub mod statusline;
 pub mod table;
 

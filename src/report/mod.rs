@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod calendar;
 pub mod litellm;
 pub mod live;
+pub mod metrics;
 pub mod options;
 pub mod pricing;
 pub mod statusline;

@@ -168,6 +168,9 @@ pub struct PriceTable {
     pub families: BTreeMap<String, Family>,
     /// The user's file that was read, if any.
     pub user_file: Option<PathBuf>,
+    /// FNV-1a of every price text read, in order: tells one table from another
+    /// (`metrics`' prices revision).
+    digest: u64,
 }
 
 impl PriceTable {
@@ -175,6 +178,7 @@ impl PriceTable {
         let mut table = PriceTable {
             families: BTreeMap::new(),
             user_file: None,
+            digest: FNV_OFFSET,
         };
         table
             .add_text(BUILTIN, BUILTIN_SOURCE)
@@ -204,11 +208,19 @@ impl PriceTable {
     /// Adds a price file's periods (its text, and where it comes from) in front of those
     /// already known for the same family.
     pub fn add_text(&mut self, text: &str, source: &str) -> Result<()> {
+        for byte in text.bytes().chain([0]) {
+            self.digest = (self.digest ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        }
         for (name, periods) in parse_file(text, source)? {
             let family = self.families.entry(name).or_default();
             family.periods.splice(0..0, periods);
         }
         Ok(())
+    }
+
+    /// A short name of this table's texts: equal tables, equal digests.
+    pub fn digest(&self) -> String {
+        format!("{:016x}", self.digest)
     }
 
     /// The family `model` belongs to: its exact id, else its family name.
@@ -232,6 +244,9 @@ impl PriceTable {
         self.resolve(model)?.cost(request)
     }
 }
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// `~/.config/cco-stats/prices.toml` (or under `$XDG_CONFIG_HOME`).
 pub fn default_user_file() -> Option<PathBuf> {

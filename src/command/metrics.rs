@@ -1,0 +1,260 @@
+//! `cco-stats metrics` and `watch --metrics-listen`: gather the metrics model from the
+//! ledger (counters settled so they never go down, see `ledger::counters`), render it,
+//! and write it to stdout, to a textfile by rename, or to HTTP clients.
+//!
+//! The HTTP server is tiny_http on its own std thread with its own ledger connection: the
+//! watch loop shares nothing with it but the database file, so a scrape (or a client that
+//! never finishes its request) cannot stall ingest. Only `GET /metrics` is answered.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{MetricLabel, MetricsArgs};
+use crate::ledger::Store;
+use crate::ledger::counters::Viewed;
+use crate::ledger::query;
+use crate::render::metrics::{Format, render, series_key};
+use crate::report::metrics::{self as model, Dimensions, Metrics};
+use crate::report::pricing::PriceTable;
+
+pub fn run(db: &Path, prices: Option<&Path>, args: &MetricsArgs) -> Result<ExitCode> {
+    let prices = PriceTable::load(prices)?;
+    // Metrics of a ledger that does not exist would be a new, empty one's: say so instead.
+    if !db.exists() {
+        bail!(
+            "no database at {} (run `cco-stats once` first)",
+            db.display()
+        );
+    }
+    let mut store = Store::open(db)?;
+    store.learn_tiers(&prices.tier_thresholds())?;
+    let format = if args.openmetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Prometheus
+    };
+    let metrics = gather(&mut store, &prices, MetricLabel::dimensions(&args.labels))?;
+    let text = render(&metrics, format);
+    match &args.textfile {
+        Some(path) => write_atomically(path, &text)?,
+        None => super::print(&text)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The metrics of the ledger now, with every counter at least what was printed before.
+pub fn gather(store: &mut Store, prices: &PriceTable, dims: Dimensions) -> Result<Metrics> {
+    let host = store.host()?;
+    let started = std::time::Instant::now();
+    let settled = store.settle_counters(&prices.digest(), |conn| {
+        let groups = query::lifetime_groups(conn, dims.project)?;
+        log::debug!("metrics: {} groups read", groups.len());
+        let counters = model::counters(&groups, prices, dims);
+        let viewed = counters
+            .iter()
+            .map(|c| Viewed {
+                series: series_key(c),
+                value: c.value,
+            })
+            .collect();
+        Ok((viewed, (counters, query::health(conn)?)))
+    })?;
+    log::debug!(
+        "metrics: read, priced and settled in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let (mut counters, health) = settled.extra;
+    for (counter, settled) in counters.iter_mut().zip(&settled.counters) {
+        counter.value = settled.value;
+        counter.created_ms = settled.created_ms;
+    }
+    Ok(Metrics {
+        host_id: host.id,
+        host_name: host.name,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        counters,
+        health,
+        ledger_bytes: store.size_on_disk(),
+        prices_revision: settled.prices_revision,
+    })
+}
+
+/// Replaces `path` by `text` in one rename: a reader (node_exporter) sees the old file or
+/// the new one, never half of one. The temporary file sits in the same folder, so the
+/// rename stays on one file system.
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = dir.join(temp_name);
+    let written = (|| -> std::io::Result<()> {
+        // node_exporter runs as another user: the textfile is readable by all, like its
+        // collector expects.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Where `--metrics-listen` binds: `ADDR` as host:port, or a port alone on loopback.
+/// Anything but loopback needs `allow_remote`: usage history is private.
+pub fn listen_address(text: &str, allow_remote: bool) -> Result<SocketAddr> {
+    let text = text.trim();
+    let addr = if let Ok(port) = text.parse::<u16>() {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    } else {
+        text.to_socket_addrs()
+            .with_context(|| format!("--metrics-listen {text:?}: not an address (host:port)"))?
+            .next()
+            .with_context(|| format!("--metrics-listen {text:?}: resolves to no address"))?
+    };
+    if !addr.ip().is_loopback() && !allow_remote {
+        bail!(
+            "--metrics-listen {addr} is reachable from other machines; add --metrics-allow-remote if that is meant"
+        );
+    }
+    Ok(addr)
+}
+
+/// How long a scrape waits for the ingest's write lock (it settles counters in a write).
+const SCRAPE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Binds `addr` now (so a taken port is an error before the watch starts) and answers
+/// scrapes on a thread of its own until the process ends.
+pub fn serve(
+    addr: SocketAddr,
+    db: PathBuf,
+    prices: PriceTable,
+    dims: Dimensions,
+) -> Result<JoinHandle<()>> {
+    let server = tiny_http::Server::http(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for --metrics-listen: {e}"))?;
+    log::info!("serving metrics on http://{addr}/metrics");
+    let thread = std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            let mut store = None;
+            for request in server.incoming_requests() {
+                answer(request, &db, &mut store, &prices, dims);
+            }
+        })
+        .context("cannot start the metrics thread")?;
+    Ok(thread)
+}
+
+fn answer(
+    request: tiny_http::Request,
+    db: &Path,
+    store: &mut Option<Store>,
+    prices: &PriceTable,
+    dims: Dimensions,
+) {
+    let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
+    if request.method() != &tiny_http::Method::Get || path != "/metrics" {
+        let _ =
+            request.respond(tiny_http::Response::from_string("not found\n").with_status_code(404));
+        return;
+    }
+    let format = negotiate(&request, query);
+    let rendered = (|| -> Result<String> {
+        if store.is_none() {
+            let opened = Store::open(db)?;
+            // A scrape that waits on a long write answers late rather than never: Prometheus
+            // gives up after 10 s by default, and the next scrape should not queue behind it.
+            opened.set_busy_timeout(SCRAPE_BUSY_TIMEOUT)?;
+            *store = Some(opened);
+        }
+        let store = store.as_mut().expect("opened above");
+        Ok(render(&gather(store, prices, dims)?, format))
+    })();
+    let response = match rendered {
+        Ok(text) => tiny_http::Response::from_string(text).with_header(
+            tiny_http::Header::from_bytes("Content-Type", format.content_type())
+                .expect("a valid header"),
+        ),
+        Err(err) => {
+            log::error!("metrics: {err:#}");
+            tiny_http::Response::from_string(format!("cco-stats: {err:#}\n")).with_status_code(500)
+        }
+    };
+    // A client gone before its answer is its own business.
+    let _ = request.respond(response);
+}
+
+/// OpenMetrics when the client asks for it (Prometheus does, first), or `?format=`
+/// chooses; Prometheus text otherwise.
+fn negotiate(request: &tiny_http::Request, query: &str) -> Format {
+    for pair in query.split('&') {
+        match pair {
+            "format=openmetrics" => return Format::OpenMetrics,
+            "format=prometheus" => return Format::Prometheus,
+            _ => {}
+        }
+    }
+    let accepts_openmetrics = request.headers().iter().any(|h| {
+        h.field.equiv("Accept") && h.value.as_str().contains("application/openmetrics-text")
+    });
+    if accepts_openmetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Prometheus
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_are_loopback_unless_asked() {
+        assert_eq!(
+            listen_address("9464", false).unwrap(),
+            "127.0.0.1:9464".parse().unwrap()
+        );
+        assert!(listen_address("[::1]:9464", false).is_ok());
+        let err = listen_address("0.0.0.0:9464", false).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("--metrics-allow-remote"),
+            "{err:#}"
+        );
+        assert!(listen_address("0.0.0.0:9464", true).is_ok());
+        assert!(listen_address("nonsense", false).is_err());
+    }
+
+    #[test]
+    fn a_textfile_is_replaced_whole_and_no_temporary_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cco.prom");
+        fs::write(&path, "old").unwrap();
+        write_atomically(&path, "new\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let missing = dir.path().join("no/such/dir/cco.prom");
+        assert!(write_atomically(&missing, "x").is_err());
+    }
+}
