@@ -5,7 +5,8 @@
 #   make test     the tests (unit, CLI through the real binary, exactly-once); not the root-only ones
 #   make test-root  the tests that mount a tmpfs (full and read-only disks): run as root
 #   make lint     rustfmt and clippy, warnings are errors
-#   make bench    speed and memory figures, and ratios against ccusage when it is found
+#   make bench    speed and memory figures, and ratios against ccusage when it is found;
+#                 watch's idle cost and latency per mode (benches/watch.rs)
 #   make fuzz     the property tests of tests/properties.rs with many more cases (FUZZ_CASES)
 #   make ccusage  fetch ccusage 20.0.24 from npm into target/ccusage for `make bench`
 #   make man      man pages for cco-stats and each command, into target/man
@@ -48,7 +49,7 @@ lint:
 bench:
 	@if [ -z "$$CCUSAGE_BIN" ] && [ -x "$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage" ]; then \
 	    export CCUSAGE_BIN="$(CURDIR)/$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage"; \
-	fi; $(CARGO) bench --locked --bench ingest
+	fi; $(CARGO) bench --locked --bench ingest --bench watch
 
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --test properties

@@ -171,9 +171,12 @@ pub struct LiveArgs {
     #[command(flatten)]
     pub ingest: IngestArgs,
 
-    /// Time between passes and redraws (e.g. 2s)
+    /// Time between polls when the OS's change notification is not used (e.g. 2s)
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub interval: Duration,
+
+    #[command(flatten)]
+    pub changes: ChangeArgs,
 
     /// The active block's gauge runs against this many tokens; `max`: the most a finished
     /// block used; `p90`: the 90th percentile of finished blocks [default: p90]
@@ -239,9 +242,12 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub ingest: IngestArgs,
 
-    /// Time between passes (e.g. 5s, 1m)
+    /// Time between polls when the OS's change notification is not used (e.g. 5s, 1m)
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub interval: Duration,
+
+    #[command(flatten)]
+    pub changes: ChangeArgs,
 
     /// Serve `cco-stats metrics` on GET /metrics at this address (e.g. 127.0.0.1:9464, or
     /// a port alone for loopback)
@@ -298,6 +304,28 @@ impl MetricLabel {
         crate::report::metrics::Dimensions {
             model: labels.contains(&MetricLabel::Model),
             project: labels.contains(&MetricLabel::Project),
+        }
+    }
+}
+
+/// How `watch` and `live` learn of changes.
+#[derive(Debug, Args, Clone)]
+pub struct ChangeArgs {
+    /// Walk every transcript this often, whatever the OS said (the safety net)
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub rescan: Duration,
+
+    /// Poll instead of using the OS's change notification (for network file systems)
+    #[arg(long)]
+    pub poll: bool,
+}
+
+impl ChangeArgs {
+    pub fn schedule(&self, interval: Duration) -> ingest::changes::Schedule {
+        ingest::changes::Schedule {
+            interval,
+            rescan: self.rescan,
+            poll: self.poll,
         }
     }
 }

@@ -9,7 +9,8 @@
 //!        │
 //!        ▼
 //!  ingest/    discover (roots, walk) → tail (bytes from the cursor, whole lines)
-//!             → parse (billable responses) → batch (rows and cursor moves in memory)
+//!             → parse (billable responses) → batch (rows and cursor moves in memory);
+//!             changes: what `watch` and `live` read next (OS notification, or polling)
 //!        │
 //!        ▼
 //!  ledger/    open + migrate (sql/), flush (one transaction: dedup, rows, cursors),

@@ -346,3 +346,62 @@ fn wait_until_catching_sigint(child: &std::process::Child) {
     }
     panic!("the process never installed its SIGINT handler");
 }
+
+/// `watch` killed with SIGKILL while bursts of lines arrive (in notify mode, its reads
+/// come from the OS's events), then started again: the ledger ends exact, counted once.
+#[test]
+fn watch_killed_mid_burst_loses_and_doubles_nothing() {
+    let s = Scratch::new();
+    let expected = generate(
+        &s,
+        Spec {
+            files: 40,
+            seed: 21,
+            ..Spec::default()
+        },
+    );
+    let stash = stash(&s);
+    let spawn = || {
+        s.std_cmd()
+            .args(["watch", "--interval", "1h", "--batch-size", "5"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let rounds = 8;
+    for round in 0..rounds {
+        let mut watch = spawn();
+        // Let it start and take the tree as it is, then a burst, killed in its midst.
+        std::thread::sleep(Duration::from_millis(300));
+        for step in 0..4 {
+            let fraction = (round * 4 + step + 1) as f64 / (rounds * 4 + 1) as f64;
+            grow(&stash, &s.root, fraction);
+            std::thread::sleep(Duration::from_millis(20 + 15 * step as u64));
+        }
+        std::thread::sleep(Duration::from_millis(30 * (round % 4) as u64));
+        watch.kill().unwrap();
+        watch.wait().unwrap();
+    }
+    grow(&stash, &s.root, 1.0);
+    let mut watch = spawn();
+    let started = Instant::now();
+    let want = expected_days(&expected);
+    loop {
+        let out = s
+            .cmd()
+            .args(["daily", "--json", "--no-ingest", "--timezone", "UTC"])
+            .output()
+            .unwrap();
+        if out.status.success() && days(&common::json(&out.stdout)) == want {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the restarted watch did not catch up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sigint(&watch);
+    assert!(watch.wait().unwrap().success());
+    assert_exact(&s, &expected);
+}

@@ -91,7 +91,7 @@ fn shell_quote(path: &Path) -> String {
 
 /// Starts `live` in a 60×20 tmux window; after it ends, the pane shows its exit code and
 /// the terminal's modes, and stays open.
-fn start(s: &Scratch, tmux: &Tmux) -> std::path::PathBuf {
+fn start(s: &Scratch, tmux: &Tmux, interval: &str) -> std::path::PathBuf {
     let rc = s.dir.path().join("rc");
     let script = s.dir.path().join("run.sh");
     let env = format!(
@@ -103,7 +103,7 @@ fn start(s: &Scratch, tmux: &Tmux) -> std::path::PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nunset CLAUDE_CONFIG_DIR CCO_STATS_DB RUST_LOG\n{env} {} --db {} --source {} live --interval 1s\necho $? > {}.tmp && mv {}.tmp {}\necho AFTER-LIVE\nstty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo\nsleep 120\n",
+            "#!/bin/sh\nunset CLAUDE_CONFIG_DIR CCO_STATS_DB RUST_LOG\n{env} {} --db {} --source {} live --interval {interval}\necho $? > {}.tmp && mv {}.tmp {}\necho AFTER-LIVE\nstty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo\nsleep 120\n",
             shell_quote(Path::new(common::BIN)),
             shell_quote(&s.db),
             shell_quote(&s.root),
@@ -169,7 +169,7 @@ fn live_draws_resizes_and_quits_in_tmux() {
     }
     let s = Scratch::with_fixtures();
     let tmux = Tmux::new("q");
-    let rc = start(&s, &tmux);
+    let rc = start(&s, &tmux, "1s");
     let small = tmux.wait_for("the view at 60x20", |s| {
         s.contains("cco-stats live") && s.contains("Models today")
     });
@@ -201,11 +201,43 @@ fn ctrl_c_ends_live_and_restores_the_terminal() {
     }
     let s = Scratch::with_fixtures();
     let tmux = Tmux::new("c");
-    let rc = start(&s, &tmux);
+    let rc = start(&s, &tmux, "1s");
     tmux.wait_for("the view", |s| s.contains("cco-stats live"));
     tmux.ok(&["send-keys", "-t", "live", "C-c"]);
     assert_eq!(exit_code(&rc), 0);
     assert_restored(&tmux);
+}
+
+/// Like `watch`, `live` reads an append when the OS reports it, not at its interval.
+#[test]
+fn live_reads_an_append_without_waiting_for_its_interval() {
+    if !tmux_available() {
+        return;
+    }
+    let s = Scratch::with_fixtures();
+    let tmux = Tmux::new("n");
+    let rc = start(&s, &tmux, "1h");
+    tmux.wait_for("the view", |s| s.contains("cco-stats live"));
+    let rows = || s.status()["rows"].as_u64().unwrap();
+    let before = rows();
+    let transcript = s.root.join("projects/-home-dev-other/s3.jsonl");
+    let line = r#"{"type":"assistant","sessionId":"s3","cwd":"/home/dev/other","timestamp":"2026-01-12T11:00:00.000Z","requestId":"req_live_new","message":{"id":"msg_live_new","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"usage":{"input_tokens":1,"output_tokens":2}}}"#;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&transcript)
+        .unwrap();
+    std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).unwrap();
+    let written = Instant::now();
+    while rows() != before + 1 {
+        assert!(
+            written.elapsed() < Duration::from_secs(3),
+            "live did not read the append"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.ok(&["send-keys", "-t", "live", "q"]);
+    assert_eq!(exit_code(&rc), 0);
+    assert_eq!(s.status()["watch"]["mode"], "notify");
 }
 
 #[test]

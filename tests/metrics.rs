@@ -323,6 +323,13 @@ fn start_watch(s: &Scratch, extra: &[&str]) -> (Running, u16) {
             .ok()
             .filter(|(status, _)| *status == 200)
     });
+    // The server answers before the first pass has committed: wait for that too, or a
+    // first scrape may see an empty ledger.
+    wait_for("the first pass", Duration::from_secs(30), || {
+        let out = s.cmd().args(["status", "--json"]).output().ok()?;
+        let status: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (!status["last_ingest"].is_null()).then_some(())
+    });
     (running, port)
 }
 

@@ -4,8 +4,9 @@
 //! Two connections: the ingestor's writer, and a reader that builds the view through the
 //! report code (`Context`), so the figures are those of `daily`, `blocks` and `session`.
 //! The view is rebuilt only when the ledger moved (ours or another process's commit, seen
-//! in SQLite's `data_version`) or every half minute for the clock; an idle view costs a
-//! no-change pass per interval and a redraw. The terminal is restored on every way out:
+//! in SQLite's `data_version`) or every half minute for the clock. It learns of changes
+//! as `watch` does (`ingest::changes`): an idle view costs a redraw every half minute,
+//! or with polling a few `stat`s per interval. The terminal is restored on every way out:
 //! `q`, Esc, Ctrl-C, SIGTERM, an error, and a panic (ratatui's hook).
 
 use std::io::IsTerminal;
@@ -20,6 +21,7 @@ use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers
 
 use crate::cli::LiveArgs;
 use crate::command::report::{Context, Periods};
+use crate::ingest::changes::{Changes, Mode};
 use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, PassStats};
 use crate::ledger::Store;
@@ -59,12 +61,14 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &LiveArgs) -> 
         .context("cannot install the signal handler")?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut ingestor = Ingestor::new(&mut writer, (&args.ingest).into());
+    // Before the full screen: a fallback to polling is said on stderr.
+    let mut changes = Changes::start(&roots.paths, args.changes.schedule(args.interval));
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let outcome = event_loop(
         &mut terminal,
         &mut ingestor,
         &mut source,
-        roots,
+        &mut changes,
         args,
         color,
         &stop,
@@ -77,7 +81,7 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     ingestor: &mut Ingestor<'_>,
     source: &mut Source,
-    roots: &Roots,
+    changes: &mut Changes,
     args: &LiveArgs,
     color: bool,
     stop: &AtomicBool,
@@ -85,22 +89,29 @@ fn event_loop(
     let mut view: Option<Live> = None;
     let mut built = Instant::now();
     let mut seen_version = None;
-    let mut next_pass = Instant::now();
+    let mut last_pass: Option<String> = None;
     let mut redraw = true;
     while !stop.load(Ordering::SeqCst) {
-        if Instant::now() >= next_pass {
-            let last_pass = Some(match ingestor.pass(&roots.paths, stop) {
-                Ok(stats) => pass_line(&stats),
-                Err(e) => format!("pass failed, retrying: {e:#}"),
+        let mut passed = false;
+        if let Some(work) = changes.next(Duration::ZERO, stop) {
+            last_pass = Some(match changes.run(ingestor, work, stop) {
+                Ok(stats) => pass_line(&stats, changes.mode()),
+                Err(e) => {
+                    changes.retry_after(args.interval);
+                    format!("pass failed, retrying: {e:#}")
+                }
             });
-            next_pass = Instant::now() + args.interval;
+            passed = true;
+        }
+        if passed || view.is_none() || built.elapsed() >= CLOCK_REFRESH {
             let version = source.data_version()?;
             if view.is_none() || seen_version != Some(version) || built.elapsed() >= CLOCK_REFRESH {
                 seen_version = Some(version);
                 built = Instant::now();
-                view = Some(source.live(jiff::Timestamp::now().as_millisecond(), last_pass)?);
+                view =
+                    Some(source.live(jiff::Timestamp::now().as_millisecond(), last_pass.clone())?);
             } else if let Some(v) = view.as_mut() {
-                v.last_pass = last_pass;
+                v.last_pass = last_pass.clone();
                 v.now_ms = jiff::Timestamp::now().as_millisecond();
             }
             redraw = true;
@@ -109,17 +120,18 @@ fn event_loop(
             terminal.draw(|frame| render::live::draw(frame, v, color))?;
             redraw = false;
         }
-        let wait = next_pass.saturating_duration_since(Instant::now());
-        // Short polls, so that SIGTERM is seen soon.
+        let wait = changes
+            .deadline()
+            .min(built + CLOCK_REFRESH)
+            .saturating_duration_since(Instant::now());
+        // Short polls, so that SIGTERM and the OS's change events are seen soon.
         if event::poll(wait.min(Duration::from_millis(250)))? {
             match event::read()? {
                 Event::Key(key) if key.kind == KeyEventKind::Press => match key.code {
-                    KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
-                    KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        return Ok(());
-                    }
+                    KeyCode::Char('q') | KeyCode::Esc => break,
+                    KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => break,
                     KeyCode::Char('r') => {
-                        next_pass = Instant::now();
+                        changes.ask_full();
                         view = None;
                     }
                     _ => {}
@@ -129,15 +141,20 @@ fn event_loop(
             }
         }
     }
+    // The last event count, for `status`.
+    if let Err(e) = changes.save(ingestor) {
+        log::debug!("cannot record the view's end: {e:#}");
+    }
     Ok(())
 }
 
-fn pass_line(stats: &PassStats) -> String {
+fn pass_line(stats: &PassStats, mode: Mode) -> String {
     let at = jiff::Timestamp::now().strftime("%H:%M:%S UTC");
     format!(
-        "pass {at}: {} files, {} changed",
+        "pass {at}: {} files, {} changed ({})",
         render::thousands(stats.files_seen),
         stats.files_changed,
+        mode.name(),
     )
 }
 

@@ -12,11 +12,10 @@ pub mod status;
 pub mod statusline;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
@@ -24,6 +23,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command, IngestArgs};
 use crate::command::report::Periods;
 use crate::ingest::Ingestor;
+use crate::ingest::changes::{Changes, Waker};
 use crate::ingest::discover;
 use crate::ledger::{self, Store};
 use crate::report::pricing;
@@ -103,7 +103,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Watch(args) => {
-            let stop = stop_flag()?;
+            // Watching first: nothing written while the ledger opens is missed.
+            let changes = Changes::start(&roots.paths, args.changes.schedule(args.interval));
+            let stop = stop_flag_waking(changes.waker())?;
             let mut store = Store::open(&db)?;
             warn_if_no_roots(&roots);
             // The server has its own thread and ledger connection; the loop knows nothing of it.
@@ -118,11 +120,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             watch(
                 &mut store,
-                &roots.paths,
                 &args.ingest,
                 args.interval,
                 cli.quiet,
                 &stop,
+                changes,
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -244,56 +246,63 @@ fn warn_if_no_roots(roots: &discover::Roots) {
 
 /// SIGINT/SIGTERM set the flag: the pass stops at the next line, flushes, and returns.
 fn stop_flag() -> Result<Arc<AtomicBool>> {
+    stop_flag_with(|| {})
+}
+
+/// `stop_flag`, also waking `watch`'s wait: an idle `watch` sleeps until told.
+fn stop_flag_waking(waker: Waker) -> Result<Arc<AtomicBool>> {
+    stop_flag_with(move || waker.wake())
+}
+
+fn stop_flag_with(then: impl Fn() + Send + 'static) -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("cannot install the signal handler")?;
+    ctrlc::set_handler(move || {
+        flag.store(true, Ordering::SeqCst);
+        then();
+    })
+    .context("cannot install the signal handler")?;
     Ok(stop)
 }
 
-/// Passes every `interval` until stopped. A failed pass (database busy, disk full) is
-/// reported and retried with growing back-off; nothing committed is lost by it.
+/// Keeps the ledger current until stopped: reads what the OS says changed, or polls
+/// (see `ingest::changes`). A failed pass (database busy, disk full) is reported and
+/// retried with growing back-off; nothing committed is lost by it.
 fn watch(
     store: &mut Store,
-    roots: &[PathBuf],
     args: &IngestArgs,
     interval: Duration,
     quiet: bool,
     stop: &AtomicBool,
+    mut changes: Changes,
 ) {
     let mut ingestor = progress::attach(Ingestor::new(store, args.into()), quiet);
-    let mut backoff = interval;
-    while !stop.load(Ordering::SeqCst) {
-        let wait = match ingestor.pass(roots, stop) {
+    log::info!("watching in {} mode", changes.mode().name());
+    // With notification the interval may be long (it is for polling only): a failed pass
+    // is retried soon all the same.
+    let first_retry = interval.min(Duration::from_secs(5));
+    let mut backoff = first_retry;
+    while let Some(work) = changes.next(Duration::MAX, stop) {
+        match changes.run(&mut ingestor, work, stop) {
             Ok(stats) => {
                 if stats.files_changed > 0 {
                     log::info!("{}", stats.summary());
                 }
-                backoff = interval;
-                interval
+                backoff = first_retry;
             }
             Err(err) => {
                 log::error!(
                     "pass failed, retrying in {}: {err:#}",
                     humantime::format_duration(backoff)
                 );
-                let wait = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(60)).max(interval);
-                wait
+                changes.retry_after(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(60)).max(first_retry);
             }
-        };
-        sleep_unless_stopped(wait, stop);
-    }
-}
-
-fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
-    let until = Instant::now() + duration;
-    while !stop.load(Ordering::SeqCst) {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
         }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+    // The last event count, for `status`; a ledger that cannot be written now has said so.
+    if let Err(err) = changes.save(&ingestor) {
+        log::debug!("cannot record the watch's end: {err:#}");
     }
 }
 

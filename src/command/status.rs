@@ -6,8 +6,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::ingest::changes;
 use crate::ingest::discover::{Roots, RootsFrom};
-use crate::ingest::{PassStats, human_bytes};
+use crate::ingest::{LAST_FULL_PASS, PassStats, human_bytes};
 use crate::ledger::inspect::SkippedAt;
 use crate::ledger::{Host, Store};
 use crate::render::thousands;
@@ -31,6 +32,10 @@ pub struct Status {
     pub last_entry: Option<String>,
     /// The last pass that read new bytes.
     pub last_ingest: Option<PassStats>,
+    /// When a pass last walked every root (`once`, a report, `watch`'s rescan).
+    pub last_full_pass: Option<String>,
+    /// How the last `watch` or `live` learnt of changes (notify or poll), as it recorded.
+    pub watch: Option<changes::Record>,
 }
 
 pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
@@ -58,6 +63,8 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
         first_entry: None,
         last_entry: None,
         last_ingest: None,
+        last_full_pass: None,
+        watch: None,
     };
     if !status.database_exists {
         return Ok(status);
@@ -81,6 +88,13 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
     status.first_skipped = store.first_skipped(5)?;
     status.last_ingest = store
         .meta("last_ingest")?
+        .and_then(|json| serde_json::from_str(&json).ok());
+    status.last_full_pass = store
+        .meta(LAST_FULL_PASS)?
+        .and_then(|ms| ms.parse().ok())
+        .and_then(iso);
+    status.watch = store
+        .meta(changes::WATCH_META)?
         .and_then(|json| serde_json::from_str(&json).ok());
     Ok(status)
 }
@@ -134,5 +148,29 @@ pub fn render(s: &Status) -> String {
             None => "never".to_string(),
         },
     );
+    line(
+        "last full pass",
+        s.last_full_pass
+            .clone()
+            .unwrap_or_else(|| "never".to_string()),
+    );
+    if let Some(w) = &s.watch {
+        line(
+            "watch",
+            format!(
+                "{}{} (pid {}, started {}): {} change events, {} full passes; recorded {}",
+                w.mode.name(),
+                match &w.fallback {
+                    Some(why) => format!(", fallen back to: {why}"),
+                    None => String::new(),
+                },
+                w.pid,
+                w.started_at,
+                thousands(w.events),
+                thousands(w.full_passes),
+                w.updated_at
+            ),
+        );
+    }
     out
 }

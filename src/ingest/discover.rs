@@ -172,6 +172,46 @@ pub fn session_transcripts(
     Ok(found)
 }
 
+/// The transcripts among `paths` (files the OS or a poll said changed), as a walk would
+/// find them: regular `*.jsonl` files below a root's `projects/`, spelled as given (a
+/// watcher spells them from the root, as the walk does), links not followed. A path that
+/// is gone, a folder, or outside every root is left out: there is nothing to read there.
+pub fn transcripts_at<'p>(
+    roots: &[PathBuf],
+    paths: impl IntoIterator<Item = &'p Path>,
+) -> Vec<Transcript> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.extension() != Some(OsStr::new("jsonl")) {
+            continue;
+        }
+        let Some(projects) = roots
+            .iter()
+            .map(|r| r.join("projects"))
+            .find(|p| path.starts_with(p))
+        else {
+            continue;
+        };
+        let Ok(meta) = fs::symlink_metadata(path) else {
+            continue;
+        };
+        if !meta.file_type().is_file() {
+            continue;
+        }
+        found.push(Transcript {
+            path: path.to_path_buf(),
+            below_projects: projects.as_os_str().len() + 1,
+            identity: Identity {
+                dev: meta.dev(),
+                inode: meta.ino(),
+                size: meta.size(),
+                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            },
+        });
+    }
+    found
+}
+
 /// The root's `projects/` folder `transcript` lies below, and the rest of its path: by
 /// the spelling first, else (a root reached through a link) by where both really are.
 fn below_projects(
@@ -209,6 +249,33 @@ pub struct Found {
     pub unreadable: u64,
     /// Listings made by this walk that later walks may trust (see `DirCache`).
     pub listed: Vec<(PathBuf, Listing)>,
+    /// With `Track`: the transcripts modified since its threshold, with what a `stat`
+    /// said of them, and every folder walked (for polling that looks where the change is).
+    pub recent: Vec<(PathBuf, Identity)>,
+    pub folders: Vec<(PathBuf, Stamp)>,
+}
+
+/// What tells a folder's entries changed: its inode and mtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub inode: u64,
+    pub mtime_ns: i64,
+}
+
+impl Stamp {
+    pub fn of(meta: &fs::Metadata) -> Stamp {
+        Stamp {
+            inode: meta.ino(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        }
+    }
+}
+
+/// What a walk notes beyond the transcripts to read: `Found::recent` (transcripts with an
+/// mtime at or after `recent_after_ns`) and `Found::folders`.
+#[derive(Clone, Copy, Debug)]
+pub struct Track {
+    pub recent_after_ns: i64,
 }
 
 /// What a directory held when it was listed, keyed by its inode and mtime.
@@ -296,6 +363,16 @@ pub fn find_transcripts(
     cache: &DirCache,
     keep: impl FnMut(&Path, &Identity) -> bool,
 ) -> Found {
+    find_tracking(roots, cache, keep, None)
+}
+
+/// `find_transcripts`, noting what `track` asks for in `Found::recent` and `Found::folders`.
+pub fn find_tracking(
+    roots: &[PathBuf],
+    cache: &DirCache,
+    keep: impl FnMut(&Path, &Identity) -> bool,
+    track: Option<Track>,
+) -> Found {
     let mut found = Found::default();
     let mut keep = keep;
     let now_ns = std::time::SystemTime::now()
@@ -314,6 +391,7 @@ pub fn find_transcripts(
                     bases: Vec::new(),
                     cache,
                     now_ns,
+                    track,
                     keep: &mut keep,
                     found: &mut found,
                 };
@@ -362,6 +440,7 @@ struct Walk<'a, K> {
     bases: Vec<Base>,
     cache: &'a DirCache,
     now_ns: i64,
+    track: Option<Track>,
     keep: &'a mut K,
     found: &'a mut Found,
 }
@@ -394,6 +473,10 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
 
     /// Walks the folder at `self.path`.
     fn dir(&mut self, inode: u64, mtime_ns: i64) {
+        if self.track.is_some() {
+            let path = self.path().to_path_buf();
+            self.found.folders.push((path, Stamp { inode, mtime_ns }));
+        }
         // The cache outlives the walk, so a cached listing is walked in place, not copied.
         let cache: &DirCache = self.cache;
         let cached = cache
@@ -509,6 +592,13 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
 
     fn transcript(&mut self, identity: Identity) {
         self.found.seen += 1;
+        if self
+            .track
+            .is_some_and(|t| identity.mtime_ns >= t.recent_after_ns)
+        {
+            let path = self.path().to_path_buf();
+            self.found.recent.push((path, identity));
+        }
         if !(self.keep)(Path::new(OsStr::from_bytes(&self.path)), &identity) {
             return;
         }
@@ -592,6 +682,7 @@ mod tests {
             bases: Vec::new(),
             cache: &DirCache::default(),
             now_ns: 0,
+            track: None,
             keep: &mut keep,
             found: &mut found,
         };

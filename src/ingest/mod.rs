@@ -6,9 +6,11 @@
 //! keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
 //! `batch_size` rows, after `flush_interval`, at the end of the pass, and when asked to
 //! stop. A transcript that cannot be read is a warning; only the database failing is an
-//! error.
+//! error. `changes` decides what `watch` and `live` read between full passes: the files
+//! the OS says changed (`Ingestor::pass_paths`), or the ones a poll found changed.
 
 pub mod batch;
+pub mod changes;
 pub mod discover;
 pub mod parse;
 pub mod tail;
@@ -247,6 +249,40 @@ impl<'s> Ingestor<'s> {
 
     /// One pass over every transcript under `roots`. `stop` ends it early (after a flush).
     pub fn pass(&mut self, roots: &[PathBuf], stop: &AtomicBool) -> Result<PassStats> {
+        self.pass_tracking(roots, stop, None)
+            .map(|(stats, _)| stats)
+    }
+
+    /// Reads the transcripts at `paths` (the files a watcher or a poll saw change) from
+    /// their cursors, walking nothing. Unlike `pass_files` (the status line's) it records
+    /// a pass that read something as `status`'s last ingest.
+    pub fn pass_paths(
+        &mut self,
+        roots: &[PathBuf],
+        paths: &[PathBuf],
+        stop: &AtomicBool,
+    ) -> Result<PassStats> {
+        let transcripts = discover::transcripts_at(roots, paths.iter().map(PathBuf::as_path));
+        let stats = self.pass_files(&transcripts, stop)?;
+        if stats.files_changed > 0 {
+            self.store
+                .set_meta("last_ingest", &serde_json::to_string(&stats)?)?;
+        }
+        Ok(stats)
+    }
+
+    /// Writes one `meta` entry (what `watch` records of itself for `status`).
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.store.set_meta(key, value)
+    }
+
+    /// `pass`, also returning what `track` asks the walk to note (see `discover::Track`).
+    pub fn pass_tracking(
+        &mut self,
+        roots: &[PathBuf],
+        stop: &AtomicBool,
+        track: Option<discover::Track>,
+    ) -> Result<(PassStats, discover::Found)> {
         let started = Instant::now();
         self.begin();
         let identities = self.store.identities()?;
@@ -261,9 +297,12 @@ impl<'s> Ingestor<'s> {
             cache.dirs.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
-        let found = discover::find_transcripts(roots, &cache, |path, identity| {
-            identities.get(path.as_os_str()) != Some(identity)
-        });
+        let mut found = discover::find_tracking(
+            roots,
+            &cache,
+            |path, identity| identities.get(path.as_os_str()) != Some(identity),
+            track,
+        );
         debug!(
             "Found {} transcripts, {} changed, in {:.3} ms",
             found.seen,
@@ -284,8 +323,9 @@ impl<'s> Ingestor<'s> {
             });
             progress.start(found.transcripts.len() as u64, bytes.sum());
         }
+        let transcripts = std::mem::take(&mut found.transcripts);
         let read = self.read_changed(
-            &found.transcripts,
+            &transcripts,
             |t| identities.contains_key(t.path.as_os_str()),
             stop,
         );
@@ -319,7 +359,8 @@ impl<'s> Ingestor<'s> {
             self.store.set_meta(LAST_FULL_PASS, &now_ms.to_string())?;
             self.full_pass_recorded_ms = Some(now_ms);
         }
-        Ok(self.stats.clone())
+        found.transcripts = transcripts;
+        Ok((self.stats.clone(), found))
     }
 
     /// Reads what `transcript` gained since its cursor; `has_cursor` says whether it had
