@@ -12,6 +12,7 @@ pub mod status;
 pub mod statusline;
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,11 +21,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, IngestArgs};
+use crate::cli::{Cli, Command, IngestArgs, OnceArgs, ReportArgs, StatusArgs, WatchArgs};
 use crate::command::report::Periods;
 use crate::ingest::Ingestor;
 use crate::ingest::changes::{Changes, Waker};
-use crate::ingest::discover;
+use crate::ingest::discover::{self, Roots};
 use crate::ledger::{self, Store};
 use crate::report::pricing;
 
@@ -63,14 +64,14 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let db = match &cli.db {
-        Some(path) => path.clone(),
-        None => ledger::default_path()?,
-    };
-    let roots = discover::roots(&cli.sources);
-    let prices = cli.prices.as_deref();
-    let open = |args: &crate::cli::ReportArgs| {
-        report::Context::open(&db, &roots, prices, args.options(), cli.quiet)
+    let env = Env {
+        db: match &cli.db {
+            Some(path) => path.clone(),
+            None => ledger::default_path()?,
+        },
+        roots: discover::roots(&cli.sources),
+        prices: cli.prices.clone(),
+        quiet: cli.quiet,
     };
     // The status line must never wait on the ledger; completions and man pages have none.
     let uses_ledger = !matches!(
@@ -78,113 +79,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Statusline(_) | Command::Completions(_) | Command::Man(_)
     );
     if let Some(name) = cli.host_name.as_deref().filter(|_| uses_ledger) {
-        name_host(&db, name)?;
+        name_host(&env.db, name)?;
     }
     match &cli.command {
-        Command::Once(args) => {
-            let stop = stop_flag()?;
-            let mut store = Store::open(&db)?;
-            warn_if_no_roots(&roots);
-            let stats =
-                progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), cli.quiet)
-                    .pass(&roots.paths, &stop)?;
-            if !cli.quiet {
-                eprintln!("cco-stats: {}", stats.summary());
-            }
-            if args.json {
-                print(&crate::render::json::text(&stats))?;
-            }
-            // Everything readable is committed; a transcript that could not be read (named
-            // in a warning above) must still show in cron's mail.
-            Ok(if stats.files_unreadable > 0 {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Command::Watch(args) => {
-            // Watching first: nothing written while the ledger opens is missed.
-            let changes = Changes::start(&roots.paths, args.changes.schedule(args.interval));
-            let stop = stop_flag_waking(changes.waker())?;
-            let mut store = Store::open(&db)?;
-            warn_if_no_roots(&roots);
-            // The server has its own thread and ledger connection; the loop knows nothing of it.
-            let _metrics = match &args.metrics_listen {
-                Some(addr) => Some(metrics::serve(
-                    metrics::listen_address(addr, args.metrics_allow_remote)?,
-                    db.clone(),
-                    pricing::PriceTable::load(prices)?,
-                    crate::cli::MetricLabel::dimensions(&args.metrics_labels),
-                )?),
-                None => None,
-            };
-            watch(
-                &mut store,
-                &args.ingest,
-                args.interval,
-                cli.quiet,
-                &stop,
-                changes,
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Status(args) => {
-            let status = status::gather(&db, &roots)?;
-            let text = if args.json {
-                crate::render::json::text(&status)
-            } else {
-                status::render(&status)
-            };
-            print(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Daily(args) => open(args)?.periods(Periods::Daily),
-        Command::Weekly(args) => open(&args.report)?.periods(Periods::Weekly(args.start_of_week)),
-        Command::Monthly(args) => open(args)?.periods(Periods::Monthly),
-        Command::Projects(args) => open(args)?.periods(Periods::Projects),
-        Command::Models(args) => open(args)?.periods(Periods::Models),
-        Command::Session(args) => open(args)?.sessions(),
-        Command::Blocks(args) => open(&args.report)?.blocks(args.options()),
-        Command::Doctor => {
-            let table = pricing::PriceTable::load(prices)?;
-            let findings = doctor::check(&db, &roots, &table)?;
-            print(&doctor::render(&findings))?;
-            let worst = findings.iter().map(|f| f.level).max();
-            Ok(if worst == Some(doctor::Level::Problem) {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Command::Rebuild => {
-            let mut store = Store::open(&db)?;
-            let started = std::time::Instant::now();
-            let table = pricing::PriceTable::load(prices)?;
-            store.learn_tiers(&table.tier_thresholds())?;
-            store.rebuild_aggregates()?;
-            let ok = ledger::aggregate::consistent(store.conn())?;
-            eprintln!(
-                "cco-stats: report aggregates and dedup index rebuilt from the ledger in {} ms{}",
-                started.elapsed().as_millis(),
-                if ok {
-                    ""
-                } else {
-                    " (still inconsistent: please report this)"
-                }
-            );
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
+        Command::Once(args) => run_once(&env, args),
+        Command::Watch(args) => run_watch(&env, args),
+        Command::Status(args) => run_status(&env, args),
+        Command::Daily(args) => env.report(args)?.periods(Periods::Daily),
+        Command::Weekly(args) => env
+            .report(&args.report)?
+            .periods(Periods::Weekly(args.start_of_week)),
+        Command::Monthly(args) => env.report(args)?.periods(Periods::Monthly),
+        Command::Projects(args) => env.report(args)?.periods(Periods::Projects),
+        Command::Models(args) => env.report(args)?.periods(Periods::Models),
+        Command::Session(args) => env.report(args)?.sessions(),
+        Command::Blocks(args) => env.report(&args.report)?.blocks(args.options()),
+        Command::Doctor => run_doctor(&env),
+        Command::Rebuild => run_rebuild(&env),
         Command::Statusline(args) => {
-            let text = statusline::run(&db, &roots, prices, args);
+            let text = statusline::run(&env.db, &env.roots, env.prices(), args);
             // Only a closed pipe can fail here, and then nobody is reading.
             let _ = print(&format!("{text}\n"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Live(args) => live::run(&db, &roots, prices, args),
+        Command::Live(args) => live::run(&env.db, &env.roots, env.prices(), args),
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "cco-stats", &mut out);
@@ -199,9 +117,125 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Prices(args) => prices::run(args, prices),
-        Command::Metrics(args) => metrics::run(&db, prices, args),
+        Command::Prices(args) => prices::run(args, env.prices()),
+        Command::Metrics(args) => metrics::run(&env.db, env.prices(), args),
     }
+}
+
+/// What every command is given: the ledger, the data roots, the price file and whether
+/// to be quiet.
+struct Env {
+    db: PathBuf,
+    roots: Roots,
+    prices: Option<PathBuf>,
+    quiet: bool,
+}
+
+impl Env {
+    fn prices(&self) -> Option<&Path> {
+        self.prices.as_deref()
+    }
+
+    /// A report over the ledger, after an incremental ingest unless `--no-ingest`.
+    fn report(&self, args: &ReportArgs) -> Result<report::Context> {
+        report::Context::open(
+            &self.db,
+            &self.roots,
+            self.prices(),
+            args.options(),
+            self.quiet,
+        )
+    }
+}
+
+fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
+    let stop = stop_flag()?;
+    let mut store = Store::open(&env.db)?;
+    warn_if_no_roots(&env.roots);
+    let stats = progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), env.quiet)
+        .pass(&env.roots.paths, &stop)?;
+    if !env.quiet {
+        eprintln!("cco-stats: {}", stats.summary());
+    }
+    if args.json {
+        print(&crate::render::json::text(&stats))?;
+    }
+    // Everything readable is committed; a transcript that could not be read (named in a
+    // warning above) must still show in cron's mail.
+    Ok(match stats.files_unreadable {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}
+
+fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
+    // Watching first: nothing written while the ledger opens is missed.
+    let changes = Changes::start(&env.roots.paths, args.changes.schedule(args.interval));
+    let stop = stop_flag_waking(changes.waker())?;
+    let mut store = Store::open(&env.db)?;
+    warn_if_no_roots(&env.roots);
+    // The server has its own thread and ledger connection; the loop knows nothing of it.
+    let _metrics = match &args.metrics_listen {
+        Some(addr) => Some(metrics::serve(
+            metrics::listen_address(addr, args.metrics_allow_remote)?,
+            env.db.clone(),
+            pricing::PriceTable::load(env.prices())?,
+            crate::cli::MetricLabel::dimensions(&args.metrics_labels),
+        )?),
+        None => None,
+    };
+    watch(
+        &mut store,
+        &args.ingest,
+        args.interval,
+        env.quiet,
+        &stop,
+        changes,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_status(env: &Env, args: &StatusArgs) -> Result<ExitCode> {
+    let status = status::gather(&env.db, &env.roots)?;
+    let text = match args.json {
+        true => crate::render::json::text(&status),
+        false => status::render(&status),
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_doctor(env: &Env) -> Result<ExitCode> {
+    let table = pricing::PriceTable::load(env.prices())?;
+    let findings = doctor::check(&env.db, &env.roots, &table)?;
+    print(&doctor::render(&findings))?;
+    let worst = findings.iter().map(|f| f.level).max();
+    Ok(match worst {
+        Some(doctor::Level::Problem) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn run_rebuild(env: &Env) -> Result<ExitCode> {
+    let mut store = Store::open(&env.db)?;
+    let started = std::time::Instant::now();
+    let table = pricing::PriceTable::load(env.prices())?;
+    store.learn_tiers(&table.tier_thresholds())?;
+    store.rebuild_aggregates()?;
+    let ok = ledger::aggregate::consistent(store.conn())?;
+    eprintln!(
+        "cco-stats: report aggregates and dedup index rebuilt from the ledger in {} ms{}",
+        started.elapsed().as_millis(),
+        if ok {
+            ""
+        } else {
+            " (still inconsistent: please report this)"
+        }
+    );
+    Ok(match ok {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(2),
+    })
 }
 
 /// Stores `--host-name` in the ledger (creating it if needed), once per run.
