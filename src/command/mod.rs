@@ -138,6 +138,10 @@ impl Env {
 
     /// A report over the ledger, after an incremental ingest unless `--no-ingest`.
     fn report(&self, args: &ReportArgs) -> Result<report::Context> {
+        if !args.no_ingest {
+            // An empty report should not leave the reader guessing why.
+            warn_if_no_roots(&self.roots);
+        }
         report::Context::open(
             &self.db,
             &self.roots,
@@ -270,7 +274,7 @@ fn man_pages(dir: &std::path::Path) -> Result<usize> {
     Ok(written)
 }
 
-fn warn_if_no_roots(roots: &discover::Roots) {
+fn warn_if_no_roots(roots: &Roots) {
     if roots.paths.is_empty() {
         log::warn!(
             "no Claude data found in ~/.config/claude or ~/.claude; set CLAUDE_CONFIG_DIR or pass --source DIR"
