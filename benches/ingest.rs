@@ -101,6 +101,28 @@ fn main() {
         metrics_projects.push(measure(&mut cco(&["metrics", "--labels", "model,project"])).0);
     }
 
+    // `export` of the whole bench ledger and `import` of it into an empty ledger (goal:
+    // each no slower than the cold ingest that built the ledger).
+    let export_file = work.join("bench-export.ndjson");
+    let imported_db = work.join("bench-imported.db");
+    let mut exports = Vec::new();
+    let mut imports = Vec::new();
+    for _ in 0..3 {
+        let mut cmd = cco(&["export", "-o"]);
+        cmd.arg(&export_file);
+        exports.push(measure(&mut cmd).0);
+        remove_db(&imported_db);
+        let mut cmd = Command::new(&bin);
+        cmd.arg("--db")
+            .arg(&imported_db)
+            .arg("import")
+            .arg(&export_file);
+        imports.push(measure(&mut cmd).0);
+    }
+    let export_mib = mib(std::fs::metadata(&export_file).map_or(0, |m| m.len()));
+    remove_db(&imported_db);
+    std::fs::remove_file(&export_file).ok();
+
     let cold_s = median(&mut cold);
     let unchanged_s = median(&mut unchanged);
     let report_s = median(&mut report);
@@ -126,6 +148,17 @@ fn main() {
     println!(
         "  metrics --labels model,project median {:>9.2} ms",
         median(&mut metrics_projects) * 1e3
+    );
+    let (export_s, import_s) = (median(&mut exports), median(&mut imports));
+    println!(
+        "  export (whole ledger, file)    median {:>9.1} ms   ({export_mib:.0} MiB; {:.2}x the cold ingest)",
+        export_s * 1e3,
+        export_s / cold_s
+    );
+    println!(
+        "  import into an empty ledger    median {:>9.1} ms   ({:.2}x the cold ingest)",
+        import_s * 1e3,
+        import_s / cold_s
     );
     if flushes.is_empty() {
         println!("  100-row flush                  (no flush lines seen)");

@@ -126,6 +126,12 @@ pub enum Command {
     Prices(PricesArgs),
     /// The ledger as Prometheus metrics: lifetime counters that never go down, and health
     Metrics(MetricsArgs),
+    /// Usage and cost per host: this ledger's own and those imported from
+    Hosts(ReportArgs),
+    /// The ledger's rows as NDJSON, one response a line, for a warehouse or another ledger
+    Export(ExportArgs),
+    /// Merge other machines' exports into this ledger (each response counts once)
+    Import(ImportArgs),
     /// Recompute the report aggregates and the dedup index from the ledger's rows
     Rebuild,
     /// Check the data roots, the database and Claude Code's retention, and explain
@@ -293,6 +299,33 @@ pub struct MetricsArgs {
     pub labels: Vec<MetricLabel>,
 }
 
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file atomically (a temporary file beside it, then a rename) instead
+    /// of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only the rows added or upgraded after the export that printed this cursor
+    #[arg(long, value_name = "CURSOR")]
+    pub since: Option<String>,
+
+    /// Also write the cursor this export ends at to this file (atomically)
+    #[arg(long, value_name = "PATH")]
+    pub cursor_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Export files (`cco-stats export`), from this machine or others
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// A file with a malformed line imports nothing (default: its other lines are imported)
+    #[arg(long)]
+    pub atomic: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MetricLabel {
     Model,
@@ -356,6 +389,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
     pub project: Option<String>,
 
+    /// Only the rows recorded on this host: its name or id (see `cco-stats hosts`)
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
     /// Show usage per model under each row
     #[arg(long)]
     pub breakdown: bool,
@@ -397,6 +434,7 @@ impl ReportArgs {
             until: self.until,
             timezone: self.timezone.clone(),
             project: self.project.clone(),
+            host: self.host.clone(),
             breakdown: self.breakdown,
             order: self.order,
             format: match (self.json, self.csv) {

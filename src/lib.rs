@@ -14,8 +14,8 @@
 //!        │
 //!        ▼
 //!  ledger/    open + migrate (sql/), flush (one transaction: dedup, rows, cursors),
-//!             dedup index, report aggregates, counters (never lower), query and inspect
-//!             (the only SQL)
+//!             dedup index, report aggregates, counters (never lower), exchange (rows
+//!             out to an export, other ledgers' rows in), query and inspect (the only SQL)
 //!        │
 //!        ▼
 //!  report/    the report model: options (what was asked, parsed once), pricing
@@ -24,7 +24,8 @@
 //!        │
 //!        ▼
 //!  render/    json (typed rows, ccusage's names), csv, table, statusline, live, metrics
-//!             (Prometheus text, OpenMetrics): pure functions of the model
+//!             (Prometheus text, OpenMetrics), export (NDJSON rows, versioned): pure
+//!             functions of the model
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the

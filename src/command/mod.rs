@@ -3,6 +3,7 @@
 //! (see the crate doc); this module only wires them together per subcommand.
 
 pub mod doctor;
+pub mod exchange;
 pub mod live;
 pub mod metrics;
 pub mod prices;
@@ -93,6 +94,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Projects(args) => env.report(args)?.periods(Periods::Projects),
         Command::Models(args) => env.report(args)?.periods(Periods::Models),
         Command::Session(args) => env.report(args)?.sessions(),
+        Command::Hosts(args) => env.report(args)?.hosts(),
         Command::Blocks(args) => env.report(&args.report)?.blocks(args.options()),
         Command::Doctor => run_doctor(&env),
         Command::Rebuild => run_rebuild(&env),
@@ -119,6 +121,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Prices(args) => prices::run(args, env.prices()),
         Command::Metrics(args) => metrics::run(&env.db, env.prices(), args),
+        Command::Export(args) => exchange::export(&env.db, args),
+        Command::Import(args) => exchange::import(&env.db, args, env.quiet),
     }
 }
 

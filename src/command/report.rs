@@ -74,10 +74,15 @@ impl Context {
     pub fn with_store(store: Store, prices: PriceTable, options: ReportOptions) -> Result<Context> {
         let zone = calendar::zone(options.timezone.as_deref())?;
         let (since_ms, until_ms) = calendar::range_ms(options.since, options.until, &zone)?;
+        let host = match &options.host {
+            Some(name) => Some(store.find_host(name)?.key),
+            None => None,
+        };
         let filter = Filter {
             since_ms,
             until_ms,
             project: options.project.as_deref().map(project_name),
+            host,
         };
         Ok(Context {
             store,
@@ -230,6 +235,58 @@ impl Context {
             report.reverse();
         }
         Ok(report)
+    }
+
+    /// The `hosts` view: usage per host the ledger's rows were recorded on, this ledger's
+    /// own first. Read from the raw rows (the aggregates keep no host).
+    pub fn hosts(&self) -> Result<ExitCode> {
+        let conn = self.store.conn();
+        let snapshot = conn.unchecked_transaction()?;
+        let groups = query::host_groups(conn, &self.filter)?;
+        let spans = query::host_spans(conn, &self.filter)?;
+        let known = self.store.known_hosts()?;
+        snapshot.finish()?;
+        let (prices, mode) = (&self.prices, self.options.mode);
+        let by_key = report::build(&groups, prices, mode, |g| g.project.clone(), String::clone);
+        let mut hosts = Vec::new();
+        for host in known {
+            let key = host.key.unwrap_or(0).to_string();
+            let Some(period) = by_key.periods.iter().find(|p| p.key == key) else {
+                continue;
+            };
+            let (first_ms, last_ms) = spans
+                .iter()
+                .find(|(k, _, _)| *k == key)
+                .map_or((0, 0), |&(_, first, last)| (first, last));
+            hosts.push(report::HostUsage {
+                name: host.name,
+                id: host.id,
+                first_ms,
+                last_ms,
+                usage: period.usage.clone(),
+            });
+        }
+        if self.options.order == Order::Desc {
+            hosts.reverse();
+        }
+        let style = self.style();
+        // Tables and CSV name a host by its name and the first digits of its id.
+        let named = report::Report {
+            periods: hosts
+                .iter()
+                .map(|h| report::Period {
+                    key: format!("{} ({})", h.name, &h.id[..h.id.len().min(8)]),
+                    usage: h.usage.clone(),
+                })
+                .collect(),
+            totals: by_key.totals.clone(),
+        };
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&json::hosts(&hosts, &by_key.totals, style)),
+            OutputFormat::Csv => render::csv::periods(&named, "host", style),
+            OutputFormat::Table => table::periods(&named, "Host", style, screen()),
+        };
+        self.finish(&text, &by_key.totals)
     }
 
     pub fn sessions(&self) -> Result<ExitCode> {

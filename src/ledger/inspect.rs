@@ -39,7 +39,11 @@ impl Store {
             holdings.bytes_parsed,
             holdings.lines_skipped,
         ) = conn.query_row(
-            "SELECT count(*), total(lines), total(offset), total(lines_skipped) FROM files",
+            &format!(
+                "SELECT count(*), total(lines), total(offset), total(lines_skipped) FROM files
+                 WHERE {}",
+                crate::ledger::exchange::TRANSCRIPTS
+            ),
             [],
             |r| {
                 Ok((

@@ -14,6 +14,7 @@
 pub mod aggregate;
 pub mod counters;
 pub mod dedup;
+pub mod exchange;
 pub mod inspect;
 pub mod msgindex;
 pub mod query;
@@ -65,6 +66,7 @@ const MIGRATIONS: &[&[Step]] = &[
     ],
     &[Step::Sql(include_str!("sql/0007_entries_by_time.sql"))],
     &[Step::Sql(include_str!("sql/0008_hosts_and_counters.sql"))],
+    &[Step::Sql(include_str!("sql/0009_export_import.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -403,11 +405,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
         self.index.sync(&tx)?;
-        let mut merged = Merged {
-            through: aggregate::watermark(&tx)?,
-            thresholds: tier_thresholds(&tx)?,
-            deltas: Deltas::default(),
-        };
+        let mut merged = Merged::read(&tx)?;
         let mut outcome = FlushOutcome::default();
         let file_ids = write_segments(&tx, batch, &mut merged, &mut outcome, now_ms)?;
         let message_ids = batch.rows.iter();
@@ -424,6 +422,7 @@ impl Store {
                 id: file_id,
                 session_id: &segment.file.session_id,
                 project: &segment.file.project,
+                host: None,
             };
             match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
                 Decision::Insert => outcome.counts.added += 1,
@@ -431,7 +430,7 @@ impl Store {
                 Decision::Keep => outcome.counts.duplicates += 1,
             }
         }
-        merged.deltas.write(&tx)?;
+        merged.finish(&tx, outcome.counts)?;
         if self.index.merge_due() {
             self.index.merge(&tx)?;
         }
@@ -743,11 +742,34 @@ fn tier_thresholds(conn: &Connection) -> Result<Vec<u64>> {
 }
 
 /// What a flush needs to keep merged aggregates right: the watermark they hold rows up
-/// to, the tier thresholds they are keyed by, and the deltas of rows below the watermark.
+/// to, the tier thresholds they are keyed by, and the deltas of rows below the watermark;
+/// and the change marker it stamps on the rows it writes (`export --since`).
 struct Merged {
     through: i64,
     thresholds: Vec<u64>,
     deltas: Deltas,
+    change_seq: i64,
+}
+
+impl Merged {
+    /// Read inside the flush's write transaction, so no other writer takes the same marker.
+    fn read(tx: &Connection) -> Result<Merged> {
+        Ok(Merged {
+            through: aggregate::watermark(tx)?,
+            thresholds: tier_thresholds(tx)?,
+            deltas: Deltas::default(),
+            change_seq: exchange::change_seq(tx)? + 1,
+        })
+    }
+
+    /// Writes the deltas, and moves the change counter past the marker if a row took it.
+    fn finish(self, tx: &Connection, counts: Flushed) -> Result<()> {
+        self.deltas.write(tx)?;
+        if counts.added + counts.upgraded > 0 {
+            exchange::set_change_seq(tx, self.change_seq)?;
+        }
+        Ok(())
+    }
 }
 
 /// Five token columns from `at` on, in the order every table here keeps them: input,
@@ -849,6 +871,8 @@ fn apply(
         file_id: file.id,
         session_id,
         project: file.project,
+        host: file.host,
+        change_seq: merged.change_seq,
     };
     match decision {
         Decision::Insert => {
@@ -885,19 +909,24 @@ fn apply(
     Ok(decision)
 }
 
-/// The file a record was read from, as its row names it.
+/// The file a record was read from, as its row names it, and the host it was recorded on
+/// (`None`: this ledger's; imported rows name theirs, `hosts.id`).
 #[derive(Clone, Copy)]
 struct FileRef<'a> {
     id: i64,
     session_id: &'a str,
     project: &'a str,
+    host: Option<i64>,
 }
 
-/// Where a row belongs: its file, and the session and project it counts under.
+/// Where a row belongs: its file, the session and project it counts under, its host, and
+/// the change marker of the flush writing it.
 struct EntryRef<'a> {
     file_id: i64,
     session_id: &'a str,
     project: &'a str,
+    host: Option<i64>,
+    change_seq: i64,
 }
 
 /// Inserts a row, or overwrites row `id` in place (keeping its id); the row's id.
@@ -906,6 +935,8 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         file_id,
         session_id,
         project,
+        host,
+        change_seq,
     } = *row;
     let t = &r.tokens;
     // Nearly always the file's own session: stored only where it differs, which keeps a
@@ -932,22 +963,26 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         r.cost_usd,
         r.version,
         r.inference_geo,
+        host,
+        change_seq,
         id,
     ];
     let sql = match id {
         None => {
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
-                 cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+                 cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo, host,
+                 changed_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                     ?21, ?22)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
                  project = ?5, cwd = ?6, model = ?7, message_id = ?8, request_id = ?9,
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
-                 version = ?19, inference_geo = ?20
-             WHERE id = ?21"
+                 version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22
+             WHERE id = ?23"
         }
     };
     // The insert takes every value but the id (the last).
@@ -1355,6 +1390,40 @@ mod tests {
         assert_eq!(report_sums(&store), (5, 0, 1));
         let other = Store::open(&dir.path().join("t.db")).unwrap();
         assert_ne!(other.host().unwrap().id, host.id);
+    }
+
+    /// A ledger of schema 8 (before export) keeps its rows as this host's, all in a first
+    /// export and none after its cursor; the next flush stamps what it writes after it.
+    #[test]
+    fn a_schema_8_ledger_exports_its_rows_and_then_only_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        ledger_at(
+            &path,
+            8,
+            "(1, 1700000000000, 's', 'p', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 1, 5, 0, 0, 0, 0, NULL)",
+        );
+        let mut store = Store::open(&path).unwrap();
+        let host = store.host().unwrap();
+        let mut seen = Vec::new();
+        let first = store
+            .export(None, |row| {
+                seen.push((row.host_id.clone(), row.record.tokens.output));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, vec![(host.id.clone(), 5)]);
+        assert_eq!(first.change_seq, 0);
+        let mut since = Vec::new();
+        flush_rows(&mut store, "b", 10, vec![record("m1", "r1", 50, false)]);
+        let second = store
+            .export(Some(first.change_seq), |row| {
+                since.push(row.record.tokens.output);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(since, vec![50]);
+        assert_eq!(second.change_seq, 1);
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct Filter {
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     pub project: Option<String>,
+    /// One host's rows only (`--host`): `Some(None)` this ledger's own, `Some(Some(id))`
+    /// those imported from `hosts.id`. The aggregates are not kept by host, so such a
+    /// report reads every raw row of its range (about 1 s per million rows).
+    pub host: Option<Option<i64>>,
 }
 
 impl Filter {
@@ -36,6 +40,25 @@ impl Filter {
     }
     fn until(&self) -> i64 {
         self.until_ms.unwrap_or(i64::MAX)
+    }
+
+    /// Parameter ?4 of the queries below: -1 for every host, 0 for this ledger's own,
+    /// else the `hosts` id (`HOST_KEY` of a row).
+    fn host_param(&self) -> i64 {
+        match self.host {
+            None => -1,
+            Some(host) => host.unwrap_or(0),
+        }
+    }
+
+    /// Which raw rows of the range (?1..?2) a report adds to the aggregates: those not
+    /// merged yet (`UNMERGED` says why its time range is `+ts_ms`); for one host, all of
+    /// that host's (and the aggregates are left out, see `AGGREGATES`).
+    fn raw_rows(&self) -> String {
+        match self.host {
+            None => format!("{UNMERGED} AND +ts_ms >= ?1 AND +ts_ms < ?2"),
+            Some(_) => "coalesce(host, 0) = ?4 AND ts_ms >= ?1 AND ts_ms < ?2".to_string(),
+        }
     }
 }
 
@@ -110,6 +133,10 @@ fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlit
     })
 }
 
+/// The condition on an aggregate's rows: they count unless the report is of one host
+/// (?4 is then its key, not -1). Constant, so SQLite evaluates it once, before the scan.
+const AGGREGATES: &str = "?4 = -1";
+
 /// The rows the aggregates do not hold yet: a rowid range, a few rows. Beside it a time
 /// range is written `+ts_ms`, which keeps SQLite from taking `entries_by_time` for it
 /// instead (every row of the range: 55 million instructions of a `daily` on the bench's
@@ -119,16 +146,22 @@ pub(crate) const UNMERGED: &str = "id > coalesce(
 
 /// Usage by 15-minute bucket, project and pricing key; groups of one bucket come together.
 pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
+    let rows = filter.raw_rows();
     let sql = format!(
         "SELECT bucket_ms, project, {SUMS} FROM usage_by_time
-         WHERE bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0
+         WHERE {AGGREGATES} AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0
          UNION ALL
          SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, project, {ROW_SUMS} FROM entry_keys
-         WHERE {UNMERGED} AND +ts_ms >= ?1 AND +ts_ms < ?2 AND (?3 IS NULL OR project = ?3)"
+         WHERE {rows} AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![filter.since(), filter.until(), filter.project],
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            filter.host_param()
+        ],
         |r| group_from(r, r.get(0)?, r.get(1)?, 2),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -162,8 +195,10 @@ pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Resul
     // One snapshot for the three reads below.
     let snapshot = conn.unchecked_transaction()?;
     let mut sums = DateSums::new(filter, zone);
-    let days = sums.add_days(conn, filter)?;
-    sums.move_day_edges(conn, &days)?;
+    if filter.host.is_none() {
+        let days = sums.add_days(conn, filter)?;
+        sums.move_day_edges(conn, &days)?;
+    }
     sums.add_unmerged(conn, filter)?;
     snapshot.finish()?;
     sums.into_groups()
@@ -243,14 +278,25 @@ impl<'z> DateSums<'z> {
         Ok(())
     }
 
-    /// The rows not merged into the aggregates yet, each on its own date.
+    /// The rows not merged into the aggregates yet (with `--host`, all that host's rows),
+    /// each on its own date.
     fn add_unmerged(&mut self, conn: &Connection, filter: &Filter) -> Result<()> {
+        let (rows, host) = match filter.host {
+            None => (format!("{UNMERGED} AND +ts_ms >= ?1 AND +ts_ms < ?2"), None),
+            Some(host) => (
+                "coalesce(host, 0) = ?3 AND ts_ms >= ?1 AND ts_ms < ?2".to_string(),
+                Some(host.unwrap_or(0)),
+            ),
+        };
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT ts_ms, {ROW_SUMS} FROM entry_keys WHERE {UNMERGED} AND +ts_ms >= ?1 AND +ts_ms < ?2"
+            "SELECT ts_ms, {ROW_SUMS} FROM entry_keys WHERE {rows}"
         ))?;
-        let unmerged = stmt.query_map(params![filter.since(), filter.until()], |r| {
-            group_from(r, r.get(0)?, String::new(), 1)
-        })?;
+        let map = |r: &Row<'_>| group_from(r, r.get(0)?, String::new(), 1);
+        let (since, until) = (filter.since(), filter.until());
+        let unmerged = match host {
+            None => stmt.query_map(params![since, until], &map)?,
+            Some(host) => stmt.query_map(params![since, until, host], &map)?,
+        };
         for row in unmerged {
             let row = row?;
             let date = calendar::local_date(row.at_ms, self.zone);
@@ -335,6 +381,54 @@ pub fn lifetime_groups(conn: &Connection, by_project: bool) -> Result<Vec<Group>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Usage by host, UTC day and pricing key, `project` holding the host's key (`0` for
+/// this ledger's own host, else `hosts.id`): what the `hosts` view prices. From the raw
+/// rows, since the aggregates keep no host.
+pub fn host_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
+    let sql = format!(
+        "SELECT ts_ms / {DAY_MS} * {DAY_MS}, CAST(coalesce(host, 0) AS TEXT),
+                model, fast, tier, geo, has_cost_usd, sum(input), sum(output),
+                sum(cache_write_5m), sum(cache_write_1h), sum(cache_read), sum(web_search),
+                total(cost_usd), count(*)
+         FROM entry_keys
+         WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+           AND (?4 = -1 OR coalesce(host, 0) = ?4)
+         GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            filter.host_param()
+        ],
+        |r| group_from(r, r.get(0)?, r.get(1)?, 2),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Each host's first and last response in the filter's range: (host key as in
+/// `host_groups`, first ms, last ms).
+pub fn host_spans(conn: &Connection, filter: &Filter) -> Result<Vec<(String, i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT CAST(coalesce(host, 0) AS TEXT), min(ts_ms), max(ts_ms) FROM entries
+         WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+           AND (?4 = -1 OR coalesce(host, 0) = ?4)
+         GROUP BY 1",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            filter.host_param()
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// What the ingest has done so far, for `metrics`' health gauges.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Health {
@@ -347,7 +441,10 @@ pub struct Health {
 
 pub fn health(conn: &Connection) -> Result<Health> {
     let (files_tracked, lines_skipped) = conn
-        .prepare_cached("SELECT count(*), coalesce(sum(lines_skipped), 0) FROM files")?
+        .prepare_cached(&format!(
+            "SELECT count(*), coalesce(sum(lines_skipped), 0) FROM files WHERE {}",
+            crate::ledger::exchange::TRANSCRIPTS
+        ))?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     // Each row is one request of the day aggregate or above its watermark: the same
     // number as count(*) over entries, without reading every page of the table.
@@ -383,17 +480,23 @@ pub struct SessionGroup {
 /// midnight, which falls on a quarter hour), so the sessions of any range add up to the
 /// daily totals of that range.
 pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionGroup>> {
+    let rows = filter.raw_rows();
     let sql = format!(
         "SELECT session_id, bucket_ms, first_ms, last_ms, project, {SUMS} FROM usage_by_session
-         WHERE requests > 0 AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3)
+         WHERE {AGGREGATES} AND requests > 0 AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3)
          UNION ALL
          SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, ts_ms, ts_ms, project, {ROW_SUMS}
          FROM entry_keys
-         WHERE {UNMERGED} AND +ts_ms >= ?1 AND +ts_ms < ?2 AND (?3 IS NULL OR project = ?3)"
+         WHERE {rows} AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![filter.since(), filter.until(), filter.project],
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            filter.host_param()
+        ],
         |r| {
             Ok(SessionGroup {
                 session_id: r.get(0)?,
@@ -434,10 +537,16 @@ pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT ts_ms, project, {ROW_SUMS} FROM entry_keys
          WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+           AND (?4 = -1 OR coalesce(host, 0) = ?4)
          ORDER BY ts_ms"
     ))?;
     let rows = stmt.query_map(
-        params![filter.since(), filter.until(), filter.project],
+        params![
+            filter.since(),
+            filter.until(),
+            filter.project,
+            filter.host_param()
+        ],
         |r| group_from(r, r.get(0)?, r.get(1)?, 2),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -560,7 +669,7 @@ mod tests {
                 let filter = Filter {
                     since_ms,
                     until_ms,
-                    project: None,
+                    ..Filter::default()
                 };
                 let expected = by_local_date(&time_groups(conn, &filter).unwrap(), &zone);
                 let actual = by_local_date(&date_groups(conn, &filter, &zone).unwrap(), &zone);

@@ -15,7 +15,7 @@ use super::{Style, iso, money, percent};
 use crate::ingest::parse::Tokens;
 use crate::report::blocks::{Block, limit_status};
 use crate::report::pricing::{PriceTable, Rates};
-use crate::report::{ModelUsage, Report, Session, Usage};
+use crate::report::{HostUsage, ModelUsage, Report, Session, Usage};
 
 /// Which list a periods document holds, and so the name of each row's key field.
 #[derive(Clone, Copy, Debug)]
@@ -187,6 +187,43 @@ pub fn periods(report: &Report, kind: PeriodKind, style: Style) -> impl Serializ
             })
             .collect(),
         totals: Sums::of(&report.totals, false, style),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HostRow<'a> {
+    host: &'a str,
+    host_id: &'a str,
+    requests: u64,
+    first_activity: String,
+    last_activity: String,
+    #[serde(flatten)]
+    sums: Sums<'a>,
+}
+
+#[derive(Serialize)]
+struct Hosts<'a> {
+    hosts: Vec<HostRow<'a>>,
+    totals: Sums<'a>,
+}
+
+/// `{"hosts": [{"host", "hostId", "requests", "firstActivity", "lastActivity", tokens...,
+/// "totalCost", "modelsUsed", "modelBreakdowns"}], "totals": {...}}`.
+pub fn hosts<'a>(hosts: &'a [HostUsage], totals: &'a Usage, style: Style) -> impl Serialize + 'a {
+    Hosts {
+        hosts: hosts
+            .iter()
+            .map(|h| HostRow {
+                host: &h.name,
+                host_id: &h.id,
+                requests: h.usage.requests,
+                first_activity: iso(h.first_ms),
+                last_activity: iso(h.last_ms),
+                sums: Sums::of(&h.usage, true, style),
+            })
+            .collect(),
+        totals: Sums::of(totals, false, style),
     }
 }
 

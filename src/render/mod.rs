@@ -4,6 +4,7 @@
 //! - `json`: typed rows with ccusage's field names (its shapes for `daily`, `weekly`,
 //!   `monthly`, `session` and `blocks`);
 //! - `csv`: RFC 4180 through the `csv` crate;
+//! - `export`: the NDJSON rows of `export` and `import`, versioned;
 //! - `table`: for people, in the widest layout that fits the terminal;
 //! - `statusline` and `live`: the glance views.
 //!
@@ -11,6 +12,7 @@
 //! written.
 
 pub mod csv;
+pub mod export;
 pub mod json;
 pub mod live;
 pub mod metrics;

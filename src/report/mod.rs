@@ -121,6 +121,16 @@ pub struct Report {
     pub totals: Usage,
 }
 
+/// One host's usage, for the `hosts` view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostUsage {
+    pub name: String,
+    pub id: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub usage: Usage,
+}
+
 impl Report {
     pub fn reverse(&mut self) {
         self.periods.reverse();

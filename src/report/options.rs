@@ -50,6 +50,8 @@ pub struct ReportOptions {
     pub timezone: Option<String>,
     /// A project's folder name under `projects/`, or its working directory.
     pub project: Option<String>,
+    /// One host's rows only: its name or id (`hosts` lists them).
+    pub host: Option<String>,
     pub breakdown: bool,
     pub order: Order,
     pub format: OutputFormat,
@@ -68,6 +70,7 @@ impl Default for ReportOptions {
             until: None,
             timezone: None,
             project: None,
+            host: None,
             breakdown: false,
             order: Order::Asc,
             format: OutputFormat::Table,
