@@ -424,19 +424,20 @@ fn an_import_killed_mid_way_and_run_again_is_exact() {
     assert_eq!(rows(&s), n);
 }
 
-/// The venv `.ci/run` makes: `python3 -m venv target/venv && target/venv/bin/pip install duckdb`.
-fn duckdb_python() -> Option<PathBuf> {
+/// The venv `.ci/run` makes (`python3 -m venv target/venv`, then `pip install duckdb chdb`),
+/// if it can import `module`. Under CI it must; elsewhere the test says it skipped.
+fn venv_python(module: &str) -> Option<PathBuf> {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/python");
     let ok = python.exists()
         && std::process::Command::new(&python)
-            .args(["-c", "import duckdb"])
+            .args(["-c", &format!("import {module}")])
             .output()
             .is_ok_and(|o| o.status.success());
     if ok {
         return Some(python);
     }
     let why = format!(
-        "DuckDB is not installed in {} (python3 -m venv target/venv && target/venv/bin/pip install duckdb; .ci/run does it)",
+        "{module} is not installed in {} (python3 -m venv target/venv && target/venv/bin/pip install {module}; .ci/run does it)",
         python.display()
     );
     if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -448,7 +449,7 @@ fn duckdb_python() -> Option<PathBuf> {
 
 #[test]
 fn duckdb_reads_an_export_with_the_ledgers_totals() {
-    let Some(python) = duckdb_python() else {
+    let Some(python) = venv_python("duckdb") else {
         return;
     };
     let s = Scratch::new();
@@ -488,4 +489,63 @@ print(json.dumps([int(x) if isinstance(x, (int, float)) else x for x in t]))",
     assert_eq!(got[5], 1);
     assert!(got[6].as_str().unwrap().starts_with("2025-09-"), "{got}");
     assert!(got[7].as_str().unwrap().starts_with("TIMESTAMP"), "{got}");
+}
+
+/// The README's ClickHouse table, as it stands there, loads an export in a real ClickHouse
+/// engine (chdb, ClickHouse in a Python module) with the ledger's totals.
+#[test]
+fn clickhouse_loads_an_export_into_the_readmes_table() {
+    let Some(python) = venv_python("chdb") else {
+        return;
+    };
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("```sql\nCREATE TABLE claude_usage")
+        .expect("the README shows the ClickHouse table")
+        + "```sql\n".len();
+    let create = &readme[start..start + readme[start..].find("```").unwrap()];
+    let s = Scratch::new();
+    corpus::generate(
+        &s.root,
+        &Spec {
+            files: 20,
+            seed: 10,
+            ..Spec::default()
+        },
+    )
+    .unwrap();
+    s.once();
+    let file = export(&s, &[]);
+    let sql = s.dir.path().join("create.sql");
+    std::fs::write(&sql, create).unwrap();
+    let script = format!(
+        "import json
+from chdb import session
+s = session.Session()
+s.query('CREATE DATABASE IF NOT EXISTS usage; USE usage')
+s.query(open('{}').read())
+s.query(\"INSERT INTO claude_usage SELECT * FROM file('{}', 'JSONEachRow') SETTINGS date_time_input_format='best_effort'\")
+r = s.query('SELECT count(), sum(inputTokens), sum(outputTokens), sum(cacheWrite5mTokens + cacheWrite1hTokens), sum(cacheReadTokens) FROM claude_usage FINAL', 'JSONCompact')
+print(json.dumps(json.loads(str(r))['data'][0]))",
+        sql.display(),
+        file.display()
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chdb: {}", stderr(&out));
+    let got = json(&out.stdout);
+    let daily = s.daily(&["--timezone", "UTC"]);
+    let t = &daily["totals"];
+    let n = |v: &Value| {
+        v.as_str()
+            .map_or_else(|| v.as_u64().unwrap(), |s| s.parse().unwrap())
+    };
+    assert_eq!(n(&got[0]), rows(&s));
+    assert_eq!(n(&got[1]), t["inputTokens"].as_u64().unwrap());
+    assert_eq!(n(&got[2]), t["outputTokens"].as_u64().unwrap());
+    assert_eq!(n(&got[3]), t["cacheCreationTokens"].as_u64().unwrap());
+    assert_eq!(n(&got[4]), t["cacheReadTokens"].as_u64().unwrap());
 }
