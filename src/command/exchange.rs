@@ -91,17 +91,7 @@ struct Replacement {
 
 impl Replacement {
     fn create(target: &Path) -> Result<Replacement> {
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let name = target
-            .file_name()
-            .with_context(|| format!("{} is not a file name", target.display()))?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".{}.tmp", std::process::id()));
-        let temp = dir.join(temp_name);
+        let temp = crate::paths::temp_beside(target)?;
         let file = OpenOptions::new()
             .write(true)
             .create(true)

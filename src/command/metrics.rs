@@ -6,10 +6,7 @@
 //! watch loop shares nothing with it but the database file, so a scrape (or a client that
 //! never finishes its request) cannot stall ingest. Only `GET /metrics` is answered.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread::JoinHandle;
@@ -90,35 +87,9 @@ pub fn gather(store: &mut Store, prices: &PriceTable, dims: Dimensions) -> Resul
 /// the new one, never half of one. The temporary file sits in the same folder, so the
 /// rename stays on one file system.
 pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = dir.join(temp_name);
-    let written = (|| -> std::io::Result<()> {
-        // node_exporter runs as another user: the textfile is readable by all, like its
-        // collector expects.
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
+    // node_exporter runs as another user: the textfile is readable by all, as its
+    // collector expects.
+    crate::paths::write_replacing(path, text, 0o644)
 }
 
 /// Where `--metrics-listen` binds: `ADDR` as host:port, or a port alone on loopback.
@@ -229,6 +200,7 @@ fn negotiate(request: &tiny_http::Request, query: &str) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn listen_addresses_are_loopback_unless_asked() {

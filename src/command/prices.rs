@@ -2,11 +2,10 @@
 //! the user's price file. The file is never left half written: the new text is checked by
 //! reading it back as a price file, written beside the old one, and renamed over it.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::cli::PricesArgs;
 use crate::command::{print, report::screen};
@@ -77,31 +76,11 @@ fn import(source: &Path, target: &Path, table: &PriceTable) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `text` to a temporary file in `path`'s folder, flushes it to disk, and renames
-/// it over `path`: a reader sees the old file or the new one, never a part.
+/// Writes the price file whole (see `paths::write_replacing`), creating its folder.
 fn replace_file(path: &Path, text: &str) -> Result<()> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    let Some(name) = path.file_name() else {
-        bail!("{} is not a file name", path.display());
-    };
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = folder.join(temp_name);
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
     }
-    Ok(())
+    crate::paths::write_replacing(path, text, 0o644)
 }
