@@ -42,6 +42,16 @@ impl Filter {
         self.until_ms.unwrap_or(i64::MAX)
     }
 
+    /// ?1..?4 of the queries below: the range, the project, the host.
+    fn params(&self) -> (i64, i64, Option<&str>, i64) {
+        (
+            self.since(),
+            self.until(),
+            self.project.as_deref(),
+            self.host_param(),
+        )
+    }
+
     /// Parameter ?4 of the queries below: -1 for every host, 0 for this ledger's own,
     /// else the `hosts` id (`HOST_KEY` of a row).
     fn host_param(&self) -> i64 {
@@ -155,15 +165,7 @@ pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
          WHERE {rows} AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            filter.host_param()
-        ],
-        |r| group_from(r, r.get(0)?, r.get(1)?, 2),
-    )?;
+    let rows = stmt.query_map(filter.params(), |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -396,15 +398,7 @@ pub fn host_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
          GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            filter.host_param()
-        ],
-        |r| group_from(r, r.get(0)?, r.get(1)?, 2),
-    )?;
+    let rows = stmt.query_map(filter.params(), |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -417,15 +411,7 @@ pub fn host_spans(conn: &Connection, filter: &Filter) -> Result<Vec<(String, i64
            AND (?4 = -1 OR coalesce(host, 0) = ?4)
          GROUP BY 1",
     )?;
-    let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            filter.host_param()
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let rows = stmt.query_map(filter.params(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -490,22 +476,14 @@ pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionG
          WHERE {rows} AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            filter.host_param()
-        ],
-        |r| {
-            Ok(SessionGroup {
-                session_id: r.get(0)?,
-                first_ms: r.get(2)?,
-                last_ms: r.get(3)?,
-                group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
-            })
-        },
-    )?;
+    let rows = stmt.query_map(filter.params(), |r| {
+        Ok(SessionGroup {
+            session_id: r.get(0)?,
+            first_ms: r.get(2)?,
+            last_ms: r.get(3)?,
+            group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -540,15 +518,7 @@ pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
            AND (?4 = -1 OR coalesce(host, 0) = ?4)
          ORDER BY ts_ms"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            filter.since(),
-            filter.until(),
-            filter.project,
-            filter.host_param()
-        ],
-        |r| group_from(r, r.get(0)?, r.get(1)?, 2),
-    )?;
+    let rows = stmt.query_map(filter.params(), |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
