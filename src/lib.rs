@@ -29,7 +29,7 @@
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
-//! command-line definition, `paths` the home and XDG folders.
+//! command-line definition, `paths` the home and XDG folders and whole-file replacement.
 
 pub mod cli;
 pub mod command;
