@@ -207,6 +207,35 @@ fn two_machines_merge_into_exactly_the_whole_tree() {
             .as_u64()
             .unwrap()
     );
+
+    // Killed mid-way (after the first file's rows were committed, before the second's),
+    // then run again: the same. A run that finished before the kill is tried again.
+    let killed_mid_way = (0..10).any(|_| {
+        let again = Scratch::new();
+        let mut child = again
+            .std_cmd()
+            .arg("import")
+            .args([&from_laptop, &from_desk])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while committed_rows(&again.db).unwrap_or(0) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "import never committed"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let left = committed_rows(&again.db).unwrap();
+        eprintln!("killed with {left} of {} rows committed", expected.rows);
+        import_ok(&again, &[&from_laptop, &from_desk]);
+        assert_same_totals(&again, &whole);
+        left < expected.rows
+    });
+    assert!(killed_mid_way, "every import finished before its kill");
 }
 
 /// One assistant line of a transcript: response `message` of `request`, with `output`
