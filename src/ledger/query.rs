@@ -476,15 +476,18 @@ pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionG
          WHERE {rows} AND (?3 IS NULL OR project = ?3)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(filter.params(), |r| {
-        Ok(SessionGroup {
-            session_id: r.get(0)?,
-            first_ms: r.get(2)?,
-            last_ms: r.get(3)?,
-            group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
-        })
-    })?;
+    let rows = stmt.query_map(filter.params(), session_group_from)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A row of the session queries: session, bucket, first and last activity, project, sums.
+fn session_group_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionGroup> {
+    Ok(SessionGroup {
+        session_id: r.get(0)?,
+        first_ms: r.get(2)?,
+        last_ms: r.get(3)?,
+        group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
+    })
 }
 
 /// One session's groups over all time, as `session_groups` has them for an unbounded
@@ -499,14 +502,7 @@ pub fn session_groups_of(conn: &Connection, session_id: &str) -> Result<Vec<Sess
          WHERE {UNMERGED} AND session_id = ?1"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![session_id], |r| {
-        Ok(SessionGroup {
-            session_id: r.get(0)?,
-            first_ms: r.get(2)?,
-            last_ms: r.get(3)?,
-            group: group_from(r, r.get(1)?, r.get(4)?, 5)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![session_id], session_group_from)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
