@@ -103,7 +103,8 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
 fn draw_title(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
     let now = jiff::Timestamp::from_millisecond(live.now_ms).unwrap_or_default();
     let clock = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
-    let zone_time = jiff::tz::TimeZone::get(&live.zone_name)
+    // Through calendar::zone, which reads the zone's file instead of listing jiff's database.
+    let zone_time = crate::report::calendar::zone(Some(&live.zone_name))
         .map(|tz| {
             now.to_zoned_datetime(tz)
                 .strftime("%Y-%m-%d %H:%M")
