@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::parse::{MAX_TOKENS, Record, Tokens};
 use crate::ledger::exchange::Row;
+use crate::render::iso;
 
 /// The version of the row shape this cco-stats writes, and the highest it reads.
 pub const ROW_VERSION: u64 = 1;
@@ -95,13 +96,6 @@ pub fn line(row: &Row) -> Vec<u8> {
     let mut bytes = serde_json::to_vec(&line).expect("an export line always serializes");
     bytes.push(b'\n');
     bytes
-}
-
-fn iso(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        Err(_) => String::new(),
-    }
 }
 
 /// Why an export line cannot be imported.

@@ -69,7 +69,7 @@ fn percent(tokens: u64, limit: u64) -> f64 {
 }
 
 /// A UTC instant as ccusage writes it: `2026-01-10T09:00:05.300Z`.
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
