@@ -17,10 +17,11 @@
 //! Copies count once through the ledger's dedup index: each growth is keyed by the
 //! cumulative totals it reached (its message id) and those it grew from (its request
 //! id), numbers a copy repeats exactly. A rollout in both `sessions/` and
-//! `archived_sessions/` is the same lines twice; a fork (`session_meta.forked_from_id`)
-//! or a subagent thread (`source.subagent`) replays its parent's `token_count` events
-//! under new timestamps, and is read as a side chain, so its copies never outrank the
-//! parent's rows (the dedup rules' rule 2) and only its own growth is new.
+//! `archived_sessions/` is the same lines twice (rule 1: one row). A fork
+//! (`session_meta.forked_from_id`) or a subagent thread (`source.subagent`) replays its
+//! parent's `token_count` events under new timestamps; it is read as a side chain whose
+//! request ids say so, so the parent's copy of an event wins whichever file is read first
+//! (rule 2), and only the growth past the parent's totals is new.
 //!
 //! Each event's `rate_limits` (the plan's 5-hour and weekly windows) are kept too, one
 //! row per window and reset time (see `RateLimit`).
@@ -381,7 +382,12 @@ impl Rollout {
             cwd: state.cwd.clone(),
             model: state.model.clone(),
             message_id: Some(totals.key()),
-            request_id: Some(from.key()),
+            request_id: Some(match state.replay {
+                // Unlike the parent's own, so that the parent's copy, whenever read, wins
+                // by rule 2 and keeps its own time.
+                true => format!("replay:{}", from.key()),
+                false => from.key(),
+            }),
             is_sidechain: state.replay,
             tokens: Tokens {
                 input: growth.input_tokens - cached,
