@@ -29,7 +29,9 @@
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
-//! command-line definition, `paths` the home and XDG folders and whole-file replacement.
+//! command-line definition, `paths` the home and XDG folders and whole-file replacement,
+//! `visible` how text from data is shown on a terminal (controls and bidi overrides
+//! escaped), for every format for people and every warning.
 
 pub mod cli;
 pub mod command;
@@ -38,3 +40,4 @@ pub mod ledger;
 pub mod paths;
 pub mod render;
 pub mod report;
+pub mod visible;

@@ -9,6 +9,7 @@ use clap::Parser;
 
 use cco_stats::cli::Cli;
 use cco_stats::command;
+use cco_stats::visible;
 
 fn main() -> ExitCode {
     let statusline = std::env::args_os().any(|a| a == "statusline");
@@ -25,7 +26,8 @@ fn main() -> ExitCode {
         Err(e) if statusline && e.use_stderr() => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
-            println!("cco-stats: {}", first.trim_start_matches("error: "));
+            let first = first.trim_start_matches("error: ");
+            println!("cco-stats: {}", visible::text(first));
             return ExitCode::SUCCESS;
         }
         Err(e) => e.exit(),
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("cco-stats: error: {err:#}");
+            eprintln!("cco-stats: error: {:#}", visible::Shown(&err));
             if let Some(advice) = command::advice(&err) {
                 eprintln!("cco-stats: {advice}");
             }
@@ -49,7 +51,8 @@ fn init_logging() {
         .parse_env("RUST_LOG")
         .format(|f, record| {
             let level = record.level().to_string().to_lowercase();
-            writeln!(f, "cco-stats: {level}: {}", record.args())
+            // Warnings name files, models and hosts: shown, never obeyed by the terminal.
+            writeln!(f, "cco-stats: {level}: {}", visible::Shown(record.args()))
         })
         .init();
 }

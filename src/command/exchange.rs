@@ -19,6 +19,7 @@ use crate::cli::{ExportArgs, ImportArgs};
 use crate::ledger::exchange::Row;
 use crate::ledger::{Flushed, Store};
 use crate::render::export::{self, ROW_VERSION, Unreadable};
+use crate::visible::Shown;
 
 /// Rows per import transaction: large enough that commits cost little, small enough that
 /// a kill loses little work (none of it counted).
@@ -144,7 +145,7 @@ pub fn import(db: &Path, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
             let c = done.counts;
             eprintln!(
                 "cco-stats: {}: {} rows: {} added, {} upgraded, {} already here{}{}",
-                path.display(),
+                Shown(path.display()),
                 done.rows,
                 c.added,
                 c.upgraded,
@@ -194,7 +195,11 @@ fn import_file(store: &mut Store, path: &Path, atomic: bool) -> Result<FileImpor
         match export::parse(text) {
             Ok(row) => chunk.push(row),
             Err(Unreadable::Malformed(reason)) => {
-                eprintln!("cco-stats: {}:{line_no}: {reason}", path.display());
+                eprintln!(
+                    "cco-stats: {}:{line_no}: {}",
+                    Shown(path.display()),
+                    Shown(&reason)
+                );
                 done.malformed += 1;
                 if atomic {
                     done.refused = true;
@@ -204,7 +209,7 @@ fn import_file(store: &mut Store, path: &Path, atomic: bool) -> Result<FileImpor
             Err(Unreadable::Future(v)) => {
                 eprintln!(
                     "cco-stats: {}:{line_no}: written by a newer cco-stats (row version {v}; this one reads up to {ROW_VERSION}): upgrade cco-stats to import it",
-                    path.display()
+                    Shown(path.display())
                 );
                 done.refused = true;
                 return Ok(done);

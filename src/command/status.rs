@@ -1,5 +1,6 @@
 //! `cco-stats status`: what the ledger holds, where it reads from, and how the last ingest
-//! went. Computed into one struct, then printed as text or JSON.
+//! went. Computed into one struct, then printed as text (its values shown through
+//! `visible`) or JSON (exact).
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use crate::ingest::{LAST_FULL_PASS, PassStats, human_bytes};
 use crate::ledger::inspect::SkippedAt;
 use crate::ledger::{Host, Store};
 use crate::render::thousands;
+use crate::visible;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -101,7 +103,10 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
 
 pub fn render(s: &Status) -> String {
     let mut out = String::new();
-    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
+    // Every value names something from data (paths, the host, skipped lines' reasons).
+    let mut line = |label: &str, value: String| {
+        out.push_str(&format!("{label:<16}{}\n", visible::text(&value)))
+    };
     line(
         "database",
         if s.database_exists {

@@ -82,13 +82,14 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &StatuslineArg
     }
 }
 
-/// The first line of an error and its causes, cut to fit a status line.
+/// The first line of an error and its causes, shown through `visible` (it names paths),
+/// cut to fit a status line.
 fn short(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
-    let first = text.lines().next().unwrap_or("error");
+    let first = crate::visible::text(text.lines().next().unwrap_or("error"));
     match first.char_indices().nth(100) {
         Some((at, _)) => format!("{}…", &first[..at]),
-        None => first.to_string(),
+        None => first.into_owned(),
     }
 }
 

@@ -5,6 +5,9 @@
 //! ellipsis lines up. A table that is still too wide in its narrowest layout shrinks its
 //! shrinkable columns (model lists, projects, model ids), keeping the end of the text that
 //! tells rows apart, and never below a width where the text stops meaning anything.
+//! Cells from data are shown through `visible` (controls and bidi overrides escaped).
+
+use std::borrow::Cow;
 
 use anstyle::Style as Paint;
 use jiff::Timestamp;
@@ -15,6 +18,7 @@ use super::{Screen, Style, dollars, hours, percent, short_model, thousands};
 use crate::report::blocks::Block;
 use crate::report::pricing::PriceTable;
 use crate::report::{ModelUsage, Report, Session, Usage};
+use crate::visible;
 
 /// How a row is drawn.
 #[derive(Clone, Copy, PartialEq)]
@@ -140,7 +144,16 @@ impl Table {
         }
     }
 
+    /// A row of cells, shown through `visible` here, so widths are measured (and cuts
+    /// made) on the text the terminal will draw.
     fn push(&mut self, kind: Kind, cells: Vec<String>) {
+        let cells = cells
+            .into_iter()
+            .map(|cell| match visible::text(&cell) {
+                Cow::Borrowed(_) => cell,
+                Cow::Owned(shown) => shown,
+            })
+            .collect();
         self.rows.push((kind, cells));
     }
 
