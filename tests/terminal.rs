@@ -3,14 +3,16 @@
 //! Claude Code's stdin, laden with ESC sequences (a window title, a screen clear, an OSC 52
 //! clipboard write), a C1 code and a bidi override, are shown as `\u{…}` in every table,
 //! CSV, warning, `status`, `doctor`, `hosts`, `prices`, status line and `live`, while
-//! `--json` keeps each string exactly.
+//! `--json` keeps each string exactly. And `status` tells a `watch` that has exited from
+//! one that runs.
 
 mod common;
 
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use cco_stats::command::live::{Source, report_options};
 use cco_stats::ledger::Store;
@@ -349,4 +351,53 @@ fn live_shows_the_codes_through_the_same_rule() {
     ] {
         assert!(screen.contains(shown), "no {shown:?} in\n{screen}");
     }
+}
+
+/// `status`'s watch line, read until `done` says it is the one wanted.
+fn watch_line(s: &Scratch, done: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let out = s.cmd().arg("status").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Some(line) = text.lines().find(|l| l.starts_with("watch "))
+            && done(line)
+        {
+            return line.to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no such watch line in\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn status_says_a_killed_watch_has_exited() {
+    let s = Scratch::new();
+    let path: &Path = &s.root.join("projects/-home-u-app/s1.jsonl");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, response("1", "claude-sonnet-4-5", 60)).unwrap();
+    let mut watch = s
+        .std_cmd()
+        .args(["watch", "--interval", "1h", "--rescan", "1h"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = watch.id();
+    let running = watch_line(&s, |_| true);
+    assert!(
+        running.contains(&format!("(pid {pid}, started ")) && !running.contains("exited"),
+        "{running}"
+    );
+    watch.kill().unwrap();
+    // Not yet reaped: a zombie has exited too.
+    let exited = watch_line(&s, |line| line.contains("exited"));
+    assert!(exited.contains(", last ran "), "{exited}");
+    assert!(exited.contains(", exited (pid "), "{exited}");
+    watch.wait().unwrap();
+    let reaped = watch_line(&s, |_| true);
+    assert!(reaped.contains(", exited (pid "), "{reaped}");
+    assert_eq!(s.status()["watch_running"], false);
 }
