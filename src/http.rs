@@ -133,7 +133,6 @@ pub fn serve(
         .spawn(move || {
             let cause = accept_loop(&listener, Arc::from(routes));
             let message = format!("the {name} on {addr} stopped: {cause:#}");
-            log::error!("{message}");
             let _ = reported.set(message);
             on_failure();
         })
@@ -211,7 +210,8 @@ struct Held {
     /// write its thread is blocked in).
     stream: TcpStream,
     since: Instant,
-    /// Running the routes: not evicted, since its answer is nearly there.
+    /// Running the routes: not evicted, since its answer is being made (a client slow to
+    /// take it may be evicted again once it is written out).
     answering: bool,
 }
 
@@ -255,9 +255,9 @@ impl Connections {
         let (connections, routes) = (self.clone(), routes.clone());
         let spawned = thread::Builder::new().name("http".into()).spawn(move || {
             let _release = Release(&connections, id);
-            if let Err(err) =
-                serve_connection(stream, routes.as_ref(), || connections.set_answering(id))
-            {
+            if let Err(err) = serve_connection(stream, routes.as_ref(), |on| {
+                connections.set_answering(id, on)
+            }) {
                 log::debug!("http: connection {id}: {err}");
             }
         });
@@ -288,9 +288,9 @@ impl Connections {
         }
     }
 
-    fn set_answering(&self, id: u64) {
+    fn set_answering(&self, id: u64, on: bool) {
         if let Some(held) = self.lock().iter_mut().find(|held| held.id == id) {
-            held.answering = true;
+            held.answering = on;
         }
     }
 
@@ -308,12 +308,12 @@ impl Drop for Release<'_> {
     }
 }
 
-/// Reads one request head, answers it and closes. `answering` is called once the head is
-/// whole, before the routes run.
+/// Reads one request head, answers it and closes. `answering(true)` is called before the
+/// routes run, `answering(false)` after.
 fn serve_connection(
     mut stream: TcpStream,
     routes: &Routes,
-    answering: impl FnOnce(),
+    answering: impl Fn(bool),
 ) -> io::Result<()> {
     let mut buffer = vec![0; MAX_HEAD_BYTES];
     let response = match read_head(&mut stream, &mut buffer)? {
@@ -331,8 +331,10 @@ fn serve_connection(
                 query,
                 headers: parsed.headers,
             };
-            answering();
-            routes(&request)
+            answering(true);
+            let response = routes(&request);
+            answering(false);
+            response
         }
         Head::Refused(status, why) => Response::text(status, format!("{why}\n")),
     };
