@@ -145,23 +145,30 @@ pub fn serve(
 fn accept_loop(listener: &TcpListener, routes: Arc<Routes>) -> anyhow::Error {
     let connections = Arc::new(Connections::new(connection_cap()));
     let accepting = std::panic::AssertUnwindSafe(|| {
-        // Said once per spell of errors, not every `ACCEPT_BACKOFF`.
-        let mut waiting = false;
+        // Said once per spell of exhaustion, not every `ACCEPT_BACKOFF`.
+        let mut exhausted = false;
         loop {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    waiting = false;
+                    exhausted = false;
                     connections.admit(stream, &routes);
                 }
-                Err(err) if waitable(&err) => {
-                    if !waiting {
-                        log::warn!("http: cannot accept a connection now ({err}); retrying");
+                Err(err) => match cure(&err) {
+                    Cure::Retry => {
+                        log::debug!("http: a connection lost before it was taken: {err}")
                     }
-                    waiting = true;
-                    connections.evict_oldest();
-                    thread::sleep(ACCEPT_BACKOFF);
-                }
-                Err(err) => return anyhow::Error::new(err).context("cannot accept connections"),
+                    Cure::Wait => {
+                        if !exhausted {
+                            log::warn!("http: cannot accept a connection now ({err}); retrying");
+                        }
+                        exhausted = true;
+                        connections.evict_oldest();
+                        thread::sleep(ACCEPT_BACKOFF);
+                    }
+                    Cure::None => {
+                        return anyhow::Error::new(err).context("cannot accept connections");
+                    }
+                },
             }
         }
     });
@@ -169,24 +176,42 @@ fn accept_loop(listener: &TcpListener, routes: Arc<Routes>) -> anyhow::Error {
         .unwrap_or_else(|_| anyhow::anyhow!("the accepting thread panicked"))
 }
 
-/// Accept errors that pass: a client gone before it was taken, or no descriptor or
-/// memory left for now (evicting a connection frees one).
-fn waitable(err: &io::Error) -> bool {
+/// What cures an accept error.
+enum Cure {
+    /// Taking the next connection: this one failed on its own (accept(2) passes on a
+    /// pending connection's network errors, to be treated as "try again").
+    Retry,
+    /// Time and a descriptor: none or no memory is left for now (evicting a connection
+    /// frees one).
+    Wait,
+    /// Nothing: the listener itself is broken.
+    None,
+}
+
+fn cure(err: &io::Error) -> Cure {
     use rustix::io::Errno;
-    matches!(
-        err.kind(),
-        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
-    ) || err.raw_os_error().is_some_and(|code| {
-        [
-            Errno::MFILE,
-            Errno::NFILE,
-            Errno::NOBUFS,
-            Errno::NOMEM,
-            Errno::PROTO,
-            Errno::PERM,
-        ]
-        .contains(&Errno::from_raw_os_error(code))
-    })
+    let errno = err.raw_os_error().map(Errno::from_raw_os_error);
+    let is = |these: &[Errno]| errno.is_some_and(|errno| these.contains(&errno));
+    if is(&[Errno::MFILE, Errno::NFILE, Errno::NOBUFS, Errno::NOMEM]) {
+        Cure::Wait
+    } else if is(&[
+        Errno::CONNABORTED,
+        Errno::INTR,
+        Errno::AGAIN,
+        Errno::PROTO,
+        Errno::PERM,
+        Errno::NETDOWN,
+        Errno::NOPROTOOPT,
+        Errno::HOSTDOWN,
+        Errno::NONET,
+        Errno::HOSTUNREACH,
+        Errno::OPNOTSUPP,
+        Errno::NETUNREACH,
+    ]) {
+        Cure::Retry
+    } else {
+        Cure::None
+    }
 }
 
 /// `MAX_CONNECTIONS`, or a quarter of the descriptor limit if that is less: the rest is
@@ -403,4 +428,56 @@ fn write_within(stream: &mut TcpStream, mut bytes: &[u8], limit: Duration) -> io
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_broken_listener_ends_the_server() {
+        let error = |errno: rustix::io::Errno| io::Error::from_raw_os_error(errno.raw_os_error());
+        assert!(matches!(cure(&error(rustix::io::Errno::MFILE)), Cure::Wait));
+        assert!(matches!(
+            cure(&error(rustix::io::Errno::CONNABORTED)),
+            Cure::Retry
+        ));
+        assert!(matches!(cure(&error(rustix::io::Errno::INVAL)), Cure::None));
+        assert!(matches!(cure(&error(rustix::io::Errno::BADF)), Cure::None));
+    }
+
+    /// A head that arrives in pieces is read whole, and the routes see its parts.
+    #[test]
+    fn a_head_in_pieces_reaches_the_routes() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let routes = |request: &Request| {
+            let seen = format!(
+                "{} {} {} {:?}",
+                request.method,
+                request.path,
+                request.query,
+                request.header("x-ASKED")
+            );
+            Response::text(200, seen)
+        };
+        let _serving = serve("test server", addr, Box::new(routes), || {}).unwrap();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        for piece in ["GET /a?b=c HT", "TP/1.1\r\nX-Asked: y", "es\r\n\r\n"] {
+            stream.write_all(piece.as_bytes()).unwrap();
+            thread::sleep(Duration::from_millis(50));
+        }
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("Connection: close\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\nGET /a b=c Some(\"yes\")"),
+            "{answer}"
+        );
+    }
 }
