@@ -235,8 +235,8 @@ struct Held {
     /// write its thread is blocked in).
     stream: TcpStream,
     since: Instant,
-    /// Running the routes: not evicted, since its answer is being made (a client slow to
-    /// take it may be evicted again once it is written out).
+    /// Running the routes: not evicted while its answer is being made (once made, an
+    /// answer the client is slow to take may be).
     answering: bool,
 }
 

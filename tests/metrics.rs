@@ -2,7 +2,10 @@
 //! the real Prometheus tools: `promtool check metrics` lints every text output, and a
 //! Prometheus server started here scrapes the watch's endpoint (as OpenMetrics, which it
 //! asks for, and as 0.0.4 text) and answers the same totals as `daily --json`. Counters
-//! never go down: not when a transcript is deleted, not when a price is cut.
+//! never go down: not when a transcript is deleted, not when a price is cut. The server
+//! holds up under abuse (a client that never reads, hundreds of idle connections at a low
+//! descriptor limit, a huge request line, endless headers, a slowloris): scrapes still
+//! answer, threads and memory stay bounded, and a listener that dies ends the watch.
 //!
 //! promtool and prometheus are test dependencies (.ci/run installs Debian's `prometheus`):
 //! a test fails, saying so, where they are missing.
