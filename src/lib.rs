@@ -31,10 +31,12 @@
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
 //! command-line definition, `paths` the home and XDG folders and whole-file replacement,
 //! `visible` how text from data is shown on a terminal (controls and bidi overrides
-//! escaped), for every format for people and every warning.
+//! escaped), for every format for people and every warning, `http` the bounded HTTP
+//! server that `watch --metrics-listen` answers on.
 
 pub mod cli;
 pub mod command;
+pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod paths;
