@@ -29,12 +29,14 @@
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
-//! command-line definition, `paths` the home and XDG folders and whole-file replacement.
+//! command-line definition, `paths` the home and XDG folders and whole-file replacement,
+//! `limits` the range every number from a transcript or an import must fall in.
 
 pub mod cli;
 pub mod command;
 pub mod ingest;
 pub mod ledger;
+pub mod limits;
 pub mod paths;
 pub mod render;
 pub mod report;

@@ -14,9 +14,10 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
 use cco_stats::ingest::batch::Rank;
-use cco_stats::ingest::parse::{EARLIEST_MS, Parsed, Record, Tokens, parse_line};
+use cco_stats::ingest::parse::{Parsed, Record, Tokens, parse_line};
 use cco_stats::ingest::tail::read_lines;
 use cco_stats::ledger::dedup::{Decision, Stored, decide};
+use cco_stats::limits::EARLIEST_MS;
 
 /// A complete assistant line with the given values, as Claude Code writes it.
 fn assistant_line(
