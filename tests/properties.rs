@@ -151,17 +151,20 @@ proptest! {
     }
 
     /// Copies of one response, in any order, leave exactly the best one by rule 3: the
-    /// largest, then the highest costUSD, then the one with speed.
+    /// one with a `stop_reason`, then the largest, then the highest costUSD, then the one
+    /// with speed.
     #[test]
     fn copies_of_one_response_keep_the_best_in_any_order(
-        copies in proptest::collection::vec((0u64..20, proptest::option::of(0u8..3), any::<bool>()), 1..8),
+        copies in proptest::collection::vec(
+            (0u64..20, proptest::option::of(0u8..3), any::<bool>(), any::<bool>()), 1..8),
     ) {
-        let copies: Vec<Record> = copies.iter().map(|&(output, cost, speed)| Record {
+        let copies: Vec<Record> = copies.iter().map(|&(output, cost, speed, stopped)| Record {
             ts_ms: 0, line_session_id: None, cwd: None, model: None,
             message_id: Some("m".into()), request_id: Some("r".into()), is_sidechain: false,
             speed: speed.then(|| "fast".to_string()), inference_geo: None,
             tokens: Tokens { output, ..Tokens::default() },
             web_search: 0, cost_usd: cost.map(|c| f64::from(c) / 100.0), version: None,
+            stopped,
         }).collect();
         let mut stored: Vec<Stored> = Vec::new();
         for copy in &copies {
@@ -193,11 +196,11 @@ proptest! {
                 message_id: Some("m".into()), request_id: Some(request.clone()),
                 is_sidechain: *sidechain, speed: None, inference_geo: None,
                 tokens: Tokens { output: 5, ..Tokens::default() },
-                web_search: 0, cost_usd: None, version: None,
+                web_search: 0, cost_usd: None, version: None, stopped: false,
             };
             let as_stored = Stored {
                 id: 1, request_id: Some(request.clone()), is_sidechain: *sidechain,
-                rank: Rank { total: 5, cost_usd: None, has_speed: false },
+                rank: Rank { stopped: false, total: 5, cost_usd: None, has_speed: false },
             };
             match decide(&record, &stored) {
                 Decision::Insert => stored.push(as_stored),

@@ -272,3 +272,177 @@ fn an_import_refuses_rows_out_of_range_by_file_and_line() {
     assert_eq!(daily["totals"]["outputTokens"], 5);
     assert_eq!(daily["daily"][0]["date"], "2026-01-01");
 }
+
+/// A first line longer than the head fingerprint (4 KiB), as a long prompt is.
+fn long_first_line() -> String {
+    format!(
+        r#"{{"type":"user","sessionId":"s","message":{{"role":"user","content":"{}"}}}}"#,
+        "x".repeat(5000)
+    ) + "\n"
+}
+
+/// Rewrites `path` in place (same inode): truncated, then written with `lines`.
+fn rewrite(path: &Path, lines: &[String]) {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, lines.concat().as_bytes()).unwrap();
+}
+
+/// 20 responses of 1 output token after a long first line; then, rewritten with the
+/// same first line and 30 other responses of 10: longer than before, same head.
+fn first_and_rewritten() -> (Vec<String>, Vec<String>) {
+    let head = long_first_line();
+    let first = std::iter::once(head.clone())
+        .chain((0..20).map(|i| good(&format!("msg_a{i}"), 1)))
+        .collect();
+    let second = std::iter::once(head)
+        .chain((0..30).map(|i| good(&format!("msg_b{i}"), 10)))
+        .collect();
+    (first, second)
+}
+
+#[test]
+fn a_transcript_truncated_and_written_longer_with_the_same_head_is_read_again() {
+    let s = Scratch::new();
+    let (first, second) = first_and_rewritten();
+    let path = transcript(&s, "a.jsonl", &first);
+    assert_eq!(once(&s).0, 0);
+    rewrite(&path, &second);
+    let (code, err) = once(&s);
+    assert_eq!(code, 0, "{err}");
+    // The ledger keeps the first 20 (it outlives what the file held) and all 30 new.
+    assert_eq!(output_and_cost(&s).0, 20 + 30 * 10);
+    assert_eq!(s.status()["rows"], 50);
+}
+
+/// Rows without a message id cannot be recognised when their file is read again: those
+/// of the rewritten file replace them, and none counts twice.
+#[test]
+fn a_rewritten_transcript_without_message_ids_does_not_double() {
+    let s = Scratch::new();
+    let no_id = |output: u64| {
+        format!(
+            r#"{{"type":"assistant","timestamp":"2026-03-01T10:00:00Z","message":{{"model":"claude-sonnet-4-5-20250929","usage":{{"input_tokens":0,"output_tokens":{output}}}}}}}"#
+        ) + "\n"
+    };
+    let head = long_first_line();
+    let path = transcript(&s, "a.jsonl", &[head.clone(), no_id(1), no_id(2)]);
+    assert_eq!(once(&s).0, 0);
+    rewrite(&path, &[head, no_id(1), no_id(40), no_id(800)]);
+    assert_eq!(once(&s).0, 0);
+    assert_eq!(output_and_cost(&s).0, 1 + 40 + 800);
+    // And a file that only grew is resumed, not read again.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, no_id(5000).as_bytes()))
+        .unwrap();
+    let pass = json(&s.cmd().args(["once", "--json"]).output().unwrap().stdout);
+    assert_eq!(pass["files_reset"], 0, "{pass}");
+    assert_eq!(output_and_cost(&s).0, 1 + 40 + 800 + 5000);
+}
+
+/// `watch`, in notify mode and polling, reads a file rewritten under it again.
+#[test]
+fn watch_reads_a_rewritten_transcript_again_in_both_modes() {
+    for mode in [
+        &["--interval", "1h"][..],
+        &["--poll", "--interval", "100ms"],
+    ] {
+        let s = Scratch::new();
+        let (first, second) = first_and_rewritten();
+        let path = transcript(&s, "a.jsonl", &first);
+        let mut watch = s
+            .std_cmd()
+            .arg("watch")
+            .args(mode)
+            .args(["--rescan", "1h"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let rows = |want: u64| {
+            let started = std::time::Instant::now();
+            loop {
+                let out = s.cmd().args(["status", "--json"]).output().unwrap();
+                if out.status.success() && json(&out.stdout)["rows"] == want {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(20),
+                    "{mode:?}: not {want} rows"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        };
+        rows(20);
+        rewrite(&path, &second);
+        rows(50);
+        watch.kill().unwrap();
+        watch.wait().unwrap();
+        assert_eq!(output_and_cost(&s).0, 20 + 30 * 10, "{mode:?}");
+    }
+}
+
+/// Turns the ledger at `db` into one written before the limits (schema 9), holding rows
+/// out of their range: one dated 9999-12-30 and one with 2^62 web searches, copies of
+/// the transcript's first row under other message ids.
+fn ledger_from_before_the_limits(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let has = |table: &str, column: &str| -> bool {
+        conn.prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"
+        ))
+        .unwrap()
+        .exists([])
+        .unwrap()
+    };
+    if has("files", "tail_hash") {
+        conn.execute_batch("ALTER TABLE files DROP COLUMN tail_hash")
+            .unwrap();
+    }
+    if has("entries", "stopped") {
+        conn.execute_batch("ALTER TABLE entries DROP COLUMN stopped")
+            .unwrap();
+    }
+    let copy = |message: &str, set: &str| {
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE c AS SELECT * FROM entries ORDER BY id LIMIT 1;
+             UPDATE c SET id = NULL, message_id = '{message}', request_id = 'req_{message}', {set};
+             INSERT INTO entries SELECT * FROM c;
+             DROP TABLE c;"
+        ))
+        .unwrap();
+    };
+    copy("msg_far", "ts_ms = 253402171200000");
+    copy("msg_searches", "web_search = 4611686018427387904");
+    conn.pragma_update(None, "user_version", 9).unwrap();
+}
+
+#[test]
+fn a_ledger_from_before_the_limits_still_reports_and_moves_its_bad_rows_out() {
+    let s = Scratch::new();
+    transcript(&s, "a.jsonl", &[good("msg_a1", 1), good("msg_a2", 2)]);
+    assert_eq!(once(&s).0, 0);
+    ledger_from_before_the_limits(&s.db);
+    // The first run after the upgrade (any command that may write) moves them out.
+    for report in ["daily", "weekly", "monthly"] {
+        let out = s
+            .cmd()
+            .args([report, "--json", "--timezone", "UTC", "--mode", "display"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{report}: {}", stderr(&out));
+        let totals = &json(&out.stdout)["totals"];
+        assert_eq!(totals["outputTokens"], 3, "{report}");
+        assert_eq!(totals["totalCost"], 0.5, "{report}");
+    }
+    assert_eq!(s.status()["rows"], 2);
+    assert_skipped(&s, "a.jsonl:0:", "2 rows stored before the value limits");
+    let models = s.report(&["models", "--mode", "display"]);
+    assert_eq!(models["totals"]["totalCost"], 0.5);
+    assert_every_report_works(&s);
+}

@@ -76,6 +76,8 @@ pub struct Record {
     pub web_search: u64,
     pub cost_usd: Option<f64>,
     pub version: Option<String>,
+    /// The line carried the response's `stop_reason`: it is the response's final copy.
+    pub stopped: bool,
 }
 
 /// What one line turned out to be.
@@ -119,6 +121,8 @@ struct RawMessage<'a> {
     #[serde(borrow)]
     model: Option<Cow<'a, str>>,
     usage: Option<RawUsage<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
 }
 
 /// `data` of a `progress` line: an agent_progress echoes one subagent response.
@@ -269,6 +273,7 @@ impl Record {
             web_search: 0,
             cost_usd: None,
             version: None,
+            stopped: false,
         }
     }
 }
@@ -309,6 +314,7 @@ fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
             .unwrap_or(0),
         cost_usd: line.cost_usd,
         version: owned(line.version),
+        stopped: message.stop_reason.is_some(),
     };
     match limits::check(&record) {
         Ok(()) => Parsed::Billable(Box::new(record)),

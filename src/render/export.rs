@@ -153,6 +153,7 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             web_search: line.web_search_requests,
             cost_usd: line.cost_usd,
             version: line.version,
+            stopped: false,
         },
     };
     limits::check(&row.record).map_err(Unreadable::Malformed)?;
