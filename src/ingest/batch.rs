@@ -297,6 +297,20 @@ mod tests {
     }
 
     #[test]
+    fn the_copy_with_a_stop_reason_beats_a_larger_one() {
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        let last = Record {
+            stopped: true,
+            ..record("m1", 118)
+        };
+        batch.push(seg, record("m1", 500));
+        batch.push(seg, last.clone());
+        batch.push(seg, record("m1", 900));
+        assert_eq!(batch.rows[0].record, last);
+    }
+
+    #[test]
     fn copies_in_other_files_are_left_to_the_ledger() {
         let mut batch = Batch::default();
         let a = batch.advance(&file("a"), None, cursor(10));

@@ -724,6 +724,38 @@ mod tests {
         assert_eq!(cut.offset, 0);
     }
 
+    /// The head fingerprint covers the first 4 KiB only: a file truncated and written
+    /// longer with the same first 4 KiB is told apart by the bytes before the cursor.
+    #[test]
+    fn start_cursor_resets_a_rewrite_with_the_same_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let head = format!("{{\"x\":\"{}\"}}\n", "a".repeat(5000));
+        std::fs::write(&path, format!("{head}{{\"b\":1}}\n")).unwrap();
+        let offset = std::fs::metadata(&path).unwrap().len();
+        let sealed =
+            |path: &std::path::Path| tail::tail_hash(&File::open(path).unwrap(), offset).unwrap();
+        let committed = Cursor {
+            offset,
+            lines: 2,
+            tail: Some(sealed(&path)),
+            ..start_of(&path, None)
+        };
+        // Grown: the bytes before the cursor are unchanged, so it resumes.
+        let grown = format!("{head}{{\"b\":1}}\n{{\"c\":2}}\n");
+        std::fs::write(&path, &grown).unwrap();
+        assert_eq!(start_of(&path, Some(&committed)).offset, offset);
+        // Rewritten longer, same head, other bytes before the cursor: read from 0.
+        std::fs::write(&path, format!("{head}{{\"d\":333}}\n{{\"e\":4}}\n")).unwrap();
+        assert_eq!(start_of(&path, Some(&committed)).offset, 0);
+        // A cursor from before fingerprints (no tail) resumes as it always did.
+        let old = Cursor {
+            tail: None,
+            ..committed
+        };
+        assert_eq!(start_of(&path, Some(&old)).offset, offset);
+    }
+
     #[test]
     fn human_bytes_reads_well() {
         assert_eq!(human_bytes(512), "512 B");
