@@ -19,17 +19,20 @@
 //!   division agree) and every day is one jiff can name in every zone, with room for the
 //!   `--until` day after it (a year-9999 row failed every calendar report).
 //!
-//! **Why no sum overflows.** Tokens: a row holds at most 5 × 10^12 (five kinds; a total
-//! of four sums in u64 at 4 × 10^12); an i64 sum (SQLite's `sum()`, the aggregates)
-//! reaches 9.22 × 10^18 only after 1.8 million rows *each at the bound*, which no
-//! recorded response is within six orders of magnitude of (real rows hold at most
-//! ~1.2 × 10^6: 20 million rows of those sum to 2.4 × 10^13, 390,000 times below i64).
-//! The bound is not proof against a ledger built on purpose from millions of maximal rows
-//! (an import of fabricated rows): those would have to pass this check one by one, and
-//! the totals they make would still be summed without error up to the 1.8 million. Costs
-//! are f64: a sum of n rows of at most $1,000 stays below 10^3 × n, finite for any n a
-//! disk can hold (10^308 / 10^3), and exact to the cent while the total is below 2^53
-//! cents' worth of ulp, i.e. for any total under $10^13.
+//! **How far the sums are from overflowing.** A row holds at most 5 × 10^12 tokens (five
+//! kinds, each at most 10^12; `Tokens::total` is at most that, in u64) and 10^12 web
+//! searches. The sums that could overflow first are SQLite's `sum()` over one column
+//! (i64, 9.22 × 10^18; it fails rather than wraps, and Rust's u64 sums hold twice as
+//! much): it takes 9.2 million rows *each at the limit* in one report, or 1.8 million
+//! for a total of all five kinds. Real rows hold at most about 1.2 × 10^6 tokens (a
+//! 10^6 context and its output): a ledger of 10^9 such rows sums to 1.2 × 10^15, 7,000
+//! times below i64, and each of those rows would take a transcript line to make. So no
+//! ledger of real responses comes near; the limit does not make overflow impossible for
+//! a ledger built from millions of fabricated maximal rows (an import of them), which
+//! would need sums wider than SQLite's integers. Tests hold rows at the limit and check
+//! every report's totals exactly. Costs are f64 (`total()` in SQL, never an error): n
+//! rows of at most $1,000 sum to at most 10^3 × n, finite for any n, and exact to far
+//! below a cent while the total is under $10^10 (2^53 ulps of 10^-6).
 
 use crate::ingest::parse::Record;
 
