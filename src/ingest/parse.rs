@@ -9,7 +9,9 @@
 //! and a subagent response echoed in the parent's file by a `progress` line
 //! (`data.type == "agent_progress"`, the response under `data.message`). Everything else
 //! (unknown kinds, `toolUseResult` summaries in `user` lines) is not billable, and a line
-//! that cannot be read is reported as skipped with its reason, never as an error.
+//! that cannot be read is reported as skipped with its reason, never as an error; so is
+//! one whose numbers are out of range (`limits::check`: a count, a cost or a time no real
+//! response has).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -17,9 +19,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use serde::Deserialize;
 
-/// No response has a trillion tokens of one kind; a count above this is damage, and
-/// keeping it out keeps every sum far from overflowing (the ledger's integers are i64).
-pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+use crate::limits;
 
 static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
@@ -76,6 +76,8 @@ pub struct Record {
     pub web_search: u64,
     pub cost_usd: Option<f64>,
     pub version: Option<String>,
+    /// The line carried the response's `stop_reason`: it is the response's final copy.
+    pub stopped: bool,
 }
 
 /// What one line turned out to be.
@@ -119,6 +121,8 @@ struct RawMessage<'a> {
     #[serde(borrow)]
     model: Option<Cow<'a, str>>,
     usage: Option<RawUsage<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
 }
 
 /// `data` of a `progress` line: an agent_progress echoes one subagent response.
@@ -269,14 +273,10 @@ impl Record {
             web_search: 0,
             cost_usd: None,
             version: None,
+            stopped: false,
         }
     }
 }
-
-/// 2000-01-01T00:00:00Z: no Claude Code line is older. An earlier time is damage, and
-/// keeping it out keeps every time bucket positive, where SQL's and Rust's integer
-/// division agree.
-pub const EARLIEST_MS: i64 = 946_684_800_000;
 
 fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
     let Some(usage) = message.usage else {
@@ -285,29 +285,16 @@ fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
     let Some(timestamp) = line.timestamp else {
         return Parsed::Skipped("billable line without a timestamp".to_string());
     };
-    let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
-        Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => ts.as_millisecond(),
-        Ok(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} is before 2000")),
-        Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
+    let Ok(ts) = timestamp.parse::<jiff::Timestamp>() else {
+        return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse"));
     };
     let tokens = tokens(&usage);
-    let counts = [
-        tokens.input,
-        tokens.output,
-        tokens.cache_creation(),
-        tokens.cache_read,
-    ];
-    if counts.iter().any(|&n| n > MAX_TOKENS) {
-        return Parsed::Skipped(format!(
-            "a token count above {MAX_TOKENS}: not a real response"
-        ));
-    }
     let model = message
         .model
         .filter(|m| m != "<synthetic>" && !m.is_empty());
     let owned = |field: &Option<Cow<'_, str>>| field.as_deref().map(str::to_string);
-    Parsed::Billable(Box::new(Record {
-        ts_ms,
+    let record = Record {
+        ts_ms: ts.as_millisecond(),
         line_session_id: owned(line.session_id),
         cwd: owned(line.cwd),
         model: model.map(Cow::into_owned),
@@ -327,7 +314,12 @@ fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
             .unwrap_or(0),
         cost_usd: line.cost_usd,
         version: owned(line.version),
-    }))
+        stopped: message.stop_reason.is_some(),
+    };
+    match limits::check(&record) {
+        Ok(()) => Parsed::Billable(Box::new(record)),
+        Err(reason) => Parsed::Skipped(reason),
+    }
 }
 
 /// Cache writes: `cache_creation_input_tokens` is the total the API bills; the
@@ -496,10 +488,44 @@ mod tests {
         let split = br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","usage":{"cache_creation":{"ephemeral_5m_input_tokens":18446744073709551615,"ephemeral_1h_input_tokens":9}}}}"#;
         for line in [&line[..], &split[..]] {
             match parse_line(line) {
-                Parsed::Skipped(why) => assert!(why.contains("token count"), "{why}"),
+                Parsed::Skipped(why) => assert!(why.contains("tokens"), "{why}"),
                 other => panic!("expected skipped, got {other:?}"),
             }
         }
+    }
+
+    /// Issue 17: each number out of range costs its line, named in the reason.
+    #[test]
+    fn out_of_range_values_are_damage() {
+        let line = |ts: &str, cost: &str, search: &str| {
+            format!(
+                r#"{{"type":"assistant","timestamp":"{ts}","costUSD":{cost},"message":{{"id":"m","usage":{{"input_tokens":1,"server_tool_use":{{"web_search_requests":{search}}}}}}}}}"#
+            )
+        };
+        let ok = "2026-01-01T00:00:00Z";
+        for (text, reason) in [
+            (
+                line(ok, "0.5", "9223372036854775808"),
+                "web_search_requests",
+            ),
+            (
+                line(ok, "0.5", "4611686018427387904"),
+                "web_search_requests",
+            ),
+            (line(ok, "-1000000", "0"), "costUSD -1000000"),
+            (line(ok, "1e308", "0"), "costUSD 1e308"),
+            (line("9999-12-30T00:00:00Z", "0.5", "0"), "9999-12-30"),
+            (line("1999-12-31T23:59:59Z", "0.5", "0"), "1999-12-31"),
+        ] {
+            match parse_line(text.as_bytes()) {
+                Parsed::Skipped(why) => assert!(why.contains(reason), "{why}"),
+                other => panic!("expected skipped, got {other:?} for {text}"),
+            }
+        }
+        assert_eq!(
+            billable(line(ok, "1000", "1000000000000").as_bytes()).web_search,
+            1_000_000_000_000
+        );
     }
 
     #[test]

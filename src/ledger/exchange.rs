@@ -94,6 +94,8 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             cost_usd: r.get(18)?,
             version: r.get(19)?,
             line_session_id: None,
+            // An export does not carry it: an imported copy ranks by its total.
+            stopped: false,
         },
     })
 }

@@ -35,10 +35,11 @@ use rusqlite::{
 use crate::ingest::batch::{Batch, Cursor, Identities};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
-use crate::ingest::tail::{Head, Identity};
+use crate::ingest::tail::{HEAD_LEN, Head, Identity};
 use crate::ledger::aggregate::Deltas;
 use crate::ledger::dedup::{Decision, Stored};
 use crate::ledger::msgindex::MessageIndex;
+use crate::limits;
 
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
@@ -50,6 +51,9 @@ enum Step {
     /// so it runs once, after the last migration that reshapes one (a ledger made before
     /// migration 6 has its aggregates summed again there; 5 ran it too until 6 came).
     RebuildAggregates,
+    /// `move_out_of_limits`: the rows a ledger took before `limits` existed and that
+    /// `limits::check` refuses leave for the skipped lines (migration 10).
+    MoveOutOfLimits,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -67,6 +71,10 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0007_entries_by_time.sql"))],
     &[Step::Sql(include_str!("sql/0008_hosts_and_counters.sql"))],
     &[Step::Sql(include_str!("sql/0009_export_import.sql"))],
+    &[
+        Step::Sql(include_str!("sql/0010_values_and_rewrites.sql")),
+        Step::MoveOutOfLimits,
+    ],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -284,6 +292,7 @@ impl Store {
                 match step {
                     Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
+                    Step::MoveOutOfLimits => move_out_of_limits(&tx),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -659,13 +668,15 @@ fn cursor_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Cursor>
             len: r.get(at + 8)?,
             hash: r.get::<_, i64>(at + 9)? as u64,
         },
+        tail: r.get::<_, Option<i64>>(at + 10)?.map(|h| h as u64),
     })
 }
 
 fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files WHERE path = ?1",
+            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, tail_hash
+             FROM files WHERE path = ?1",
         )?
         .query_row([path], |r| cursor_from_row(r, 0))
         .optional()?)
@@ -688,13 +699,15 @@ fn write_cursor(
         next.head.len,
         next.head.hash as i64,
         now_ms,
+        next.tail.map(|h| h as i64),
     ];
     // The flush has checked that the database holds `base`: a file with a row is updated
     // by its id, cheaper than finding it again by its path, and one without has none.
     if let Some(id) = segment.base.and_then(|base| base.id) {
         conn.prepare_cached(
             "UPDATE files SET dev = ?2, inode = ?3, size = ?4, mtime_ns = ?5, offset = ?6,
-                 lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11
+                 lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11,
+                 tail_hash = ?12
              WHERE id = ?1",
         )?
         .execute(params_from_iter(params![id].iter().chain(cursor)))?;
@@ -708,8 +721,8 @@ fn write_cursor(
     ];
     let id = conn
         .prepare_cached(
-            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms, tail_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              RETURNING id",
         )?
         .query_row(params_from_iter(names.iter().chain(cursor)), |r| r.get(0))?;
@@ -909,6 +922,54 @@ fn apply(
     Ok(decision)
 }
 
+/// A head length no file's fingerprint has (`tail::read_head` reads at most `HEAD_LEN`):
+/// a cursor given it is taken for a rewritten file, and the file is read again from 0.
+const NO_HEAD: u64 = HEAD_LEN + 1;
+
+/// Moves the rows a ledger took before `limits` existed, and that `limits::check` now
+/// refuses, out into the skipped lines (migration 10). Chosen over skipping them in every
+/// report: the rule stays where values enter, the aggregates and counters stay plain sums,
+/// and no query has to know it. Each such row's file is read again from 0 (the rows the
+/// dedup rules find again stay as they are), so the next pass names the line it came from
+/// as `file:line: reason`, as it would name it now; a note on line 0 says what the
+/// upgrade removed, for files no longer on disk. The aggregates are summed again, and the
+/// counter floors forgotten: a floor lifted to `inf` or 10^17 by such a row would hold
+/// every counter there for good, where one counter reset is what Prometheus expects.
+fn move_out_of_limits(tx: &Connection) -> Result<()> {
+    let outside = limits::outside_sql();
+    let files: Vec<(i64, u64)> = tx
+        .prepare(&format!(
+            "SELECT file_id, count(*) FROM entries WHERE {outside} GROUP BY file_id"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    tx.execute_batch(&format!(
+        "DELETE FROM message_index WHERE entry_id IN (SELECT id FROM entries WHERE {outside});
+         DELETE FROM entries WHERE {outside};
+         DELETE FROM counter_floor;"
+    ))?;
+    for (file_id, rows) in files {
+        tx.execute(
+            "UPDATE files SET lines_skipped = lines_skipped + ?2, head_len = ?3, mtime_ns = -1
+             WHERE id = ?1",
+            params![file_id, rows, NO_HEAD],
+        )?;
+        let reason = format!(
+            "{rows} rows stored before the value limits were outside them and were removed \
+             (the file is read again to name their lines)"
+        );
+        tx.execute(
+            "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason)
+             VALUES (?1, 0, 0, ?2)",
+            params![file_id, reason],
+        )?;
+    }
+    aggregate::rebuild(tx)
+}
+
 /// The file a record was read from, as its row names it, and the host it was recorded on
 /// (`None`: this ledger's; imported rows name theirs, `hosts.id`).
 #[derive(Clone, Copy)]
@@ -965,6 +1026,7 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         r.inference_geo,
         host,
         change_seq,
+        r.stopped,
         id,
     ];
     let sql = match id {
@@ -972,17 +1034,17 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
                  cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo, host,
-                 changed_seq)
+                 changed_seq, stopped)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                     ?21, ?22)"
+                     ?21, ?22, ?23)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
                  project = ?5, cwd = ?6, model = ?7, message_id = ?8, request_id = ?9,
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
-                 version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22
-             WHERE id = ?23"
+                 version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22, stopped = ?23
+             WHERE id = ?24"
         }
     };
     // The insert takes every value but the id (the last).
@@ -1019,6 +1081,7 @@ mod tests {
                 mtime_ns: 3,
             },
             head: Head { len: 4, hash: 5 },
+            tail: Some(6),
             offset,
             lines: 1,
             lines_skipped: 0,

@@ -6,15 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::parse::{MAX_TOKENS, Record, Tokens};
+use crate::ingest::parse::{Record, Tokens};
 use crate::ledger::exchange::Row;
+use crate::limits;
 use crate::render::iso;
 
 /// The version of the row shape this cco-stats writes, and the highest it reads.
 pub const ROW_VERSION: u64 = 1;
-
-/// 2000-01-01T00:00:00Z: no Claude Code response is older (ingest skips such lines too).
-const EARLIEST_MS: i64 = 946_684_800_000;
 
 /// One exported line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -131,28 +129,12 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
         cache_write_1h: line.cache_write_1h_tokens,
         cache_read: line.cache_read_tokens,
     };
-    if tokens
-        .kinds()
-        .iter()
-        .chain([&line.web_search_requests])
-        .any(|&n| n > MAX_TOKENS)
-    {
-        return Err(Unreadable::Malformed(format!(
-            "a count above {MAX_TOKENS}: no real response has one"
-        )));
-    }
-    if line.ts_ms < EARLIEST_MS {
-        return Err(Unreadable::Malformed(format!(
-            "tsMs {} is before 2000",
-            line.ts_ms
-        )));
-    }
     if line.host_id.is_empty() || line.session_id.is_empty() {
         return Err(Unreadable::Malformed(
             "hostId and sessionId must not be empty".into(),
         ));
     }
-    Ok(Row {
+    let row = Row {
         host_id: line.host_id,
         host_name: line.host_name,
         session_id: line.session_id,
@@ -171,8 +153,11 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             web_search: line.web_search_requests,
             cost_usd: line.cost_usd,
             version: line.version,
+            stopped: false,
         },
-    })
+    };
+    limits::check(&row.record).map_err(Unreadable::Malformed)?;
+    Ok(row)
 }
 
 #[cfg(test)]
@@ -224,7 +209,7 @@ mod tests {
             Err(Unreadable::Future(7))
         );
         let mut huge = serde_json::from_slice::<serde_json::Value>(&line(&row())).unwrap();
-        huge["inputTokens"] = (MAX_TOKENS + 1).into();
+        huge["inputTokens"] = (limits::MAX_COUNT + 1).into();
         assert!(matches!(
             parse(huge.to_string().as_bytes()),
             Err(Unreadable::Malformed(_))
