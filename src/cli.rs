@@ -219,8 +219,18 @@ pub struct IngestArgs {
     pub flush_interval: Duration,
 
     /// Skip (and count) lines longer than this many MiB instead of buffering them
-    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = max_line_mib())]
     pub max_line_mib: u64,
+}
+
+/// `--max-line-mib`'s values, for transcripts and exports alike.
+fn max_line_mib() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=4096)
+}
+
+/// `--max-line-mib` in bytes.
+pub fn max_line(mib: u64) -> usize {
+    (mib as usize) << 20
 }
 
 impl From<&IngestArgs> for ingest::Options {
@@ -228,7 +238,7 @@ impl From<&IngestArgs> for ingest::Options {
         ingest::Options {
             batch_size: args.batch_size as usize,
             flush_interval: args.flush_interval,
-            max_line: (args.max_line_mib as usize) << 20,
+            max_line: max_line(args.max_line_mib),
         }
     }
 }
@@ -321,9 +331,13 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// A file with a malformed line imports nothing (default: its other lines are imported)
+    /// A file with a bad line imports nothing (default: its other lines are imported)
     #[arg(long)]
     pub atomic: bool,
+
+    /// A line longer than this many MiB ends its file (the rest is not read)
+    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = max_line_mib())]
+    pub max_line_mib: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

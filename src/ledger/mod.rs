@@ -865,8 +865,6 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-/// What it changes in rows the aggregates already hold (ids up to `merged.through`) goes
-/// into `merged.deltas`; what it adds goes into `index` for later lookups.
 fn apply(
     conn: &Connection,
     record: &Record,
@@ -874,11 +872,29 @@ fn apply(
     merged: &mut Merged,
     index: &mut MessageIndex,
 ) -> Result<Decision> {
-    let stored = match &record.message_id {
+    let decision = dedup::decide(record, &stored_under(index, record));
+    write_decision(conn, record, file, decision, merged, index)
+}
+
+/// The rows stored under `record`'s message id (none without one).
+fn stored_under(index: &MessageIndex, record: &Record) -> Vec<Stored> {
+    match &record.message_id {
         Some(message_id) => index.lookup(message_id),
         None => Vec::new(),
-    };
-    let decision = dedup::decide(record, &stored);
+    }
+}
+
+/// Writes what `decision` says about `record`, the row going where `file` says. What it
+/// changes in rows the aggregates already hold (ids up to `merged.through`) goes into
+/// `merged.deltas`; what it adds goes into `index` for later lookups.
+fn write_decision(
+    conn: &Connection,
+    record: &Record,
+    file: FileRef<'_>,
+    decision: Decision,
+    merged: &mut Merged,
+    index: &mut MessageIndex,
+) -> Result<Decision> {
     let session_id = session_of(record, file.session_id);
     let row = EntryRef {
         file_id: file.id,
