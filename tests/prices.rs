@@ -407,7 +407,7 @@ fn prices_lists_periods_tiers_multipliers_and_sources() {
     assert_eq!(sonnet_5_5["periods"][1]["from"], "2026-10-07");
     assert_eq!(sonnet_5_5["periods"][1]["cacheRead"], 0.1);
     let haiku = family("claude-haiku-5-5");
-    assert_eq!(haiku["periods"][0]["tier"]["above"], 100_000);
+    assert_eq!(haiku["periods"][0]["tiers"][0]["above"], 100_000);
     let opus = family("claude-opus-4-8");
     assert_eq!(opus["periods"][0]["fastMultiplier"], 2.0);
     assert_eq!(opus["periods"][0]["geoMultipliers"]["us"], 1.1);
@@ -578,4 +578,40 @@ fn a_new_tier_threshold_is_learned_and_priced_exactly() {
     let prices = ["--prices", user_file.to_str().unwrap()];
     let cost = cost_of(&day_report(&s, "2026-05-01", &prices)).unwrap();
     assert!((cost - (0.48 + 0.14)).abs() < 1e-9, "{cost}");
+}
+
+/// A price file's tiers by prompt length (Qwen's shape): each request is billed whole at
+/// the highest tier its input side is above, and the id an agent writes (a provider prefix,
+/// capitals, a version dot) resolves to the family.
+#[test]
+fn a_user_family_with_tiers_by_prompt_length_and_a_prefixed_id() {
+    let s = Scratch::new();
+    let user_file = s.dir.path().join("prices.toml");
+    std::fs::write(
+        &user_file,
+        "[models.acme-coder-1-5]\ninput = 1\noutput = 0\ncache_write_5m = 0\ncache_write_1h = 0\ncache_read = 0.5\n\
+         tier = [\n\
+           { above = 32000, input = 2, output = 0, cache_write_5m = 0, cache_write_1h = 0, cache_read = 1 },\n\
+           { above = 128000, input = 3, output = 0, cache_write_5m = 0, cache_write_1h = 0, cache_read = 1.5 },\n\
+         ]\n",
+    )
+    .unwrap();
+    let model = "acme/ACME-Coder-1.5";
+    let lines = [
+        line("a", "2026-05-01", model, usage([30_000, 0, 0, 0, 2_000])),
+        line("b", "2026-05-01", model, usage([30_000, 0, 0, 0, 2_001])),
+        line("c", "2026-05-01", model, usage([100_000, 0, 0, 0, 28_000])),
+        line("d", "2026-05-01", model, usage([100_000, 0, 0, 0, 28_001])),
+    ];
+    write_session(&s, "s", &lines);
+    let prices = ["--prices", user_file.to_str().unwrap()];
+    let cost = cost_of(&day_report(&s, "2026-05-01", &prices)).unwrap();
+    let by_hand = (30_000.0 * 1.0 + 2_000.0 * 0.5)
+        + (30_000.0 * 2.0 + 2_001.0 * 1.0)
+        + (100_000.0 * 2.0 + 28_000.0 * 1.0)
+        + (100_000.0 * 3.0 + 28_001.0 * 1.5);
+    assert!(
+        (cost - by_hand / 1e6).abs() < 1e-9,
+        "{cost} != {by_hand}e-6"
+    );
 }
