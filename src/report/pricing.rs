@@ -13,13 +13,18 @@
 //! what they need in its aggregate keys (see `ledger::query::Group`):
 //! - tiers: a request whose input side (input + cache writes + cache reads) is above a
 //!   threshold of its period is billed WHOLE at the rates of the highest such tier (Sonnet
-//!   4/4.5 above 200,000, Haiku 5.5 above 100,000; a price by prompt length has several):
-//!   the thresholds are data, and the ledger learns them from
-//!   `PriceTable::tier_thresholds`;
-//! - fast mode multiplies the whole request (a period without a multiplier has no known
-//!   fast price);
+//!   4/4.5 above 200,000, Haiku 5.5 above 100,000, Gemini's Pro models above 200,000,
+//!   Qwen's coders at 32,000, 128,000 and 256,000): the thresholds are data, and the
+//!   ledger learns them from `PriceTable::tier_thresholds`;
+//! - fast mode multiplies the whole request (Anthropic's fast mode, OpenAI's Priority
+//!   processing; a period without a multiplier has no known fast price);
 //! - data residency (`inference_geo`) multiplies it where the period says so;
 //! - web searches cost a price per 1,000.
+//!
+//! The other agents' providers bill cached input instead of cache writes: the ledger keeps
+//! non-cached input as input, cached input as cache reads and reasoning as output, so a
+//! model's `cache_read` is its cached-input rate and its cache-write rates are 0 unless the
+//! provider charges for writing a cache.
 //!
 //! A model id resolves to its family by dropping what the agents, routers and clouds add
 //! to it (see `family_name`). A model the table does not know, a date no period covers, or
@@ -735,5 +740,6 @@ mod tests {
         let thresholds = PriceTable::builtin().tier_thresholds();
         assert!(thresholds.contains(&200_000), "{thresholds:?}");
         assert!(thresholds.contains(&100_000), "{thresholds:?}");
+        assert!(thresholds.contains(&32_000), "{thresholds:?}");
     }
 }
