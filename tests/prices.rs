@@ -836,3 +836,38 @@ fn a_user_family_with_tiers_by_prompt_length_and_a_prefixed_id() {
         "{cost} != {by_hand}e-6"
     );
 }
+
+/// A user's family written as the provider names the model (capitals, a version dot) is
+/// the family the agents' ids resolve to, so its periods come before the built-in ones.
+#[test]
+fn a_user_family_named_as_the_provider_writes_it_covers_the_built_in_one() {
+    let s = Scratch::new();
+    let user_file = s.dir.path().join("prices.toml");
+    std::fs::write(
+        &user_file,
+        "[[models.\"GPT-5.1\"]]\nfrom = \"2026-06-01\"\ninput = 100\noutput = 0\ncache_write_5m = 0\ncache_write_1h = 0\ncache_read = 0\n",
+    )
+    .unwrap();
+    let lines = [
+        line(
+            "a",
+            "2026-05-31",
+            "openai/gpt-5.1",
+            usage([1_000_000, 0, 0, 0, 0]),
+        ),
+        line(
+            "b",
+            "2026-06-01",
+            "openai/gpt-5.1",
+            usage([1_000_000, 0, 0, 0, 0]),
+        ),
+    ];
+    write_session(&s, "s", &lines);
+    let prices = ["--prices", user_file.to_str().unwrap()];
+    let before = cost_of(&day_report(&s, "2026-05-31", &prices)).unwrap();
+    let after = cost_of(&day_report(&s, "2026-06-01", &prices)).unwrap();
+    assert!(
+        (before - 1.25).abs() < 1e-9 && (after - 100.0).abs() < 1e-9,
+        "{before} {after}"
+    );
+}

@@ -234,11 +234,9 @@ impl PriceTable {
         format!("{:016x}", self.digest)
     }
 
-    /// The family `model` belongs to: its exact id, else its family name.
+    /// The family `model` belongs to: the table's names went through `family_name` too.
     pub fn resolve(&self, model: &str) -> Option<&Family> {
-        self.families
-            .get(model)
-            .or_else(|| self.families.get(&family_name(model)))
+        self.families.get(&family_name(model))
     }
 
     /// Every tier threshold of every period: the ledger keys its aggregates by them.
@@ -355,10 +353,12 @@ struct RawFile {
 
 /// Reads a price file into each family's periods, checking what a price must be: rates
 /// finite and not negative, multipliers above zero, dates that parse, and periods that
-/// neither overlap nor end before they start.
+/// neither overlap nor end before they start. A family is named as `family_name` names a
+/// model id, so `[models."GPT-5.1"]` adds periods to the `gpt-5-1` that `openai/gpt-5.1`
+/// resolves to.
 fn parse_file(text: &str, source: &str) -> Result<BTreeMap<String, Vec<PricePeriod>>> {
     let file: RawFile = toml::from_str(text)?;
-    let mut families = BTreeMap::new();
+    let mut families: BTreeMap<String, Vec<PricePeriod>> = BTreeMap::new();
     for (name, value) in file.models {
         let raws = match value {
             toml::Value::Array(items) => items,
@@ -374,8 +374,13 @@ fn parse_file(text: &str, source: &str) -> Result<BTreeMap<String, Vec<PricePeri
             let raw = RawPeriod::deserialize(raw).with_context(at)?;
             periods.push(checked(raw, source).with_context(at)?);
         }
-        check_overlaps(&name, &periods)?;
-        families.insert(name, periods);
+        families
+            .entry(family_name(&name))
+            .or_default()
+            .extend(periods);
+    }
+    for (name, periods) in &families {
+        check_overlaps(name, periods)?;
     }
     Ok(families)
 }
