@@ -323,6 +323,12 @@ family!(
 );
 family!(kimi_k2, "kimi-k2-0905-preview", "2025-10-01", KIMI_K2);
 family!(
+    kimi_k2_5,
+    "kimi-k2.5",
+    "2026-03-01",
+    [0.6, 3.0, 0.0, 0.0, 0.1]
+);
+family!(
     kimi_k2_thinking,
     "moonshotai/kimi-k2-thinking",
     "2025-12-01",
