@@ -632,14 +632,18 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
                 (None, None) => "always".to_string(),
                 (from, until) => format!("{}..{}", date(from), date(until)),
             };
-            let tier = p.tier.map(|t| {
-                format!(
-                    "{}: {}/{}",
-                    thousands(t.above),
-                    t.rates.input,
-                    t.rates.output
-                )
-            });
+            let tiers: Vec<String> = p
+                .tiers
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}: {}/{}",
+                        thousands(t.above),
+                        t.rates.input,
+                        t.rates.output
+                    )
+                })
+                .collect();
             let geo: Vec<String> = p.geo.iter().map(|(k, v)| format!("{k} {v}x")).collect();
             table.push(
                 Kind::Row,
@@ -651,7 +655,7 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
                     r.cache_write_5m.to_string(),
                     r.cache_write_1h.to_string(),
                     r.cache_read.to_string(),
-                    tier.unwrap_or_default(),
+                    tiers.join("; "),
                     p.fast.map(|f| format!("{f}x")).unwrap_or_default(),
                     geo.join(" "),
                     p.web_search_per_1k
@@ -665,8 +669,8 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
     let mut out = table.render(color);
     out.push_str(
         "USD per million tokens; periods run from their first day to the day before `until`. \
-         Tier: a request whose input side (input + cache writes + cache reads) is above the \
-         threshold is billed whole at the tier's rates. Fast and geo multiply the whole request.\n",
+         Tier: a request whose input side (input + cache writes + cache reads) is above a \
+         threshold is billed whole at the rates of the highest tier it is above. Fast and geo multiply the whole request.\n",
     );
     out
 }
