@@ -330,3 +330,66 @@ fn stress_appends_truncations_and_overlapping_runs() {
     assert_eq!(daily(&s, &s.db), expected_days(&expected));
     s.cmd().arg("doctor").assert().success();
 }
+
+/// The binary with `args`, started by a shell that first runs `plant` in the scratch
+/// folder: `exec` keeps the shell's pid, so `$$` there is the pid the binary runs as, and
+/// `plant` can put files at any name derived from it.
+fn planted_first(s: &Scratch, plant: &str, args: &[&str]) -> std::process::Output {
+    let script = format!("cd \"$0\" && {plant} && exec \"$@\"");
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(s.dir.path())
+        .arg(common::BIN)
+        .arg("--db")
+        .arg(&s.db)
+        .arg("--source")
+        .arg(&s.root)
+        .args(args)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("RUST_LOG")
+        .env("HOME", s.dir.path())
+        .output()
+        .unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Someone who can write to the export's folder plants a link to a file of the user's
+/// at the temporary name (formerly `.<name>.<pid>.tmp`) and a world-writable file at the
+/// cursor file's: neither is followed or reused, and both results are private files.
+#[test]
+fn an_export_never_writes_through_a_planted_file() {
+    let s = Scratch::with_fixtures();
+    s.once();
+    let victim = s.dir.path().join("victim");
+    fs::write(&victim, "the user's own file\n").unwrap();
+    let plant = "ln -s victim .out.ndjson.$$.tmp && \
+                 : > .cursor.$$.tmp && chmod 666 .cursor.$$.tmp";
+    let out = planted_first(
+        &s,
+        plant,
+        &[
+            "export",
+            "--output",
+            "out.ndjson",
+            "--cursor-file",
+            "cursor",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        fs::read_to_string(&victim).unwrap() == "the user's own file\n",
+        "the planted link was followed"
+    );
+    for name in ["out.ndjson", "cursor"] {
+        let path = s.dir.path().join(name);
+        assert!(fs::symlink_metadata(&path).unwrap().is_file(), "{name}");
+        assert_eq!(mode(&path), 0o600, "{name} must be private");
+    }
+    let rows = fs::read_to_string(s.dir.path().join("out.ndjson")).unwrap();
+    assert_eq!(rows.lines().count(), 10, "{rows}");
+}
