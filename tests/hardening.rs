@@ -393,3 +393,86 @@ fn an_export_never_writes_through_a_planted_file() {
     let rows = fs::read_to_string(s.dir.path().join("out.ndjson")).unwrap();
     assert_eq!(rows.lines().count(), 10, "{rows}");
 }
+
+/// `program`, run so that file permissions bind it: as root, without the capabilities
+/// that override them (a 0555 folder stops no root process otherwise).
+fn bound_by_permissions(program: &Path) -> Command {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Command::new(program);
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--inh-caps=-all",
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--",
+    ])
+    .arg(program);
+    cmd
+}
+
+/// A ledger in a folder the user cannot write to (a shared or read-only copy), closed
+/// cleanly so it has no -shm file: reports with --no-ingest, status and doctor read it
+/// ("attempt to write a readonly database" before).
+#[test]
+fn a_ledger_in_a_read_only_folder_is_read() {
+    let s = Scratch::with_fixtures();
+    let folder = s.dir.path().join("ledger");
+    fs::create_dir_all(&folder).unwrap();
+    let db = folder.join("stats.db");
+    cco(&s, &db).arg("once").assert().success();
+    assert!(!folder.join("stats.db-shm").exists());
+    let writable = |mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&folder, fs::Permissions::from_mode(mode)).unwrap();
+    };
+    writable(0o555);
+    let probe = bound_by_permissions(Path::new("touch"))
+        .arg(folder.join("probe"))
+        .output()
+        .expect("run touch (and setpriv, as root)");
+    assert!(!probe.status.success(), "the folder must refuse writes");
+
+    let run = |args: &[&str]| {
+        bound_by_permissions(Path::new(common::BIN))
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("RUST_LOG")
+            .env("HOME", s.dir.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("--source")
+            .arg(&s.root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let daily = run(&["daily", "--json", "--no-ingest", "--timezone", "UTC"]);
+    let status = run(&["status", "--json"]);
+    let doctor = run(&["doctor"]);
+    writable(0o755);
+
+    assert!(daily.status.success(), "{}", common::stderr(&daily));
+    assert_eq!(days(&json(&daily.stdout)), cli_fixture_days());
+    assert!(status.status.success(), "{}", common::stderr(&status));
+    assert_eq!(
+        json(&status.stdout)["rows"],
+        10,
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    assert!(doctor.status.success(), "{said}{}", common::stderr(&doctor));
+    assert!(!said.contains("readonly"), "{said}");
+}
+
+/// The fixture tree's UTC days (as `tests/cli.rs` has them).
+fn cli_fixture_days() -> Vec<(String, [u64; 4])> {
+    [
+        ("2026-01-10", [120, 80, 1_000, 7_000]),
+        ("2026-01-11", [1_017, 1_027, 0, 100]),
+        ("2026-01-12", [21, 111, 0, 250_000]),
+    ]
+    .into_iter()
+    .map(|(d, s)| (d.to_string(), s))
+    .collect()
+}
