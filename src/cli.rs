@@ -178,7 +178,7 @@ pub struct LiveArgs {
     pub ingest: IngestArgs,
 
     /// Time between polls when the OS's change notification is not used (e.g. 2s)
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = parse_interval, value_name = "DURATION")]
     pub interval: Duration,
 
     #[command(flatten)]
@@ -259,7 +259,7 @@ pub struct WatchArgs {
     pub ingest: IngestArgs,
 
     /// Time between polls when the OS's change notification is not used (e.g. 5s, 1m)
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = parse_interval, value_name = "DURATION")]
     pub interval: Duration,
 
     #[command(flatten)]
@@ -359,7 +359,7 @@ impl MetricLabel {
 #[derive(Debug, Args, Clone)]
 pub struct ChangeArgs {
     /// Walk every transcript this often, whatever the OS said (the safety net)
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5m", value_parser = parse_interval, value_name = "DURATION")]
     pub rescan: Duration,
 
     /// Poll instead of using the OS's change notification (for network file systems)
@@ -484,6 +484,21 @@ fn parse_token_limit(text: &str) -> Result<TokenLimit, String> {
             .map(TokenLimit::Tokens)
             .map_err(|_| format!("{text:?} is neither a number of tokens nor \"max\" or \"p90\"")),
     }
+}
+
+/// The shortest time between two polls or walks of the transcripts: below it a poll
+/// loop is a busy loop (`--interval 0s` spun a core).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "{text} is below the minimum of {}",
+            humantime::format_duration(MIN_INTERVAL)
+        ));
+    }
+    Ok(interval)
 }
 
 fn parse_hours(text: &str) -> Result<f64, String> {

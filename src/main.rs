@@ -5,25 +5,17 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use cco_stats::cli::Cli;
+use cco_stats::cli::{Cli, Command};
 use cco_stats::command;
 use cco_stats::visible;
 
 fn main() -> ExitCode {
-    let statusline = std::env::args_os().any(|a| a == "statusline");
-    if statusline {
-        // Claude Code shows what a status line command prints: nothing goes to stderr,
-        // a panic included (the command turns it into its line).
-        std::panic::set_hook(Box::new(|_| {}));
-    } else {
-        init_logging();
-    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A status line that cannot read its flags still prints a line, and exits 0.
-        Err(e) if statusline && e.use_stderr() => {
+        Err(e) if e.use_stderr() && parses_as_statusline() => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
             let first = first.trim_start_matches("error: ");
@@ -32,6 +24,13 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
+    if matches!(cli.command, Command::Statusline(_)) {
+        // Claude Code shows what a status line command prints: nothing goes to stderr,
+        // a panic included (the command turns it into its line).
+        std::panic::set_hook(Box::new(|_| {}));
+    } else {
+        init_logging();
+    }
     match command::run(cli) {
         Ok(code) => code,
         Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -43,6 +42,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether the command line names the `statusline` subcommand, as clap reads it when it
+/// looks past the errors: a word `statusline` elsewhere (a flag's value) is not it.
+fn parses_as_statusline() -> bool {
+    Cli::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .is_ok_and(|m| m.subcommand_name() == Some("statusline"))
 }
 
 fn init_logging() {

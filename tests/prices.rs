@@ -877,3 +877,79 @@ fn a_user_family_named_as_the_provider_writes_it_covers_the_built_in_one() {
         "{before} {after}"
     );
 }
+
+/// A LiteLLM key that closes the table header and opens another: written as text, it
+/// priced Sonnet 4.5 at $0. It is refused, the price file is not written, and the
+/// built-in price stands.
+#[test]
+fn an_import_key_cannot_write_its_own_toml() {
+    let s = Scratch::new();
+    let user_file = s.dir.path().join("config/cco-stats/prices.toml");
+    let key = "claude-evil-1]]\ninput = 0\noutput = 0\ncache_write_5m = 0\n\
+               cache_write_1h = 0\ncache_read = 0\n[[models.claude-sonnet-4-5]]\n#";
+    let entry = serde_json::json!({
+        "litellm_provider": "anthropic", "mode": "chat",
+        "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+    });
+    let list = s.dir.path().join("litellm.json");
+    std::fs::write(&list, serde_json::json!({ key: entry }).to_string()).unwrap();
+    let out = s
+        .cmd()
+        .args(["prices", "--import"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a plausible model id"), "{err}");
+    assert!(!user_file.exists(), "nothing is written");
+
+    write_session(
+        &s,
+        "s",
+        &[line(
+            "m",
+            "2026-11-01",
+            "claude-sonnet-4-5-20250929",
+            usage([100_000, 0, 0, 0, 0]),
+        )],
+    );
+    let cost = cost_of(&day_report(&s, "2026-11-01", &[])).unwrap();
+    assert!(
+        (cost - 0.3).abs() < 1e-9,
+        "Sonnet 4.5 at its built-in $3/M: {cost}"
+    );
+}
+
+/// The price file's temporary name was `.prices.toml.<pid>.tmp`: a link planted there
+/// is not followed, and the price file is a file of its own.
+#[test]
+fn an_import_never_writes_through_a_planted_link() {
+    let s = Scratch::new();
+    let victim = s.dir.path().join("victim");
+    std::fs::write(&victim, "the user's own file\n").unwrap();
+    std::fs::write(s.dir.path().join("prices.toml"), "# mine\n").unwrap();
+    let script = "cd \"$0\" && ln -s victim .prices.toml.$$.tmp && exec \"$@\"";
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(s.dir.path())
+        .arg(common::BIN)
+        .args(["--prices", "prices.toml", "prices", "--import"])
+        .arg(litellm_fixture())
+        .env("HOME", s.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "the user's own file\n"
+    );
+    let written = s.dir.path().join("prices.toml");
+    assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+    assert!(
+        std::fs::read_to_string(&written)
+            .unwrap()
+            .contains("claude-mythos-preview")
+    );
+}

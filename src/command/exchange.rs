@@ -15,10 +15,9 @@
 //! named on stderr as `file:line: reason`, the other files are imported all the same, and
 //! the exit code is 1.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -26,6 +25,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::ledger::exchange::Row;
 use crate::ledger::{Flushed, Store};
+use crate::paths::Replacement;
 use crate::render::export::{self, ROW_VERSION, Unreadable};
 use crate::visible::Shown;
 
@@ -53,21 +53,20 @@ pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
             done
         }
         Some(path) => {
-            let file = Replacement::create(path)?;
-            let mut out = BufWriter::with_capacity(1 << 16, &file.file);
-            let done = store.export(since, |row| Ok(out.write_all(&export::line(row))?));
-            let flushed = out.flush().map_err(anyhow::Error::from);
+            // Private: it holds usage history. Left unfinished, it is removed.
+            let file = Replacement::create(path, 0o600)?;
+            let mut out = BufWriter::with_capacity(1 << 16, file.file());
+            let done = store.export(since, |row| Ok(out.write_all(&export::line(row))?))?;
+            out.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
             drop(out);
-            let done = done.and_then(|done| flushed.map(|()| done));
-            file.finish(done.is_ok())?;
-            done?
+            file.commit()?;
+            done
         }
     };
     let cursor = format!("{}:{}", host.id, done.change_seq);
     if let Some(path) = &args.cursor_file {
-        let file = Replacement::create(path)?;
-        let written = (&file.file).write_all(format!("{cursor}\n").as_bytes());
-        file.finish(written.is_ok())?;
+        crate::paths::write_replacing(path, &format!("{cursor}\n"), 0o600)?;
     }
     // Always, --quiet or not: the cursor is what the next `--since` needs.
     eprintln!("cco-stats: exported {} rows; cursor {cursor}", done.rows);
@@ -92,47 +91,6 @@ fn parse_cursor(text: &str, host_id: &str) -> Result<i64> {
         );
     }
     Ok(seq)
-}
-
-/// A file written beside its target and renamed over it when whole: readers see the old
-/// file or the new one. Private (0600): it holds usage history.
-struct Replacement {
-    file: File,
-    temp: PathBuf,
-    target: PathBuf,
-}
-
-impl Replacement {
-    fn create(target: &Path) -> Result<Replacement> {
-        let temp = crate::paths::temp_beside(target)?;
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        Ok(Replacement {
-            file,
-            temp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    /// Renames the file over its target if `whole`, else removes it.
-    fn finish(self, whole: bool) -> Result<()> {
-        let done = if whole {
-            self.file
-                .sync_all()
-                .and_then(|()| fs::rename(&self.temp, &self.target))
-        } else {
-            Ok(())
-        };
-        if !whole || done.is_err() {
-            let _ = fs::remove_file(&self.temp);
-        }
-        done.with_context(|| format!("cannot write {}", self.target.display()))
-    }
 }
 
 /// What importing one file did.

@@ -169,9 +169,10 @@ impl Store {
         let plain = Connection::open_with_flags(path, read_only).map_err(anyhow::Error::from);
         let (store, version) = match plain.and_then(open) {
             Ok(opened) => opened,
-            // On read-only media a WAL database without its -shm file cannot be opened the
-            // usual way; nothing can change it there, so SQLite may treat it as immutable.
-            Err(e) if is_cannot_open(&e) => {
+            // On read-only media, or in a folder that refuses the -shm file, a WAL ledger
+            // without one cannot be opened the usual way. No writer can be at work there
+            // (a writer needs that file), so SQLite may treat it as immutable.
+            Err(e) if is_cannot_open(&e) || is_shm_refused(&e) => {
                 let mut uri = std::ffi::OsString::from("file:");
                 uri.push(path.as_os_str());
                 uri.push("?immutable=1");
@@ -590,6 +591,18 @@ fn is_cannot_open(err: &anyhow::Error) -> bool {
         matches!(
             cause.downcast_ref::<rusqlite::Error>(),
             Some(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::CannotOpen
+        )
+    })
+}
+
+/// SQLite could not create the -shm file beside a ledger (`SQLITE_READONLY_DIRECTORY`):
+/// the folder is read-only, though the file may not be.
+fn is_shm_refused(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
         )
     })
 }
