@@ -98,7 +98,8 @@ fn laden(s: &Scratch) -> PathBuf {
     let text = response("1", MODEL, 120) + damaged + &response("2", BIDI_MODEL, 60);
     fs::write(&path, text).unwrap();
     std::os::unix::fs::symlink("/nowhere", folder.join("gone\x1b[2J.jsonl")).unwrap();
-    s.cmd().arg("once").assert().success();
+    // A broken link is a transcript that could not be read: exit 1, the rest committed.
+    s.cmd().arg("once").assert().code(1);
     path
 }
 
@@ -108,7 +109,7 @@ fn ingest_warnings_show_file_names() {
     laden(&s);
     // The link is new to the ledger, not the warning: every walk names it again.
     let out = s.cmd().arg("once").output().unwrap();
-    assert!(out.status.success(), "a warning only");
+    assert_eq!(out.status.code(), Some(1), "the broken link could not be read");
     assert_shown("once", &out.stderr);
     let err = common::stderr(&out);
     assert!(err.contains("gone\\u{1b}[2J.jsonl: broken link"), "{err}");
