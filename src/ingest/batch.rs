@@ -6,8 +6,9 @@
 //! makes ingest exactly-once: a row is in the ledger if and only if the cursor is past it.
 //!
 //! Split responses (one line per content block, same `message.id` and `requestId`) are
-//! collapsed here, within one file, with the same rule the ledger applies: the larger
-//! token total wins. That keeps the flush from touching the database once per block.
+//! collapsed here, within one file, with the same rule the ledger applies: the copy that
+//! carries a `stop_reason` wins, then the larger token total. That keeps the flush from
+//! touching the database once per block.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +32,9 @@ pub struct Cursor {
     pub id: Option<i64>,
     pub identity: Identity,
     pub head: Head,
+    /// The fingerprint of the bytes just before `offset` (`tail::tail_hash`), `None` where
+    /// not known: a file whose bytes there changed was rewritten, and is read from 0.
+    pub tail: Option<u64>,
     pub offset: u64,
     pub lines: u64,
     pub lines_skipped: u64,
@@ -154,10 +158,16 @@ impl Batch {
     }
 }
 
-/// Rule 3 for two copies of one response: the larger token total wins; on a tie the copy
-/// with the higher `costUSD` (having one beats having none), then the one that has
-/// `speed`. Copies equal on all three are the same response: the one kept first stays
-/// (so `false`), and nothing a report shows depends on which was read first.
+/// Rule 3 for two copies of one response: the copy that carries a `stop_reason` (the
+/// response's final line) wins; then the larger token total; on a tie the copy with the
+/// higher `costUSD` (having one beats having none), then the one that has `speed`.
+/// Copies equal on all four are the same response: the one kept first stays (so
+/// `false`), and nothing a report shows depends on which was read first.
+///
+/// The `stop_reason` comes first because real transcripts disagree with "the largest is
+/// the last": behind a third-party relay a response's preliminary line can count more
+/// (input 18,988, output 1) than its final one (18,579 and 118, `stop_reason: tool_use`),
+/// which is the one the API billed. `transcripts.md` states the rule without it.
 pub fn outranks(new: &Record, kept: &Record) -> bool {
     Rank::of(new) > Rank::of(kept)
 }
@@ -165,6 +175,7 @@ pub fn outranks(new: &Record, kept: &Record) -> bool {
 /// How rule 3 orders copies of one response (see `outranks`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rank {
+    pub stopped: bool,
     pub total: u64,
     pub cost_usd: Option<f64>,
     pub has_speed: bool,
@@ -173,6 +184,7 @@ pub struct Rank {
 impl Rank {
     pub fn of(record: &Record) -> Rank {
         Rank {
+            stopped: record.stopped,
             total: record.tokens.total(),
             cost_usd: record.cost_usd,
             has_speed: record.speed.is_some(),
@@ -185,8 +197,9 @@ impl PartialOrd for Rank {
         // None sorts before every cost; total_cmp orders every f64, NaN included.
         let cost = |rank: &Rank| rank.cost_usd.map(OrderedCost);
         Some(
-            self.total
-                .cmp(&other.total)
+            self.stopped
+                .cmp(&other.stopped)
+                .then(self.total.cmp(&other.total))
                 .then_with(|| cost(self).cmp(&cost(other)))
                 .then(self.has_speed.cmp(&other.has_speed)),
         )
@@ -231,6 +244,7 @@ mod tests {
                 mtime_ns: 0,
             },
             head: Head::default(),
+            tail: None,
             offset,
             lines: 0,
             lines_skipped: 0,
@@ -289,6 +303,20 @@ mod tests {
         fast.speed = Some("fast".into());
         batch.push(seg, fast);
         assert_eq!(batch.rows[0].record.speed.as_deref(), Some("fast"));
+    }
+
+    #[test]
+    fn the_copy_with_a_stop_reason_beats_a_larger_one() {
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        let last = Record {
+            stopped: true,
+            ..record("m1", 118)
+        };
+        batch.push(seg, record("m1", 500));
+        batch.push(seg, last.clone());
+        batch.push(seg, record("m1", 900));
+        assert_eq!(batch.rows[0].record, last);
     }
 
     #[test]

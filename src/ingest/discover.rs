@@ -403,12 +403,24 @@ pub fn find_tracking(
                 };
                 walk.dir(meta.ino(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec());
             }
-            Ok(_) => found
-                .warnings
-                .push(format!("{}: not a directory", projects.display())),
+            Ok(_) => {
+                found.unreadable += 1;
+                found
+                    .warnings
+                    .push(format!("{}: not a directory", projects.display()));
+            }
             // An agent's default folder that is not there: the agent is not installed.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !folder.named => {}
-            Err(e) => found.warnings.push(format!("{}: {e}", projects.display())),
+            Err(e) => {
+                // A named root without its folder (Claude Code's projects/) has no session
+                // yet; a root that is not there at all (a mistyped --source) is a folder of
+                // transcripts not read.
+                let root_exists = projects.parent().is_some_and(Path::exists);
+                if e.kind() != std::io::ErrorKind::NotFound || !root_exists {
+                    found.unreadable += 1;
+                }
+                found.warnings.push(format!("{}: {e}", projects.display()));
+            }
         }
     }
     found
@@ -636,7 +648,13 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
                 "link leads outside the data root ({}), not followed",
                 target.display()
             )),
-            Err(e) => self.warn(format_args!("broken link: {e}")),
+            // A transcript's name on a broken link: a transcript that cannot be read.
+            Err(e) => {
+                if self.path().extension() == Some(OsStr::new("jsonl")) {
+                    self.found.unreadable += 1;
+                }
+                self.warn(format_args!("broken link: {e}"));
+            }
         }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! A pass walks the data roots, skips every file whose size, mtime and inode are what the
 //! ledger last saw (one `stat` each), and tails the others from their cursor: a file that
-//! shrank, changed inode or changed its first bytes is read again from 0 (the dedup rules
-//! keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
+//! shrank, changed inode, or changed its first bytes or the bytes just before the cursor
+//! is read again from 0 (the dedup rules keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
 //! `batch_size` rows, after `flush_interval`, at the end of the pass, and when asked to
 //! stop. A transcript that cannot be read is a warning; only the database failing is an
 //! error. `changes` decides what `watch` and `live` read between full passes: the files
@@ -391,7 +391,7 @@ impl<'s> Ingestor<'s> {
                 // Read to the end: record the size and mtime as stat'ed, even if no whole
                 // line was added, so the next pass over an unchanged file costs one stat.
                 read.progress.identity = transcript.identity;
-                self.record_progress(&mut read);
+                self.seal(&mut read);
             }
             tail::Stop::Caller(Halt::Stopped) => {}
             tail::Stop::Caller(Halt::Failed(e)) => return Err(FileError::Store(e)),
@@ -453,6 +453,7 @@ impl<'s> Ingestor<'s> {
         };
         let read = FileRead {
             info,
+            file: file.try_clone()?,
             progress,
             segment: None,
             reset,
@@ -505,6 +506,8 @@ impl<'s> Ingestor<'s> {
     ) -> ControlFlow<Halt> {
         read.progress.offset = line.end;
         read.progress.identity.size = line.end;
+        // Fingerprinted only where a cursor may be committed (`seal`), not per line.
+        read.progress.tail = None;
         read.progress.lines += 1;
         self.stats.lines_read += 1;
         self.stats.bytes_read += line.end - line.start;
@@ -516,7 +519,7 @@ impl<'s> Ingestor<'s> {
                 "line longer than {} (limit), not read",
                 human_bytes(self.options.max_line as u64)
             )),
-            false => read.parser.line(line.bytes),
+            false => crate::limits::admit(read.parser.line(line.bytes)),
         };
         if let Parsed::Skipped(_) = parsed {
             read.progress.lines_skipped += 1;
@@ -539,9 +542,11 @@ impl<'s> Ingestor<'s> {
         }
         if stop.load(Ordering::Relaxed) {
             // Asked to stop: what was read so far is flushed with the pass's end.
+            self.seal(read);
             return ControlFlow::Break(Halt::Stopped);
         }
         if self.flush_due() {
+            self.seal(read);
             read.segment = None;
             match self.flush() {
                 // Another process owns this file now: leave it to it. (A conflict over
@@ -582,6 +587,15 @@ impl<'s> Ingestor<'s> {
         }
         segment.limits.extend(read.parser.take_limits());
         index
+    }
+
+    /// Fingerprints the bytes before `read`'s cursor into its segment: every cursor a
+    /// flush commits is sealed first, so the next pass can tell a file rewritten since
+    /// from one that grew. A file that cannot be read there commits no fingerprint, and
+    /// is resumed as cursors without one always were.
+    fn seal(&mut self, read: &mut FileRead) {
+        read.progress.tail = tail::tail_hash(&read.file, read.progress.offset).ok();
+        self.record_progress(read);
     }
 
     fn flush_due(&self) -> bool {
@@ -632,6 +646,8 @@ impl<'s> Ingestor<'s> {
 /// the batch.
 struct FileRead {
     info: FileInfo,
+    /// The file, for `seal`'s reads beside the tailer's.
+    file: File,
     progress: Cursor,
     segment: Option<usize>,
     /// The file was truncated or replaced: its segment, once opened, says so.
@@ -670,6 +686,7 @@ fn start_cursor(
         id: committed.and_then(|c| c.id),
         identity,
         head,
+        tail: None,
         offset: 0,
         lines: 0,
         lines_skipped: 0,
@@ -683,7 +700,7 @@ fn start_cursor(
     let same_head = bytes
         .get(..c.head.len as usize)
         .is_some_and(|old| Head::of(old) == c.head);
-    if !same_file || !same_head || identity.size < c.offset {
+    if !same_file || !same_head || identity.size < c.offset || !same_tail(file, c)? {
         return Ok(fresh(head));
     }
     Ok(Cursor {
@@ -691,6 +708,20 @@ fn start_cursor(
         head,
         ..*c
     })
+}
+
+/// Whether the bytes before `c`'s offset are still those it fingerprinted (or it has no
+/// fingerprint): a file truncated and written longer again fails here though its size and
+/// first bytes pass. A file cut shorter since its stat is no longer the same either.
+fn same_tail(file: &File, c: &Cursor) -> std::io::Result<bool> {
+    let Some(hash) = c.tail else {
+        return Ok(true);
+    };
+    match tail::tail_hash(file, c.offset) {
+        Ok(now) => Ok(now == hash),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -743,6 +774,38 @@ mod tests {
         std::fs::write(&path, b"{").unwrap();
         let cut = start_of(&path, Some(&committed));
         assert_eq!(cut.offset, 0);
+    }
+
+    /// The head fingerprint covers the first 4 KiB only: a file truncated and written
+    /// longer with the same first 4 KiB is told apart by the bytes before the cursor.
+    #[test]
+    fn start_cursor_resets_a_rewrite_with_the_same_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let head = format!("{{\"x\":\"{}\"}}\n", "a".repeat(5000));
+        std::fs::write(&path, format!("{head}{{\"b\":1}}\n")).unwrap();
+        let offset = std::fs::metadata(&path).unwrap().len();
+        let sealed =
+            |path: &std::path::Path| tail::tail_hash(&File::open(path).unwrap(), offset).unwrap();
+        let committed = Cursor {
+            offset,
+            lines: 2,
+            tail: Some(sealed(&path)),
+            ..start_of(&path, None)
+        };
+        // Grown: the bytes before the cursor are unchanged, so it resumes.
+        let grown = format!("{head}{{\"b\":1}}\n{{\"c\":2}}\n");
+        std::fs::write(&path, &grown).unwrap();
+        assert_eq!(start_of(&path, Some(&committed)).offset, offset);
+        // Rewritten longer, same head, other bytes before the cursor: read from 0.
+        std::fs::write(&path, format!("{head}{{\"d\":333}}\n{{\"e\":4}}\n")).unwrap();
+        assert_eq!(start_of(&path, Some(&committed)).offset, 0);
+        // A cursor from before fingerprints (no tail) resumes as it always did.
+        let old = Cursor {
+            tail: None,
+            ..committed
+        };
+        assert_eq!(start_of(&path, Some(&old)).offset, offset);
     }
 
     #[test]

@@ -35,10 +35,11 @@ use rusqlite::{
 use crate::ingest::batch::{Batch, Cursor, Identities};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
-use crate::ingest::tail::{Head, Identity};
+use crate::ingest::tail::{HEAD_LEN, Head, Identity};
 use crate::ledger::aggregate::Deltas;
 use crate::ledger::dedup::{Decision, Stored};
 use crate::ledger::msgindex::MessageIndex;
+use crate::limits;
 
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
@@ -47,9 +48,13 @@ const APPLICATION_ID: i32 = 0x6363_6f73;
 enum Step {
     Sql(&'static str),
     /// `aggregate::rebuild`: fills every aggregate of the current schema from the rows,
-    /// so it runs once, after the last migration that reshapes one (12, which keys them
+    /// so it runs once, after the last migration that reshapes one (11, which keys them
     /// by agent; 6 and 5 ran it until a later one came).
     RebuildAggregates,
+    /// `move_out_of_limits`: the rows a ledger took before `limits` existed and that
+    /// `limits::check` refuses leave for the skipped lines (migration 10; the aggregates
+    /// are summed again by migration 11's rebuild, which every upgrade through 10 runs).
+    MoveOutOfLimits,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -65,7 +70,11 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0008_hosts_and_counters.sql"))],
     &[Step::Sql(include_str!("sql/0009_export_import.sql"))],
     &[
-        Step::Sql(include_str!("sql/0012_agents.sql")),
+        Step::Sql(include_str!("sql/0010_values_and_rewrites.sql")),
+        Step::MoveOutOfLimits,
+    ],
+    &[
+        Step::Sql(include_str!("sql/0011_agents.sql")),
         Step::RebuildAggregates,
     ],
 ];
@@ -162,9 +171,10 @@ impl Store {
         let plain = Connection::open_with_flags(path, read_only).map_err(anyhow::Error::from);
         let (store, version) = match plain.and_then(open) {
             Ok(opened) => opened,
-            // On read-only media a WAL database without its -shm file cannot be opened the
-            // usual way; nothing can change it there, so SQLite may treat it as immutable.
-            Err(e) if is_cannot_open(&e) => {
+            // On read-only media, or in a folder that refuses the -shm file, a WAL ledger
+            // without one cannot be opened the usual way. No writer can be at work there
+            // (a writer needs that file), so SQLite may treat it as immutable.
+            Err(e) if is_cannot_open(&e) || is_shm_refused(&e) => {
                 let mut uri = std::ffi::OsString::from("file:");
                 uri.push(path.as_os_str());
                 uri.push("?immutable=1");
@@ -285,6 +295,7 @@ impl Store {
                 match step {
                     Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
+                    Step::MoveOutOfLimits => move_out_of_limits(&tx),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -600,6 +611,18 @@ fn is_cannot_open(err: &anyhow::Error) -> bool {
     })
 }
 
+/// SQLite could not create the -shm file beside a ledger (`SQLITE_READONLY_DIRECTORY`):
+/// the folder is read-only, though the file may not be.
+fn is_shm_refused(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
+        )
+    })
+}
+
 /// Creates the database file (and its folders) private to the user before SQLite opens it.
 fn create_private(path: &Path) -> Result<()> {
     if let Some(dir) = path
@@ -674,13 +697,15 @@ fn cursor_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Cursor>
             len: r.get(at + 8)?,
             hash: r.get::<_, i64>(at + 9)? as u64,
         },
+        tail: r.get::<_, Option<i64>>(at + 10)?.map(|h| h as u64),
     })
 }
 
 fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files WHERE path = ?1",
+            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, tail_hash
+             FROM files WHERE path = ?1",
         )?
         .query_row([path], |r| cursor_from_row(r, 0))
         .optional()?)
@@ -703,6 +728,7 @@ fn write_cursor(
         next.head.len,
         next.head.hash as i64,
         now_ms,
+        next.tail.map(|h| h as i64),
     ];
     // The flush has checked that the database holds `base`: a file with a row is updated
     // by its id, cheaper than finding it again by its path, and one without has none.
@@ -712,7 +738,7 @@ fn write_cursor(
         conn.prepare_cached(
             "UPDATE files SET dev = ?2, inode = ?3, size = ?4, mtime_ns = ?5, offset = ?6,
                  lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11,
-                 state = coalesce(?12, state)
+                 tail_hash = ?12, state = coalesce(?13, state)
              WHERE id = ?1",
         )?
         .execute(params_from_iter(
@@ -728,8 +754,8 @@ fn write_cursor(
     ];
     let id = conn
         .prepare_cached(
-            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms, state, agent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms, tail_hash, state, agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              RETURNING id",
         )?
         .query_row(
@@ -905,8 +931,6 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-/// What it changes in rows the aggregates already hold (ids up to `merged.through`) goes
-/// into `merged.deltas`; what it adds goes into `index` for later lookups.
 fn apply(
     conn: &Connection,
     record: &Record,
@@ -914,13 +938,32 @@ fn apply(
     merged: &mut Merged,
     index: &mut MessageIndex,
 ) -> Result<Decision> {
+    let decision = dedup::decide(record, &stored_under(index, record));
+    write_decision(conn, record, file, decision, merged, index)
+}
+
+/// The rows of `record`'s agent stored under its message id (none without one): another
+/// agent's row under the same id is another response.
+fn stored_under(index: &MessageIndex, record: &Record) -> Vec<Stored> {
     let mut stored = match &record.message_id {
         Some(message_id) => index.lookup(message_id),
         None => Vec::new(),
     };
-    // Another agent's row under the same id is another response.
     stored.retain(|s| s.agent == record.agent);
-    let decision = dedup::decide(record, &stored);
+    stored
+}
+
+/// Writes what `decision` says about `record`, the row going where `file` says. What it
+/// changes in rows the aggregates already hold (ids up to `merged.through`) goes into
+/// `merged.deltas`; what it adds goes into `index` for later lookups.
+fn write_decision(
+    conn: &Connection,
+    record: &Record,
+    file: FileRef<'_>,
+    decision: Decision,
+    merged: &mut Merged,
+    index: &mut MessageIndex,
+) -> Result<Decision> {
     let session_id = session_of(record, file.session_id);
     let row = EntryRef {
         file_id: file.id,
@@ -962,6 +1005,54 @@ fn apply(
         Decision::Keep => {}
     }
     Ok(decision)
+}
+
+/// A head length no file's fingerprint has (`tail::read_head` reads at most `HEAD_LEN`):
+/// a cursor given it is taken for a rewritten file, and the file is read again from 0.
+const NO_HEAD: u64 = HEAD_LEN + 1;
+
+/// Moves the rows a ledger took before `limits` existed, and that `limits::check` now
+/// refuses, out into the skipped lines (migration 10). Chosen over skipping them in every
+/// report: the rule stays where values enter, the aggregates and counters stay plain sums,
+/// and no query has to know it. Each such row's file is read again from 0 (the rows the
+/// dedup rules find again stay as they are), so the next pass names the line it came from
+/// as `file:line: reason`, as it would name it now; a note on line 0 says what the
+/// upgrade removed, for files no longer on disk. The aggregates are summed again, and the
+/// counter floors forgotten: a floor lifted to `inf` or 10^17 by such a row would hold
+/// every counter there for good, where one counter reset is what Prometheus expects.
+fn move_out_of_limits(tx: &Connection) -> Result<()> {
+    let outside = limits::outside_sql();
+    let files: Vec<(i64, u64)> = tx
+        .prepare(&format!(
+            "SELECT file_id, count(*) FROM entries WHERE {outside} GROUP BY file_id"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    tx.execute_batch(&format!(
+        "DELETE FROM message_index WHERE entry_id IN (SELECT id FROM entries WHERE {outside});
+         DELETE FROM entries WHERE {outside};
+         DELETE FROM counter_floor;"
+    ))?;
+    for (file_id, rows) in files {
+        tx.execute(
+            "UPDATE files SET lines_skipped = lines_skipped + ?2, head_len = ?3, mtime_ns = -1
+             WHERE id = ?1",
+            params![file_id, rows, NO_HEAD],
+        )?;
+        let reason = format!(
+            "{rows} rows stored before the value limits were outside them and were removed \
+             (the file is read again to name their lines)"
+        );
+        tx.execute(
+            "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason)
+             VALUES (?1, 0, 0, ?2)",
+            params![file_id, reason],
+        )?;
+    }
+    Ok(())
 }
 
 /// The file a record was read from, as its row names it, and the host it was recorded on
@@ -1022,6 +1113,7 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         change_seq,
         r.agent,
         r.reasoning,
+        r.stopped,
         id,
     ];
     let sql = match id {
@@ -1029,9 +1121,9 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
                  cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo, host,
-                 changed_seq, agent, reasoning)
+                 changed_seq, agent, reasoning, stopped)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                     ?21, ?22, ?23, ?24)"
+                     ?21, ?22, ?23, ?24, ?25)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
@@ -1039,8 +1131,8 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
                  version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22, agent = ?23,
-                 reasoning = ?24
-             WHERE id = ?25"
+                 reasoning = ?24, stopped = ?25
+             WHERE id = ?26"
         }
     };
     // The insert takes every value but the id (the last).
@@ -1077,6 +1169,7 @@ mod tests {
                 mtime_ns: 3,
             },
             head: Head { len: 4, hash: 5 },
+            tail: Some(6),
             offset,
             lines: 1,
             lines_skipped: 0,

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::parse::{MAX_TOKENS, Record, Tokens};
+use crate::ingest::parse::{Record, Tokens};
 use crate::ledger::exchange::Row;
+use crate::limits;
 use crate::render::iso;
 use crate::sources::Agent;
 
@@ -24,9 +25,6 @@ fn row_version(agent: Agent) -> u64 {
         _ => ROW_VERSION,
     }
 }
-
-/// 2000-01-01T00:00:00Z: no Claude Code response is older (ingest skips such lines too).
-const EARLIEST_MS: i64 = 946_684_800_000;
 
 /// One exported line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -155,22 +153,6 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
         cache_write_1h: line.cache_write_1h_tokens,
         cache_read: line.cache_read_tokens,
     };
-    if tokens
-        .kinds()
-        .iter()
-        .chain([&line.web_search_requests])
-        .any(|&n| n > MAX_TOKENS)
-    {
-        return Err(Unreadable::Malformed(format!(
-            "a count above {MAX_TOKENS}: no real response has one"
-        )));
-    }
-    if line.ts_ms < EARLIEST_MS {
-        return Err(Unreadable::Malformed(format!(
-            "tsMs {} is before 2000",
-            line.ts_ms
-        )));
-    }
     let agent = match line.agent.as_deref() {
         None => Agent::Claude,
         Some(name) => Agent::from_name(name).ok_or_else(|| {
@@ -187,7 +169,7 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             "hostId and sessionId must not be empty".into(),
         ));
     }
-    Ok(Row {
+    let row = Row {
         host_id: line.host_id,
         host_name: line.host_name,
         session_id: line.session_id,
@@ -209,8 +191,11 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             agent,
             reasoning: line.reasoning_tokens,
             project: None,
+            stopped: false,
         },
-    })
+    };
+    limits::check(&row.record).map_err(Unreadable::Malformed)?;
+    Ok(row)
 }
 
 #[cfg(test)]
@@ -262,7 +247,7 @@ mod tests {
             Err(Unreadable::Future(7))
         );
         let mut huge = serde_json::from_slice::<serde_json::Value>(&line(&row())).unwrap();
-        huge["inputTokens"] = (MAX_TOKENS + 1).into();
+        huge["inputTokens"] = (limits::MAX_COUNT + 1).into();
         assert!(matches!(
             parse(huge.to_string().as_bytes()),
             Err(Unreadable::Malformed(_))

@@ -525,7 +525,7 @@ struct PeriodJson<'a> {
     until: Option<String>,
     #[serde(flatten)]
     rates: RatesJson,
-    tier: Option<TierJson>,
+    tiers: Vec<TierJson>,
     fast_multiplier: Option<f64>,
     geo_multipliers: &'a std::collections::BTreeMap<String, f64>,
     web_search_per1k: Option<f64>,
@@ -547,7 +547,7 @@ struct Prices<'a> {
 }
 
 /// `{"unit", "userFile", "models": [{"family", "periods": [{"from", "until", rates...,
-/// "tier", "fastMultiplier", "geoMultipliers", "webSearchPer1k", "source"}]}]}`; a
+/// "tiers", "fastMultiplier", "geoMultipliers", "webSearchPer1k", "source"}]}]}`; a
 /// family's periods in the order they are looked at (the user's first).
 pub fn prices(prices: &PriceTable) -> impl Serialize + '_ {
     let models = prices
@@ -562,10 +562,14 @@ pub fn prices(prices: &PriceTable) -> impl Serialize + '_ {
                     from: p.from.map(|d| d.to_string()),
                     until: p.until.map(|d| d.to_string()),
                     rates: RatesJson::of(&p.rates),
-                    tier: p.tier.map(|t| TierJson {
-                        above: t.above,
-                        rates: RatesJson::of(&t.rates),
-                    }),
+                    tiers: p
+                        .tiers
+                        .iter()
+                        .map(|t| TierJson {
+                            above: t.above,
+                            rates: RatesJson::of(&t.rates),
+                        })
+                        .collect(),
                     fast_multiplier: p.fast,
                     geo_multipliers: &p.geo,
                     web_search_per1k: p.web_search_per_1k,
