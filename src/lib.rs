@@ -1,15 +1,19 @@
-//! cco-stats keeps a permanent, exact ledger of Claude Code usage: it tails Claude Code's
-//! JSONL transcripts from stored byte offsets into SQLite, exactly once, and answers
-//! reports from that ledger in milliseconds.
+//! cco-stats keeps a permanent, exact ledger of coding-agent usage: it tails Claude
+//! Code's JSONL transcripts and Codex's rollouts from stored byte offsets into SQLite,
+//! exactly once, and answers reports from that ledger in milliseconds.
 //!
 //! The folders follow the data's path:
 //!
 //! ```text
-//!  ~/.claude/projects/**/*.jsonl
+//!  ~/.claude/projects/**/*.jsonl   ~/.codex/{sessions,archived_sessions}/**/*.jsonl
+//!        │
+//!        ▼
+//!  sources/   one module per agent: its folders, the names its paths give, its lines
+//!             → records (with parser state kept beside the cursor)
 //!        │
 //!        ▼
 //!  ingest/    discover (roots, walk) → tail (bytes from the cursor, whole lines)
-//!             → parse (billable responses) → batch (rows and cursor moves in memory);
+//!             → a source's parser (billable responses) → batch (rows and cursor moves in memory);
 //!             changes: what `watch` and `live` read next (OS notification, or polling)
 //!        │
 //!        ▼
@@ -38,3 +42,4 @@ pub mod ledger;
 pub mod paths;
 pub mod render;
 pub mod report;
+pub mod sources;

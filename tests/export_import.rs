@@ -361,7 +361,7 @@ fn an_export_of_a_newer_version_is_refused() {
     let a = Scratch::with_fixtures();
     a.once();
     let good = fs::read_to_string(export(&a, &[])).unwrap();
-    let future = good.replace(r#"{"v":1,"#, r#"{"v":2,"#);
+    let future = good.replace(r#"{"v":1,"#, r#"{"v":3,"#);
     let path = a.dir.path().join("future.ndjson");
     fs::write(&path, future).unwrap();
     let b = Scratch::new();
@@ -370,7 +370,7 @@ fn an_export_of_a_newer_version_is_refused() {
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
-            "{}:1: written by a newer cco-stats (row version 2",
+            "{}:1: written by a newer cco-stats (row version 3",
             path.display()
         )),
         "{err}"

@@ -161,13 +161,14 @@ proptest! {
             speed: speed.then(|| "fast".to_string()), inference_geo: None,
             tokens: Tokens { output, ..Tokens::default() },
             web_search: 0, cost_usd: cost.map(|c| f64::from(c) / 100.0), version: None,
+            ..Record::default()
         }).collect();
         let mut stored: Vec<Stored> = Vec::new();
         for copy in &copies {
             match decide(copy, &stored) {
                 Decision::Insert => stored.push(Stored {
                     id: 1, request_id: copy.request_id.clone(), is_sidechain: false,
-                    rank: Rank::of(copy),
+                    rank: Rank::of(copy), agent: copy.agent,
                 }),
                 Decision::Replace(_) => stored[0].rank = Rank::of(copy),
                 Decision::Keep => {}
@@ -193,10 +194,11 @@ proptest! {
                 is_sidechain: *sidechain, speed: None, inference_geo: None,
                 tokens: Tokens { output: 5, ..Tokens::default() },
                 web_search: 0, cost_usd: None, version: None,
+                ..Record::default()
             };
             let as_stored = Stored {
                 id: 1, request_id: Some(request.clone()), is_sidechain: *sidechain,
-                rank: Rank { total: 5, cost_usd: None, has_speed: false },
+                rank: Rank { total: 5, cost_usd: None, has_speed: false }, agent: record.agent,
             };
             match decide(&record, &stored) {
                 Decision::Insert => stored.push(as_stored),

@@ -58,7 +58,11 @@ fn check_roots(findings: &mut Findings, roots: &Roots) {
             "no Claude data root found (~/.config/claude, ~/.claude); set CLAUDE_CONFIG_DIR or pass --source",
         );
     }
-    let found = discover::find_transcripts(&roots.paths, &DirCache::default(), |_, _| true);
+    let found = discover::find_transcripts(
+        &crate::sources::claude::folders_of(&roots.paths),
+        &DirCache::default(),
+        |_, _| true,
+    );
     for root in &roots.paths {
         let count = found
             .transcripts

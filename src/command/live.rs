@@ -62,7 +62,10 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &LiveArgs) -> 
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut ingestor = Ingestor::new(&mut writer, (&args.ingest).into());
     // Before the full screen: a fallback to polling is said on stderr.
-    let mut changes = Changes::start(&roots.paths, args.changes.schedule(args.interval));
+    let mut changes = Changes::start(
+        &crate::sources::folders(roots),
+        args.changes.schedule(args.interval),
+    );
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let outcome = event_loop(
         &mut terminal,

@@ -29,6 +29,7 @@ use crate::ingest::changes::{Changes, Waker};
 use crate::ingest::discover::{self, Roots};
 use crate::ledger::{self, Store};
 use crate::report::pricing;
+use crate::sources;
 
 /// What to do about the database errors a person can fix.
 pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
@@ -161,7 +162,7 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     let mut store = Store::open(&env.db)?;
     warn_if_no_roots(&env.roots);
     let stats = progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), env.quiet)
-        .pass(&env.roots.paths, &stop)?;
+        .pass(&sources::folders(&env.roots), &stop)?;
     if !env.quiet {
         eprintln!("cco-stats: {}", stats.summary());
     }
@@ -178,7 +179,10 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
 
 fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
     // Watching first: nothing written while the ledger opens is missed.
-    let changes = Changes::start(&env.roots.paths, args.changes.schedule(args.interval));
+    let changes = Changes::start(
+        &sources::folders(&env.roots),
+        args.changes.schedule(args.interval),
+    );
     let stop = stop_flag_waking(changes.waker())?;
     let mut store = Store::open(&env.db)?;
     warn_if_no_roots(&env.roots);
@@ -279,9 +283,11 @@ fn man_pages(dir: &std::path::Path) -> Result<usize> {
 }
 
 fn warn_if_no_roots(roots: &Roots) {
-    if roots.paths.is_empty() {
+    // Another agent's data is reason enough to run.
+    let others = sources::folders(roots).iter().any(|f| f.path.is_dir());
+    if roots.paths.is_empty() && !others {
         log::warn!(
-            "no Claude data found in ~/.config/claude or ~/.claude; set CLAUDE_CONFIG_DIR or pass --source DIR"
+            "no agent data found (Claude Code in ~/.config/claude or ~/.claude, Codex in ~/.codex); set CLAUDE_CONFIG_DIR or pass --source DIR, or set CODEX_HOME"
         );
     }
 }

@@ -480,7 +480,7 @@ fn ingested(db: &Path, roots: &Roots, quiet: bool) -> Result<Store> {
     let mut store = Store::open(db)?;
     let never = AtomicBool::new(false);
     crate::command::progress::attach(Ingestor::new(&mut store, Options::default()), quiet)
-        .pass(&roots.paths, &never)
+        .pass(&crate::sources::folders(roots), &never)
         .context("ingest before the report failed (use --no-ingest to read the ledger as it is)")?;
     Ok(store)
 }

@@ -39,6 +39,7 @@ pub struct Cursor {
 /// The names a file's rows are filed under.
 #[derive(Clone, Debug)]
 pub struct FileInfo {
+    pub agent: crate::sources::Agent,
     pub path: PathBuf,
     pub project: String,
     pub session_id: String,
@@ -65,6 +66,11 @@ pub struct Segment {
     /// rules cannot recognise again (no `message.id`) must go before they are re-added.
     pub reset: bool,
     pub skipped: Vec<SkippedLine>,
+    /// The source's parser state at `next`, where it changed since `base` (`None`: as
+    /// stored). Committed with `next`.
+    pub state: Option<String>,
+    /// Rate-limit windows the lines read reported.
+    pub limits: Vec<crate::sources::RateLimit>,
 }
 
 #[derive(Debug)]
@@ -108,6 +114,8 @@ impl Batch {
             next,
             reset: false,
             skipped: Vec::new(),
+            state: None,
+            limits: Vec::new(),
         });
         self.segment_of.insert(file.path.clone(), index);
         index
@@ -231,6 +239,7 @@ mod tests {
 
     fn file(name: &str) -> FileInfo {
         FileInfo {
+            agent: Default::default(),
             path: name.into(),
             project: "p".into(),
             session_id: "s".into(),

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::discover::{Stamp, Track};
 use crate::ingest::tail::Identity;
 use crate::ingest::{Ingestor, PassStats};
+use crate::sources::Folder;
 
 /// How long after a first event the files it named are read: a response's lines come
 /// in a burst, and one read takes them all.
@@ -122,9 +123,9 @@ impl Waker {
 /// The OS's change notification: the crate's watcher, which sends on `Changes::inbox`.
 struct Notify {
     watcher: notify::RecommendedWatcher,
-    /// Roots without a `projects/` yet: watched themselves until it appears.
+    /// Folders not there yet whose parent is: the parent is watched until they appear.
     waiting: Vec<PathBuf>,
-    /// Roots that are not there at all: tried again after each full pass.
+    /// Folders whose parent is not there either: tried again after each full pass.
     missing: Vec<PathBuf>,
     /// Each watched folder as the crate spells it in events (absolute, as it makes it)
     /// and as the walk and the ledger's cursors spell it (as the root was given).
@@ -132,7 +133,7 @@ struct Notify {
 }
 
 impl Notify {
-    fn start(roots: &[PathBuf], tx: Sender<Msg>) -> notify::Result<Notify> {
+    fn start(folders: &[Folder], tx: Sender<Msg>) -> notify::Result<Notify> {
         let watcher = notify::recommended_watcher(move |event| {
             // The loop is gone only when `watch` ends.
             let _ = tx.send(Msg::Event(event));
@@ -143,39 +144,44 @@ impl Notify {
             missing: Vec::new(),
             spellings: Vec::new(),
         };
-        for root in roots {
-            notify.watch_root(root)?;
+        for folder in folders {
+            notify.watch_folder(&folder.path)?;
         }
         Ok(notify)
     }
 
-    /// Watches `root/projects` and all below it, or `root` itself until that appears.
-    fn watch_root(&mut self, root: &Path) -> notify::Result<()> {
-        let projects = root.join("projects");
-        if projects.is_dir() {
-            self.watcher.watch(&projects, RecursiveMode::Recursive)?;
-            self.spell(&projects);
-            if let Some(at) = self.waiting.iter().position(|r| r == root) {
-                let root = self.waiting.remove(at);
-                // Gone or not, it is no longer needed.
-                let _ = self.watcher.unwatch(&root);
+    /// Watches `folder` (a root's `projects/`, a Codex `sessions/`) and all below it, or
+    /// the folder above it until it appears.
+    fn watch_folder(&mut self, folder: &Path) -> notify::Result<()> {
+        let parent = folder.parent().unwrap_or(folder);
+        if folder.is_dir() {
+            self.watcher.watch(folder, RecursiveMode::Recursive)?;
+            self.spell(folder);
+            if let Some(at) = self.waiting.iter().position(|f| f == folder) {
+                self.waiting.remove(at);
+                // Gone or not, it is no longer needed (unless another folder waits there).
+                if !self.waiting.iter().any(|f| f.parent() == Some(parent)) {
+                    let _ = self.watcher.unwatch(parent);
+                }
             }
-        } else if root.is_dir() {
-            if !self.waiting.iter().any(|r| r == root) {
-                self.watcher.watch(root, RecursiveMode::NonRecursive)?;
-                self.spell(root);
-                self.waiting.push(root.to_path_buf());
+        } else if parent.is_dir() {
+            if !self.waiting.iter().any(|f| f == folder) {
+                if !self.waiting.iter().any(|f| f.parent() == Some(parent)) {
+                    self.watcher.watch(parent, RecursiveMode::NonRecursive)?;
+                    self.spell(parent);
+                }
+                self.waiting.push(folder.to_path_buf());
             }
-        } else if !self.missing.iter().any(|r| r == root) {
-            self.missing.push(root.to_path_buf());
+        } else if !self.missing.iter().any(|f| f == folder) {
+            self.missing.push(folder.to_path_buf());
         }
         Ok(())
     }
 
-    /// Watches the roots that were missing and are there now.
+    /// Watches the folders that were missing and are there now.
     fn retry_missing(&mut self) -> notify::Result<()> {
-        for root in std::mem::take(&mut self.missing) {
-            self.watch_root(&root)?;
+        for folder in std::mem::take(&mut self.missing) {
+            self.watch_folder(&folder)?;
         }
         Ok(())
     }
@@ -214,7 +220,7 @@ struct Hot {
 }
 
 pub struct Changes {
-    roots: Vec<PathBuf>,
+    folders: Vec<Folder>,
     schedule: Schedule,
     notify: Option<Notify>,
     /// Events and wake-ups; `outbox` is what the watcher and `Waker`s send on.
@@ -231,14 +237,14 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// Watches `roots` unless `schedule.poll`; a backend that fails is a warning, and
+    /// Watches `folders` unless `schedule.poll`; a backend that fails is a warning, and
     /// polling. The first work is a full pass, after the watch is in place so that
     /// nothing written in between is missed.
-    pub fn start(roots: &[PathBuf], schedule: Schedule) -> Changes {
+    pub fn start(folders: &[Folder], schedule: Schedule) -> Changes {
         let now = Instant::now();
         let (outbox, inbox) = channel();
         let mut changes = Changes {
-            roots: roots.to_vec(),
+            folders: folders.to_vec(),
             schedule,
             notify: None,
             inbox,
@@ -260,7 +266,7 @@ impl Changes {
             next_poll: now,
         };
         if !schedule.poll {
-            match Notify::start(roots, changes.outbox.clone()) {
+            match Notify::start(folders, changes.outbox.clone()) {
                 Ok(notify) => {
                     changes.notify = Some(notify);
                     changes.record.mode = Mode::Notify;
@@ -424,22 +430,17 @@ impl Changes {
         }
     }
 
-    /// Whether `path` is a root's `projects/` appearing (then watched, and a full pass
-    /// due), or something else in a root that has none: not a transcript either way.
+    /// Whether `path` is a folder awaited appearing (then watched, and a full pass due),
+    /// or something else beside it: not a transcript either way.
     fn waiting_for(&mut self, path: &Path) -> bool {
         let Some(notify) = self.notify.as_mut() else {
             return false;
         };
-        let Some(root) = notify
-            .waiting
-            .iter()
-            .find(|r| path.parent() == Some(r.as_path()))
-            .cloned()
-        else {
+        if !notify.waiting.iter().any(|f| path.parent() == f.parent()) {
             return false;
-        };
-        if path.file_name().is_some_and(|n| n == "projects") && path.is_dir() {
-            if let Err(e) = notify.watch_root(&root) {
+        }
+        if notify.waiting.iter().any(|f| f == path) && path.is_dir() {
+            if let Err(e) = notify.watch_folder(path) {
                 self.fall_back(&e);
             }
             self.next_full = Instant::now();
@@ -514,14 +515,15 @@ impl Changes {
                     if let Err(e) = notify.retry_missing() {
                         self.fall_back(&e);
                     }
-                    ingestor.pass(&self.roots, stop)?
+                    ingestor.pass(&self.folders, stop)?
                 } else {
                     let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
                     let track = Track {
                         recent_after_ns: now_ns - HOT.as_nanos() as i64,
                     };
-                    let (stats, found) = ingestor.pass_tracking(&self.roots, stop, Some(track))?;
-                    self.hot = hot_set(&self.roots, found.recent, found.folders);
+                    let (stats, found) =
+                        ingestor.pass_tracking(&self.folders, stop, Some(track))?;
+                    self.hot = hot_set(&self.folders, found.recent, found.folders);
                     stats
                 };
                 self.record.full_passes += 1;
@@ -529,7 +531,7 @@ impl Changes {
                 stats
             }
             Work::Files(paths) => {
-                let stats = ingestor.pass_paths(&self.roots, &paths, stop)?;
+                let stats = ingestor.pass_paths(&self.folders, &paths, stop)?;
                 if self.notify.is_none() {
                     self.keep_hot(&paths);
                 }
@@ -563,12 +565,12 @@ impl Changes {
 /// What polling looks at between full passes (see the module doc), from a full pass's
 /// walk: `recent` transcripts, and of `folders` the ones new files appear in.
 fn hot_set(
-    roots: &[PathBuf],
+    walked: &[Folder],
     recent: Vec<(PathBuf, Identity)>,
     folders: Vec<(PathBuf, Stamp)>,
 ) -> Hot {
     let recent_after_ns = jiff::Timestamp::now().as_nanosecond() as i64 - HOT.as_nanos() as i64;
-    let projects: Vec<PathBuf> = roots.iter().map(|r| r.join("projects")).collect();
+    let projects: Vec<&Path> = walked.iter().map(|f| f.path.as_path()).collect();
     // The session folders of recent transcripts: `<s>/` and `<s>/subagents/` of `<s>.jsonl`.
     let mut sessions = BTreeSet::new();
     for (path, _) in &recent {
@@ -583,7 +585,7 @@ fn hot_set(
                 || sessions.contains(path)
                 || projects
                     .iter()
-                    .any(|p| path == p || path.parent() == Some(p.as_path()))
+                    .any(|&p| path == p || path.parent() == Some(p))
         })
         .collect();
     Hot {
@@ -635,7 +637,11 @@ mod tests {
             (p("/-a/s3"), stamp(now)),
         ];
         let recent = vec![(p("/-a/s1.jsonl"), identity(now))];
-        let hot = hot_set(&[root], recent, folders);
+        let hot = hot_set(
+            &crate::sources::claude::folders_of(&[root]),
+            recent,
+            folders,
+        );
         let mut polled: Vec<_> = hot.folders.keys().cloned().collect();
         polled.sort();
         assert_eq!(

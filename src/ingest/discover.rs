@@ -18,6 +18,7 @@ use rustix::io::Errno;
 
 use crate::ingest::tail::Identity;
 use crate::paths;
+use crate::sources::{self, Agent, Folder};
 
 /// Where the data roots were taken from, for `status` and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +74,7 @@ fn default_roots() -> Vec<PathBuf> {
     roots
 }
 
-fn expand_tilde(path: &str) -> PathBuf {
+pub fn expand_tilde(path: &str) -> PathBuf {
     match (path.strip_prefix('~'), paths::home()) {
         (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
             home.join(rest.trim_start_matches('/'))
@@ -94,22 +95,26 @@ fn normalize(path: &Path) -> PathBuf {
 /// One transcript found on disk.
 #[derive(Debug)]
 pub struct Transcript {
+    pub agent: Agent,
     pub path: PathBuf,
-    /// Where the path goes on below its root's `projects/` folder.
-    below_projects: usize,
+    /// Where the path goes on below its folder (a Claude root's `projects/`).
+    below_folder: usize,
     pub identity: Identity,
 }
 
 impl Transcript {
-    /// (project, session): the encoded working directory (the first folder under
-    /// `projects/`), and the session the file belongs to (its stem, or for
-    /// `<session>/subagents/x.jsonl` the session folder). Worked out only for the files
-    /// a pass reads: most passes read few of the thousands it sees.
+    /// (project, session), as its source names them from its path (Claude Code: the
+    /// encoded working directory, the first folder under `projects/`, and the session the
+    /// file belongs to, its stem, or for `<session>/subagents/x.jsonl` the session
+    /// folder). Worked out only for the files a pass reads: most passes read few of the
+    /// thousands it sees.
     pub fn names(&self) -> (String, String) {
         let relative = Path::new(OsStr::from_bytes(
-            &self.path.as_os_str().as_bytes()[self.below_projects..],
+            &self.path.as_os_str().as_bytes()[self.below_folder..],
         ));
-        names(relative, &self.path)
+        sources::of(self.agent)
+            .map(|source| source.names(relative, &self.path))
+            .unwrap_or_default()
     }
 }
 
@@ -146,8 +151,9 @@ pub fn session_transcripts(
     };
     let identity = regular(&path).ok_or(SessionFilesError::Missing)?;
     let mut found = vec![Transcript {
+        agent: Agent::Claude,
         path: path.clone(),
-        below_projects: below,
+        below_folder: below,
         identity,
     }];
     let subagents = path.with_extension("").join("subagents");
@@ -163,8 +169,9 @@ pub fn session_transcripts(
         let path = subagents.join(name);
         if let Some(identity) = regular(&path) {
             found.push(Transcript {
+                agent: Agent::Claude,
                 path,
-                below_projects: below,
+                below_folder: below,
                 identity,
             });
         }
@@ -173,11 +180,12 @@ pub fn session_transcripts(
 }
 
 /// The transcripts among `paths` (files the OS or a poll said changed), as a walk would
-/// find them: regular `*.jsonl` files below a root's `projects/`, spelled as given (a
-/// watcher spells them from the root, as the walk does), links not followed. A path that
-/// is gone, a folder, or outside every root is left out: there is nothing to read there.
+/// find them: regular `*.jsonl` files below a source's folder, spelled as given (a
+/// watcher spells them from the folder, as the walk does), links not followed. A path
+/// that is gone, a folder, or outside every folder is left out: there is nothing to read
+/// there.
 pub fn transcripts_at<'p>(
-    roots: &[PathBuf],
+    folders: &[Folder],
     paths: impl IntoIterator<Item = &'p Path>,
 ) -> Vec<Transcript> {
     let mut found = Vec::new();
@@ -185,11 +193,7 @@ pub fn transcripts_at<'p>(
         if path.extension() != Some(OsStr::new("jsonl")) {
             continue;
         }
-        let Some(projects) = roots
-            .iter()
-            .map(|r| r.join("projects"))
-            .find(|p| path.starts_with(p))
-        else {
+        let Some(folder) = folders.iter().find(|f| path.starts_with(&f.path)) else {
             continue;
         };
         let Ok(meta) = fs::symlink_metadata(path) else {
@@ -199,8 +203,9 @@ pub fn transcripts_at<'p>(
             continue;
         }
         found.push(Transcript {
+            agent: folder.agent,
             path: path.to_path_buf(),
-            below_projects: projects.as_os_str().len() + 1,
+            below_folder: folder.path.as_os_str().len() + 1,
             identity: Identity {
                 dev: meta.dev(),
                 inode: meta.ino(),
@@ -353,22 +358,22 @@ impl Listing {
     }
 }
 
-/// Walks `projects/` under every root, in a stable order: roots as given, each folder's
-/// entries by name, depth first (which is the order of their paths, compared component
-/// by component). Every transcript is counted in `seen`; `keep` says which ones go into
+/// Walks every folder, in a stable order: folders as given, each folder's entries by
+/// name, depth first (which is the order of their paths, compared component by
+/// component). Every transcript is counted in `seen`; `keep` says which ones go into
 /// `transcripts` (a pass keeps the files that changed since it last read them, so the
 /// thousands that did not cost no allocation).
 pub fn find_transcripts(
-    roots: &[PathBuf],
+    folders: &[Folder],
     cache: &DirCache,
     keep: impl FnMut(&Path, &Identity) -> bool,
 ) -> Found {
-    find_tracking(roots, cache, keep, None)
+    find_tracking(folders, cache, keep, None)
 }
 
 /// `find_transcripts`, noting what `track` asks for in `Found::recent` and `Found::folders`.
 pub fn find_tracking(
-    roots: &[PathBuf],
+    folders: &[Folder],
     cache: &DirCache,
     keep: impl FnMut(&Path, &Identity) -> bool,
     track: Option<Track>,
@@ -379,14 +384,15 @@ pub fn find_tracking(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
-    for root in roots {
+    for folder in folders {
         // The root and its projects/ may be links (a data folder moved to another disk):
         // the user named them. Links below it are another matter (see `Walk::link`).
-        let projects = root.join("projects");
-        match fs::metadata(&projects) {
+        let projects = &folder.path;
+        match fs::metadata(projects) {
             Ok(meta) if meta.is_dir() => {
                 let mut walk = Walk {
-                    projects: &projects,
+                    agent: folder.agent,
+                    projects,
                     path: projects.as_os_str().as_bytes().to_vec(),
                     bases: Vec::new(),
                     cache,
@@ -400,6 +406,8 @@ pub fn find_tracking(
             Ok(_) => found
                 .warnings
                 .push(format!("{}: not a directory", projects.display())),
+            // An agent's default folder that is not there: the agent is not installed.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !folder.named => {}
             Err(e) => found.warnings.push(format!("{}: {e}", projects.display())),
         }
     }
@@ -430,6 +438,8 @@ const OPEN_FOLDER: OFlags = OFlags::RDONLY
     .union(OFlags::CLOEXEC);
 
 struct Walk<'a, K> {
+    agent: Agent,
+    /// The folder walked (a Claude root's `projects/`): no link leads out of it.
     projects: &'a Path,
     /// The path of the entry at hand, as bytes: one buffer for the whole walk instead of
     /// a new path per entry.
@@ -602,10 +612,11 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
         if !(self.keep)(Path::new(OsStr::from_bytes(&self.path)), &identity) {
             return;
         }
-        let below_projects = self.projects.as_os_str().len() + 1;
+        let below_folder = self.projects.as_os_str().len() + 1;
         self.found.transcripts.push(Transcript {
+            agent: self.agent,
             path: PathBuf::from(OsString::from_vec(self.path.clone())),
-            below_projects,
+            below_folder,
             identity,
         });
     }
@@ -642,8 +653,9 @@ fn identity_of(stat: &Stat) -> Identity {
     }
 }
 
-/// The project and session a transcript belongs to, from its place under `projects/`.
-fn names(relative: &Path, path: &Path) -> (String, String) {
+/// The project and session a Claude Code transcript belongs to, from its place under
+/// `projects/`.
+pub fn names(relative: &Path, path: &Path) -> (String, String) {
     let parts: Vec<String> = relative
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -668,6 +680,7 @@ fn names(relative: &Path, path: &Path) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::claude::folders_of;
 
     fn all(_: &Path, _: &Identity) -> bool {
         true
@@ -677,6 +690,7 @@ mod tests {
         let mut found = Found::default();
         let mut keep = all;
         let mut walk = Walk {
+            agent: Agent::Claude,
             projects: dir,
             path: dir.as_os_str().as_bytes().to_vec(),
             bases: Vec::new(),
@@ -707,7 +721,11 @@ mod tests {
         for file in ["abc.jsonl", "abc/subagents/agent-1.jsonl", "agent-9f.jsonl"] {
             fs::write(project.join(file), "{}\n").unwrap();
         }
-        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), all);
+        let found = find_transcripts(
+            &folders_of(&[tmp.path().to_path_buf()]),
+            &DirCache::default(),
+            all,
+        );
         let names: Vec<(String, String)> =
             found.transcripts.iter().map(Transcript::names).collect();
         let expected = [
@@ -737,7 +755,11 @@ mod tests {
         fs::write(outside.join("x.jsonl"), "{}\n").unwrap();
         std::os::unix::fs::symlink(&outside, proj.join("out")).unwrap();
 
-        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), all);
+        let found = find_transcripts(
+            &folders_of(&[tmp.path().to_path_buf()]),
+            &DirCache::default(),
+            all,
+        );
         let paths: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
         assert_eq!(
             paths,
@@ -758,7 +780,7 @@ mod tests {
         let roots = [tmp.path().to_path_buf()];
 
         // Just modified: too recent to trust, so nothing is kept.
-        let first = find_transcripts(&roots, &DirCache::default(), all);
+        let first = find_transcripts(&folders_of(&roots), &DirCache::default(), all);
         assert_eq!(first.transcripts.len(), 2);
         assert!(first.listed.is_empty());
 
@@ -785,13 +807,13 @@ mod tests {
         let mut stale = list(&proj);
         stale.retain(|(name, _)| name != "s.jsonl");
         listing.children = Listing::encode(&stale);
-        let cached = find_transcripts(&roots, &cache, all);
+        let cached = find_transcripts(&folders_of(&roots), &cache, all);
         assert_eq!(cached.transcripts.len(), 1, "the cached listing was used");
 
         // A new file changes the folder's mtime: it is listed again and the file is found.
         std::thread::sleep(std::time::Duration::from_millis(20));
         fs::write(proj.join("t.jsonl"), "{}\n").unwrap();
-        let relisted = find_transcripts(&roots, &cache, all);
+        let relisted = find_transcripts(&folders_of(&roots), &cache, all);
         assert_eq!(relisted.transcripts.len(), 3);
     }
 
@@ -835,7 +857,11 @@ mod tests {
         }
         expected.sort_by(|a, b| a.components().cmp(b.components()));
 
-        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), all);
+        let found = find_transcripts(
+            &folders_of(&[tmp.path().to_path_buf()]),
+            &DirCache::default(),
+            all,
+        );
         let paths: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
         assert_eq!(paths, expected);
         for t in &found.transcripts {
@@ -858,9 +884,11 @@ mod tests {
         for name in ["a.jsonl", "b.jsonl", "c.jsonl"] {
             fs::write(proj.join(name), "{}\n").unwrap();
         }
-        let found = find_transcripts(&[tmp.path().to_path_buf()], &DirCache::default(), |p, _| {
-            p.ends_with("b.jsonl")
-        });
+        let found = find_transcripts(
+            &folders_of(&[tmp.path().to_path_buf()]),
+            &DirCache::default(),
+            |p, _| p.ends_with("b.jsonl"),
+        );
         assert_eq!(found.seen, 3);
         let kept: Vec<_> = found.transcripts.iter().map(|t| t.path.clone()).collect();
         assert_eq!(kept, vec![proj.join("b.jsonl")]);
@@ -869,7 +897,7 @@ mod tests {
     #[test]
     fn missing_root_is_a_warning() {
         let found = find_transcripts(
-            &[PathBuf::from("/nonexistent/cco")],
+            &folders_of(&[PathBuf::from("/nonexistent/cco")]),
             &DirCache::default(),
             all,
         );

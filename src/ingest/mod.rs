@@ -30,6 +30,7 @@ use crate::ingest::discover::Transcript;
 use crate::ingest::parse::Parsed;
 use crate::ingest::tail::{Head, Identity};
 use crate::ledger::Store;
+use crate::sources::{self, Folder, LineParser};
 
 /// How a pass batches its writes and bounds its memory.
 #[derive(Clone, Debug)]
@@ -247,9 +248,9 @@ impl<'s> Ingestor<'s> {
         }
     }
 
-    /// One pass over every transcript under `roots`. `stop` ends it early (after a flush).
-    pub fn pass(&mut self, roots: &[PathBuf], stop: &AtomicBool) -> Result<PassStats> {
-        self.pass_tracking(roots, stop, None)
+    /// One pass over every transcript in `folders`. `stop` ends it early (after a flush).
+    pub fn pass(&mut self, folders: &[Folder], stop: &AtomicBool) -> Result<PassStats> {
+        self.pass_tracking(folders, stop, None)
             .map(|(stats, _)| stats)
     }
 
@@ -258,11 +259,11 @@ impl<'s> Ingestor<'s> {
     /// a pass that read something as `status`'s last ingest.
     pub fn pass_paths(
         &mut self,
-        roots: &[PathBuf],
+        folders: &[Folder],
         paths: &[PathBuf],
         stop: &AtomicBool,
     ) -> Result<PassStats> {
-        let transcripts = discover::transcripts_at(roots, paths.iter().map(PathBuf::as_path));
+        let transcripts = discover::transcripts_at(folders, paths.iter().map(PathBuf::as_path));
         let stats = self.pass_files(&transcripts, stop)?;
         if stats.files_changed > 0 {
             self.store
@@ -279,7 +280,7 @@ impl<'s> Ingestor<'s> {
     /// `pass`, also returning what `track` asks the walk to note (see `discover::Track`).
     pub fn pass_tracking(
         &mut self,
-        roots: &[PathBuf],
+        folders: &[Folder],
         stop: &AtomicBool,
         track: Option<discover::Track>,
     ) -> Result<(PassStats, discover::Found)> {
@@ -298,7 +299,7 @@ impl<'s> Ingestor<'s> {
             started.elapsed().as_secs_f64() * 1e3
         );
         let mut found = discover::find_tracking(
-            roots,
+            folders,
             &cache,
             |path, identity| identities.get(path.as_os_str()) != Some(identity),
             track,
@@ -429,6 +430,7 @@ impl<'s> Ingestor<'s> {
         }
         let mut file = File::open(&transcript.path)?;
         let mut progress = start_cursor(&mut file, committed.as_ref(), identity)?;
+        let parser = self.parser_at(transcript, &mut progress)?;
         self.stats.files_changed += 1;
         let reset = committed.is_some_and(|c| c.offset > 0 && progress.offset == 0);
         if reset {
@@ -444,6 +446,7 @@ impl<'s> Ingestor<'s> {
         progress.identity.size = progress.offset;
         let (project, session_id) = transcript.names();
         let info = FileInfo {
+            agent: transcript.agent,
             path: transcript.path.clone(),
             project,
             session_id,
@@ -453,8 +456,44 @@ impl<'s> Ingestor<'s> {
             progress,
             segment: None,
             reset,
+            parser,
         };
         Ok(Some((file, read)))
+    }
+
+    /// The parser of `transcript`'s source, with the state stored at the cursor when the
+    /// read resumes there. A state that cannot be read back (damage) means reading the
+    /// file again from 0: the dedup rules keep the totals exact.
+    fn parser_at(
+        &mut self,
+        transcript: &Transcript,
+        progress: &mut Cursor,
+    ) -> Result<Box<dyn LineParser>, FileError> {
+        let source = sources::of(transcript.agent).ok_or_else(|| {
+            FileError::Io(std::io::Error::other(format!(
+                "no source reads {} files",
+                transcript.agent
+            )))
+        })?;
+        let mut parser = source.parser();
+        let stored = match (progress.offset, progress.id) {
+            (0, _) | (_, None) => None,
+            (_, Some(id)) => self.store.parser_state(id).map_err(FileError::Store)?,
+        };
+        if let Some(state) = stored
+            && let Err(e) = parser.resume(&state)
+        {
+            log::warn!(
+                "{}: {e:#}; reading it again from the start",
+                transcript.path.display()
+            );
+            self.stats.warnings += 1;
+            parser = source.parser();
+            progress.offset = 0;
+            progress.lines = 0;
+            progress.lines_skipped = 0;
+        }
+        Ok(parser)
     }
 
     /// One line of a file: counted, parsed, batched; then a flush if one is due.
@@ -477,7 +516,7 @@ impl<'s> Ingestor<'s> {
                 "line longer than {} (limit), not read",
                 human_bytes(self.options.max_line as u64)
             )),
-            false => parse::parse_line(line.bytes),
+            false => read.parser.line(line.bytes),
         };
         if let Parsed::Skipped(_) = parsed {
             read.progress.lines_skipped += 1;
@@ -521,16 +560,27 @@ impl<'s> Ingestor<'s> {
     /// the committed cursor) if the batch has none yet: the path is hashed once per
     /// segment, not once per line.
     fn record_progress(&mut self, read: &mut FileRead) -> usize {
-        if let Some(index) = read.segment {
-            self.batch.segments[index].next = read.progress;
-            return index;
+        let index = match read.segment {
+            Some(index) => {
+                self.batch.segments[index].next = read.progress;
+                index
+            }
+            None => {
+                let committed = self.committed.get(read.info.path.as_os_str());
+                let index = self.batch.advance(&read.info, committed, read.progress);
+                if std::mem::take(&mut read.reset) {
+                    self.batch.mark_reset(index);
+                }
+                read.segment = Some(index);
+                index
+            }
+        };
+        // The parser's state and what it noted go with the cursor they belong to.
+        let segment = &mut self.batch.segments[index];
+        if let Some(state) = read.parser.take_state() {
+            segment.state = Some(state);
         }
-        let committed = self.committed.get(read.info.path.as_os_str());
-        let index = self.batch.advance(&read.info, committed, read.progress);
-        if std::mem::take(&mut read.reset) {
-            self.batch.mark_reset(index);
-        }
-        read.segment = Some(index);
+        segment.limits.extend(read.parser.take_limits());
         index
     }
 
@@ -586,6 +636,8 @@ struct FileRead {
     segment: Option<usize>,
     /// The file was truncated or replaced: its segment, once opened, says so.
     reset: bool,
+    /// Its source's parser, at `progress`.
+    parser: Box<dyn LineParser>,
 }
 
 /// Why a file's read stopped before its end.

@@ -58,8 +58,10 @@ impl Tokens {
 }
 
 /// One billable response, ready for the ledger.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Record {
+    /// The agent whose log held it: the dedup rules apply within one agent.
+    pub agent: crate::sources::Agent,
     pub ts_ms: i64,
     pub line_session_id: Option<String>,
     pub cwd: Option<String>,
@@ -76,6 +78,12 @@ pub struct Record {
     pub web_search: u64,
     pub cost_usd: Option<f64>,
     pub version: Option<String>,
+    /// The project, where the line names it rather than the file's path (Codex: its
+    /// session's working directory).
+    pub project: Option<String>,
+    /// Reasoning tokens, already counted in `tokens.output` (OpenAI's models): kept apart
+    /// for display only.
+    pub reasoning: u64,
 }
 
 /// What one line turned out to be.
@@ -269,6 +277,7 @@ impl Record {
             web_search: 0,
             cost_usd: None,
             version: None,
+            ..Record::default()
         }
     }
 }
@@ -327,6 +336,7 @@ fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
             .unwrap_or(0),
         cost_usd: line.cost_usd,
         version: owned(line.version),
+        ..Record::default()
     }))
 }
 

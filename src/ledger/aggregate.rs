@@ -19,6 +19,7 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
 use crate::ingest::parse::{Record, Tokens};
+use crate::sources::Agent;
 
 /// merge.sql with this module's bucket sizes written in, so the SQL that fills the buckets
 /// and the Rust that reads them cannot disagree.
@@ -56,12 +57,14 @@ pub struct Row {
     pub tokens: Tokens,
     pub web_search: u64,
     pub cost_usd: Option<f64>,
+    pub agent: Agent,
 }
 
 impl Row {
     /// The aggregate fields of `record`, stored in `session_id` of `project`.
     pub fn of(record: &Record, session_id: &str, project: &str) -> Row {
         Row {
+            agent: record.agent,
             ts_ms: record.ts_ms,
             session_id: session_id.to_string(),
             project: project.to_string(),
@@ -75,9 +78,9 @@ impl Row {
     }
 }
 
-/// What pricing tells rows apart by: the key of every aggregate, besides its time and
-/// project or session. `model` is '' for responses without one, `geo` '' where none was
-/// recorded, as the `entry_keys` view says.
+/// What pricing tells rows apart by, and the agent whose rows they are: the key of every
+/// aggregate, besides its time and project or session. `model` is '' for responses
+/// without one, `geo` '' where none was recorded, as the `entry_keys` view says.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PricingKey {
     pub model: String,
@@ -85,6 +88,7 @@ pub struct PricingKey {
     pub tier: u64,
     pub geo: String,
     pub has_cost_usd: bool,
+    pub agent: Agent,
 }
 
 /// The tier class of an input side: the largest threshold it is above, or 0 (the
@@ -218,6 +222,7 @@ impl Deltas {
             tier: tier_class(&row.tokens, thresholds),
             geo: row.geo.clone().unwrap_or_default(),
             has_cost_usd: row.cost_usd.is_some(),
+            agent: row.agent,
         };
         let part = row.part();
         let bucket = row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
@@ -243,7 +248,7 @@ impl Deltas {
             return Ok(());
         }
         let mut time = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
         for ((bucket, project, k), s) in &self.by_time {
@@ -256,18 +261,18 @@ impl Deltas {
                 k.geo,
                 k.has_cost_usd
             ];
-            upsert(&mut time, key, s)?;
+            upsert(&mut time, key, s, k.agent)?;
         }
         let mut day = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
         for ((day_ms, k), s) in &self.by_day {
             let key = params![day_ms, k.model, k.fast, k.tier, k.geo, k.has_cost_usd];
-            upsert(&mut day, key, s)?;
+            upsert(&mut day, key, s, k.agent)?;
         }
         let mut session = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
              ON CONFLICT DO UPDATE SET
                  first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
                  {ADD_SUMS}"
@@ -287,14 +292,15 @@ impl Deltas {
                 s.first_ms,
                 s.last_ms
             ];
-            upsert(&mut session, key, s)?;
+            upsert(&mut session, key, s, k.agent)?;
         }
         Ok(())
     }
 }
 
-/// Runs an aggregate's upsert: its key columns, then the sums every aggregate keeps.
-fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums) -> Result<()> {
+/// Runs an aggregate's upsert: its key columns, then the sums every aggregate keeps,
+/// then its agent.
+fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums, agent: Agent) -> Result<()> {
     let [input, output, w5, w1, read] = s.tokens;
     let sums = params![
         input,
@@ -304,7 +310,8 @@ fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums) -> Result<()> 
         read,
         s.web_search,
         s.cost_usd,
-        s.requests
+        s.requests,
+        agent.name()
     ];
     stmt.execute(params_from_iter(key.iter().chain(sums)))?;
     Ok(())
@@ -352,30 +359,32 @@ pub fn consistent(conn: &Connection) -> Result<bool> {
     let by_time = differences(
         format!(
             "SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, model, project, fast, tier, geo, has_cost_usd,
-                    {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7"
+                    agent, {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
         ),
         format!(
-            "SELECT bucket_ms, model, project, fast, tier, geo, has_cost_usd, {columns}
+            "SELECT bucket_ms, model, project, fast, tier, geo, has_cost_usd, agent, {columns}
              FROM usage_by_time WHERE requests > 0"
         ),
     )?;
     let by_day = differences(
         format!(
-            "SELECT ts_ms / {DAY_MS} * {DAY_MS}, model, fast, tier, geo, has_cost_usd,
-                    {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6"
+            "SELECT ts_ms / {DAY_MS} * {DAY_MS}, model, fast, tier, geo, has_cost_usd, agent,
+                    {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7"
         ),
         format!(
-            "SELECT day_ms, model, fast, tier, geo, has_cost_usd, {columns}
+            "SELECT day_ms, model, fast, tier, geo, has_cost_usd, agent, {columns}
              FROM usage_by_day WHERE requests > 0"
         ),
     )?;
     let by_session = differences(
         format!(
             "SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, model, project, fast, tier, geo,
-                    has_cost_usd, {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+                    has_cost_usd, agent, {sums} FROM entry_keys WHERE id <= ?1
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
         ),
         format!(
-            "SELECT session_id, bucket_ms, model, project, fast, tier, geo, has_cost_usd, {columns}
+            "SELECT session_id, bucket_ms, model, project, fast, tier, geo, has_cost_usd, agent,
+                    {columns}
              FROM usage_by_session WHERE requests > 0"
         ),
     )?;

@@ -17,6 +17,8 @@ pub struct Stored {
     pub request_id: Option<String>,
     pub is_sidechain: bool,
     pub rank: Rank,
+    /// The rules apply within one agent: the caller leaves other agents' rows out.
+    pub agent: crate::sources::Agent,
 }
 
 impl Stored {
@@ -27,6 +29,7 @@ impl Stored {
             request_id: record.request_id.clone(),
             is_sidechain: record.is_sidechain,
             rank: Rank::of(record),
+            agent: record.agent,
         }
     }
 }
@@ -88,6 +91,7 @@ mod tests {
                 cost_usd: None,
                 has_speed: false,
             },
+            agent: Default::default(),
         }
     }
 
@@ -178,6 +182,7 @@ mod tests {
             request_id: r.request_id.clone(),
             is_sidechain: false,
             rank: Rank::of(r),
+            agent: r.agent,
         };
         let order = [
             with_cost(None, false),

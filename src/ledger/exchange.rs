@@ -72,7 +72,7 @@ pub(super) fn set_change_seq(conn: &Connection, seq: i64) -> Result<()> {
 const EXPORT_COLUMNS: &str = "coalesce(h.host_id, ?2), coalesce(h.name, ?3), e.session_id,
     e.project, e.cwd, e.ts_ms, e.model, e.message_id, e.request_id, e.is_sidechain, e.speed,
     e.inference_geo, e.input, e.output, e.cache_write_5m, e.cache_write_1h, e.cache_read,
-    e.web_search, e.cost_usd, e.version";
+    e.web_search, e.cost_usd, e.version, e.agent, e.reasoning";
 
 fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -94,6 +94,9 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             cost_usd: r.get(18)?,
             version: r.get(19)?,
             line_session_id: None,
+            agent: r.get(20)?,
+            reasoning: r.get(21)?,
+            project: None,
         },
     })
 }

@@ -47,8 +47,8 @@ const APPLICATION_ID: i32 = 0x6363_6f73;
 enum Step {
     Sql(&'static str),
     /// `aggregate::rebuild`: fills every aggregate of the current schema from the rows,
-    /// so it runs once, after the last migration that reshapes one (a ledger made before
-    /// migration 6 has its aggregates summed again there; 5 ran it too until 6 came).
+    /// so it runs once, after the last migration that reshapes one (12, which keys them
+    /// by agent; 6 and 5 ran it until a later one came).
     RebuildAggregates,
 }
 
@@ -60,13 +60,14 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0003_message_index.sql"))],
     &[Step::Sql(include_str!("sql/0004_aggregate_watermark.sql"))],
     &[Step::Sql(include_str!("sql/0005_usage_by_day.sql"))],
-    &[
-        Step::Sql(include_str!("sql/0006_dated_prices.sql")),
-        Step::RebuildAggregates,
-    ],
+    &[Step::Sql(include_str!("sql/0006_dated_prices.sql"))],
     &[Step::Sql(include_str!("sql/0007_entries_by_time.sql"))],
     &[Step::Sql(include_str!("sql/0008_hosts_and_counters.sql"))],
     &[Step::Sql(include_str!("sql/0009_export_import.sql"))],
+    &[
+        Step::Sql(include_str!("sql/0012_agents.sql")),
+        Step::RebuildAggregates,
+    ],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -421,7 +422,11 @@ impl Store {
             let file = FileRef {
                 id: file_id,
                 session_id: &segment.file.session_id,
-                project: &segment.file.project,
+                project: row
+                    .record
+                    .project
+                    .as_deref()
+                    .unwrap_or(&segment.file.project),
                 host: None,
             };
             match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
@@ -441,6 +446,16 @@ impl Store {
     /// The cursor the database holds for `path` now.
     pub fn cursor(&self, path: &Path) -> Result<Option<Cursor>> {
         current_cursor(&self.conn, path.as_os_str().as_bytes())
+    }
+
+    /// The parser state stored with the cursor of file `id` (see `sources`).
+    pub fn parser_state(&self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT state FROM files WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// A number that changes whenever another connection commits to the ledger: a
@@ -691,13 +706,18 @@ fn write_cursor(
     ];
     // The flush has checked that the database holds `base`: a file with a row is updated
     // by its id, cheaper than finding it again by its path, and one without has none.
+    // The parser state moves with the offset; `None` leaves the stored one as it is.
+    let state = params![segment.state];
     if let Some(id) = segment.base.and_then(|base| base.id) {
         conn.prepare_cached(
             "UPDATE files SET dev = ?2, inode = ?3, size = ?4, mtime_ns = ?5, offset = ?6,
-                 lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11
+                 lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11,
+                 state = coalesce(?12, state)
              WHERE id = ?1",
         )?
-        .execute(params_from_iter(params![id].iter().chain(cursor)))?;
+        .execute(params_from_iter(
+            params![id].iter().chain(cursor).chain(state),
+        ))?;
         return Ok(id);
     }
     let file = &segment.file;
@@ -708,17 +728,26 @@ fn write_cursor(
     ];
     let id = conn
         .prepare_cached(
-            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms, state, agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              RETURNING id",
         )?
-        .query_row(params_from_iter(names.iter().chain(cursor)), |r| r.get(0))?;
+        .query_row(
+            params_from_iter(
+                names
+                    .iter()
+                    .chain(cursor)
+                    .chain(state)
+                    .chain(params![file.agent]),
+            ),
+            |r| r.get(0),
+        )?;
     Ok(id)
 }
 
 /// The columns of `entries` that `aggregate_row` reads, in its order.
 const AGGREGATE_COLUMNS: &str = "ts_ms, session_id, project, model, speed IS 'fast', inference_geo,
-     input, output, cache_write_5m, cache_write_1h, cache_read, web_search, cost_usd";
+     input, output, cache_write_5m, cache_write_1h, cache_read, web_search, cost_usd, agent";
 
 fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate::Row> {
     Ok(aggregate::Row {
@@ -731,6 +760,7 @@ fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate
         tokens: tokens_at(r, at + 6)?,
         web_search: r.get(at + 11)?,
         cost_usd: r.get(at + 12)?,
+        agent: r.get(at + 13)?,
     })
 }
 
@@ -823,6 +853,9 @@ fn write_segments(
                 .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
             }
         }
+        for limit in &segment.limits {
+            write_rate_limit(tx, limit)?;
+        }
         file_ids.push(Some(id));
         let committed = Cursor {
             id: Some(id),
@@ -833,6 +866,26 @@ fn write_segments(
             .push((segment.file.path.clone(), committed));
     }
     Ok(file_ids)
+}
+
+/// Records what an event said of a quota window: one row per window and reset time,
+/// with the highest use seen (a copy of the event says the same again).
+fn write_rate_limit(tx: &Connection, limit: &crate::sources::RateLimit) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rate_limits (agent, window_minutes, resets_at_ms, used_percent, first_seen_ms, last_seen_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT DO UPDATE SET used_percent = max(used_percent, excluded.used_percent),
+             first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+             last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+    )?
+    .execute(params![
+        limit.agent,
+        limit.window_minutes,
+        limit.resets_at_ms,
+        limit.used_percent,
+        limit.seen_ms
+    ])?;
+    Ok(())
 }
 
 /// A file read again from 0 brings its rows again: those with a message id are found by
@@ -861,10 +914,12 @@ fn apply(
     merged: &mut Merged,
     index: &mut MessageIndex,
 ) -> Result<Decision> {
-    let stored = match &record.message_id {
+    let mut stored = match &record.message_id {
         Some(message_id) => index.lookup(message_id),
         None => Vec::new(),
     };
+    // Another agent's row under the same id is another response.
+    stored.retain(|s| s.agent == record.agent);
     let decision = dedup::decide(record, &stored);
     let session_id = session_of(record, file.session_id);
     let row = EntryRef {
@@ -965,6 +1020,8 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         r.inference_geo,
         host,
         change_seq,
+        r.agent,
+        r.reasoning,
         id,
     ];
     let sql = match id {
@@ -972,17 +1029,18 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
                  cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo, host,
-                 changed_seq)
+                 changed_seq, agent, reasoning)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                     ?21, ?22)"
+                     ?21, ?22, ?23, ?24)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
                  project = ?5, cwd = ?6, model = ?7, message_id = ?8, request_id = ?9,
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
-                 version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22
-             WHERE id = ?23"
+                 version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22, agent = ?23,
+                 reasoning = ?24
+             WHERE id = ?25"
         }
     };
     // The insert takes every value but the id (the last).
@@ -1027,6 +1085,7 @@ mod tests {
 
     fn file(path: &str) -> FileInfo {
         FileInfo {
+            agent: Default::default(),
             path: path.into(),
             project: "proj".into(),
             session_id: "sess".into(),
@@ -1386,8 +1445,8 @@ mod tests {
         assert_eq!(host.name, hostname());
         let store = Store::open(&path).unwrap();
         assert_eq!(store.host().unwrap(), host);
-        // Its row is still counted (merged by the next pass: ledger_at skips the merge).
-        assert_eq!(report_sums(&store), (5, 0, 1));
+        // Its row is still counted, merged by the rebuild of migration 12 (agents).
+        assert_eq!(report_sums(&store), (5, 5, 1));
         let other = Store::open(&dir.path().join("t.db")).unwrap();
         assert_ne!(other.host().unwrap().id, host.id);
     }

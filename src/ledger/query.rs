@@ -119,11 +119,11 @@ impl Group {
 /// The key and sums columns every query below selects after its own, in this order:
 /// the aggregates' columns, and the `entry_keys` view's, which has the same names.
 const SUMS: &str = "model, fast, tier, geo, has_cost_usd, input, output, cache_write_5m,
-                    cache_write_1h, cache_read, web_search, cost_usd, requests";
+                    cache_write_1h, cache_read, web_search, cost_usd, requests, agent";
 
 /// `SUMS` of one `entry_keys` row, as a group of one.
 const ROW_SUMS: &str = "model, fast, tier, geo, has_cost_usd, input, output, cache_write_5m,
-                        cache_write_1h, cache_read, web_search, cost_usd, 1";
+                        cache_write_1h, cache_read, web_search, cost_usd, 1, agent";
 
 fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlite::Result<Group> {
     Ok(Group {
@@ -135,6 +135,7 @@ fn group_from(r: &Row<'_>, at_ms: i64, project: String, first: usize) -> rusqlit
             tier: r.get(first + 2)?,
             geo: r.get(first + 3)?,
             has_cost_usd: r.get(first + 4)?,
+            agent: r.get(first + 13)?,
         },
         tokens: tokens_at(r, first + 5)?,
         web_search: r.get(first + 10)?,
@@ -365,9 +366,9 @@ pub fn lifetime_groups(conn: &Connection, by_project: bool) -> Result<Vec<Group>
         format!(
             "SELECT bucket_ms / {DAY_MS} * {DAY_MS}, project, model, fast, tier, geo, has_cost_usd,
                     sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h),
-                    sum(cache_read), sum(web_search), sum(cost_usd), sum(requests)
+                    sum(cache_read), sum(web_search), sum(cost_usd), sum(requests), agent
              FROM usage_by_time WHERE requests > 0
-             GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd"
+             GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd, agent"
         )
     } else {
         format!("SELECT day_ms, '', {SUMS} FROM usage_by_day WHERE requests > 0")
@@ -391,11 +392,11 @@ pub fn host_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
         "SELECT ts_ms / {DAY_MS} * {DAY_MS}, CAST(coalesce(host, 0) AS TEXT),
                 model, fast, tier, geo, has_cost_usd, sum(input), sum(output),
                 sum(cache_write_5m), sum(cache_write_1h), sum(cache_read), sum(web_search),
-                total(cost_usd), count(*)
+                total(cost_usd), count(*), agent
          FROM entry_keys
          WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
            AND (?4 = -1 OR coalesce(host, 0) = ?4)
-         GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd"
+         GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd, agent"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(filter.params(), |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;

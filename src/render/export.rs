@@ -9,9 +9,21 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::parse::{MAX_TOKENS, Record, Tokens};
 use crate::ledger::exchange::Row;
 use crate::render::iso;
+use crate::sources::Agent;
 
-/// The version of the row shape this cco-stats writes, and the highest it reads.
-pub const ROW_VERSION: u64 = 1;
+/// The highest version of the row shape this cco-stats reads, and the one it writes for
+/// rows of agents other than Claude Code: version 2 added `agent` (and `reasoningTokens`),
+/// which a version-1 reader would ignore, counting another agent's rows as Claude Code's.
+/// Claude Code's rows are still written as version 1, which every reader reads right.
+pub const ROW_VERSION: u64 = 2;
+
+/// The version a row of `agent` is written with (see `ROW_VERSION`).
+fn row_version(agent: Agent) -> u64 {
+    match agent {
+        Agent::Claude => 1,
+        _ => ROW_VERSION,
+    }
+}
 
 /// 2000-01-01T00:00:00Z: no Claude Code response is older (ingest skips such lines too).
 const EARLIEST_MS: i64 = 946_684_800_000;
@@ -57,6 +69,16 @@ pub struct Line {
     pub version: Option<String>,
     #[serde(rename = "isSidechain")]
     pub is_sidechain: bool,
+    /// The agent whose log held the row; rows of version 1 have none and are Claude Code's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Reasoning tokens, already in `outputTokens` (OpenAI's models).
+    #[serde(rename = "reasoningTokens", default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Just the version, to tell a row of a newer shape from a damaged one.
@@ -70,7 +92,7 @@ pub fn line(row: &Row) -> Vec<u8> {
     let r = &row.record;
     let t = &r.tokens;
     let line = Line {
-        v: ROW_VERSION,
+        v: row_version(r.agent),
         host_id: row.host_id.clone(),
         host_name: row.host_name.clone(),
         session_id: row.session_id.clone(),
@@ -92,6 +114,8 @@ pub fn line(row: &Row) -> Vec<u8> {
         inference_geo: r.inference_geo.clone(),
         version: r.version.clone(),
         is_sidechain: r.is_sidechain,
+        agent: (r.agent != Agent::Claude).then(|| r.agent.name().to_string()),
+        reasoning_tokens: r.reasoning,
     };
     let mut bytes = serde_json::to_vec(&line).expect("an export line always serializes");
     bytes.push(b'\n');
@@ -147,6 +171,17 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             line.ts_ms
         )));
     }
+    let agent = match line.agent.as_deref() {
+        None => Agent::Claude,
+        Some(name) => Agent::from_name(name).ok_or_else(|| {
+            Unreadable::Malformed(format!("agent {name:?} is not one this cco-stats knows"))
+        })?,
+    };
+    if line.reasoning_tokens > line.output_tokens {
+        return Err(Unreadable::Malformed(
+            "reasoningTokens above outputTokens, which holds them".into(),
+        ));
+    }
     if line.host_id.is_empty() || line.session_id.is_empty() {
         return Err(Unreadable::Malformed(
             "hostId and sessionId must not be empty".into(),
@@ -171,6 +206,9 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             web_search: line.web_search_requests,
             cost_usd: line.cost_usd,
             version: line.version,
+            agent,
+            reasoning: line.reasoning_tokens,
+            project: None,
         },
     })
 }
@@ -214,8 +252,8 @@ mod tests {
         assert!(matches!(parse(b"{\"v\":1}"), Err(Unreadable::Malformed(_))));
         assert!(matches!(parse(b"not json"), Err(Unreadable::Malformed(_))));
         assert_eq!(
-            parse(b"{\"v\":2,\"whatever\":1}"),
-            Err(Unreadable::Future(2))
+            parse(b"{\"v\":3,\"whatever\":1}"),
+            Err(Unreadable::Future(3))
         );
         let mut future = serde_json::from_slice::<serde_json::Value>(&line(&row())).unwrap();
         future["v"] = 7.into();

@@ -46,6 +46,7 @@ impl Scratch {
     pub fn std_cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CODEX_HOME")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())

@@ -11,10 +11,11 @@ CREATE TEMP TABLE merging AS
 SELECT ts_ms / {bucket_ms} * {bucket_ms} AS bucket_ms, model, project, fast, tier, geo, has_cost_usd,
        sum(input) AS input, sum(output) AS output, sum(cache_write_5m) AS cache_write_5m,
        sum(cache_write_1h) AS cache_write_1h, sum(cache_read) AS cache_read,
-       sum(web_search) AS web_search, total(cost_usd) AS cost_usd, count(*) AS requests
+       sum(web_search) AS web_search, total(cost_usd) AS cost_usd, count(*) AS requests,
+       agent
 FROM entry_keys
 WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-GROUP BY 1, 2, 3, 4, 5, 6, 7;
+GROUP BY 1, 2, 3, 4, 5, 6, 7, agent;
 
 INSERT INTO usage_by_time
 SELECT * FROM temp.merging WHERE true
@@ -28,9 +29,9 @@ ON CONFLICT DO UPDATE SET
 INSERT INTO usage_by_day
 SELECT bucket_ms / {day_ms} * {day_ms}, model, fast, tier, geo, has_cost_usd,
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-       sum(web_search), sum(cost_usd), sum(requests)
+       sum(web_search), sum(cost_usd), sum(requests), agent
 FROM temp.merging
-GROUP BY 1, 2, 3, 4, 5, 6
+GROUP BY 1, 2, 3, 4, 5, 6, agent
 ON CONFLICT DO UPDATE SET
     input = input + excluded.input, output = output + excluded.output,
     cache_write_5m = cache_write_5m + excluded.cache_write_5m,
@@ -44,10 +45,10 @@ INSERT INTO usage_by_session
 SELECT session_id, ts_ms / {bucket_ms} * {bucket_ms}, model, project, fast, tier, geo, has_cost_usd,
        min(ts_ms), max(ts_ms),
        sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read),
-       sum(web_search), total(cost_usd), count(*)
+       sum(web_search), total(cost_usd), count(*), agent
 FROM entry_keys
 WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'aggregated_through'), 0)
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, agent
 ON CONFLICT DO UPDATE SET
     first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
     input = input + excluded.input, output = output + excluded.output,

@@ -1,0 +1,225 @@
+//! The coding agents whose logs the ledger reads: one source module per agent.
+//!
+//! A source owns three things of its agent and nothing else: where its files are (the
+//! default folders, and the override the agent itself honours, e.g. `CODEX_HOME`), which
+//! files below them are its own and what session and project their paths name, and how
+//! their bytes become ledger records. Everything after a record (batches, dedup, the
+//! cursor's commit, reports) is shared, and knows an agent only as the `agent` column
+//! every row and file carries: the dedup rules apply within one agent.
+//!
+//! What a source implements (`Source`):
+//! - `agent`: its name in the ledger, as ccusage's subcommands name it (`Agent`).
+//! - `shape`: how its agent writes (`Shape`): append-only JSONL tailed from a byte
+//!   cursor (Claude Code, Codex), a whole file rewritten in place, or a SQLite database
+//!   written by the running agent. Only the first is read today; the other two have
+//!   their cursor kinds (`CursorKind`) for the agents of the part 2.
+//! - `folders`: the folders the walk looks in, every one probed whether it exists or not
+//!   (`doctor` lists them all).
+//! - `names`: the (project, session) a file's path below its folder names.
+//! - `parser`: a fresh `LineParser` for one file.
+//!
+//! How parser state survives a restart: a line parser that needs more than the line at
+//! hand (Codex counts the growth of cumulative totals, and takes the model from an
+//! earlier line) says so through `LineParser::take_state`, a string it alone reads back
+//! in `LineParser::resume`. The ingest stores the string in the file's cursor row
+//! (`files.state`) in the same transaction as the cursor's offset and the rows read up to
+//! it, so a pass killed at any point resumes with exactly the state that matches its
+//! offset. A stateless parser (Claude Code's) never has any.
+
+pub mod claude;
+pub mod codex;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::ingest::discover::Roots;
+use crate::ingest::parse::Parsed;
+
+/// A coding agent, named as ccusage's subcommands name it. Stored by `name` in the
+/// ledger's `agent` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Agent {
+    #[default]
+    Claude,
+    Codex,
+    Gemini,
+    Qwen,
+}
+
+impl Agent {
+    /// Every agent the ledger knows, in the order reports list them.
+    pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Qwen];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
+            Agent::Qwen => "qwen",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl rusqlite::ToSql for Agent {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.name().into())
+    }
+}
+
+/// An agent name this version does not know is an error: only a newer cco-stats writes
+/// one, and it also marks the ledger as newer, which this one refuses to open.
+impl rusqlite::types::FromSql for Agent {
+    fn column_result(
+        value: rusqlite::types::ValueRef<'_>,
+    ) -> rusqlite::types::FromSqlResult<Agent> {
+        let name = value.as_str()?;
+        Agent::from_name(name).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown agent {name:?}").into())
+        })
+    }
+}
+
+impl std::fmt::Display for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How an agent writes its usage, and so how the ledger keeps its place in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Lines are only ever appended: a byte cursor, and per-file parser state.
+    AppendOnly,
+    /// One JSON document rewritten whole: read again on change, upserted by message id.
+    Rewritten,
+    /// A SQLite database the running agent writes: read-only, from a watermark.
+    Database,
+}
+
+impl Shape {
+    /// The kind of cursor a file of this shape keeps.
+    pub fn cursor_kind(self) -> CursorKind {
+        match self {
+            Shape::AppendOnly => CursorKind::Offset,
+            Shape::Rewritten => CursorKind::Digest,
+            Shape::Database => CursorKind::Watermark,
+        }
+    }
+}
+
+/// Where reading of one file stands, by shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorKind {
+    /// Bytes consumed (always the end of a whole line), with the parser's state there.
+    Offset,
+    /// The digest of the whole file when last read: unchanged, nothing to read again.
+    Digest,
+    /// The greatest update time read from the database: rows above it are new or changed.
+    Watermark,
+}
+
+/// A folder the walk looks in for one agent's files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folder {
+    pub agent: Agent,
+    pub path: PathBuf,
+    /// A folder the user named (`--source`, a variable): missing, it is a warning. A
+    /// default folder that is not there is an agent not installed.
+    pub named: bool,
+}
+
+/// One agent's source: see the module doc.
+pub trait Source: Sync {
+    fn agent(&self) -> Agent;
+    fn shape(&self) -> Shape;
+    /// The folders to look in; Claude Code's follow `claude` (its roots, from `--source`,
+    /// `CLAUDE_CONFIG_DIR` or the defaults).
+    fn folders(&self, claude: &Roots) -> Vec<Folder>;
+    /// (project, session) of the file at `path`, `relative` being its path below its
+    /// folder.
+    fn names(&self, relative: &Path, path: &Path) -> (String, String);
+    /// A parser for one file, at its start.
+    fn parser(&self) -> Box<dyn LineParser>;
+}
+
+/// Turns one file's lines into records, in order.
+pub trait LineParser {
+    /// Continues from `state`, what `take_state` gave after the cursor's last line.
+    fn resume(&mut self, state: &str) -> Result<()>;
+    /// Reads one line (without its `\n`).
+    fn line(&mut self, line: &[u8]) -> Parsed;
+    /// The state after the last line read, if it changed since last taken: stored with
+    /// the cursor. A parser at a file's start has changed (its state is the empty one).
+    fn take_state(&mut self) -> Option<String>;
+    /// The rate-limit windows the lines read since last asked reported.
+    fn take_limits(&mut self) -> Vec<RateLimit> {
+        Vec::new()
+    }
+}
+
+/// One quota window of an agent's plan (Codex: the 5-hour and the weekly one) as an event
+/// saw it. The ledger keeps one row per window and reset time, with the highest use seen:
+/// copies of an event (archived rollouts, replays) name the same window again.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    pub agent: Agent,
+    pub window_minutes: i64,
+    pub resets_at_ms: i64,
+    pub used_percent: f64,
+    /// When the event said so.
+    pub seen_ms: i64,
+}
+
+/// Every source, in the order a pass reads them.
+pub fn all() -> [&'static dyn Source; 2] {
+    [&claude::CLAUDE, &codex::CODEX]
+}
+
+/// The source of `agent`'s files; `None` for an agent read by a later version.
+pub fn of(agent: Agent) -> Option<&'static dyn Source> {
+    all().into_iter().find(|s| s.agent() == agent)
+}
+
+/// Every folder of every source.
+pub fn folders(claude: &Roots) -> Vec<Folder> {
+    all().iter().flat_map(|s| s.folders(claude)).collect()
+}
+
+/// `$NAME` as a comma list of paths (`~` expanded), the way ccusage reads its agents'
+/// variables; `None` if unset or empty.
+pub fn env_paths(name: &str) -> Option<Vec<PathBuf>> {
+    let list = std::env::var_os(name).filter(|v| !v.is_empty())?;
+    let paths: Vec<PathBuf> = list
+        .to_string_lossy()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(crate::ingest::discover::expand_tilde)
+        .collect();
+    (!paths.is_empty()).then_some(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_round_trip_their_names() {
+        for agent in Agent::ALL {
+            assert_eq!(Agent::from_name(agent.name()), Some(agent));
+        }
+        assert_eq!(Agent::from_name("cursor"), None);
+    }
+
+    #[test]
+    fn every_source_is_found_by_its_agent() {
+        for source in all() {
+            assert_eq!(of(source.agent()).map(|s| s.agent()), Some(source.agent()));
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Codex CLI's rollouts through the real binary: `fixtures/codex` (its README works out
+//! the totals by hand), read from `~/.codex` of a scratch home.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Scratch, copy_tree, days, json};
+use serde_json::Value;
+
+fn codex_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codex")
+}
+
+/// A scratch whose `~/.codex` is a copy of `fixtures/codex` (no Claude Code data).
+fn with_codex() -> Scratch {
+    let s = Scratch::new();
+    let home = s.dir.path().join(".codex");
+    std::fs::create_dir_all(&home).unwrap();
+    copy_tree(&codex_fixtures(), &home);
+    s
+}
+
+/// The fixtures' days: [input, output, cache creation, cache read].
+fn expected_days() -> Vec<(String, [u64; 4])> {
+    vec![
+        ("2025-10-01".into(), [16_000, 900, 0, 9_000]),
+        ("2025-10-02".into(), [6_000, 700, 0, 16_000]),
+        ("2025-10-03".into(), [7_000, 300, 0, 1_000]),
+    ]
+}
+
+fn models(daily: &Value, day: usize) -> Vec<String> {
+    daily["daily"][day]["modelsUsed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every rule at once: growth of the cumulative totals (a re-emitted `token_count` adds
+/// nothing), cached input apart from input, a model switch, the archived copy of a
+/// rollout, a fork's and a subagent's replays of their parent, totals that start again.
+#[test]
+fn the_fixtures_give_the_totals_worked_out_by_hand() {
+    let s = with_codex();
+    s.once();
+    let daily = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&daily), expected_days());
+    assert_eq!(models(&daily, 0), ["gpt-5", "gpt-5-codex"]);
+    assert_eq!(models(&daily, 1), ["gpt-5", "gpt-5-codex"]);
+    // A second run finds nothing new.
+    s.once();
+    assert_eq!(days(&s.daily(&["--timezone", "UTC"])), expected_days());
+}
+
+/// A fork read before its parent (the parent only archived, the fork still in
+/// `sessions/`): the replayed events are the parent's, on the parent's day.
+#[test]
+fn a_fork_read_before_its_parent_leaves_the_parents_events_on_their_day() {
+    let s = with_codex();
+    let home = s.dir.path().join(".codex");
+    std::fs::remove_dir_all(home.join("sessions/2025/10/01")).unwrap();
+    s.once();
+    let daily = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&daily), expected_days());
+}
+
+/// A rollout read in two parts (Codex still writing it) counts what it would in one: the
+/// last totals and the model are kept with the cursor between the runs.
+#[test]
+fn a_rollout_read_in_parts_resumes_with_its_totals_and_model() {
+    let s = with_codex();
+    let home = s.dir.path().join(".codex");
+    std::fs::remove_dir_all(home.join("archived_sessions")).unwrap();
+    let file = home.join(
+        "sessions/2025/10/01/rollout-2025-10-01T09-00-00-0199a1b2-3c4d-7e5f-8a9b-0c1d2e3f4a01.jsonl",
+    );
+    let whole = std::fs::read_to_string(&file).unwrap();
+    // Cut after the re-emitted token_count, before the model switch.
+    let cut = whole.find("now run clippy").unwrap();
+    let cut = whole[..cut].rfind('\n').unwrap() + 1;
+    std::fs::write(&file, &whole[..cut]).unwrap();
+    s.once();
+    let first = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&first)[0].1, [10_000, 500, 0, 0]);
+    std::fs::write(&file, &whole).unwrap();
+    s.once();
+    let daily = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&daily), expected_days());
+    assert_eq!(models(&daily, 0), ["gpt-5", "gpt-5-codex"]);
+}
+
+/// `CODEX_HOME` names the home, as Codex itself reads it (a comma list, as ccusage does).
+#[test]
+fn codex_home_names_where_the_rollouts_are() {
+    let s = Scratch::new();
+    let elsewhere = s.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    copy_tree(&codex_fixtures(), &elsewhere);
+    let out = s
+        .cmd()
+        .env(
+            "CODEX_HOME",
+            format!("{},/nonexistent", elsewhere.display()),
+        )
+        .args(["once", "--json"])
+        .assert()
+        .success();
+    let stats = json(&out.get_output().stdout);
+    assert_eq!(stats["files_seen"], 5);
+    assert_eq!(days(&s.daily(&["--timezone", "UTC"])), expected_days());
+}
+
+/// Each event's quota windows are kept, one row per window and reset time, the highest
+/// use seen: copies in the archive and the replays add none.
+#[test]
+fn rate_limit_windows_are_kept_once_each() {
+    let s = with_codex();
+    s.once();
+    let conn = rusqlite::Connection::open(&s.db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT agent, window_minutes, resets_at_ms, used_percent FROM rate_limits
+             ORDER BY resets_at_ms, window_minutes",
+        )
+        .unwrap();
+    let rows: Vec<(String, i64, i64, f64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let five_hours = 1_759_323_600_000;
+    let week = 1_759_830_000_000;
+    assert_eq!(
+        rows,
+        vec![
+            ("codex".into(), 300, five_hours, 4.0),
+            ("codex".into(), 300, five_hours + 86_400_000, 2.0),
+            // Session B's windows, given as seconds from its events (older Codex):
+            // 12:00:05 + 3600 s and 12:30:05 + 1800 s name the same reset, 13:00.
+            ("codex".into(), 300, 1_759_496_400_000, 21.0),
+            ("codex".into(), 10080, 1_759_579_200_000, 30.0),
+            ("codex".into(), 10080, week, 15.0),
+        ]
+    );
+}
