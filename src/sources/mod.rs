@@ -10,7 +10,7 @@
 //! What a source implements (`Source`):
 //! - `agent`: its name in the ledger, as ccusage's subcommands name it (`Agent`).
 //! - `shape`: how its agent writes (`Shape`): append-only JSONL tailed from a byte
-//!   cursor (Claude Code, Codex), a whole file rewritten in place, or a SQLite database
+//!   cursor (Claude Code, Codex, Gemini CLI, Qwen Code), a whole file rewritten in place, or a SQLite database
 //!   written by the running agent. Only the first is read today; the other two have
 //!   their cursor kinds (`CursorKind`) for the agents of the part 2.
 //! - `folders`: the folders the walk looks in, every one probed whether it exists or not
@@ -28,6 +28,8 @@
 
 pub mod claude;
 pub mod codex;
+pub mod gemini;
+pub mod qwen;
 
 use std::path::{Path, PathBuf};
 
@@ -176,8 +178,8 @@ pub struct RateLimit {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 2] {
-    [&claude::CLAUDE, &codex::CODEX]
+pub fn all() -> [&'static dyn Source; 4] {
+    [&claude::CLAUDE, &codex::CODEX, &gemini::GEMINI, &qwen::QWEN]
 }
 
 /// The source of `agent`'s files; `None` for an agent read by a later version.
