@@ -13,7 +13,8 @@
 //! Copies count once through the ledger's dedup index, keyed by the message id: the
 //! copies of a message (its tokens arriving, a tool call added) repeat the tokens once
 //! set, and a legacy `.json` resumed into a `.jsonl` leaves the same ids in both. The
-//! `.json` is one document rewritten whole: it is read whole, each time it changes.
+//! `.json` is one document rewritten whole (`Shape::Rewritten`): it is read whole, each
+//! time it changes, and what it held before adds nothing.
 //!
 //! `tokens` is Gemini's `usageMetadata` by other names; `UsageMetadata` is the one
 //! reading of it, which Qwen Code's source shares.
@@ -26,6 +27,8 @@
 //! the one before it), is stored with the cursor.
 
 use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -103,6 +106,24 @@ impl Source for Gemini {
 
     fn parser(&self) -> Box<dyn LineParser> {
         Box::new(Session::default())
+    }
+
+    /// Session logs, and the legacy `session-*.json` documents (not the other `.json`
+    /// files below `tmp/`: logs, checkpoints, tool output).
+    fn reads(&self, name: &OsStr) -> bool {
+        let name = Path::new(name);
+        match name.extension().and_then(OsStr::to_str) {
+            Some("jsonl") => true,
+            Some("json") => name.as_os_str().as_bytes().starts_with(b"session-"),
+            _ => false,
+        }
+    }
+
+    fn shape_of(&self, path: &Path) -> Shape {
+        match path.extension() == Some(OsStr::new("json")) {
+            true => Shape::Rewritten,
+            false => Shape::AppendOnly,
+        }
     }
 }
 
@@ -263,6 +284,10 @@ impl LineParser for Session {
         }
         Some(serde_json::to_string(&self.state).expect("the state serializes"))
     }
+
+    fn document(&mut self, bytes: &[u8]) -> Vec<Parsed> {
+        legacy_document(bytes)
+    }
 }
 
 impl Session {
@@ -315,7 +340,7 @@ impl Session {
 /// A legacy `session-*.json`: one pretty-printed document, `{sessionId, projectHash,
 /// startTime, lastUpdated, messages}`, its messages the same records as a `.jsonl`'s.
 /// Read whole, in order, as the lines of a session file would be.
-pub fn legacy_document(bytes: &[u8]) -> Vec<Parsed> {
+fn legacy_document(bytes: &[u8]) -> Vec<Parsed> {
     #[derive(Deserialize)]
     struct Document<'a> {
         #[serde(borrow, default)]

@@ -17,6 +17,8 @@
 //!   (`doctor` lists them all).
 //! - `names`: the (project, session) a file's path below its folder names.
 //! - `parser`: a fresh `LineParser` for one file.
+//! - `reads` and `shape_of`, where the source's files are more than `*.jsonl` of its one
+//!   shape (Gemini CLI: legacy `.json` documents, rewritten whole, beside its logs).
 //!
 //! How parser state survives a restart: a line parser that needs more than the line at
 //! hand (Codex counts the growth of cumulative totals, and takes the model from an
@@ -31,6 +33,7 @@ pub mod codex;
 pub mod gemini;
 pub mod qwen;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -147,6 +150,16 @@ pub trait Source: Sync {
     fn names(&self, relative: &Path, path: &Path) -> (String, String);
     /// A parser for one file, at its start.
     fn parser(&self) -> Box<dyn LineParser>;
+    /// Whether a file named `name` below a folder is one of this agent's logs: the walk
+    /// and the watchers look at nothing else. `*.jsonl` unless the source says more.
+    fn reads(&self, name: &OsStr) -> bool {
+        Path::new(name).extension() == Some(OsStr::new("jsonl"))
+    }
+    /// The shape of the file at `path`: the source's, unless its agent writes two
+    /// (Gemini CLI's legacy `.json` documents beside its `.jsonl` logs).
+    fn shape_of(&self, _path: &Path) -> Shape {
+        self.shape()
+    }
 }
 
 /// Turns one file's lines into records, in order.
@@ -155,6 +168,14 @@ pub trait LineParser {
     fn resume(&mut self, state: &str) -> Result<()>;
     /// Reads one line (without its `\n`).
     fn line(&mut self, line: &[u8]) -> Parsed;
+    /// Reads a whole document (a file of the `Rewritten` shape, read again whole each
+    /// time it changes): its records, in order. Each must have a message id, which is
+    /// what makes reading it again add only what is new.
+    fn document(&mut self, _bytes: &[u8]) -> Vec<Parsed> {
+        vec![Parsed::Skipped(
+            "not a document this source reads".to_string(),
+        )]
+    }
     /// The state after the last line read, if it changed since last taken: stored with
     /// the cursor. A parser at a file's start has changed (its state is the empty one).
     fn take_state(&mut self) -> Option<String>;
@@ -185,6 +206,17 @@ pub fn all() -> [&'static dyn Source; 4] {
 /// The source of `agent`'s files; `None` for an agent read by a later version.
 pub fn of(agent: Agent) -> Option<&'static dyn Source> {
     all().into_iter().find(|s| s.agent() == agent)
+}
+
+/// Whether `name` is a log file of `agent`'s: the one rule for the walk and the watchers.
+pub fn reads(agent: Agent, name: &OsStr) -> bool {
+    of(agent).is_some_and(|source| source.reads(name))
+}
+
+/// Whether `name` is a log file of any agent's (a watcher's first look, before it knows
+/// the folder).
+pub fn any_reads(name: &OsStr) -> bool {
+    all().iter().any(|source| source.reads(name))
 }
 
 /// Every folder of every source.
