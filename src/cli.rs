@@ -15,6 +15,7 @@ use crate::report::calendar::parse_date;
 use crate::report::options::{
     BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
 };
+use crate::sources::Agent;
 
 /// The model's enums know nothing of clap: this names their values for the command line
 /// (and for `--help`, completions and man pages).
@@ -128,6 +129,8 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Usage and cost per host: this ledger's own and those imported from
     Hosts(ReportArgs),
+    /// Usage and cost per coding agent (Claude Code, Codex, ...)
+    Agents(ReportArgs),
     /// The ledger's rows as NDJSON, one response a line, for a warehouse or another ledger
     Export(ExportArgs),
     /// Merge other machines' exports into this ledger (each response counts once)
@@ -393,6 +396,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
 
+    /// Only these agents' usage: claude, codex, gemini, qwen (a comma list) [default:
+    /// every agent; Claude Code's for blocks]
+    #[arg(long, value_name = "NAME[,NAME…]", value_delimiter = ',', value_parser = parse_agent)]
+    pub agent: Vec<Agent>,
+
     /// Show usage per model under each row
     #[arg(long)]
     pub breakdown: bool,
@@ -435,6 +443,7 @@ impl ReportArgs {
             timezone: self.timezone.clone(),
             project: self.project.clone(),
             host: self.host.clone(),
+            agents: self.agent.clone(),
             breakdown: self.breakdown,
             order: self.order,
             format: match (self.json, self.csv) {
@@ -523,6 +532,14 @@ pub struct PricesArgs {
     /// that the table lacks to your price file (--prices, or ~/.config/cco-stats/prices.toml)
     #[arg(long, value_name = "FILE")]
     pub import: Option<PathBuf>,
+}
+
+/// An agent named as ccusage's subcommands name them.
+fn parse_agent(name: &str) -> Result<Agent, String> {
+    Agent::from_name(name.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Agent::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown agent {name:?} (known: {})", known.join(", "))
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::report::options::{
 };
 use crate::report::pricing::PriceTable;
 use crate::report::{self, Usage};
+use crate::sources::Agent;
 
 /// Which period a report groups by.
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +84,7 @@ impl Context {
             until_ms,
             project: options.project.as_deref().map(project_name),
             host,
+            agents: options.agents.clone(),
         };
         Ok(Context {
             store,
@@ -114,7 +116,7 @@ impl Context {
     /// Every block of the report's range, as `blocks` lists them (for `--token-limit max`
     /// and `p90`, which look at finished blocks).
     pub fn all_blocks(&self, length_ms: i64, now_ms: i64) -> Result<Vec<blocks::Block>> {
-        let responses = query::responses(self.store.conn(), &self.filter)?;
+        let responses = query::responses(self.store.conn(), &self.blocks_filter())?;
         Ok(blocks::blocks(
             &responses,
             &self.prices,
@@ -122,6 +124,16 @@ impl Context {
             length_ms,
             now_ms,
         ))
+    }
+
+    /// The filter of 5-hour blocks: they are Claude's billing windows, so they count
+    /// Claude Code's usage unless `--agent` names others.
+    fn blocks_filter(&self) -> Filter {
+        let mut filter = self.filter.clone();
+        if filter.agents.is_empty() {
+            filter.agents = vec![Agent::Claude];
+        }
+        filter
     }
 
     /// Usage per 15-minute UTC bucket of the report's range (any order).
@@ -289,6 +301,36 @@ impl Context {
         self.finish(&text, &by_key.totals)
     }
 
+    /// The `agents` view: usage, models and first and last activity per agent.
+    pub fn agents(&self) -> Result<ExitCode> {
+        let groups = query::session_groups(self.store.conn(), &self.filter)?;
+        let (mut agents, totals) = report::agents(&groups, &self.prices, self.options.mode);
+        if self.options.order == Order::Desc {
+            agents.reverse();
+        }
+        let style = self.style();
+        let named = report::Report {
+            periods: agents
+                .iter()
+                .map(|a| report::Period {
+                    key: a.agent.name().to_string(),
+                    usage: a.usage.clone(),
+                })
+                .collect(),
+            // The rows are the agents: no column beside them saying which.
+            totals: Usage {
+                agents: Default::default(),
+                ..totals.clone()
+            },
+        };
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&json::agents(&agents, &totals, style)),
+            OutputFormat::Csv => render::csv::periods(&named, "agent", style),
+            OutputFormat::Table => table::periods(&named, "Agent", style, screen()),
+        };
+        self.finish(&text, &totals)
+    }
+
     pub fn sessions(&self) -> Result<ExitCode> {
         let (sessions, totals) = self.session_report()?;
         let style = self.style();
@@ -357,7 +399,7 @@ impl Context {
 
     pub fn blocks(&self, blocks_options: BlocksOptions) -> Result<ExitCode> {
         let now_ms = jiff::Timestamp::now().as_millisecond();
-        let mut filter = self.filter.clone();
+        let mut filter = self.blocks_filter();
         if blocks_options.recent {
             let three_days_ago = now_ms - 3 * 86_400_000;
             filter.since_ms = Some(

@@ -164,10 +164,12 @@ fn figures(
     })
 }
 
-/// The options a report would have for the same figures: all history, costs as `auto`.
+/// The options a report would have for the same figures: all history, costs as `auto`,
+/// Claude Code's usage only (the status line is Claude Code's).
 fn report_options(args: &StatuslineArgs) -> ReportOptions {
     ReportOptions {
         timezone: args.timezone.clone(),
+        agents: vec![crate::sources::Agent::Claude],
         ..ReportOptions::default()
     }
 }

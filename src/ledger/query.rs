@@ -21,6 +21,7 @@ use crate::ingest::parse::Tokens;
 use crate::ledger::aggregate::{BUCKET_MS, DAY_MS, PricingKey, Sums, SumsPart};
 use crate::ledger::tokens_at;
 use crate::report::calendar;
+use crate::sources::Agent;
 
 /// Which rows a report covers: UTC milliseconds, `until_ms` exclusive.
 #[derive(Clone, Debug, Default)]
@@ -32,7 +33,12 @@ pub struct Filter {
     /// those imported from `hosts.id`. The aggregates are not kept by host, so such a
     /// report reads every raw row of its range (about 1 s per million rows).
     pub host: Option<Option<i64>>,
+    /// Only these agents' rows (`--agent`); empty: every agent's.
+    pub agents: Vec<Agent>,
 }
+
+/// The condition on a row's or an aggregate's agent: ?5 is `agents_param`.
+const AGENTS: &str = "(?5 IS NULL OR instr(?5, ',' || agent || ',') > 0)";
 
 impl Filter {
     fn since(&self) -> i64 {
@@ -42,14 +48,25 @@ impl Filter {
         self.until_ms.unwrap_or(i64::MAX)
     }
 
-    /// ?1..?4 of the queries below: the range, the project, the host.
-    fn params(&self) -> (i64, i64, Option<&str>, i64) {
+    /// ?1..?5 of the queries below: the range, the project, the host, the agents.
+    fn params(&self) -> (i64, i64, Option<&str>, i64, Option<String>) {
         (
             self.since(),
             self.until(),
             self.project.as_deref(),
             self.host_param(),
+            self.agents_param(),
         )
+    }
+
+    /// Parameter ?5 of the queries below: the agents as `,claude,codex,`, or NULL for
+    /// every agent (see `AGENTS`).
+    fn agents_param(&self) -> Option<String> {
+        if self.agents.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = self.agents.iter().map(|a| a.name()).collect();
+        Some(format!(",{},", names.join(",")))
     }
 
     /// Parameter ?4 of the queries below: -1 for every host, 0 for this ledger's own,
@@ -161,9 +178,10 @@ pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let sql = format!(
         "SELECT bucket_ms, project, {SUMS} FROM usage_by_time
          WHERE {AGGREGATES} AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3) AND requests > 0
+           AND {AGENTS}
          UNION ALL
          SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, project, {ROW_SUMS} FROM entry_keys
-         WHERE {rows} AND (?3 IS NULL OR project = ?3)"
+         WHERE {rows} AND (?3 IS NULL OR project = ?3) AND {AGENTS}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(filter.params(), |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;
@@ -200,7 +218,7 @@ pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Resul
     let mut sums = DateSums::new(filter, zone);
     if filter.host.is_none() {
         let days = sums.add_days(conn, filter)?;
-        sums.move_day_edges(conn, &days)?;
+        sums.move_day_edges(conn, &days, filter)?;
     }
     sums.add_unmerged(conn, filter)?;
     snapshot.finish()?;
@@ -243,7 +261,7 @@ impl<'z> DateSums<'z> {
             filter.until().saturating_add(2 * DAY_MS),
         );
         let mut days: Vec<(i64, Date)> = Vec::new();
-        for day in groups_between(conn, USAGE_BY_DAY, from, to)? {
+        for day in groups_between(conn, USAGE_BY_DAY, from, to, filter)? {
             let date = match days.last() {
                 Some(&(at, date)) if at == day.at_ms => date,
                 _ => {
@@ -259,7 +277,12 @@ impl<'z> DateSums<'z> {
 
     /// Moves the quarter hours of each day that lie outside its date (between the UTC and
     /// the local midnight) from that date to their own.
-    fn move_day_edges(&mut self, conn: &Connection, days: &[(i64, Date)]) -> Result<()> {
+    fn move_day_edges(
+        &mut self,
+        conn: &Connection,
+        days: &[(i64, Date)],
+        filter: &Filter,
+    ) -> Result<()> {
         for &(day, date) in days {
             let start = calendar::day_start_ms(date, self.zone)?;
             let end = calendar::day_start_ms(date.tomorrow()?, self.zone)?;
@@ -267,7 +290,7 @@ impl<'z> DateSums<'z> {
                 if from >= to {
                     continue;
                 }
-                for quarter in groups_between(conn, USAGE_BY_QUARTER, from, to)? {
+                for quarter in groups_between(conn, USAGE_BY_QUARTER, from, to, filter)? {
                     self.add(
                         calendar::local_date(quarter.at_ms, self.zone),
                         day,
@@ -284,22 +307,13 @@ impl<'z> DateSums<'z> {
     /// The rows not merged into the aggregates yet (with `--host`, all that host's rows),
     /// each on its own date.
     fn add_unmerged(&mut self, conn: &Connection, filter: &Filter) -> Result<()> {
-        let (rows, host) = match filter.host {
-            None => (format!("{UNMERGED} AND +ts_ms >= ?1 AND +ts_ms < ?2"), None),
-            Some(host) => (
-                "coalesce(host, 0) = ?3 AND ts_ms >= ?1 AND ts_ms < ?2".to_string(),
-                Some(host.unwrap_or(0)),
-            ),
-        };
+        let rows = filter.raw_rows();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT ts_ms, {ROW_SUMS} FROM entry_keys WHERE {rows}"
+            "SELECT ts_ms, {ROW_SUMS} FROM entry_keys
+             WHERE {rows} AND (?3 IS NULL OR project = ?3) AND {AGENTS}"
         ))?;
         let map = |r: &Row<'_>| group_from(r, r.get(0)?, String::new(), 1);
-        let (since, until) = (filter.since(), filter.until());
-        let unmerged = match host {
-            None => stmt.query_map(params![since, until], &map)?,
-            Some(host) => stmt.query_map(params![since, until, host], &map)?,
-        };
+        let unmerged = stmt.query_map(filter.params(), map)?;
         for row in unmerged {
             let row = row?;
             let date = calendar::local_date(row.at_ms, self.zone);
@@ -340,18 +354,23 @@ impl<'z> DateSums<'z> {
 const USAGE_BY_DAY: (&str, &str) = ("usage_by_day", "day_ms");
 const USAGE_BY_QUARTER: (&str, &str) = ("usage_by_time", "bucket_ms");
 
-/// The rows of an aggregate between two UTC instants, in time order.
+/// The rows of an aggregate between two UTC instants, of the filter's agents, in time
+/// order.
 fn groups_between(
     conn: &Connection,
     (table, at): (&str, &str),
     from: i64,
     to: i64,
+    filter: &Filter,
 ) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {at}, {SUMS} FROM {table} WHERE {at} >= ?1 AND {at} < ?2 AND requests > 0
+        "SELECT {at}, {SUMS} FROM {table}
+         WHERE {at} >= ?1 AND {at} < ?2 AND requests > 0 AND {AGENTS}
          ORDER BY {at}"
     ))?;
-    let rows = stmt.query_map(params![from, to], |r| {
+    // ?3 and ?4 (project, host) are not asked of an aggregate without them.
+    let agents = filter.agents_param();
+    let rows = stmt.query_map(params![from, to, None::<i64>, None::<i64>, agents], |r| {
         group_from(r, r.get(0)?, String::new(), 1)
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -395,7 +414,7 @@ pub fn host_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
                 total(cost_usd), count(*), agent
          FROM entry_keys
          WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
-           AND (?4 = -1 OR coalesce(host, 0) = ?4)
+           AND (?4 = -1 OR coalesce(host, 0) = ?4) AND {AGENTS}
          GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd, agent"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -406,12 +425,12 @@ pub fn host_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
 /// Each host's first and last response in the filter's range: (host key as in
 /// `host_groups`, first ms, last ms).
 pub fn host_spans(conn: &Connection, filter: &Filter) -> Result<Vec<(String, i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT CAST(coalesce(host, 0) AS TEXT), min(ts_ms), max(ts_ms) FROM entries
-         WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
-           AND (?4 = -1 OR coalesce(host, 0) = ?4)
-         GROUP BY 1",
-    )?;
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+               AND (?4 = -1 OR coalesce(host, 0) = ?4) AND {AGENTS}
+             GROUP BY 1"
+    ))?;
     let rows = stmt.query_map(filter.params(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -471,10 +490,11 @@ pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionG
     let sql = format!(
         "SELECT session_id, bucket_ms, first_ms, last_ms, project, {SUMS} FROM usage_by_session
          WHERE {AGGREGATES} AND requests > 0 AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3)
+           AND {AGENTS}
          UNION ALL
          SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, ts_ms, ts_ms, project, {ROW_SUMS}
          FROM entry_keys
-         WHERE {rows} AND (?3 IS NULL OR project = ?3)"
+         WHERE {rows} AND (?3 IS NULL OR project = ?3) AND {AGENTS}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(filter.params(), session_group_from)?;
@@ -512,7 +532,7 @@ pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT ts_ms, project, {ROW_SUMS} FROM entry_keys
          WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
-           AND (?4 = -1 OR coalesce(host, 0) = ?4)
+           AND (?4 = -1 OR coalesce(host, 0) = ?4) AND {AGENTS}
          ORDER BY ts_ms"
     ))?;
     let rows = stmt.query_map(filter.params(), |r| group_from(r, r.get(0)?, r.get(1)?, 2))?;

@@ -15,7 +15,7 @@ use super::{Style, iso, money, percent};
 use crate::ingest::parse::Tokens;
 use crate::report::blocks::{Block, limit_status};
 use crate::report::pricing::{PriceTable, Rates};
-use crate::report::{HostUsage, ModelUsage, Report, Session, Usage};
+use crate::report::{AgentUsage, HostUsage, ModelUsage, Report, Session, Usage};
 
 /// Which list a periods document holds, and so the name of each row's key field.
 #[derive(Clone, Copy, Debug)]
@@ -91,11 +91,15 @@ struct Sums<'a> {
     model_breakdowns: Option<Vec<Breakdown<'a>>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     unpriced_models: Vec<&'a str>,
+    /// The agents a row's usage is of (rows only, like `modelsUsed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agents: Option<Vec<&'static str>>,
 }
 
 impl<'a> Sums<'a> {
     fn of(usage: &'a Usage, with_models: bool, style: Style) -> Sums<'a> {
         Sums {
+            agents: with_models.then(|| usage.agents_used()),
             tokens: TokenCounts::of(&usage.tokens),
             total_tokens: usage.tokens.total(),
             total_cost: (!style.no_cost).then(|| money(usage.cost)),
@@ -187,6 +191,50 @@ pub fn periods(report: &Report, kind: PeriodKind, style: Style) -> impl Serializ
             })
             .collect(),
         totals: Sums::of(&report.totals, false, style),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentRow<'a> {
+    agent: &'static str,
+    requests: u64,
+    #[serde(flatten)]
+    sums: Sums<'a>,
+    first_activity: String,
+    last_activity: String,
+}
+
+#[derive(Serialize)]
+struct Agents<'a> {
+    agents: Vec<AgentRow<'a>>,
+    totals: Sums<'a>,
+}
+
+/// `{"agents": [{"agent", "requests", "inputTokens", "outputTokens",
+/// "cacheCreationTokens", "cacheReadTokens", "totalTokens", "totalCost", "modelsUsed",
+/// "modelBreakdowns", "firstActivity", "lastActivity"}], "totals": {...}}`.
+pub fn agents<'a>(
+    agents: &'a [AgentUsage],
+    totals: &'a Usage,
+    style: Style,
+) -> impl Serialize + 'a {
+    Agents {
+        agents: agents
+            .iter()
+            .map(|a| AgentRow {
+                agent: a.agent.name(),
+                requests: a.usage.requests,
+                sums: Sums {
+                    // The row is the agent.
+                    agents: None,
+                    ..Sums::of(&a.usage, true, style)
+                },
+                first_activity: iso(a.first_ms),
+                last_activity: iso(a.last_ms),
+            })
+            .collect(),
+        totals: Sums::of(totals, false, style),
     }
 }
 

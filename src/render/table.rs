@@ -404,6 +404,24 @@ fn usage_table(
     style: Style,
     screen: Screen,
 ) -> String {
+    // More than one agent: each row says whose usage it is.
+    let with_agents;
+    let (labels, rows) = if totals.agents.len() > 1 {
+        let mut all = labels.to_vec();
+        all.push(Label::fixed("Agents"));
+        with_agents = rows
+            .iter()
+            .map(|(cells, usage)| {
+                let mut cells = cells.clone();
+                cells.push(usage.agents_used().join(", "));
+                (cells, *usage)
+            })
+            .collect::<Vec<_>>();
+        (all, with_agents.as_slice())
+    } else {
+        (labels.to_vec(), rows)
+    };
+    let labels = labels.as_slice();
     let mut table = None;
     for layout in LAYOUTS {
         // A breakdown line's model name runs across the labels (and the empty model list).

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::ingest::parse::Tokens;
 use crate::ledger::query::{Group, SessionGroup};
 use crate::report::pricing::{Family, PriceTable, Request};
+use crate::sources::Agent;
 
 /// Where a cost comes from: `auto`, a line's own `costUSD` where it has one and the price
 /// table elsewhere; `calculate`, always the table; `display`, `costUSD` only.
@@ -50,6 +51,8 @@ pub struct Usage {
     pub requests: u64,
     /// Keyed by model id; usage without a model (API-error placeholders) is in the sums only.
     pub models: BTreeMap<String, ModelUsage>,
+    /// The agents whose rows it holds.
+    pub agents: BTreeSet<Agent>,
 }
 
 impl Usage {
@@ -73,7 +76,13 @@ impl Usage {
         rows
     }
 
+    /// The names of the agents whose rows it holds, in `Agent::ALL`'s order.
+    pub fn agents_used(&self) -> Vec<&'static str> {
+        self.agents.iter().map(|a| a.name()).collect()
+    }
+
     pub fn add_group(&mut self, group: &Group, cost: Option<f64>) {
+        self.agents.insert(group.key.agent);
         add_tokens(&mut self.tokens, &group.tokens);
         self.cost += cost.unwrap_or(0.0);
         self.requests += group.requests;
@@ -259,6 +268,43 @@ pub fn sessions(
             .then(a.session_id.cmp(&b.session_id))
     });
     (list, totals)
+}
+
+/// One agent's usage, for the `agents` view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentUsage {
+    pub agent: Agent,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub usage: Usage,
+}
+
+/// Sums session groups (which keep exact first and last activity times) into one row
+/// per agent, in `Agent::ALL`'s order, and totals.
+pub fn agents(
+    groups: &[SessionGroup],
+    prices: &PriceTable,
+    mode: CostMode,
+) -> (Vec<AgentUsage>, Usage) {
+    let mut by_agent: BTreeMap<Agent, AgentUsage> = BTreeMap::new();
+    let mut totals = Usage::default();
+    let mut pricer = Pricer::new(prices, mode);
+    for g in groups {
+        let cost = pricer.cost(&g.group);
+        let agent = by_agent
+            .entry(g.group.key.agent)
+            .or_insert_with(|| AgentUsage {
+                agent: g.group.key.agent,
+                first_ms: g.first_ms,
+                last_ms: g.last_ms,
+                usage: Usage::default(),
+            });
+        agent.first_ms = agent.first_ms.min(g.first_ms);
+        agent.last_ms = agent.last_ms.max(g.last_ms);
+        agent.usage.add_group(&g.group, cost);
+        totals.add_group(&g.group, cost);
+    }
+    (by_agent.into_values().collect(), totals)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use jiff::civil::Date;
 
 use super::CostMode;
+use crate::sources::Agent;
 
 /// How a report is printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub struct ReportOptions {
     pub project: Option<String>,
     /// One host's rows only: its name or id (`hosts` lists them).
     pub host: Option<String>,
+    /// These agents' rows only; empty: every agent's (but for blocks, Claude Code's).
+    pub agents: Vec<Agent>,
     pub breakdown: bool,
     pub order: Order,
     pub format: OutputFormat,
@@ -71,6 +74,7 @@ impl Default for ReportOptions {
             timezone: None,
             project: None,
             host: None,
+            agents: Vec::new(),
             breakdown: false,
             order: Order::Asc,
             format: OutputFormat::Table,
