@@ -104,6 +104,53 @@ fn the_qwen_fixtures_give_the_hand_worked_totals() {
     assert_eq!(parent["inputTokens"], 6_000 + 8_000);
 }
 
+/// Beside Claude Code's and Codex's files, each agent's rows are its own: `--agent`
+/// gives each one's hand-worked totals, and the agents view lists them.
+#[test]
+fn every_agent_in_one_ledger_keeps_its_own_totals() {
+    let s = Scratch::with_fixtures();
+    for (name, home) in [
+        ("gemini", gemini_home as fn(&Scratch) -> PathBuf),
+        ("qwen", qwen_home),
+    ] {
+        std::fs::create_dir_all(home(&s)).unwrap();
+        common::copy_tree(&fixture(name), &home(&s));
+    }
+    let codex = s.dir.path().join(".codex");
+    std::fs::create_dir_all(&codex).unwrap();
+    common::copy_tree(&fixture("codex"), &codex);
+    s.once();
+    let total = |agent: &str| {
+        s.daily(&["--timezone", "UTC", "--agent", agent])["totals"]["totalTokens"].clone()
+    };
+    assert_eq!(total("gemini"), 7_350 + 32_750 + 9_570);
+    assert_eq!(total("qwen"), 41_350 + 30_360 + 1_020);
+    let view = s.report(&["agents"]);
+    let row = |agent: &str| {
+        view["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["agent"] == agent)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {agent} in {view}"))
+    };
+    let gemini = row("gemini");
+    assert_eq!(gemini["requests"], 8, "{gemini}");
+    assert_eq!(gemini["inputTokens"], 3_500 + 8_030 + 4_000);
+    assert_eq!(gemini["outputTokens"], 350 + 720 + 570);
+    assert_eq!(gemini["cacheReadTokens"], 3_500 + 24_000 + 5_000);
+    assert_eq!(
+        gemini["modelsUsed"],
+        serde_json::json!(["gemini-2.5-flash", "gemini-2.5-pro"])
+    );
+    assert_eq!(gemini["firstActivity"], "2026-01-09T14:00:10.000Z");
+    let qwen = row("qwen");
+    assert_eq!(qwen["requests"], 5, "{qwen}");
+    assert_eq!(qwen["lastActivity"], "2026-01-12T23:59:59.900Z");
+    assert_eq!(view["agents"].as_array().unwrap().len(), 4, "{view}");
+}
+
 /// A branch read before the session it was branched from (a ledger that started between
 /// the two): once the parent is read, the copies count in the parent's session.
 #[test]
