@@ -1087,3 +1087,266 @@ pub fn qwen(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
     }
     Ok(tree)
 }
+
+/// Codex CLI's cumulative token counts (OpenAI's: input includes cached, output
+/// includes reasoning).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct CodexTotals {
+    input: u64,
+    cached: u64,
+    output: u64,
+    reasoning: u64,
+}
+
+impl CodexTotals {
+    fn json(&self) -> String {
+        format!(
+            r#"{{"input_tokens":{},"cached_input_tokens":{},"output_tokens":{},"reasoning_output_tokens":{},"total_tokens":{}}}"#,
+            self.input,
+            self.cached,
+            self.output,
+            self.reasoning,
+            self.input + self.output
+        )
+    }
+
+    /// What a reader counts for growing from `before` to `self`: [input without the
+    /// cached part, output, cache creation, cache read].
+    fn sums_since(&self, before: &CodexTotals) -> Sums {
+        let input = self.input - before.input;
+        let cached = self.cached - before.cached;
+        [input - cached, self.output - before.output, 0, cached]
+    }
+
+    fn minus(&self, before: &CodexTotals) -> CodexTotals {
+        CodexTotals {
+            input: self.input - before.input,
+            cached: self.cached - before.cached,
+            output: self.output - before.output,
+            reasoning: self.reasoning - before.reasoning,
+        }
+    }
+}
+
+const CODEX_MODELS: [&str; 3] = ["gpt-5-codex", "gpt-5", "gpt-5.1-codex"];
+
+/// One `token_count` line of a rollout, as Codex writes it.
+fn codex_count(ts_ms: i64, totals: Option<(&CodexTotals, &CodexTotals)>, used: u64) -> String {
+    let info = match totals {
+        None => "null".to_string(),
+        Some((total, last)) => format!(
+            r#"{{"total_token_usage":{},"last_token_usage":{},"model_context_window":272000}}"#,
+            total.json(),
+            last.json()
+        ),
+    };
+    let resets = (START_MS / 1000) + 18_000 * (ts_ms - START_MS).div_euclid(18_000_000);
+    format!(
+        r#"{{"timestamp":"{}","type":"event_msg","payload":{{"type":"token_count","info":{info},"rate_limits":{{"primary":{{"used_percent":{used}.0,"window_minutes":300,"resets_at":{}}},"secondary":{{"used_percent":{}.0,"window_minutes":10080,"resets_at":{}}}}}}}}}"#,
+        iso(ts_ms),
+        resets + 18_000,
+        used / 3,
+        (START_MS / 1000) + 604_800 * (1 + (ts_ms - START_MS).div_euclid(604_800_000)),
+    )
+}
+
+fn codex_line(ts_ms: i64, kind: &str, payload: &str) -> String {
+    format!(
+        r#"{{"timestamp":"{}","type":"{kind}","payload":{payload}}}"#,
+        iso(ts_ms)
+    )
+}
+
+fn codex_meta(ts_ms: i64, id: &str, cwd: &str, extra: &str) -> String {
+    codex_line(
+        ts_ms,
+        "session_meta",
+        &format!(
+            r#"{{"id":"{id}","timestamp":"{}","cwd":"{cwd}","originator":"codex_cli_rs","cli_version":"0.46.0","instructions":null,{extra}"model_provider":"openai","git":{{"commit_hash":"4f2a9c1e","branch":"main"}}}}"#,
+            iso(ts_ms)
+        ),
+    )
+}
+
+fn codex_context(ts_ms: i64, cwd: &str, model: &str) -> String {
+    codex_line(
+        ts_ms,
+        "turn_context",
+        &format!(
+            r#"{{"cwd":"{cwd}","approval_policy":"on-request","sandbox_policy":{{"mode":"workspace-write","network_access":false}},"model":"{model}","effort":"medium","summary":"auto"}}"#
+        ),
+    )
+}
+
+/// A rollout's `token_count` events as a child replays them: (totals, last) in order,
+/// with the model in force at each.
+#[derive(Clone)]
+struct CodexEvent {
+    totals: CodexTotals,
+    last: CodexTotals,
+    model: &'static str,
+}
+
+/// A Codex home under `home/` (`sessions/YYYY/MM/DD/rollout-*.jsonl`, with archived copies,
+/// forks and subagent threads), and what a correct reader must report. The traps: every
+/// usage is cumulative (`total_token_usage`), some `token_count` events are emitted again
+/// with unchanged totals, some sessions switch model, some rollouts are also in
+/// `archived_sessions/`, and forks and subagent threads replay their parent's events
+/// (rewritten timestamps) before their own.
+pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
+    let mut rng = Rng(spec.seed ^ 0xc0de_c0de);
+    let mut expected = Expected::default();
+    let mut parents: Vec<(String, String, Vec<CodexEvent>, CodexTotals, i64)> = Vec::new();
+    for n in 0..spec.files {
+        let project = rng.below((spec.files / 10).max(1) as u64);
+        let cwd = format!("/home/dev/work/codex-{project}");
+        let id = format!(
+            "0199{}-{}-7{}-8{}-{}",
+            rng.hex(4),
+            rng.hex(4),
+            rng.hex(3),
+            rng.hex(3),
+            rng.hex(12)
+        );
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut lines = Vec::new();
+        let mut totals = CodexTotals::default();
+        let mut events: Vec<CodexEvent> = Vec::new();
+        // A fork or a subagent thread of an earlier session: its events first.
+        let child = match parents.len() {
+            0 => None,
+            len if rng.chance(0.25) => Some(rng.below(len as u64) as usize),
+            _ => None,
+        };
+        match child.map(|at| parents[at].clone()) {
+            Some((parent_id, parent_cwd, replayed, parent_totals, parent_end)) => {
+                // Codex names a rollout by when it starts: a child after its parent.
+                ts = ts.max(parent_end + 60_000);
+                let subagent = rng.chance(0.4);
+                let extra = match subagent {
+                    true => format!(
+                        r#""source":{{"subagent":{{"thread_spawn":{{"parent_thread_id":"{parent_id}","depth":1}}}}}},"#
+                    ),
+                    false => format!(r#""forked_from_id":"{parent_id}","source":"cli","#),
+                };
+                lines.push(codex_meta(ts, &id, &parent_cwd, &extra));
+                for event in &replayed {
+                    // A subagent's replay lands within one second; a fork's is spread.
+                    ts += if subagent { 3 } else { 250 };
+                    lines.push(codex_context(ts, &parent_cwd, event.model));
+                    lines.push(codex_count(ts, Some((&event.totals, &event.last)), 1));
+                }
+                totals = parent_totals;
+                events = replayed;
+            }
+            None => {
+                lines.push(codex_meta(ts, &id, &cwd, r#""source":"cli","#));
+                ts += 20;
+                lines.push(codex_count(ts, None, rng.below(50)));
+            }
+        }
+        let start = ts;
+        let mut model = CODEX_MODELS[rng.below(CODEX_MODELS.len() as u64) as usize];
+        lines.push(codex_context(ts + 10, &cwd, model));
+        let turns = rng.range(1, spec.turns as u64 * 2);
+        for _ in 0..turns {
+            ts += rng.range(5_000, 400_000) as i64;
+            if rng.chance(0.15) {
+                model = CODEX_MODELS[rng.below(CODEX_MODELS.len() as u64) as usize];
+                lines.push(codex_context(ts, &cwd, model));
+            }
+            lines.push(codex_line(
+                ts,
+                "response_item",
+                r#"{"type":"message","role":"user","content":[{"type":"input_text","text":"make the failing test pass"}]}"#,
+            ));
+            lines.push(codex_line(
+                ts,
+                "event_msg",
+                r#"{"type":"user_message","message":"make the failing test pass","images":[]}"#,
+            ));
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let big = rng.chance(spec.big_prob);
+                let bytes = match big {
+                    true => rng.range(spec.big_kb as u64 * 512, spec.big_kb as u64 * 1536),
+                    false => rng.range(50, 3_000),
+                } as usize;
+                let output: String = FILLER.chars().cycle().take(bytes).collect();
+                lines.push(codex_line(
+                    ts,
+                    "response_item",
+                    &format!(
+                        r#"{{"type":"function_call","name":"shell","arguments":"{{\"command\":[\"cargo\",\"test\"]}}","call_id":"call_{}"}}"#,
+                        rng.hex(24)
+                    ),
+                ));
+                lines.push(codex_line(
+                    ts + 900,
+                    "response_item",
+                    &format!(
+                        r#"{{"type":"function_call_output","call_id":"call_x","output":"{}"}}"#,
+                        output.replace('"', "'")
+                    ),
+                ));
+                let input = rng.range(2_000, 40_000);
+                let grown = CodexTotals {
+                    input: totals.input + input,
+                    cached: totals.cached + rng.below(input + 1),
+                    output: totals.output + rng.range(20, 2_000),
+                    reasoning: totals.reasoning,
+                };
+                let grown = CodexTotals {
+                    reasoning: grown.reasoning + rng.below(grown.output - totals.output + 1),
+                    ..grown
+                };
+                ts += 1_000;
+                let last = grown.minus(&totals);
+                lines.push(codex_count(ts, Some((&grown, &last)), rng.below(100)));
+                count(&mut expected, ts, grown.sums_since(&totals));
+                events.push(CodexEvent {
+                    totals: grown,
+                    last,
+                    model,
+                });
+                totals = grown;
+                if rng.chance(0.3) {
+                    // The same totals again (a rate-limit refresh): nothing new.
+                    ts += 1_000;
+                    lines.push(codex_count(ts, Some((&totals, &last)), rng.below(100)));
+                }
+            }
+            lines.push(codex_line(
+                ts,
+                "event_msg",
+                r#"{"type":"agent_message","message":"The test passes now."}"#,
+            ));
+        }
+        let name = format!("rollout-{}-{id}.jsonl", iso(start)[..19].replace(':', "-"));
+        let date = &iso(start)[..10];
+        let path = home
+            .join("sessions")
+            .join(&date[..4])
+            .join(&date[5..7])
+            .join(&date[8..10])
+            .join(&name);
+        write_file(&path, &lines, &mut expected)?;
+        if rng.chance(0.15) {
+            // Archived as well: the same bytes twice, counted once.
+            write_file(
+                &home.join("archived_sessions").join(&name),
+                &lines,
+                &mut expected,
+            )?;
+        }
+        if n % 3 == 0 || parents.len() < 8 {
+            parents.push((id, cwd, events, totals, ts));
+            if parents.len() > 30 {
+                parents.remove(0);
+            }
+        }
+    }
+    Ok(expected)
+}

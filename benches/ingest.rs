@@ -24,6 +24,10 @@ fn main() {
     }
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_cco-stats"));
     let scratch = tempfile::tempdir().expect("a scratch folder");
+    // Every run below reads this machine's Codex home too, unless told another: an
+    // empty one, so the figures are the generated tree's alone.
+    // SAFETY: set before any thread is started.
+    unsafe { std::env::set_var("CODEX_HOME", scratch.path().join("no-codex-home")) };
     let work = match std::env::var_os("CCO_BENCH_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => scratch.path().to_path_buf(),

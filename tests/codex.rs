@@ -146,3 +146,118 @@ fn rate_limit_windows_are_kept_once_each() {
         ]
     );
 }
+
+/// A generated Codex home (`benches/corpus.rs`): forks, subagent threads, archived
+/// copies, re-emitted events and model switches, with the totals the generator knows.
+fn generated(s: &Scratch, spec: common::corpus::Spec) -> common::corpus::Expected {
+    let expected = common::corpus::generate_codex(&s.dir.path().join(".codex"), &spec).unwrap();
+    let lines = expected
+        .files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The traps are there.
+    assert!(lines.contains("forked_from_id"));
+    assert!(lines.contains("thread_spawn"));
+    assert!(
+        expected
+            .files
+            .iter()
+            .any(|f| f.starts_with(s.dir.path().join(".codex/archived_sessions")))
+    );
+    expected
+}
+
+#[test]
+fn a_generated_codex_home_gives_exactly_the_generators_totals() {
+    let s = Scratch::new();
+    let expected = generated(
+        &s,
+        common::corpus::Spec {
+            files: 80,
+            seed: 5,
+            ..Default::default()
+        },
+    );
+    s.once();
+    let daily = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&daily), common::expected_days(&expected));
+    let agents = s.report(&["agents"]);
+    assert_eq!(agents["agents"][0]["requests"], expected.rows);
+}
+
+/// `once` killed at any moment over a Codex home, then run to the end: every growth
+/// counted once, from the parser state committed with each cursor.
+#[test]
+fn runs_killed_mid_ingest_of_a_codex_home_lose_and_double_nothing() {
+    let s = Scratch::new();
+    let expected = generated(
+        &s,
+        common::corpus::Spec {
+            files: 100,
+            seed: 17,
+            big_prob: 0.2,
+            big_kb: 300,
+            ..Default::default()
+        },
+    );
+    let mut delays_ms = 2..;
+    for _ in 0..15 {
+        let mut child = s
+            .std_cmd()
+            .args(["once", "--batch-size", "5"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = delays_ms.next().unwrap() * 7 % 90;
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    s.once();
+    let daily = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&daily), common::expected_days(&expected));
+}
+
+/// Daily tokens equal ccusage's `codex daily` on a generated home, where ccusage is at
+/// hand (`CCUSAGE_BIN`, e.g. ccusage 20.0.24's `node_modules/@ccusage/ccusage-linux-x64/
+/// bin/ccusage`); skipped without it. Where the two differ, the test prints both.
+#[test]
+fn daily_tokens_equal_ccusages_on_a_generated_home() {
+    let Some(ccusage) = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty()) else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    let s = Scratch::new();
+    let spec = common::corpus::Spec {
+        files: env_usize("CCO_CODEX_FILES", 300),
+        seed: 23,
+        ..Default::default()
+    };
+    let expected = generated(&s, spec);
+    s.once();
+    let ours = days(&s.daily(&["--timezone", "UTC"]));
+    assert_eq!(ours, common::expected_days(&expected));
+    let out = std::process::Command::new(ccusage)
+        .args(["codex", "daily", "--json", "--offline", "--timezone", "UTC"])
+        .env("HOME", s.dir.path())
+        .env_remove("CODEX_HOME")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let theirs: Vec<(String, [u64; 4])> = json(&out.stdout)["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["date"].as_str().unwrap().to_string(), common::sums(d)))
+        .collect();
+    assert_eq!(ours, theirs);
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

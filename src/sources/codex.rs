@@ -63,22 +63,20 @@ impl Source for Codex {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        let (homes, named) = match env_paths(HOME_VAR) {
-            Some(homes) => (homes, true),
-            None => (
-                crate::paths::home()
-                    .map(|h| vec![h.join(".codex")])
-                    .unwrap_or_default(),
-                false,
-            ),
-        };
+        let homes = env_paths(HOME_VAR).unwrap_or_else(|| {
+            crate::paths::home()
+                .map(|h| vec![h.join(".codex")])
+                .unwrap_or_default()
+        });
+        // A home without one of the two folders is usual (nothing archived yet): no
+        // warning, whoever named the home.
         homes
             .iter()
             .flat_map(|home| FOLDERS.map(|f| home.join(f)))
             .map(|path: PathBuf| Folder {
                 agent: Agent::Codex,
                 path,
-                named,
+                named: false,
             })
             .collect()
     }
