@@ -56,13 +56,15 @@ fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4], u64) {
 #[test]
 fn the_gemini_fixtures_give_the_hand_worked_totals() {
     let s = with_fixture("gemini", gemini_home);
-    s.once();
+    let pass = s.once();
+    // The prompt log and the saved chat beside the sessions are not read.
+    assert_eq!(pass["lines_skipped"], 0, "{pass}");
     // fixtures/README.md, "Totals": each reply once (re-appended ids, the $set dump, the
     // rewind, the legacy .json and the .jsonl it was resumed into), thoughts as output.
     assert_eq!(
         daily(&s),
         vec![
-            day("2026-01-09", [3_500, 350, 0, 3_500]),
+            day("2026-01-09", [4_000, 400, 0, 5_000]),
             day("2026-01-10", [8_030, 720, 0, 24_000]),
             day("2026-01-11", [4_000, 570, 0, 5_000]),
         ]
@@ -123,7 +125,7 @@ fn every_agent_in_one_ledger_keeps_its_own_totals() {
     let total = |agent: &str| {
         s.daily(&["--timezone", "UTC", "--agent", agent])["totals"]["totalTokens"].clone()
     };
-    assert_eq!(total("gemini"), 7_350 + 32_750 + 9_570);
+    assert_eq!(total("gemini"), 9_400 + 32_750 + 9_570);
     assert_eq!(total("qwen"), 41_350 + 30_360 + 1_020);
     let view = s.report(&["agents"]);
     let row = |agent: &str| {
@@ -136,10 +138,10 @@ fn every_agent_in_one_ledger_keeps_its_own_totals() {
             .unwrap_or_else(|| panic!("no {agent} in {view}"))
     };
     let gemini = row("gemini");
-    assert_eq!(gemini["requests"], 8, "{gemini}");
-    assert_eq!(gemini["inputTokens"], 3_500 + 8_030 + 4_000);
-    assert_eq!(gemini["outputTokens"], 350 + 720 + 570);
-    assert_eq!(gemini["cacheReadTokens"], 3_500 + 24_000 + 5_000);
+    assert_eq!(gemini["requests"], 9, "{gemini}");
+    assert_eq!(gemini["inputTokens"], 4_000 + 8_030 + 4_000);
+    assert_eq!(gemini["outputTokens"], 400 + 720 + 570);
+    assert_eq!(gemini["cacheReadTokens"], 5_000 + 24_000 + 5_000);
     assert_eq!(
         gemini["modelsUsed"],
         serde_json::json!(["gemini-2.5-flash", "gemini-2.5-pro"])
@@ -202,9 +204,9 @@ fn the_agents_own_variables_name_their_folders() {
         .assert()
         .success();
     let totals = s.daily(&["--timezone", "UTC"])["totals"].clone();
-    // Both fixtures' totals: Gemini's 7,350 + 32,750 + 9,570 and Qwen's 41,350 + 30,360
+    // Both fixtures' totals: Gemini's 9,400 + 32,750 + 9,570 and Qwen's 41,350 + 30,360
     // + 1,020.
-    assert_eq!(totals["totalTokens"], 49_670 + 72_730);
+    assert_eq!(totals["totalTokens"], 51_720 + 72_730);
 }
 
 fn generate(s: &Scratch, spec: &Spec) -> (AgentTree, AgentTree) {
@@ -305,7 +307,7 @@ fn a_legacy_document_rewritten_with_more_replies_counts_each_once() {
     s.once();
     assert_eq!(
         daily(&s)[0],
-        day("2026-01-09", [3_500 + 1_000, 350 + 10, 0, 3_500])
+        day("2026-01-09", [4_000 + 1_000, 400 + 10, 0, 5_000])
     );
 }
 

@@ -193,10 +193,10 @@ pub fn transcripts_at<'p>(
         let Some(folder) = folders.iter().find(|f| path.starts_with(&f.path)) else {
             continue;
         };
-        if !path
-            .file_name()
-            .is_some_and(|name| sources::reads(folder.agent, name))
-        {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            continue;
+        };
+        if !sources::reads(folder.agent, dir, name) {
             continue;
         }
         let Ok(meta) = fs::symlink_metadata(path) else {
@@ -592,7 +592,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
                 ChildKind::Dir
             } else if kind.is_symlink() {
                 ChildKind::Link
-            } else if kind.is_file() && sources::reads(self.agent, &name) {
+            } else if kind.is_file() && sources::reads(self.agent, self.path(), &name) {
                 ChildKind::Transcript
             } else {
                 continue;

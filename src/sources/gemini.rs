@@ -108,13 +108,17 @@ impl Source for Gemini {
         Box::new(Session::default())
     }
 
-    /// Session logs, and the legacy `session-*.json` documents (not the other `.json`
-    /// files below `tmp/`: logs, checkpoints, tool output).
-    fn reads(&self, name: &OsStr) -> bool {
-        let name = Path::new(name);
-        match name.extension().and_then(OsStr::to_str) {
+    /// Session logs, and the legacy documents: a session's `chats/session-*.json`, a
+    /// subagent's `chats/<parent id>/<id>.json` (not the other `.json` files below
+    /// `tmp/`: prompt logs, saved chats, tool output).
+    fn reads(&self, dir: &Path, name: &OsStr) -> bool {
+        let chats = |dir: Option<&Path>| dir.and_then(Path::file_name) == Some(OsStr::new("chats"));
+        match Path::new(name).extension().and_then(OsStr::to_str) {
             Some("jsonl") => true,
-            Some("json") => name.as_os_str().as_bytes().starts_with(b"session-"),
+            Some("json") => {
+                (chats(Some(dir)) && name.as_bytes().starts_with(b"session-"))
+                    || chats(dir.parent())
+            }
             _ => false,
         }
     }
@@ -499,6 +503,28 @@ mod tests {
         assert!(matches!(
             legacy_document(b"{\n  \"sessionId\": \"s\",\n  \"messages\": ["),
             v if matches!(v.as_slice(), [Parsed::Skipped(_)])
+        ));
+    }
+
+    #[test]
+    fn logs_and_legacy_documents_are_read_and_no_other_json() {
+        let reads = |dir: &str, name: &str| GEMINI.reads(Path::new(dir), OsStr::new(name));
+        assert!(reads(
+            "/g/tmp/my-app/chats",
+            "session-2026-01-10T09-00-a1b2c3d4.jsonl"
+        ));
+        assert!(reads("/g/tmp/my-app/chats/a1b2c3d4-5e6f", "f0e1d2c3.jsonl"));
+        assert!(reads(
+            "/g/tmp/h/chats",
+            "session-2026-01-09T14-00-0f0e0d0c.json"
+        ));
+        assert!(reads("/g/tmp/h/chats/0f0e0d0c-1111", "k3j9x2.json"));
+        assert!(!reads("/g/tmp/my-app", "logs.json"));
+        assert!(!reads("/g/tmp/my-app", "checkpoint-build.json"));
+        assert!(!reads("/g/tmp/my-app/chats", "notes.json"));
+        assert!(!reads(
+            "/g/tmp/my-app/chats",
+            "session-x.jsonl.unreadable-1767999605000"
         ));
     }
 

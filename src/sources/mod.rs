@@ -150,9 +150,9 @@ pub trait Source: Sync {
     fn names(&self, relative: &Path, path: &Path) -> (String, String);
     /// A parser for one file, at its start.
     fn parser(&self) -> Box<dyn LineParser>;
-    /// Whether a file named `name` below a folder is one of this agent's logs: the walk
+    /// Whether the file `name` in the folder `dir` is one of this agent's logs: the walk
     /// and the watchers look at nothing else. `*.jsonl` unless the source says more.
-    fn reads(&self, name: &OsStr) -> bool {
+    fn reads(&self, _dir: &Path, name: &OsStr) -> bool {
         Path::new(name).extension() == Some(OsStr::new("jsonl"))
     }
     /// The shape of the file at `path`: the source's, unless its agent writes two
@@ -208,15 +208,19 @@ pub fn of(agent: Agent) -> Option<&'static dyn Source> {
     all().into_iter().find(|s| s.agent() == agent)
 }
 
-/// Whether `name` is a log file of `agent`'s: the one rule for the walk and the watchers.
-pub fn reads(agent: Agent, name: &OsStr) -> bool {
-    of(agent).is_some_and(|source| source.reads(name))
+/// Whether the file `name` in `dir` is a log file of `agent`'s: the one rule for the walk
+/// and the watchers.
+pub fn reads(agent: Agent, dir: &Path, name: &OsStr) -> bool {
+    of(agent).is_some_and(|source| source.reads(dir, name))
 }
 
-/// Whether `name` is a log file of any agent's (a watcher's first look, before it knows
-/// the folder).
-pub fn any_reads(name: &OsStr) -> bool {
-    all().iter().any(|source| source.reads(name))
+/// Whether the file at `path` is a log file of any agent's (a watcher's first look,
+/// before it knows the folder).
+pub fn any_reads(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    all().iter().any(|source| source.reads(dir, name))
 }
 
 /// Every folder of every source.
