@@ -12,7 +12,9 @@
 //! - `shape`: how its agent writes (`Shape`): append-only JSONL tailed from a byte
 //!   cursor (Claude Code, Codex), a whole file rewritten in place, or a SQLite database
 //!   written by the running agent. Only the first is read today; the other two have
-//!   their cursor kinds (`CursorKind`) for the agents of the part 2.
+//!   their cursor kinds (`CursorKind`) and interfaces (`rewritten::DocumentParser` with
+//!   its `Digest`, `database::DatabaseReader` with its `Watermark`), each tested with a
+//!   small example, for the agents of the part 2.
 //! - `folders`: the folders the walk looks in, every one probed whether it exists or not
 //!   (`doctor` lists them all).
 //! - `names`: the (project, session) a file's path below its folder names.
@@ -28,6 +30,8 @@
 
 pub mod claude;
 pub mod codex;
+pub mod database;
+pub mod rewritten;
 
 use std::path::{Path, PathBuf};
 
