@@ -222,3 +222,62 @@ fn exports_carry_the_agent_and_imports_keep_it() {
         days(&claude_only().report(&["daily"]))
     );
 }
+
+#[test]
+fn status_counts_files_and_rows_per_agent() {
+    let s = both();
+    let status = s.status();
+    assert_eq!(
+        status["agents"],
+        serde_json::json!([
+            {"agent": "claude", "files": 4, "rows": 10},
+            {"agent": "codex", "files": 5, "rows": 6},
+        ])
+    );
+}
+
+#[test]
+fn doctor_lists_every_folder_it_probed_per_agent() {
+    let s = both();
+    std::fs::remove_dir_all(s.dir.path().join(".codex/archived_sessions")).unwrap();
+    let out = s.cmd().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let home = s.dir.path().join(".codex");
+    assert!(
+        text.contains(&format!(
+            "codex folder {}: 4 files",
+            home.join("sessions").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "codex folder {}: not there",
+            home.join("archived_sessions").display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn metrics_label_every_series_with_its_agent() {
+    let s = both();
+    let out = s.cmd().arg("metrics").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let input: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("cco_stats_tokens_total{")
+                && l.contains(r#"agent="codex""#)
+                && l.contains(r#"type="input""#)
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(input, 29_000.0, "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with("cco_stats_requests_total{"))
+            .all(|l| l.contains("agent=")),
+        "{text}"
+    );
+}

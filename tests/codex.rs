@@ -261,3 +261,63 @@ fn env_usize(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Waits until the ledger holds `want` rows; fails after ten seconds.
+fn rows_within(s: &Scratch, want: u64, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let out = s.cmd().args(["status", "--json"]).output().unwrap();
+        let have = match out.status.success() {
+            true => json(&out.stdout)["rows"].as_u64().unwrap(),
+            false => 0,
+        };
+        if have == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: {have} rows, want {want}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `watch` notices Codex's rollouts as it notices Claude Code's transcripts: a
+/// `sessions/` folder that appears in the home, and lines appended to a rollout in it.
+#[test]
+fn watch_reads_rollouts_as_codex_writes_them() {
+    let s = Scratch::new();
+    let home = s.dir.path().join(".codex");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut watch = s
+        .std_cmd()
+        .args(["watch", "--interval", "1h", "--rescan", "1h"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    rows_within(&s, 0, "first pass");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let fixture = codex_fixtures().join(
+        "sessions/2025/10/03/rollout-2025-10-03T12-00-00-0199ab12-3456-7789-8abc-def012345604.jsonl",
+    );
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    // Up to the compaction: the first growth only.
+    let compacted = text.find("\"compacted\"").unwrap();
+    let first = &text[..text[..compacted].rfind('\n').unwrap() + 1];
+    let rollout = home
+        .join("sessions/2025/10/03")
+        .join(fixture.file_name().unwrap());
+    std::fs::create_dir_all(rollout.parent().unwrap()).unwrap();
+    std::fs::write(&rollout, first).unwrap();
+    rows_within(&s, 1, "a rollout in a new sessions/ folder");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&rollout)
+        .unwrap();
+    std::io::Write::write_all(&mut file, &text.as_bytes()[first.len()..]).unwrap();
+    rows_within(&s, 2, "lines appended to it");
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    let daily = s.daily(&["--timezone", "UTC"]);
+    assert_eq!(days(&daily), vec![expected_days()[2].clone()]);
+}

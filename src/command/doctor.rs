@@ -12,6 +12,7 @@ use crate::ledger::aggregate;
 use crate::ledger::{self, Store};
 use crate::render::thousands;
 use crate::report::pricing::PriceTable;
+use crate::sources::{self, Agent, Folder};
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 pub enum Level {
@@ -74,6 +75,47 @@ fn check_roots(findings: &mut Findings, roots: &Roots) {
             format!(
                 "data root {}: {} transcripts",
                 root.display(),
+                thousands(count as u64)
+            ),
+        );
+    }
+    for warning in found.warnings.iter().take(10) {
+        findings.say(Level::Warning, format!("cannot read {warning}"));
+    }
+    check_other_agents(findings, roots);
+}
+
+/// Every folder the other agents' sources look in, found or not: a folder that is not
+/// there is an agent not used here (or not yet), said so that a wrong `CODEX_HOME` shows.
+fn check_other_agents(findings: &mut Findings, roots: &Roots) {
+    let folders: Vec<Folder> = sources::folders(roots)
+        .into_iter()
+        .filter(|f| f.agent != Agent::Claude)
+        .collect();
+    let found = discover::find_transcripts(&folders, &DirCache::default(), |_, _| true);
+    for folder in &folders {
+        if !folder.path.is_dir() {
+            findings.say(
+                Level::Ok,
+                format!(
+                    "{} folder {}: not there",
+                    folder.agent,
+                    folder.path.display()
+                ),
+            );
+            continue;
+        }
+        let count = found
+            .transcripts
+            .iter()
+            .filter(|t| t.path.starts_with(&folder.path))
+            .count();
+        findings.say(
+            Level::Ok,
+            format!(
+                "{} folder {}: {} files",
+                folder.agent,
+                folder.path.display(),
                 thousands(count as u64)
             ),
         );

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::ingest::changes;
 use crate::ingest::discover::{Roots, RootsFrom};
 use crate::ingest::{LAST_FULL_PASS, PassStats, human_bytes};
-use crate::ledger::inspect::SkippedAt;
+use crate::ledger::inspect::{AgentHoldings, SkippedAt};
 use crate::ledger::{Host, Store};
 use crate::render::thousands;
 
@@ -26,6 +26,8 @@ pub struct Status {
     pub lines_parsed: u64,
     pub bytes_parsed: u64,
     pub rows: u64,
+    /// Files and rows per agent.
+    pub agents: Vec<AgentHoldings>,
     pub lines_skipped: u64,
     pub first_skipped: Vec<SkippedAt>,
     pub first_entry: Option<String>,
@@ -58,6 +60,7 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
         lines_parsed: 0,
         bytes_parsed: 0,
         rows: 0,
+        agents: Vec::new(),
         lines_skipped: 0,
         first_skipped: Vec::new(),
         first_entry: None,
@@ -78,6 +81,7 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
     status.bytes_parsed = held.bytes_parsed;
     status.lines_skipped = held.lines_skipped;
     status.rows = held.rows;
+    status.agents = store.holdings_by_agent()?;
     let iso = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.to_string())
@@ -131,6 +135,21 @@ pub fn render(s: &Status) -> String {
         ),
     );
     line("ledger rows", thousands(s.rows));
+    if !s.agents.is_empty() {
+        let agents: Vec<String> = s
+            .agents
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}: {} files, {} rows",
+                    a.agent,
+                    thousands(a.files),
+                    thousands(a.rows)
+                )
+            })
+            .collect();
+        line("agents", agents.join("; "));
+    }
     if let (Some(first), Some(last)) = (&s.first_entry, &s.last_entry) {
         line("history", format!("{first} … {last}"));
     }

@@ -409,9 +409,9 @@ impl<'s> Ingestor<'s> {
         Ok(())
     }
 
-    /// A document rewritten whole (`Shape::Rewritten`), read whole. Its records all have
-    /// ids, so those read before are duplicates to the dedup rules and only what is new
-    /// adds a row. The cursor stays at 0 until the last record is batched: a pass killed
+    /// A document rewritten whole (`Shape::Rewritten`), read whole by its source's
+    /// `DocumentParser`. Its records all have ids, so those read before are duplicates to
+    /// the dedup rules and only what is new adds a row. The cursor stays at 0 until the last record is batched: a pass killed
     /// in between leaves the file changed to the next one, which reads it again.
     fn read_document(
         &mut self,
@@ -424,9 +424,17 @@ impl<'s> Ingestor<'s> {
         let mut bytes = Vec::new();
         file.seek(SeekFrom::Start(0))?;
         file.by_ref().take(limit + 1).read_to_end(&mut bytes)?;
-        let records = match bytes.len() as u64 > limit {
-            true => vec![self.too_long()],
-            false => read.parser.document(&bytes),
+        let documents = sources::of(transcript.agent).and_then(|s| s.documents());
+        let records = match (bytes.len() as u64 > limit, documents) {
+            (true, _) => vec![self.too_long()],
+            (false, None) => vec![Parsed::Skipped("not a document its source reads".into())],
+            (false, Some(documents)) => match documents.records(&bytes) {
+                Ok(records) => records
+                    .into_iter()
+                    .map(|r| Parsed::Billable(Box::new(r)))
+                    .collect(),
+                Err(e) => vec![Parsed::Skipped(format!("{e:#}"))],
+            },
         };
         read.progress.lines = 1;
         self.stats.lines_read += 1;

@@ -21,6 +21,14 @@ pub struct Holdings {
     pub last_ms: Option<i64>,
 }
 
+/// One agent's part of the ledger: the files read and the rows kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentHoldings {
+    pub agent: String,
+    pub files: u64,
+    pub rows: u64,
+}
+
 /// A transcript line that could not be read, where it is and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedAt {
@@ -60,6 +68,27 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         Ok(holdings)
+    }
+
+    /// Files and rows per agent, in name order (imported rows count under their agent).
+    pub fn holdings_by_agent(&self) -> Result<Vec<AgentHoldings>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT agent, sum(files), sum(rows) FROM (
+                 SELECT agent, count(*) AS files, 0 AS rows FROM files WHERE {}
+                 GROUP BY agent
+                 UNION ALL
+                 SELECT agent, 0, count(*) FROM entries GROUP BY agent)
+             GROUP BY agent ORDER BY agent",
+            crate::ledger::exchange::TRANSCRIPTS
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AgentHoldings {
+                agent: r.get(0)?,
+                files: r.get(1)?,
+                rows: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The first `limit` skipped lines kept, by file and line.

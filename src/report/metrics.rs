@@ -14,8 +14,8 @@ use crate::ledger::query::{Group, Health};
 use crate::report::pricing::PriceTable;
 use crate::report::{CostMode, Pricer, add_tokens};
 
-/// The dimensions counters are split by besides the token kind. Projects can be many, so
-/// they are asked for (`--labels model,project`).
+/// The dimensions counters are split by besides the token kind and the agent (always a
+/// label). Projects can be many, so they are asked for (`--labels model,project`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dimensions {
     pub model: bool,
@@ -103,7 +103,8 @@ pub fn counters(groups: &[Group], prices: &PriceTable, dims: Dimensions) -> Vec<
     let mut pricer = Pricer::new(prices, CostMode::Auto);
     let mut sums: BTreeMap<Vec<(&'static str, String)>, Sums> = BTreeMap::new();
     for group in groups {
-        let mut labels = Vec::with_capacity(2);
+        // Agents are few: always a label, so one agent's usage can be told from another's.
+        let mut labels = vec![("agent", group.key.agent.name().to_string())];
         if dims.model {
             let model = match group.model() {
                 Some(model) if group.key.fast => format!("{model}-fast"),
@@ -160,7 +161,13 @@ pub fn counters(groups: &[Group], prices: &PriceTable, dims: Dimensions) -> Vec<
 mod tests {
     use super::*;
 
+    /// The counter of `family` with `labels` and Claude Code's `agent` label (every
+    /// group here is Claude Code's).
     fn value(counters: &[Counter], family: Family, labels: &[(&str, &str)]) -> f64 {
+        let labels: Vec<(&str, &str)> = [("agent", "claude")]
+            .into_iter()
+            .chain(labels.iter().copied())
+            .collect();
         counters
             .iter()
             .find(|c| {

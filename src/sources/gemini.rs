@@ -32,12 +32,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::Roots;
 use crate::ingest::parse::{EARLIEST_MS, MAX_TOKENS, Parsed, Record, Tokens};
+use crate::sources::rewritten::DocumentParser;
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Gemini;
@@ -121,6 +122,10 @@ impl Source for Gemini {
             }
             _ => false,
         }
+    }
+
+    fn documents(&self) -> Option<&dyn DocumentParser> {
+        Some(&LegacyDocuments)
     }
 
     fn shape_of(&self, path: &Path) -> Shape {
@@ -288,10 +293,6 @@ impl LineParser for Session {
         }
         Some(serde_json::to_string(&self.state).expect("the state serializes"))
     }
-
-    fn document(&mut self, bytes: &[u8]) -> Vec<Parsed> {
-        legacy_document(bytes)
-    }
 }
 
 impl Session {
@@ -341,30 +342,32 @@ impl Session {
     }
 }
 
-/// A legacy `session-*.json`: one pretty-printed document, `{sessionId, projectHash,
-/// startTime, lastUpdated, messages}`, its messages the same records as a `.jsonl`'s.
-/// Read whole, in order, as the lines of a session file would be.
-fn legacy_document(bytes: &[u8]) -> Vec<Parsed> {
-    #[derive(Deserialize)]
-    struct Document<'a> {
-        #[serde(borrow, default)]
-        messages: Vec<RawRecord<'a>>,
+/// A legacy `session-*.json` (or a subagent's `<id>.json`): one pretty-printed document,
+/// `{sessionId, projectHash, startTime, lastUpdated, messages}`, its messages the same
+/// records as a `.jsonl`'s, read in order as the lines of a session file would be. A
+/// message that cannot be read (a time that does not parse) is left out, as its line
+/// would be.
+struct LegacyDocuments;
+
+impl DocumentParser for LegacyDocuments {
+    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+        #[derive(Deserialize)]
+        struct Document<'a> {
+            #[serde(borrow, default)]
+            messages: Vec<RawRecord<'a>>,
+        }
+        let text = simdutf8::basic::from_utf8(document).map_err(|_| anyhow!("invalid UTF-8"))?;
+        let document: Document<'_> = serde_json::from_str(text).context("invalid JSON")?;
+        let mut session = Session::default();
+        Ok(document
+            .messages
+            .into_iter()
+            .filter_map(|message| match session.record(message) {
+                Parsed::Billable(record) => Some(*record),
+                Parsed::Other | Parsed::Skipped(_) => None,
+            })
+            .collect())
     }
-    let document = simdutf8::basic::from_utf8(bytes)
-        .map_err(|_| "invalid UTF-8".to_string())
-        .and_then(|text| {
-            serde_json::from_str::<Document<'_>>(text).map_err(|e| format!("invalid JSON: {e}"))
-        });
-    let document = match document {
-        Ok(document) => document,
-        Err(why) => return vec![Parsed::Skipped(why)],
-    };
-    let mut session = Session::default();
-    document
-        .messages
-        .into_iter()
-        .map(|message| session.record(message))
-        .collect()
 }
 
 #[cfg(test)]
@@ -470,9 +473,9 @@ mod tests {
 
     #[test]
     fn a_legacy_document_holds_the_replies_its_migrated_jsonl_repeats() {
-        let legacy = records(legacy_document(
-            fixture(&format!("{LEGACY}.json")).as_bytes(),
-        ));
+        let legacy = LegacyDocuments
+            .records(fixture(&format!("{LEGACY}.json")).as_bytes())
+            .unwrap();
         let (_, migrated) = read(&fixture(&format!("{LEGACY}.jsonl")));
         assert_eq!(legacy.len(), 2);
         assert_eq!(migrated.len(), 3);
@@ -499,11 +502,9 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_document_is_one_skipped_entry() {
-        assert!(matches!(
-            legacy_document(b"{\n  \"sessionId\": \"s\",\n  \"messages\": ["),
-            v if matches!(v.as_slice(), [Parsed::Skipped(_)])
-        ));
+    fn a_broken_document_is_an_error() {
+        let cut = b"{\n  \"sessionId\": \"s\",\n  \"messages\": [";
+        assert!(LegacyDocuments.records(cut).is_err());
     }
 
     #[test]

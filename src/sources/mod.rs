@@ -10,15 +10,19 @@
 //! What a source implements (`Source`):
 //! - `agent`: its name in the ledger, as ccusage's subcommands name it (`Agent`).
 //! - `shape`: how its agent writes (`Shape`): append-only JSONL tailed from a byte
-//!   cursor (Claude Code, Codex, Gemini CLI, Qwen Code), a whole file rewritten in place, or a SQLite database
-//!   written by the running agent. Only the first is read today; the other two have
-//!   their cursor kinds (`CursorKind`) for the agents of the part 2.
+//!   cursor (Claude Code, Codex, Gemini CLI, Qwen Code), a whole file rewritten in place,
+//!   or a SQLite database written by the running agent. The first is read, and Gemini
+//!   CLI's legacy documents of the second (whole, each time they change); the other two
+//!   have their cursor kinds (`CursorKind`) and interfaces (`rewritten::DocumentParser` with
+//!   its `Digest`, `database::DatabaseReader` with its `Watermark`), each tested with a
+//!   small example, for the agents of the part 2.
 //! - `folders`: the folders the walk looks in, every one probed whether it exists or not
 //!   (`doctor` lists them all).
 //! - `names`: the (project, session) a file's path below its folder names.
 //! - `parser`: a fresh `LineParser` for one file.
-//! - `reads` and `shape_of`, where the source's files are more than `*.jsonl` of its one
-//!   shape (Gemini CLI: legacy `.json` documents, rewritten whole, beside its logs).
+//! - `reads`, `shape_of` and `documents`, where the source's files are more than
+//!   `*.jsonl` of its one shape (Gemini CLI: legacy `.json` documents, rewritten whole,
+//!   beside its logs, read by the ingest with the source's `rewritten::DocumentParser`).
 //!
 //! How parser state survives a restart: a line parser that needs more than the line at
 //! hand (Codex counts the growth of cumulative totals, and takes the model from an
@@ -30,8 +34,10 @@
 
 pub mod claude;
 pub mod codex;
+pub mod database;
 pub mod gemini;
 pub mod qwen;
+pub mod rewritten;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -160,6 +166,10 @@ pub trait Source: Sync {
     fn shape_of(&self, _path: &Path) -> Shape {
         self.shape()
     }
+    /// The parser of its `Rewritten` files (see `shape_of`), if it has any.
+    fn documents(&self) -> Option<&dyn rewritten::DocumentParser> {
+        None
+    }
 }
 
 /// Turns one file's lines into records, in order.
@@ -168,14 +178,6 @@ pub trait LineParser {
     fn resume(&mut self, state: &str) -> Result<()>;
     /// Reads one line (without its `\n`).
     fn line(&mut self, line: &[u8]) -> Parsed;
-    /// Reads a whole document (a file of the `Rewritten` shape, read again whole each
-    /// time it changes): its records, in order. Each must have a message id, which is
-    /// what makes reading it again add only what is new.
-    fn document(&mut self, _bytes: &[u8]) -> Vec<Parsed> {
-        vec![Parsed::Skipped(
-            "not a document this source reads".to_string(),
-        )]
-    }
     /// The state after the last line read, if it changed since last taken: stored with
     /// the cursor. A parser at a file's start has changed (its state is the empty one).
     fn take_state(&mut self) -> Option<String>;
