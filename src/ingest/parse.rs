@@ -287,17 +287,26 @@ impl Record {
 /// division agree.
 pub const EARLIEST_MS: i64 = 946_684_800_000;
 
+/// A billable line's time in milliseconds, or why the ledger cannot use it: it has none,
+/// it does not parse, or it is before `EARLIEST_MS`.
+pub fn line_time(timestamp: Option<&str>) -> Result<i64, String> {
+    let Some(timestamp) = timestamp else {
+        return Err("billable line without a timestamp".to_string());
+    };
+    match timestamp.parse::<jiff::Timestamp>() {
+        Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => Ok(ts.as_millisecond()),
+        Ok(_) => Err(format!("timestamp {timestamp:?} is before 2000")),
+        Err(_) => Err(format!("timestamp {timestamp:?} does not parse")),
+    }
+}
+
 fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
     let Some(usage) = message.usage else {
         return Parsed::Other;
     };
-    let Some(timestamp) = line.timestamp else {
-        return Parsed::Skipped("billable line without a timestamp".to_string());
-    };
-    let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
-        Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => ts.as_millisecond(),
-        Ok(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} is before 2000")),
-        Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
+    let ts_ms = match line_time(line.timestamp) {
+        Ok(ts_ms) => ts_ms,
+        Err(why) => return Parsed::Skipped(why),
     };
     let tokens = tokens(&usage);
     let counts = [

@@ -37,7 +37,7 @@ use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{EARLIEST_MS, MAX_TOKENS, Parsed, Record, Tokens};
+use crate::ingest::parse::{MAX_TOKENS, Parsed, Record, Tokens, line_time};
 use crate::sources::rewritten::DocumentParser;
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
 
@@ -188,18 +188,6 @@ impl UsageMetadata {
             ..Tokens::default()
         };
         Some((tokens, self.thoughts.min(output)))
-    }
-}
-
-/// A line's time, or why it has none the ledger can use.
-pub fn line_time(timestamp: Option<&str>) -> Result<i64, String> {
-    let Some(timestamp) = timestamp else {
-        return Err("billable line without a timestamp".to_string());
-    };
-    match timestamp.parse::<jiff::Timestamp>() {
-        Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => Ok(ts.as_millisecond()),
-        Ok(_) => Err(format!("timestamp {timestamp:?} is before 2000")),
-        Err(_) => Err(format!("timestamp {timestamp:?} does not parse")),
     }
 }
 

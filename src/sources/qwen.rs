@@ -28,8 +28,8 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record};
-use crate::sources::gemini::{UsageMetadata, line_time};
+use crate::ingest::parse::{Parsed, Record, line_time};
+use crate::sources::gemini::UsageMetadata;
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Qwen;
