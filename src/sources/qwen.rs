@@ -36,7 +36,8 @@ pub struct Qwen;
 
 pub static QWEN: Qwen = Qwen;
 
-/// The variables Qwen Code reads for the dir its sessions are in, first first.
+/// The variables Qwen Code reads for the dir its sessions are in, the one it prefers
+/// first.
 pub const RUNTIME_VARS: [&str; 2] = ["QWEN_RUNTIME_DIR", "QWEN_HOME"];
 
 /// ccusage's variable: a comma list of Qwen dirs.
@@ -52,11 +53,11 @@ impl Source for Qwen {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        let named = RUNTIME_VARS
+        let from_variable = RUNTIME_VARS
             .iter()
             .chain([&DATA_VAR])
             .find_map(|var| env_paths(var));
-        let (dirs, named) = match named {
+        let (dirs, named) = match from_variable {
             Some(dirs) => (dirs, true),
             None => (
                 crate::paths::home()
