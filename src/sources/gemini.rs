@@ -51,6 +51,10 @@ pub const HOME_VAR: &str = "GEMINI_CLI_HOME";
 /// ccusage's variable: a comma list of Gemini `tmp` folders.
 pub const DATA_VAR: &str = "GEMINI_DATA_DIR";
 
+/// The model of a reply when neither it nor any reply before it in its file names one:
+/// counted, and listed as a model without a price rather than priced as a guess.
+pub const NO_MODEL: &str = "gemini-unknown-model";
+
 impl Source for Gemini {
     fn agent(&self) -> Agent {
         Agent::Gemini
@@ -321,7 +325,7 @@ impl Session {
         Parsed::Billable(Box::new(Record {
             agent: Agent::Gemini,
             ts_ms,
-            model: self.state.model.clone(),
+            model: Some(self.state.model.as_deref().unwrap_or(NO_MODEL).to_string()),
             message_id: raw.id.map(Cow::into_owned),
             tokens,
             reasoning,
@@ -479,6 +483,13 @@ mod tests {
                 ..Tokens::default()
             }
         );
+    }
+
+    #[test]
+    fn a_reply_before_any_model_is_marked_unknown() {
+        let line = r#"{"id":"x","timestamp":"2026-01-10T09:00:05.000Z","type":"gemini","tokens":{"input":9,"output":1,"cached":0,"thoughts":0,"tool":0,"total":10}}"#;
+        let (_, rows) = read(line);
+        assert_eq!(rows[0].model.as_deref(), Some(NO_MODEL));
     }
 
     #[test]

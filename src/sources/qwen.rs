@@ -43,6 +43,10 @@ pub const RUNTIME_VARS: [&str; 2] = ["QWEN_RUNTIME_DIR", "QWEN_HOME"];
 /// ccusage's variable: a comma list of Qwen dirs.
 pub const DATA_VAR: &str = "QWEN_DATA_DIR";
 
+/// The model of an assistant record that names none: counted, and listed as a model
+/// without a price rather than priced as a guess.
+pub const NO_MODEL: &str = "qwen-unknown-model";
+
 impl Source for Qwen {
     fn agent(&self) -> Agent {
         Agent::Qwen
@@ -197,7 +201,11 @@ fn record(raw: RawRecord<'_>) -> Parsed {
         agent: Agent::Qwen,
         ts_ms,
         cwd: owned(raw.cwd),
-        model: owned(raw.model).filter(|m| !m.is_empty()),
+        model: Some(
+            raw.model
+                .filter(|m| !m.is_empty())
+                .map_or(NO_MODEL.to_string(), Cow::into_owned),
+        ),
         message_id: owned(raw.uuid),
         is_sidechain: fork.is_some(),
         request_id: fork,
@@ -275,6 +283,15 @@ mod tests {
         let own = &branch[2];
         assert!(!own.is_sidechain);
         assert_eq!(own.tokens.input, 1_000);
+    }
+
+    #[test]
+    fn a_reply_without_a_model_is_marked_unknown() {
+        let line = r#"{"uuid":"u","timestamp":"2026-01-10T10:00:00.000Z","type":"assistant","usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":1,"totalTokenCount":11}}"#;
+        let Parsed::Billable(row) = Lines.line(line.as_bytes()) else {
+            panic!("billable");
+        };
+        assert_eq!(row.model.as_deref(), Some(NO_MODEL));
     }
 
     #[test]
