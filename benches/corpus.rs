@@ -539,6 +539,555 @@ pub fn merge(expected: &mut Expected, other: Expected) {
     expected.lines += other.lines;
 }
 
+/// A generated tree of another agent, with its two oracles: what a correct reader must
+/// report, and what ccusage 20.0.24 reports, its known miscounts modelled (each one is
+/// shown, with the lines involved, in `fixtures/README.md`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgentTree {
+    pub expected: Expected,
+    /// ccusage's daily `[inputTokens, outputTokens, cacheCreationTokens, cacheReadTokens]`
+    /// by UTC day.
+    pub ccusage: BTreeMap<String, Sums>,
+}
+
+impl AgentTree {
+    fn ccusage(&mut self, ts_ms: i64, sums: Sums) {
+        let entry = self
+            .ccusage
+            .entry(iso(ts_ms)[..10].to_string())
+            .or_default();
+        for i in 0..4 {
+            entry[i] += sums[i];
+        }
+    }
+}
+
+/// Gemini's `usageMetadata` of one generated reply: `prompt` includes `cached`.
+#[derive(Clone, Copy, Debug)]
+struct GeminiUsage {
+    prompt: u64,
+    candidates: u64,
+    cached: u64,
+    thoughts: u64,
+    tool: u64,
+    /// Thoughts inside the candidates (an OpenAI-compatible API behind Qwen Code), so
+    /// `total` = prompt + candidates; else on top of them, as Gemini's API counts.
+    thoughts_inside: bool,
+}
+
+impl GeminiUsage {
+    fn random(rng: &mut Rng, thoughts_inside: bool) -> GeminiUsage {
+        let prompt = rng.range(500, 250_000);
+        let cached = if rng.chance(0.3) {
+            0
+        } else {
+            rng.range(0, prompt)
+        };
+        let thoughts = if rng.chance(0.4) {
+            0
+        } else {
+            rng.range(1, 2_000)
+        };
+        let candidates = rng.range(1, 3_000) + if thoughts_inside { thoughts } else { 0 };
+        GeminiUsage {
+            prompt,
+            candidates,
+            cached,
+            thoughts,
+            tool: if !thoughts_inside && rng.chance(0.1) {
+                rng.range(1, 400)
+            } else {
+                0
+            },
+            thoughts_inside,
+        }
+    }
+
+    fn thoughts_on_top(&self) -> u64 {
+        if self.thoughts_inside {
+            0
+        } else {
+            self.thoughts
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.prompt + self.candidates + self.thoughts_on_top() + self.tool
+    }
+
+    /// What the ledger bills: non-cached prompt and tool prompts as input, thoughts as
+    /// output, cached as cache reads.
+    fn sums(&self) -> Sums {
+        [
+            self.prompt - self.cached + self.tool,
+            self.candidates + self.thoughts_on_top(),
+            0,
+            self.cached,
+        ]
+    }
+
+    /// Gemini CLI's `tokens`.
+    fn tokens_json(&self) -> String {
+        format!(
+            r#"{{"input":{},"output":{},"cached":{},"thoughts":{},"tool":{},"total":{}}}"#,
+            self.prompt,
+            self.candidates,
+            self.cached,
+            self.thoughts,
+            self.tool,
+            self.total()
+        )
+    }
+
+    /// Qwen Code's `usageMetadata`.
+    fn metadata_json(&self) -> String {
+        format!(
+            r#"{{"promptTokenCount":{},"candidatesTokenCount":{},"thoughtsTokenCount":{},"totalTokenCount":{},"cachedContentTokenCount":{}}}"#,
+            self.prompt,
+            self.candidates,
+            self.thoughts,
+            self.total(),
+            self.cached
+        )
+    }
+}
+
+fn uuid(rng: &mut Rng) -> String {
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        rng.hex(8),
+        rng.hex(4),
+        rng.hex(3),
+        rng.hex(3),
+        rng.hex(12)
+    )
+}
+
+const GEMINI_MODELS: [&str; 3] = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview"];
+
+/// A message of a Gemini CLI session as last written, and the usage of a reply.
+#[derive(Clone)]
+struct GeminiMessage {
+    line: String,
+    reply: Option<(i64, GeminiUsage)>,
+}
+
+/// One Gemini CLI session file being written.
+struct GeminiSession<'a> {
+    rng: &'a mut Rng,
+    lines: Vec<String>,
+    /// Every message as last written, in order (what a `$set` dump repeats).
+    messages: Vec<GeminiMessage>,
+    model: String,
+    /// A line of this file named a model (ccusage bills a reply without one under it).
+    named_model: bool,
+    /// A legacy `.json` document: ccusage drops its replies without a model.
+    document: bool,
+}
+
+impl GeminiSession<'_> {
+    fn new<'a>(rng: &'a mut Rng, model: &str) -> GeminiSession<'a> {
+        GeminiSession {
+            rng,
+            lines: Vec::new(),
+            messages: Vec::new(),
+            model: model.to_string(),
+            named_model: false,
+            document: false,
+        }
+    }
+
+    fn meta(&mut self, session_id: &str, ts_ms: i64, kind: &str) {
+        self.lines.push(format!(
+            r#"{{"sessionId":"{session_id}","projectHash":"{}","startTime":"{}","lastUpdated":"{}","kind":"{kind}"}}"#,
+            self.rng.hex(64),
+            iso(ts_ms),
+            iso(ts_ms)
+        ));
+    }
+
+    fn push(&mut self, message: GeminiMessage) {
+        self.named_model |= message.line.contains(r#""model":"#);
+        self.lines.push(message.line.clone());
+        self.messages.push(message);
+    }
+
+    fn user(&mut self, ts_ms: i64) {
+        let id = uuid(self.rng);
+        self.push(GeminiMessage {
+            line: format!(
+                r#"{{"id":"{id}","timestamp":"{}","type":"user","content":[{{"text":"Please refactor the parser and add tests."}}]}}"#,
+                iso(ts_ms)
+            ),
+            reply: None,
+        });
+        self.lines
+            .push(format!(r#"{{"$set":{{"lastUpdated":"{}"}}}}"#, iso(ts_ms)));
+    }
+
+    /// One reply, counted once however often it is appended again: often first without
+    /// its tokens, then with them, then with a tool call added; sometimes (a synthetic
+    /// message, after one that named a model) without a model, billed under the one
+    /// before it.
+    fn reply(&mut self, ts_ms: i64, tree: &mut AgentTree) {
+        if self.rng.chance(0.3) {
+            self.model = GEMINI_MODELS[self.rng.below(GEMINI_MODELS.len() as u64) as usize].into();
+        }
+        let usage = GeminiUsage::random(self.rng, false);
+        let id = uuid(self.rng);
+        let model = if self.named_model && self.rng.chance(0.05) {
+            String::new()
+        } else {
+            format!(r#","model":"{}""#, self.model)
+        };
+        let head = format!(
+            r#"{{"id":"{id}","timestamp":"{}","type":"gemini","content":[{{"text":"Here is the change."}}],"thoughts":[]"#,
+            iso(ts_ms)
+        );
+        if self.rng.chance(0.4) {
+            self.lines.push(format!(r#"{head},"tokens":null{model}}}"#));
+        }
+        let with_tokens = format!(r#"{head},"tokens":{}{model}"#, usage.tokens_json());
+        let mut last = format!("{with_tokens}}}");
+        if self.rng.chance(0.3) {
+            self.lines.push(last);
+            last = format!(
+                r#"{with_tokens},"toolCalls":[{{"id":"read_file-{}","name":"read_file","args":{{"file_path":"src/lib.rs"}},"status":"success","timestamp":"{}"}}]}}"#,
+                self.rng.hex(8),
+                iso(ts_ms + 500)
+            );
+        }
+        self.push(GeminiMessage {
+            line: last,
+            reply: Some((ts_ms, usage)),
+        });
+        count(&mut tree.expected, ts_ms, usage.sums());
+        if !(self.document && model.is_empty()) {
+            gemini_ccusage(tree, ts_ms, &usage);
+        }
+    }
+
+    /// What a session does besides messages: a `$set` repeating the whole history, a
+    /// rewind to an earlier message (its usage stays billed), an `info` message, a line
+    /// cut off.
+    fn noise(&mut self, ts_ms: i64) {
+        match self.rng.below(8) {
+            0 => {
+                let history: Vec<&str> = self.messages.iter().map(|m| m.line.as_str()).collect();
+                self.lines.push(format!(
+                    r#"{{"$set":{{"messages":[{}],"lastUpdated":"{}"}}}}"#,
+                    history.join(","),
+                    iso(ts_ms)
+                ));
+            }
+            1 if !self.messages.is_empty() => {
+                let at = self.rng.below(self.messages.len() as u64) as usize;
+                let id = self.messages[at].line[7..43].to_string();
+                self.lines.push(format!(r#"{{"$rewindTo":"{id}"}}"#));
+                self.messages.truncate(at);
+            }
+            2 => {
+                let id = uuid(self.rng);
+                self.push(GeminiMessage {
+                    line: format!(
+                        r#"{{"id":"{id}","timestamp":"{}","type":"info","content":"Request cancelled."}}"#,
+                        iso(ts_ms)
+                    ),
+                    reply: None,
+                });
+            }
+            3 => self.lines.push(
+                r#"{"id":"cut","timestamp":"2025-09-01T00:00:00.000Z","type":"gemini","tokens":{"input":9"#
+                    .to_string(),
+            ),
+            _ => {}
+        }
+    }
+
+    /// A legacy `.json`: the whole session as one pretty-printed document.
+    fn document(&self, session_id: &str, start_ms: i64) -> String {
+        let messages: Vec<String> = self
+            .messages
+            .iter()
+            .map(|m| format!("    {}", m.line))
+            .collect();
+        format!(
+            "{{\n  \"sessionId\": \"{session_id}\",\n  \"projectHash\": \"{}\",\n  \"startTime\": \"{}\",\n  \"lastUpdated\": \"{}\",\n  \"messages\": [\n{}\n  ]\n}}",
+            "0".repeat(64),
+            iso(start_ms),
+            iso(start_ms),
+            messages.join(",\n")
+        )
+    }
+}
+
+/// ccusage's Gemini figures for a reply: thoughts left out of its output column.
+fn gemini_ccusage(tree: &mut AgentTree, ts_ms: i64, usage: &GeminiUsage) {
+    let [input, _, _, cache_read] = usage.sums();
+    tree.ccusage(ts_ms, [input, usage.candidates, 0, cache_read]);
+}
+
+/// A Gemini CLI home under `root` (what `~/.gemini` holds): sessions in
+/// `tmp/<project>/chats/session-*.jsonl` with every trap of `fixtures/README.md`
+/// (messages appended again, `$set` history dumps, rewinds, replies without a model,
+/// damaged lines), subagents in `chats/<parent id>/`, and legacy `session-*.json`
+/// documents, half of them resumed into a `.jsonl` beside them that repeats their
+/// messages (which ccusage counts twice; and it drops a document's replies without a
+/// model, which it bills under the last model in a `.jsonl`).
+pub fn gemini(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6e6d);
+    let mut tree = AgentTree::default();
+    let project_count = (spec.files / 20).max(1);
+    for _ in 0..spec.files {
+        let project = rng.below(project_count as u64);
+        let chats = root
+            .join("tmp")
+            .join(format!("project-{project}"))
+            .join("chats");
+        let session_id = uuid(&mut rng);
+        let start = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let stem = format!(
+            "session-{}-{}",
+            iso(start)[..16].replace(':', "-"),
+            &session_id[..8]
+        );
+        let legacy = rng.chance(0.1);
+        let mut session = GeminiSession::new(&mut rng, GEMINI_MODELS[0]);
+        let mut subagents = Vec::new();
+        let mut ts = start;
+        if legacy {
+            // Written whole by a version before 0.39: messages only.
+            session.document = true;
+            for _ in 0..session.rng.range(1, 4) {
+                ts += session.rng.range(5_000, 400_000) as i64;
+                session.user(ts);
+                ts += session.rng.range(2_000, 60_000) as i64;
+                session.reply(ts, &mut tree);
+            }
+            let document = session.document(&session_id, start);
+            write_file(
+                &chats.join(format!("{stem}.json")),
+                &[document],
+                &mut tree.expected,
+            )?;
+            if session.rng.chance(0.5) {
+                continue;
+            }
+            // Resumed by 0.39 on: the metadata, every message again, then new turns.
+            let old = std::mem::take(&mut session.messages);
+            session.document = false;
+            session.lines.clear();
+            session.meta(&session_id, start, "main");
+            for message in old {
+                if let Some((ts_ms, usage)) = message.reply {
+                    gemini_ccusage(&mut tree, ts_ms, &usage);
+                }
+                session.push(message);
+            }
+            session
+                .lines
+                .push(format!(r#"{{"$set":{{"sessionId":"{session_id}"}}}}"#));
+            ts += 86_400_000;
+        } else {
+            session.meta(&session_id, start, "main");
+        }
+        for _ in 0..session.rng.range(1, spec.turns as u64 * 2) {
+            ts += session.rng.range(5_000, 400_000) as i64;
+            session.user(ts);
+            for _ in 0..session.rng.range(1, 4) {
+                ts += session.rng.range(2_000, 60_000) as i64;
+                session.reply(ts, &mut tree);
+                if session.rng.chance(0.03) {
+                    subagents.push(gemini_subagent(session.rng, ts, &mut tree));
+                }
+            }
+            session.noise(ts);
+        }
+        let lines = std::mem::take(&mut session.lines);
+        write_file(
+            &chats.join(format!("{stem}.jsonl")),
+            &lines,
+            &mut tree.expected,
+        )?;
+        for (id, lines) in subagents {
+            let path = chats.join(&session_id).join(format!("{id}.jsonl"));
+            write_file(&path, &lines, &mut tree.expected)?;
+        }
+    }
+    Ok(tree)
+}
+
+/// A Gemini CLI subagent: its own session file, with its own replies.
+fn gemini_subagent(rng: &mut Rng, mut ts: i64, tree: &mut AgentTree) -> (String, Vec<String>) {
+    let id = uuid(rng);
+    let mut sub = GeminiSession::new(rng, GEMINI_MODELS[1]);
+    sub.meta(&id, ts, "subagent");
+    sub.user(ts);
+    for _ in 0..sub.rng.range(1, 4) {
+        ts += sub.rng.range(2_000, 40_000) as i64;
+        sub.reply(ts, tree);
+    }
+    (id, sub.lines)
+}
+
+const QWEN_MODELS: [&str; 3] = ["qwen3-coder-plus", "qwen3-coder-flash", "gemini-2.5-flash"];
+
+/// A line of a generated Qwen Code session, and the usage of an assistant record.
+struct QwenRecord {
+    line: String,
+    usage: Option<(i64, GeminiUsage)>,
+}
+
+/// ccusage's Qwen figures for an assistant record: the whole prompt as input (cached
+/// tokens included, and also as cache reads), the candidates as output.
+fn qwen_ccusage(tree: &mut AgentTree, ts_ms: i64, usage: &GeminiUsage) {
+    tree.ccusage(ts_ms, [usage.prompt, usage.candidates, 0, usage.cached]);
+}
+
+/// A Qwen Code dir under `root` (what `~/.qwen` holds): sessions in
+/// `projects/<project>/chats/<id>.jsonl` whose assistant records carry `usageMetadata`
+/// in both of its shapes (thoughts inside the candidates, or on top), telemetry records
+/// repeating the counts, assistant records without usage, damaged lines, `/branch`
+/// sessions starting with verbatim copies of an earlier session's records (which ccusage
+/// counts again), and sessions archived in `chats/archive/` (which ccusage does not read).
+pub fn qwen(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x7177);
+    let mut tree = AgentTree::default();
+    let project_count = (spec.files / 20).max(1);
+    let mut finished: Vec<(String, Vec<QwenRecord>)> = Vec::new();
+    for _ in 0..spec.files {
+        let project = rng.below(project_count as u64);
+        let cwd = format!("/home/dev/work/project-{project}");
+        let session_id = uuid(&mut rng);
+        let archived = rng.chance(0.05);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut records: Vec<QwenRecord> = Vec::new();
+        if !finished.is_empty() && rng.chance(0.1) {
+            // `/branch`: an earlier session's first records, verbatim but for the session
+            // id, each marked with where it came from.
+            let (from, parent) = &finished[rng.below(finished.len() as u64) as usize];
+            for record in parent.iter().take(rng.range(1, 12) as usize) {
+                let copied = &record.line[9..45];
+                let line = record.line.replacen(
+                    &format!(r#""sessionId":"{from}""#),
+                    &format!(r#""sessionId":"{session_id}""#),
+                    1,
+                );
+                let line = format!(
+                    r#"{},"forkedFrom":{{"sessionId":"{from}","messageUuid":"{copied}"}}}}"#,
+                    &line[..line.len() - 1]
+                );
+                if let Some((ts_ms, usage)) = record.usage.filter(|_| !archived) {
+                    qwen_ccusage(&mut tree, ts_ms, &usage);
+                }
+                records.push(QwenRecord { line, usage: None });
+            }
+        }
+        let own = records.len();
+        let mut parent = String::new();
+        let mut record = |rng: &mut Rng, kind: &str, ts_ms: i64, rest: &str| {
+            let uuid = uuid(rng);
+            let line = format!(
+                r#"{{"uuid":"{uuid}","parentUuid":"{parent}","sessionId":"{session_id}","timestamp":"{}","type":"{kind}","cwd":"{cwd}","version":"0.15.6","gitBranch":"main"{rest}}}"#,
+                iso(ts_ms)
+            );
+            parent = uuid;
+            line
+        };
+        for _ in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let line = record(
+                &mut rng,
+                "user",
+                ts,
+                r#","message":{"role":"user","parts":[{"text":"Please refactor the parser and add tests."}]}"#,
+            );
+            records.push(QwenRecord { line, usage: None });
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let model = QWEN_MODELS[rng.below(QWEN_MODELS.len() as u64) as usize];
+                // Qwen Code's records have no tool-use prompt count.
+                let usage = GeminiUsage {
+                    tool: 0,
+                    ..GeminiUsage::random(&mut rng, model.starts_with("qwen"))
+                };
+                let telemetry = format!(
+                    r#","subtype":"ui_telemetry","systemPayload":{{"uiEvent":{{"event.name":"qwen-code.api_response","model":"{model}","input_token_count":{},"output_token_count":{},"cached_content_token_count":{},"thoughts_token_count":{},"total_token_count":{}}}}}"#,
+                    usage.prompt,
+                    usage.candidates,
+                    usage.cached,
+                    usage.thoughts,
+                    usage.total()
+                );
+                let line = record(&mut rng, "system", ts, &telemetry);
+                records.push(QwenRecord { line, usage: None });
+                if rng.chance(0.05) {
+                    // Cancelled: no usage.
+                    let rest =
+                        format!(r#","model":"{model}","message":{{"role":"model","parts":[]}}"#);
+                    let line = record(&mut rng, "assistant", ts, &rest);
+                    records.push(QwenRecord { line, usage: None });
+                } else {
+                    count(&mut tree.expected, ts, usage.sums());
+                    if !archived {
+                        qwen_ccusage(&mut tree, ts, &usage);
+                    }
+                    let rest = format!(
+                        r#","model":"{model}","message":{{"role":"model","parts":[{{"text":"Here is the change."}}]}},"usageMetadata":{}"#,
+                        usage.metadata_json()
+                    );
+                    let line = record(&mut rng, "assistant", ts, &rest);
+                    records.push(QwenRecord {
+                        line,
+                        usage: Some((ts, usage)),
+                    });
+                }
+                ts += rng.range(1_000, 30_000) as i64;
+                let line = record(
+                    &mut rng,
+                    "tool_result",
+                    ts,
+                    r#","message":{"role":"user","parts":[{"functionResponse":{"id":"call_1","name":"read_file","response":{"output":"ok"}}}]}"#,
+                );
+                records.push(QwenRecord { line, usage: None });
+            }
+            if rng.chance(0.03) {
+                let line =
+                    r#"{"uuid":"cut","type":"assistant","usageMetadata":{"promptTokenCount":9"#;
+                records.push(QwenRecord {
+                    line: line.to_string(),
+                    usage: None,
+                });
+            }
+        }
+        let mut chats = root
+            .join("projects")
+            .join(cwd.replace('/', "-"))
+            .join("chats");
+        if archived {
+            chats.push("archive");
+        }
+        let lines: Vec<String> = records.iter().map(|r| r.line.clone()).collect();
+        write_file(
+            &chats.join(format!("{session_id}.jsonl")),
+            &lines,
+            &mut tree.expected,
+        )?;
+        // A later branch copies a session's own records (the damaged ones left out).
+        records.drain(..own);
+        records.retain(|r| r.line.len() > 45);
+        finished.push((session_id, records));
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
+    }
+    Ok(tree)
+}
+
 /// Codex CLI's cumulative token counts (OpenAI's: input includes cached, output
 /// includes reasoning).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -416,7 +416,7 @@ impl Changes {
             if self.waiting_for(&path) {
                 continue;
             }
-            if folder || path.extension().is_none_or(|e| e != "jsonl") {
+            if folder || !crate::sources::any_reads(&path) {
                 // A new or renamed folder: files may be written into it before the crate
                 // has its watch in place (it adds it after handing over the event). A
                 // full pass a debounce later finds those; later ones come as events.

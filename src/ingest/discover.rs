@@ -180,7 +180,7 @@ pub fn session_transcripts(
 }
 
 /// The transcripts among `paths` (files the OS or a poll said changed), as a walk would
-/// find them: regular `*.jsonl` files below a source's folder, spelled as given (a
+/// find them: regular files below a source's folder that it reads, spelled as given (a
 /// watcher spells them from the folder, as the walk does), links not followed. A path
 /// that is gone, a folder, or outside every folder is left out: there is nothing to read
 /// there.
@@ -190,12 +190,15 @@ pub fn transcripts_at<'p>(
 ) -> Vec<Transcript> {
     let mut found = Vec::new();
     for path in paths {
-        if path.extension() != Some(OsStr::new("jsonl")) {
-            continue;
-        }
         let Some(folder) = folders.iter().find(|f| path.starts_with(&f.path)) else {
             continue;
         };
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            continue;
+        };
+        if !sources::reads(folder.agent, dir, name) {
+            continue;
+        }
         let Ok(meta) = fs::symlink_metadata(path) else {
             continue;
         };
@@ -601,7 +604,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
                 ChildKind::Dir
             } else if kind.is_symlink() {
                 ChildKind::Link
-            } else if kind.is_file() && Path::new(&name).extension() == Some(OsStr::new("jsonl")) {
+            } else if kind.is_file() && sources::reads(self.agent, self.path(), &name) {
                 ChildKind::Transcript
             } else {
                 continue;

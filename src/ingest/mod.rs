@@ -16,6 +16,7 @@ pub mod parse;
 pub mod tail;
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +31,7 @@ use crate::ingest::discover::Transcript;
 use crate::ingest::parse::Parsed;
 use crate::ingest::tail::{Head, Identity};
 use crate::ledger::Store;
-use crate::sources::{self, Folder, LineParser};
+use crate::sources::{self, Folder, LineParser, Shape};
 
 /// How a pass batches its writes and bounds its memory.
 #[derive(Clone, Debug)]
@@ -375,6 +376,9 @@ impl<'s> Ingestor<'s> {
         let Some((mut file, mut read)) = self.open_changed(transcript, has_cursor)? else {
             return Ok(());
         };
+        if read.document {
+            return self.read_document(&mut file, &mut read, transcript, stop);
+        }
         let read_started = Instant::now();
         let first_line = read.progress.lines;
         let mut buf = std::mem::take(&mut self.buf);
@@ -405,6 +409,49 @@ impl<'s> Ingestor<'s> {
         Ok(())
     }
 
+    /// A document rewritten whole (`Shape::Rewritten`), read whole by its source's
+    /// `DocumentParser`. Its records all have ids, so those read before are duplicates to
+    /// the dedup rules and only what is new adds a row. The cursor stays at 0 until the last record is batched: a pass killed
+    /// in between leaves the file changed to the next one, which reads it again.
+    fn read_document(
+        &mut self,
+        file: &mut File,
+        read: &mut FileRead,
+        transcript: &Transcript,
+        stop: &AtomicBool,
+    ) -> Result<(), FileError> {
+        let limit = self.options.max_line as u64;
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0))?;
+        file.by_ref().take(limit + 1).read_to_end(&mut bytes)?;
+        let documents = sources::of(transcript.agent).and_then(|s| s.documents());
+        let records = match (bytes.len() as u64 > limit, documents) {
+            (true, _) => vec![self.too_long()],
+            (false, None) => vec![Parsed::Skipped("not a document its source reads".into())],
+            (false, Some(documents)) => match documents.records(&bytes) {
+                Ok(records) => records
+                    .into_iter()
+                    .map(|r| Parsed::Billable(Box::new(r)))
+                    .collect(),
+                Err(e) => vec![Parsed::Skipped(format!("{e:#}"))],
+            },
+        };
+        read.progress.lines = 1;
+        self.stats.lines_read += 1;
+        self.stats.bytes_read += bytes.len() as u64;
+        for parsed in records {
+            match self.take_parsed(read, parsed, 0, stop) {
+                ControlFlow::Continue(()) => {}
+                ControlFlow::Break(Halt::Stopped) => return Ok(()),
+                ControlFlow::Break(Halt::Failed(e)) => return Err(FileError::Store(e)),
+            }
+        }
+        read.progress.offset = bytes.len() as u64;
+        read.progress.identity = transcript.identity;
+        self.record_progress(read);
+        Ok(())
+    }
+
     /// The file opened where its new bytes start, or `None` when its cursor says it has
     /// none (same size, mtime and inode as when the cursor was committed).
     fn open_changed(
@@ -430,9 +477,20 @@ impl<'s> Ingestor<'s> {
         }
         let mut file = File::open(&transcript.path)?;
         let mut progress = start_cursor(&mut file, committed.as_ref(), identity)?;
+        let document = sources::of(transcript.agent)
+            .is_some_and(|s| s.shape_of(&transcript.path) == Shape::Rewritten);
+        if document {
+            // Read again whole: nothing of it is known until all of it is read.
+            progress = Cursor {
+                offset: 0,
+                lines: 0,
+                lines_skipped: 0,
+                ..progress
+            };
+        }
         let parser = self.parser_at(transcript, &mut progress)?;
         self.stats.files_changed += 1;
-        let reset = committed.is_some_and(|c| c.offset > 0 && progress.offset == 0);
+        let reset = !document && committed.is_some_and(|c| c.offset > 0 && progress.offset == 0);
         if reset {
             self.stats.files_reset += 1;
             debug!(
@@ -457,6 +515,7 @@ impl<'s> Ingestor<'s> {
             progress,
             segment: None,
             reset,
+            document,
             parser,
         };
         Ok(Some((file, read)))
@@ -515,12 +574,30 @@ impl<'s> Ingestor<'s> {
             self.tell_progress(false);
         }
         let parsed = match line.too_long {
-            true => Parsed::Skipped(format!(
-                "line longer than {} (limit), not read",
-                human_bytes(self.options.max_line as u64)
-            )),
-            false => crate::limits::admit(read.parser.line(line.bytes)),
+            true => self.too_long(),
+            false => read.parser.line(line.bytes),
         };
+        self.take_parsed(read, parsed, line.start, stop)
+    }
+
+    fn too_long(&self) -> Parsed {
+        Parsed::Skipped(format!(
+            "line longer than {} (limit), not read",
+            human_bytes(self.options.max_line as u64)
+        ))
+    }
+
+    /// What one line (or one record of a document) turned out to be, starting at byte
+    /// `start`: batched, or counted as skipped; then a flush if one is due.
+    fn take_parsed(
+        &mut self,
+        read: &mut FileRead,
+        parsed: Parsed,
+        start: u64,
+        stop: &AtomicBool,
+    ) -> ControlFlow<Halt> {
+        // Every source's records meet the same limits here, so none can forget them.
+        let parsed = crate::limits::admit(parsed);
         if let Parsed::Skipped(_) = parsed {
             read.progress.lines_skipped += 1;
             self.stats.lines_skipped += 1;
@@ -533,7 +610,7 @@ impl<'s> Ingestor<'s> {
                 debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
                 let skipped = SkippedLine {
                     line_no,
-                    offset: line.start,
+                    offset: start,
                     reason,
                 };
                 self.batch.skip(segment, skipped);
@@ -652,6 +729,8 @@ struct FileRead {
     segment: Option<usize>,
     /// The file was truncated or replaced: its segment, once opened, says so.
     reset: bool,
+    /// A document rewritten whole (`Shape::Rewritten`), read whole.
+    document: bool,
     /// Its source's parser, at `progress`.
     parser: Box<dyn LineParser>,
 }

@@ -284,15 +284,26 @@ impl Record {
     }
 }
 
+/// A billable line's time in milliseconds, or why the ledger cannot use it: it has none,
+/// or it does not parse. Whether the time is one a real response has is `limits`' rule,
+/// applied by the ingest to every source's records.
+pub fn line_time(timestamp: Option<&str>) -> Result<i64, String> {
+    let Some(timestamp) = timestamp else {
+        return Err("billable line without a timestamp".to_string());
+    };
+    match timestamp.parse::<jiff::Timestamp>() {
+        Ok(ts) => Ok(ts.as_millisecond()),
+        Err(_) => Err(format!("timestamp {timestamp:?} does not parse")),
+    }
+}
+
 fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
     let Some(usage) = message.usage else {
         return Parsed::Other;
     };
-    let Some(timestamp) = line.timestamp else {
-        return Parsed::Skipped("billable line without a timestamp".to_string());
-    };
-    let Ok(ts) = timestamp.parse::<jiff::Timestamp>() else {
-        return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse"));
+    let ts_ms = match line_time(line.timestamp) {
+        Ok(ts_ms) => ts_ms,
+        Err(why) => return Parsed::Skipped(why),
     };
     let tokens = tokens(&usage);
     let model = message
@@ -300,7 +311,7 @@ fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
         .filter(|m| m != "<synthetic>" && !m.is_empty());
     let owned = |field: &Option<Cow<'_, str>>| field.as_deref().map(str::to_string);
     Parsed::Billable(Box::new(Record {
-        ts_ms: ts.as_millisecond(),
+        ts_ms,
         line_session_id: owned(line.session_id),
         cwd: owned(line.cwd),
         model: model.map(Cow::into_owned),

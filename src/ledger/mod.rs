@@ -1204,6 +1204,38 @@ mod tests {
         store.flush(&batch).unwrap()
     }
 
+    /// The dedup rules hold within one agent: another agent's response under the same
+    /// message and request id is another response, in a flush and after one.
+    #[test]
+    fn dedup_applies_within_an_agent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let codex = |output| Record {
+            agent: crate::sources::Agent::Codex,
+            ..record("m1", "r1", output, false)
+        };
+        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        flush_rows(&mut store, "b", 10, vec![codex(7)]);
+        assert_eq!(output_sum(&store), (2, 12));
+        // Each agent's copy still finds its own row.
+        flush_rows(
+            &mut store,
+            "c",
+            10,
+            vec![codex(9), record("m1", "r1", 5, false)],
+        );
+        assert_eq!(output_sum(&store), (2, 14));
+        let agents: Vec<String> = store
+            .conn
+            .prepare("SELECT agent FROM entries ORDER BY agent")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(agents, ["claude", "codex"]);
+    }
+
     #[test]
     fn migrations_run_once_and_mark_the_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -50,6 +50,9 @@ pub static CODEX: Codex = Codex;
 /// The variable Codex itself reads for its home.
 pub const HOME_VAR: &str = "CODEX_HOME";
 
+/// The model of a usage event no `turn_context` named.
+pub const NO_MODEL: &str = "codex-unknown-model";
+
 /// The folders below a Codex home that hold rollouts, in the order they are read: a
 /// rollout still in `sessions/` is read before its archived copy.
 const FOLDERS: [&str; 2] = ["sessions", "archived_sessions"];
@@ -384,7 +387,9 @@ impl Rollout {
             line_session_id: state.session.clone(),
             project: state.cwd.as_deref().map(project_of_cwd),
             cwd: state.cwd.clone(),
-            model: state.model.clone(),
+            // Rollouts older than `turn_context` name no model: counted, and listed as a
+            // model without a price rather than priced as a guess (ccusage guesses gpt-5).
+            model: Some(state.model.as_deref().unwrap_or(NO_MODEL).to_string()),
             message_id: Some(totals.key()),
             request_id: Some(match state.replay {
                 // Unlike the parent's own, so that the parent's copy, whenever read, wins
@@ -502,6 +507,13 @@ mod tests {
         assert_eq!(records[0].tokens.input, 500);
         assert_eq!(records[0].tokens.output, 20);
         assert_eq!(records[0].model.as_deref(), Some("gpt-5-codex"));
+    }
+
+    #[test]
+    fn usage_before_any_turn_context_has_a_model_marked_unknown() {
+        let mut p = Rollout::default();
+        let records = lines(&mut p, &count("2025-05-01T10:00:00Z", [100, 0, 5, 0, 105]));
+        assert_eq!(records[0].model.as_deref(), Some(NO_MODEL));
     }
 
     #[test]

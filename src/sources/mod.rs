@@ -10,13 +10,19 @@
 //! What a source implements (`Source`):
 //! - `agent`: its name in the ledger, as ccusage's subcommands name it (`Agent`).
 //! - `shape`: how its agent writes (`Shape`): append-only JSONL tailed from a byte
-//!   cursor (Claude Code, Codex), a whole file rewritten in place, or a SQLite database
-//!   written by the running agent. Only the first is read today; the other two have
-//!   their cursor kinds (`CursorKind`) for the agents of the part 2.
+//!   cursor (Claude Code, Codex, Gemini CLI, Qwen Code), a whole file rewritten in place,
+//!   or a SQLite database written by the running agent. The first is read, and Gemini
+//!   CLI's legacy documents of the second (whole, each time they change); the other two
+//!   have their cursor kinds (`CursorKind`) and interfaces (`rewritten::DocumentParser` with
+//!   its `Digest`, `database::DatabaseReader` with its `Watermark`), each tested with a
+//!   small example, for the agents of the part 2.
 //! - `folders`: the folders the walk looks in, every one probed whether it exists or not
 //!   (`doctor` lists them all).
 //! - `names`: the (project, session) a file's path below its folder names.
 //! - `parser`: a fresh `LineParser` for one file.
+//! - `reads`, `shape_of` and `documents`, where the source's files are more than
+//!   `*.jsonl` of its one shape (Gemini CLI: legacy `.json` documents, rewritten whole,
+//!   beside its logs, read by the ingest with the source's `rewritten::DocumentParser`).
 //!
 //! How parser state survives a restart: a line parser that needs more than the line at
 //! hand (Codex counts the growth of cumulative totals, and takes the model from an
@@ -28,7 +34,12 @@
 
 pub mod claude;
 pub mod codex;
+pub mod database;
+pub mod gemini;
+pub mod qwen;
+pub mod rewritten;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -145,6 +156,20 @@ pub trait Source: Sync {
     fn names(&self, relative: &Path, path: &Path) -> (String, String);
     /// A parser for one file, at its start.
     fn parser(&self) -> Box<dyn LineParser>;
+    /// Whether the file `name` in the folder `dir` is one of this agent's logs: the walk
+    /// and the watchers look at nothing else. `*.jsonl` unless the source says more.
+    fn reads(&self, _dir: &Path, name: &OsStr) -> bool {
+        Path::new(name).extension() == Some(OsStr::new("jsonl"))
+    }
+    /// The shape of the file at `path`: the source's, unless its agent writes two
+    /// (Gemini CLI's legacy `.json` documents beside its `.jsonl` logs).
+    fn shape_of(&self, _path: &Path) -> Shape {
+        self.shape()
+    }
+    /// The parser of its `Rewritten` files (see `shape_of`), if it has any.
+    fn documents(&self) -> Option<&dyn rewritten::DocumentParser> {
+        None
+    }
 }
 
 /// Turns one file's lines into records, in order.
@@ -176,13 +201,28 @@ pub struct RateLimit {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 2] {
-    [&claude::CLAUDE, &codex::CODEX]
+pub fn all() -> [&'static dyn Source; 4] {
+    [&claude::CLAUDE, &codex::CODEX, &gemini::GEMINI, &qwen::QWEN]
 }
 
 /// The source of `agent`'s files; `None` for an agent read by a later version.
 pub fn of(agent: Agent) -> Option<&'static dyn Source> {
     all().into_iter().find(|s| s.agent() == agent)
+}
+
+/// Whether the file `name` in `dir` is a log file of `agent`'s: the one rule for the walk
+/// and the watchers.
+pub fn reads(agent: Agent, dir: &Path, name: &OsStr) -> bool {
+    of(agent).is_some_and(|source| source.reads(dir, name))
+}
+
+/// Whether the file at `path` is a log file of any agent's (a watcher's first look,
+/// before it knows the folder).
+pub fn any_reads(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    all().iter().any(|source| source.reads(dir, name))
 }
 
 /// Every folder of every source.

@@ -1,0 +1,123 @@
+//! The *SQLite written by a running agent* shape (OpenCode, Goose, Copilot's session
+//! store): the interface part 2's sources implement, and the cursor such a database keeps.
+//!
+//! The agent's database is opened read-only (never written, never checkpointed), and
+//! only its rows updated after a watermark are read: the greatest update time read so
+//! far. A row updated in place while a response streams comes again with a later time
+//! and more tokens, and replaces its ledger row through the dedup rules (same message id
+//! and request id, the larger copy wins); a row read again adds nothing. So the records
+//! must carry the agent's own message id, and the watermark is committed with the rows.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::ingest::parse::Record;
+
+/// Reads an agent's database from a watermark.
+pub trait DatabaseReader {
+    /// The records of the rows updated after `watermark`, and the new watermark (the
+    /// greatest update time among them; `watermark` itself when none).
+    fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)>;
+}
+
+/// Where reading of an agent's database stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermark(pub i64);
+
+/// Opens an agent's database for reading only: a database another program is writing is
+/// never written to, and a missing one is not created.
+pub fn open(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db = Connection::open_with_flags(path, flags)
+        .with_context(|| format!("cannot open {} read-only", path.display()))?;
+    // The agent holds the write lock while it writes: wait for it a little, never long.
+    db.busy_timeout(std::time::Duration::from_millis(500))?;
+    Ok(db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::parse::Tokens;
+    use crate::ledger::dedup::{Decision, decide};
+
+    /// A small example of the shape: OpenCode's `message(id, time_updated, data)`, the
+    /// tokens in `data`.
+    struct Messages;
+
+    impl DatabaseReader for Messages {
+        fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
+            let mut stmt = db.prepare(
+                "SELECT id, time_updated, json_extract(data, '$.tokens.output') FROM message
+                 WHERE time_updated > ?1 ORDER BY time_updated",
+            )?;
+            let mut next = watermark;
+            let rows = stmt.query_map([watermark], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, u64>(2)?,
+                ))
+            })?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (id, updated, output) = row?;
+                next = next.max(updated);
+                records.push(Record {
+                    message_id: Some(id),
+                    ts_ms: updated,
+                    tokens: Tokens {
+                        output,
+                        ..Tokens::default()
+                    },
+                    ..Record::default()
+                });
+            }
+            Ok((records, next))
+        }
+    }
+
+    #[test]
+    fn rows_are_read_from_the_watermark_and_a_row_updated_in_place_replaces_its_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        let agent = Connection::open(&path).unwrap();
+        agent
+            .execute_batch(
+                "CREATE TABLE message (id TEXT PRIMARY KEY, time_updated INTEGER, data TEXT);
+                 INSERT INTO message VALUES ('m1', 10, '{\"tokens\":{\"output\":4}}'),
+                                            ('m2', 20, '{\"tokens\":{\"output\":1}}');",
+            )
+            .unwrap();
+        let db = open(&path).unwrap();
+        assert!(db.execute("DELETE FROM message", []).is_err(), "read-only");
+        assert!(
+            open(&dir.path().join("absent.db")).is_err(),
+            "never created"
+        );
+
+        let (first, watermark) = Messages.read_since(&db, Watermark::default().0).unwrap();
+        assert_eq!((first.len(), watermark), (2, 20));
+        // Nothing new: nothing read.
+        assert!(Messages.read_since(&db, watermark).unwrap().0.is_empty());
+
+        // m2 streams on: updated in place, later, with more tokens.
+        agent
+            .execute(
+                "UPDATE message SET time_updated = 30, data = '{\"tokens\":{\"output\":8}}' WHERE id = 'm2'",
+                [],
+            )
+            .unwrap();
+        let (again, watermark) = Messages.read_since(&db, watermark).unwrap();
+        assert_eq!((again.len(), watermark), (1, 30));
+        let stored = crate::ledger::dedup::Stored::of(2, &first[1]);
+        assert_eq!(
+            decide(&again[0], std::slice::from_ref(&stored)),
+            Decision::Replace(2)
+        );
+        // The same version read again (a watermark not committed): nothing new.
+        assert_eq!(decide(&first[1], &[stored]), Decision::Keep);
+    }
+}
