@@ -32,7 +32,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::ingest::batch::{Batch, Cursor, Identities};
+use crate::ingest::batch::{Batch, Cursor, Identities, SkippedLine};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
 use crate::ingest::tail::{HEAD_LEN, Head, Identity};
@@ -54,6 +54,8 @@ enum Step {
     /// `move_out_of_limits`: the rows a ledger took before `limits` existed and that
     /// `limits::check` refuses leave for the skipped lines (migration 10).
     MoveOutOfLimits,
+    /// `count_total`: the ledger's total weight summed from its rows (migration 11).
+    CountTotal,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -75,6 +77,10 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::Sql(include_str!("sql/0010_values_and_rewrites.sql")),
         Step::MoveOutOfLimits,
     ],
+    &[
+        Step::Sql(include_str!("sql/0011_ledger_total.sql")),
+        Step::CountTotal,
+    ],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -95,6 +101,8 @@ pub struct Flushed {
     pub added: u64,
     pub upgraded: u64,
     pub duplicates: u64,
+    /// Rows refused at the ledger's total (`limits::admit`).
+    pub refused: u64,
 }
 
 /// The result of a flush: counts, the cursors now committed, and the files another process
@@ -294,6 +302,7 @@ impl Store {
                     Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
                     Step::MoveOutOfLimits => move_out_of_limits(&tx),
+                    Step::CountTotal => count_total(&tx),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -435,9 +444,16 @@ impl Store {
                 host: None,
             };
             match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
-                Decision::Insert => outcome.counts.added += 1,
-                Decision::Replace(_) => outcome.counts.upgraded += 1,
-                Decision::Keep => outcome.counts.duplicates += 1,
+                Written::Done(decision) => outcome.counts.count(&decision),
+                Written::Refused(reason) => {
+                    let at = SkippedLine {
+                        line_no: row.line_no,
+                        offset: row.offset,
+                        reason,
+                    };
+                    refuse_row(&tx, file_id, &at)?;
+                    outcome.counts.refused += 1;
+                }
             }
         }
         merged.finish(&tx, outcome.counts)?;
@@ -497,6 +513,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         aggregate::rebuild(&tx)?;
+        count_total(&tx)?;
         tx.execute_batch(
             "DELETE FROM message_index;
              INSERT INTO message_index (message_id, entry_id)
@@ -775,16 +792,24 @@ struct Merged {
     thresholds: Vec<u64>,
     deltas: Deltas,
     change_seq: i64,
+    /// The ledger's total weight (`limits::admit`), as this transaction leaves it.
+    total: u64,
+    total_read: u64,
 }
 
 impl Merged {
     /// Read inside the flush's write transaction, so no other writer takes the same marker.
     fn read(tx: &Connection) -> Result<Merged> {
+        let total = tx
+            .prepare_cached("SELECT weight FROM ledger_total")?
+            .query_row([], |r| r.get(0))?;
         Ok(Merged {
             through: aggregate::watermark(tx)?,
             thresholds: tier_thresholds(tx)?,
             deltas: Deltas::default(),
             change_seq: exchange::change_seq(tx)? + 1,
+            total,
+            total_read: total,
         })
     }
 
@@ -793,6 +818,9 @@ impl Merged {
         self.deltas.write(tx)?;
         if counts.added + counts.upgraded > 0 {
             exchange::set_change_seq(tx, self.change_seq)?;
+        }
+        if self.total != self.total_read {
+            write_total(tx, self.total)?;
         }
         Ok(())
     }
@@ -840,14 +868,12 @@ fn write_segments(
         let id = write_cursor(tx, segment, now_ms)?;
         if segment.reset {
             forget_rows_without_id(tx, id, merged)?;
+            // Its lines are read again, and refused again if they still do not fit.
+            tx.prepare_cached("UPDATE files SET rows_refused = 0 WHERE id = ?1")?
+                .execute([id])?;
         }
         for skipped in &segment.skipped {
-            if skipped.line_no <= SKIPPED_LINES_KEPT {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
-            }
+            remember_skipped(tx, id, skipped)?;
         }
         file_ids.push(Some(id));
         let committed = Cursor {
@@ -859,6 +885,26 @@ fn write_segments(
             .push((segment.file.path.clone(), committed));
     }
     Ok(file_ids)
+}
+
+/// Keeps `skipped` for `status` and `doctor`, if it is among the first lines of its file.
+fn remember_skipped(tx: &Connection, file_id: i64, skipped: &SkippedLine) -> Result<()> {
+    if skipped.line_no <= SKIPPED_LINES_KEPT {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![file_id, skipped.line_no, skipped.offset, skipped.reason])?;
+    }
+    Ok(())
+}
+
+/// A row the ledger's total cannot take: skipped like a line out of range, and counted
+/// apart from the reader's skipped lines (its cursor rewrites those at every flush).
+fn refuse_row(tx: &Connection, file_id: i64, at: &SkippedLine) -> Result<()> {
+    remember_skipped(tx, file_id, at)?;
+    tx.prepare_cached("UPDATE files SET rows_refused = rows_refused + 1 WHERE id = ?1")?
+        .execute([file_id])?;
+    Ok(())
 }
 
 /// A file read again from 0 brings its rows again: those with a message id are found by
@@ -884,7 +930,7 @@ fn apply(
     file: FileRef<'_>,
     merged: &mut Merged,
     index: &mut MessageIndex,
-) -> Result<Decision> {
+) -> Result<Written> {
     let decision = dedup::decide(record, &stored_under(index, record));
     write_decision(conn, record, file, decision, merged, index)
 }
@@ -907,7 +953,18 @@ fn write_decision(
     decision: Decision,
     merged: &mut Merged,
     index: &mut MessageIndex,
-) -> Result<Decision> {
+) -> Result<Written> {
+    let old = match decision {
+        Decision::Insert => 0,
+        Decision::Replace(id) => conn
+            .prepare_cached(&format!("SELECT {WEIGHT} FROM entries WHERE id = ?1"))?
+            .query_row([id], |r| r.get(0))?,
+        Decision::Keep => return Ok(Written::Done(decision)),
+    };
+    match limits::admit(merged.total, old, limits::weight(record)) {
+        Ok(total) => merged.total = total,
+        Err(reason) => return Ok(Written::Refused(reason)),
+    }
     let session_id = session_of(record, file.session_id);
     let row = EntryRef {
         file_id: file.id,
@@ -948,7 +1005,55 @@ fn write_decision(
         }
         Decision::Keep => {}
     }
-    Ok(decision)
+    Ok(Written::Done(decision))
+}
+
+/// What became of a record the dedup rules decided on.
+pub(crate) enum Written {
+    Done(Decision),
+    /// The ledger's total could not take it (`limits::admit`): why.
+    Refused(String),
+}
+
+impl Flushed {
+    fn count(&mut self, decision: &Decision) {
+        match decision {
+            Decision::Insert => self.added += 1,
+            Decision::Replace(_) => self.upgraded += 1,
+            Decision::Keep => self.duplicates += 1,
+        }
+    }
+}
+
+/// A row's weight (`limits::weight`) in SQL.
+const WEIGHT: &str = "input + output + cache_write_5m + cache_write_1h + cache_read + web_search";
+
+fn write_total(tx: &Connection, total: u64) -> Result<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO ledger_total (id, weight) VALUES (1, ?1)")?
+        .execute([total])?;
+    Ok(())
+}
+
+/// Sums the ledger's total weight from its rows (migration 11, `rebuild`). Row by row in
+/// u128, since a ledger changed by hand may hold more than SQL's `sum()` can: such a
+/// total is kept at i64's limit, and the ledger takes no row more.
+fn count_total(tx: &Connection) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT input, output, cache_write_5m, cache_write_1h, cache_read, web_search FROM entries",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut total: u128 = 0;
+    while let Some(r) = rows.next()? {
+        for at in 0..6 {
+            total += u128::try_from(r.get::<_, i64>(at)?).unwrap_or(0);
+        }
+    }
+    write_total(
+        tx,
+        u64::try_from(total)
+            .unwrap_or(u64::MAX)
+            .min(i64::MAX as u64),
+    )
 }
 
 /// A head length no file's fingerprint has (`tail::read_head` reads at most `HEAD_LEN`):
@@ -1139,7 +1244,7 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file(path), base.as_ref(), cursor(offset));
         for r in rows {
-            batch.push(seg, r);
+            batch.push(seg, 0, 0, r);
         }
         store.flush(&batch).unwrap()
     }
@@ -1279,9 +1384,9 @@ mod tests {
 
         let mut batch = Batch::default();
         let first = batch.advance(&file("b"), None, cursor(10));
-        batch.push(first, record("m1", "r1", 50, false));
+        batch.push(first, 0, 0, record("m1", "r1", 50, false));
         let second = batch.advance(&file("c"), None, cursor(10));
-        batch.push(second, record("m1", "r1", 20, false));
+        batch.push(second, 0, 0, record("m1", "r1", 20, false));
         let outcome = store.flush(&batch).unwrap();
         assert_eq!(outcome.counts.upgraded, 1);
         assert_eq!(outcome.counts.duplicates, 1);
@@ -1312,7 +1417,7 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
         batch.mark_reset(seg);
-        batch.push(seg, no_id);
+        batch.push(seg, 0, 0, no_id);
         store.flush(&batch).unwrap();
         assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
         assert!(aggregate::consistent(store.conn()).unwrap());
@@ -1363,8 +1468,8 @@ mod tests {
         let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
         batch.mark_reset(seg);
         no_id.tokens.output = 8;
-        batch.push(seg, no_id);
-        batch.push(seg, record("m1", "r1", 50, false));
+        batch.push(seg, 0, 0, no_id);
+        batch.push(seg, 0, 0, record("m1", "r1", 50, false));
         store.flush(&batch).unwrap();
         assert_eq!(report_sums(&store), (58, 58, 2));
         assert!(aggregate::consistent(store.conn()).unwrap());
@@ -1528,10 +1633,10 @@ mod tests {
         // Both start from "no cursor"; the other process commits first.
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
-        batch.push(seg, record("m1", "r1", 5, false));
+        batch.push(seg, 0, 0, record("m1", "r1", 5, false));
         let mut no_id = record("m2", "r2", 7, false);
         no_id.message_id = None;
-        batch.push(seg, no_id);
+        batch.push(seg, 0, 0, no_id);
         other.flush(&batch).unwrap();
         let outcome = mine.flush(&batch).unwrap();
 
