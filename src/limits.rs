@@ -47,7 +47,7 @@
 //! an error): n rows of at most $1,000 sum to at most 10^3 × n, finite for any n, and
 //! exact to far below a cent while the total is under $10^10 (2^53 ulps of 10^-6).
 
-use crate::ingest::parse::Record;
+use crate::ingest::parse::{Record, Tokens};
 
 /// The most tokens of one kind, or web searches, one response can report.
 pub const MAX_COUNT: u64 = 1_000_000_000_000;
@@ -60,9 +60,13 @@ pub const MAX_LEDGER_WEIGHT: u64 = 1 << 53;
 
 /// What a row counts against `MAX_LEDGER_WEIGHT`: its tokens of every kind and its web
 /// searches. At most 6 × 10^12 for a row `check` takes.
-pub fn weight(record: &Record) -> u64 {
-    record.tokens.total() + record.web_search
+pub fn weight(tokens: &Tokens, web_search: u64) -> u64 {
+    tokens.total() + web_search
 }
+
+/// `weight` of an `entries` row, in SQL.
+pub const WEIGHT_SQL: &str =
+    "input + output + cache_write_5m + cache_write_1h + cache_read + web_search";
 
 /// Why a row of weight `new`, replacing one of weight `old` (0 for a new row), cannot
 /// join a ledger whose rows weigh `total` now, if it cannot; else the total after it.

@@ -915,7 +915,9 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
     ))?;
     let removed = delete.query_map([file_id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
     for row in removed {
-        let (row_id, row): (i64, _) = row?;
+        let (row_id, row): (i64, aggregate::Row) = row?;
+        let weight = limits::weight(&row.tokens, row.web_search);
+        merged.total = merged.total.saturating_sub(weight);
         if row_id <= merged.through {
             merged.deltas.remove(&row, &merged.thresholds);
         }
@@ -957,11 +959,15 @@ fn write_decision(
     let old = match decision {
         Decision::Insert => 0,
         Decision::Replace(id) => conn
-            .prepare_cached(&format!("SELECT {WEIGHT} FROM entries WHERE id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {} FROM entries WHERE id = ?1",
+                limits::WEIGHT_SQL
+            ))?
             .query_row([id], |r| r.get(0))?,
         Decision::Keep => return Ok(Written::Done(decision)),
     };
-    match limits::admit(merged.total, old, limits::weight(record)) {
+    let new = limits::weight(&record.tokens, record.web_search);
+    match limits::admit(merged.total, old, new) {
         Ok(total) => merged.total = total,
         Err(reason) => return Ok(Written::Refused(reason)),
     }
@@ -1024,9 +1030,6 @@ impl Flushed {
         }
     }
 }
-
-/// A row's weight (`limits::weight`) in SQL.
-const WEIGHT: &str = "input + output + cache_write_5m + cache_write_1h + cache_read + web_search";
 
 fn write_total(tx: &Connection, total: u64) -> Result<()> {
     tx.prepare_cached("INSERT OR REPLACE INTO ledger_total (id, weight) VALUES (1, ?1)")?
@@ -1421,6 +1424,82 @@ mod tests {
         store.flush(&batch).unwrap();
         assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
         assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// The ledger's total as kept, and summed from its rows.
+    fn totals(store: &Store) -> (u64, u64) {
+        store
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT (SELECT weight FROM ledger_total),
+                            (SELECT coalesce(sum({}), 0) FROM entries)",
+                    limits::WEIGHT_SQL
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_ledger_total_follows_upgrades_and_forgotten_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut no_id = record("x", "rx", 7, false);
+        no_id.message_id = None;
+        flush_rows(
+            &mut store,
+            "a",
+            10,
+            vec![record("m1", "r1", 5, false), no_id.clone()],
+        );
+        flush_rows(&mut store, "b", 10, vec![record("m1", "r1", 9, false)]);
+        // File a is read again from 0: its row without message.id goes, then comes back.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
+        batch.mark_reset(seg);
+        batch.push(seg, 1, 0, no_id.clone());
+        store.flush(&batch).unwrap();
+        let (kept, summed) = totals(&store);
+        assert_eq!(kept, summed);
+        let weight = |r: &Record| limits::weight(&r.tokens, r.web_search);
+        assert_eq!(kept, weight(&record("m1", "r1", 9, false)) + weight(&no_id));
+    }
+
+    #[test]
+    fn a_row_or_growth_past_the_cap_is_refused_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        // As if the ledger held other rows up to 2 below its cap.
+        let full = limits::MAX_LEDGER_WEIGHT - 2;
+        store
+            .conn
+            .execute("UPDATE ledger_total SET weight = ?1", [full])
+            .unwrap();
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        // (`record`'s rows weigh their output.) Growing by 3 is refused; 2 more fits.
+        batch.push(seg, 2, 10, record("m1", "r1", 8, false));
+        batch.push(seg, 3, 15, record("m2", "r2", 2, false));
+        let outcome = store.flush(&batch).unwrap();
+        assert_eq!(outcome.counts.refused, 1);
+        assert_eq!(outcome.counts.added, 1);
+        assert_eq!(totals(&store).0, limits::MAX_LEDGER_WEIGHT);
+        assert_eq!(output_sum(&store).1, 5 + 2, "m1 kept as it was");
+        let (refused, line, reason): (u64, u64, String) = store
+            .conn
+            .query_row(
+                "SELECT rows_refused, line_no, reason FROM files JOIN skipped_lines ON file_id = id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((refused, line), (1, 2));
+        assert!(reason.contains("past 9007199254740992"), "{reason}");
     }
 
     /// Output summed three ways: what reports see, what the aggregates hold, by session.
