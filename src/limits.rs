@@ -31,8 +31,8 @@
 //! in SQL and every u64 sum in Rust adds: a report's buckets, the aggregates, the
 //! counters, a total beside its parts) is at most the sum of those rows' weights, at most
 //! the ledger's total, at most 2^53: 1/1024 of SQLite's i64 limit (2^63 - 1, where
-//! `sum()` fails rather than wraps) and of u64's, so even a sum that added every row a
-//! thousand times over could not reach them. The aggregates and the rows above their
+//! `sum()` fails rather than wraps) and 1/2048 of u64's, so even a sum that added every
+//! row a thousand times over could not reach either. The aggregates and the rows above their
 //! watermark are disjoint, so a report adding both adds each row once anyway.
 //!
 //! **Why 2^53 and not more.** Below it every count and every sum is an integer an f64
