@@ -110,6 +110,12 @@ fn a_ledger_at_its_cap_reports_exactly_and_refuses_the_row_past_it() {
             "{at} not named in {skipped:?}"
         );
     }
+    let doctor = s.cmd().arg("doctor").output().unwrap();
+    let said = String::from_utf8_lossy(&doctor.stdout).to_string() + &stderr(&doctor);
+    assert!(
+        said.contains("b.jsonl:2: ") && said.contains("past 9007199254740992"),
+        "doctor: {said}"
+    );
 
     let want = [
         FILLED * T + 10 + T,
