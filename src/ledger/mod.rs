@@ -1500,6 +1500,19 @@ mod tests {
             .unwrap();
         assert_eq!((refused, line), (1, 2));
         assert!(reason.contains("past 9007199254740992"), "{reason}");
+
+        // Read again from 0, the file's lines are refused again, not counted twice.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        batch.mark_reset(seg);
+        batch.push(seg, 2, 10, record("m1", "r1", 8, false));
+        assert_eq!(store.flush(&batch).unwrap().counts.refused, 1);
+        let refused: u64 = store
+            .conn
+            .query_row("SELECT rows_refused FROM files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(refused, 1);
     }
 
     /// Output summed three ways: what reports see, what the aggregates hold, by session.
