@@ -166,6 +166,31 @@ fn a_ledger_at_its_cap_reports_exactly_and_refuses_the_row_past_it() {
         err.contains("far.ndjson:1: ") && err.contains("past 9007199254740992"),
         "{err}"
     );
+    // With --atomic the refusal costs the file: a row that fits (it weighs nothing) is
+    // not imported either.
+    let mut empty = row.clone();
+    empty["messageId"] = "msg_empty".into();
+    for kind in [
+        "inputTokens",
+        "outputTokens",
+        "cacheWrite5mTokens",
+        "cacheWrite1hTokens",
+        "cacheReadTokens",
+        "webSearchRequests",
+    ] {
+        empty[kind] = 0.into();
+    }
+    fs::write(&far, format!("{empty}\n{row}\n")).unwrap();
+    let out = s
+        .cmd()
+        .args(["import", "--atomic"])
+        .arg(&far)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("far.ndjson:2: "), "{err}");
+    assert_eq!(s.status()["rows"], FILLED + 2);
 
     // `rebuild` counts the total again from the rows: still at the cap, still refusing.
     s.cmd().arg("rebuild").assert().success();
