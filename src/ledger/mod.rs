@@ -794,6 +794,7 @@ struct Merged {
     change_seq: i64,
     /// The ledger's total weight (`limits::admit`), as this transaction leaves it.
     total: u64,
+    /// The total as read: written back only if a row moved it.
     total_read: u64,
 }
 
