@@ -109,7 +109,11 @@ fn ingest_warnings_show_file_names() {
     laden(&s);
     // The link is new to the ledger, not the warning: every walk names it again.
     let out = s.cmd().arg("once").output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "the broken link could not be read");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the broken link could not be read"
+    );
     assert_shown("once", &out.stderr);
     let err = common::stderr(&out);
     assert!(err.contains("gone\\u{1b}[2J.jsonl: broken link"), "{err}");
