@@ -20,22 +20,35 @@
 //!   division agree) and every day is one jiff can name in every zone, with room for the
 //!   `--until` day after it (a year-9999 row failed every calendar report).
 //!
-//! **How far the sums are from overflowing.** A row holds at most 5 × 10^12 tokens (five
-//! kinds, each at most 10^12; `Tokens::total` is at most that, in u64) and 10^12 web
-//! searches. The sums that could overflow first are SQLite's `sum()` over one column
-//! (i64, 9.22 × 10^18; it fails rather than wraps, and Rust's u64 sums hold twice as
-//! much): it takes 9.2 million rows *each at the limit* in one report, or 1.8 million
-//! for a total of all five kinds. Real rows hold at most about 1.2 × 10^6 tokens (a
-//! 10^6 context and its output): a ledger of 10^9 such rows sums to 1.2 × 10^15, 7,000
-//! times below i64, and each of those rows would take a transcript line to make. So no
-//! ledger of real responses comes near; the limit does not make overflow impossible for
-//! a ledger built from millions of fabricated maximal rows (an import of them), which
-//! would need sums wider than SQLite's integers. Tests hold rows at the limit and check
-//! every report's totals exactly. Costs are f64 (`total()` in SQL, never an error): n
-//! rows of at most $1,000 sum to at most 10^3 × n, finite for any n, and exact to far
-//! below a cent while the total is under $10^10 (2^53 ulps of 10^-6).
+//! - **The ledger's total**: every row has a weight, its five token counts and its web
+//!   searches added (`weight`), and the ledger keeps the sum of its rows' weights
+//!   (`ledger_total`, migration 11, written in the transaction that writes the rows, so
+//!   it stays exact across a kill, and counted again by `rebuild`). A row, or the growth
+//!   of an upgraded row, that would take that sum past `MAX_LEDGER_WEIGHT`, 2^53, is
+//!   refused like a value out of range: `file:line: reason`, never a failed pass.
+//!
+//! **Why no sum can overflow.** Every count is at least 0, so each column of a row is at
+//! most the row's weight, and any sum of columns over any set of rows (what every `sum()`
+//! in SQL and every u64 sum in Rust adds: a report's buckets, the aggregates, the
+//! counters, a total beside its parts) is at most the sum of those rows' weights, at most
+//! the ledger's total, at most 2^53: 1/1024 of SQLite's i64 limit (2^63 - 1, where
+//! `sum()` fails rather than wraps) and 1/2048 of u64's, so even a sum that added every
+//! row a thousand times over could not reach either. The aggregates and the rows above their
+//! watermark are disjoint, so a report adding both adds each row once anyway.
+//!
+//! **Why 2^53 and not more.** Below it every count and every sum is an integer an f64
+//! holds exactly: costs are counts times a rate in f64 (`report::pricing`), rates and
+//! percentages divide counts as f64, and the JSON reports are read by programs
+//! (JavaScript, jq) whose numbers are f64. A larger cap would let those round silently.
+//! No real ledger comes near it: a response holds at most about 1.2 × 10^6 tokens (a
+//! 10^6 context and its output), so 2^53 is 7.5 × 10^9 of the largest responses, or a
+//! hundred hosts each reading 10^9 tokens a day for 240 years. At the per-row limits
+//! (6 × 10^12) it takes 1,501 fabricated rows: tests fill a ledger to the cap with such
+//! rows and check every report's totals exactly. Costs are f64 (`total()` in SQL, never
+//! an error): n rows of at most $1,000 sum to at most 10^3 × n, finite for any n, and
+//! exact to far below a cent while the total is under $10^10 (2^53 ulps of 10^-6).
 
-use crate::ingest::parse::{Parsed, Record};
+use crate::ingest::parse::{Parsed, Record, Tokens};
 
 /// A source's parsed line as the ledger may take it: a billable record out of range
 /// becomes a skipped line with `check`'s reason. The ingest passes every source's lines
@@ -55,6 +68,32 @@ pub const MAX_COUNT: u64 = 1_000_000_000_000;
 
 /// The most one response can cost, in US dollars (see the module's doc for why).
 pub const MAX_COST_USD: f64 = 1_000.0;
+
+/// The most the weights of all a ledger's rows may add up to (see the module's doc).
+pub const MAX_LEDGER_WEIGHT: u64 = 1 << 53;
+
+/// What a row counts against `MAX_LEDGER_WEIGHT`: its tokens of every kind and its web
+/// searches. At most 6 × 10^12 for a row `check` takes.
+pub fn weight(tokens: &Tokens, web_search: u64) -> u64 {
+    tokens.total() + web_search
+}
+
+/// `weight` of an `entries` row, in SQL.
+pub const WEIGHT_SQL: &str =
+    "input + output + cache_write_5m + cache_write_1h + cache_read + web_search";
+
+/// Why a row of weight `new`, replacing one of weight `old` (0 for a new row), cannot
+/// join a ledger whose rows weigh `total` now, if it cannot; else the total after it.
+pub fn admit_weight(total: u64, old: u64, new: u64) -> Result<u64, String> {
+    let after = u128::from(total.saturating_sub(old)) + u128::from(new);
+    match u64::try_from(after) {
+        Ok(after) if after <= MAX_LEDGER_WEIGHT => Ok(after),
+        _ => Err(format!(
+            "{new} tokens and web searches would take the ledger's total from {total} past \
+             {MAX_LEDGER_WEIGHT}, where its sums could overflow: not taken"
+        )),
+    }
+}
 
 /// 2000-01-01T00:00:00Z, in Unix milliseconds: the earliest time a row may have.
 pub const EARLIEST_MS: i64 = 946_684_800_000;

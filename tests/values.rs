@@ -422,6 +422,11 @@ fn ledger_from_before_the_limits(db: &Path) {
         conn.execute_batch("ALTER TABLE entries DROP COLUMN stopped")
             .unwrap();
     }
+    // And what migration 11 adds.
+    if has("files", "rows_refused") {
+        conn.execute_batch("ALTER TABLE files DROP COLUMN rows_refused; DROP TABLE ledger_total")
+            .unwrap();
+    }
     let copy = |message: &str, set: &str| {
         conn.execute_batch(&format!(
             "CREATE TEMP TABLE c AS SELECT * FROM entries ORDER BY id LIMIT 1;

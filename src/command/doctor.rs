@@ -238,7 +238,7 @@ fn check_contents(findings: &mut Findings, store: &Store, prices: &PriceTable) -
         findings.say_with(
             Level::Warning,
             format!(
-                "{} transcript lines could not be read and were skipped; the first:",
+                "{} transcript lines could not be read or taken and were skipped; the first:",
                 thousands(held.lines_skipped),
             ),
             first,

@@ -201,11 +201,16 @@ fn import_chunked<R: BufRead>(
     let path = lines.path;
     let mut counts = Flushed::default();
     feed(lines, done, false, |rows| {
+        let mut refused = Vec::new();
         let chunk = store
-            .import(rows)
-            .with_context(|| format!("cannot import {}", path.display()))?;
+            .import_with(|sink| {
+                refused = sink.add(rows)?;
+                Ok(true)
+            })
+            .with_context(|| format!("cannot import {}", path.display()))?
+            .expect("a fill that keeps its rows is committed");
         add_counts(&mut counts, chunk);
-        Ok(())
+        Ok(refused)
     })?;
     done.counts = counts;
     Ok(())
@@ -233,19 +238,20 @@ fn import_atomic<R: BufRead>(
 }
 
 /// Reads `lines` to their end, or to a line that ends the file early, handing `take`
-/// every chunk of rows (counted in `done`). With `stop_at_bad`, the first bad line ends
-/// the reading, unread chunk and all. Whether every line was read well.
+/// every chunk of rows (counted in `done`); the rows it refuses (by their place in the
+/// chunk, and why) are bad lines. With `stop_at_bad`, the first bad line ends the
+/// reading, unread chunk and all. Whether every line was read well.
 fn feed<R: BufRead>(
     lines: &mut ExportLines<'_, R>,
     done: &mut FileImport,
     stop_at_bad: bool,
-    mut take: impl FnMut(&[Row]) -> Result<()>,
+    mut take: impl FnMut(&[Row]) -> Result<Vec<(usize, String)>>,
 ) -> Result<bool> {
     let mut chunk = Chunk::default();
     loop {
         let end = match lines.next() {
             Next::Row(row) => {
-                chunk.push(*row, lines.line.len());
+                chunk.push(*row, lines.line_no, lines.line.len());
                 false
             }
             Next::Blank => false,
@@ -264,12 +270,15 @@ fn feed<R: BufRead>(
             return Ok(false);
         }
         if chunk.full() || (end && !chunk.rows.is_empty()) {
-            let rows = chunk.take();
-            take(&rows)?;
+            let (rows, line_nos) = chunk.take();
+            for (at, reason) in take(&rows)? {
+                name_line(lines.path, line_nos[at], &reason);
+                done.bad_lines += 1;
+            }
             done.rows += rows.len() as u64;
         }
         if end {
-            return Ok(well);
+            return Ok(!done.failed());
         }
     }
 }
@@ -278,18 +287,22 @@ fn add_counts(sum: &mut Flushed, more: Flushed) {
     sum.added += more.added;
     sum.upgraded += more.upgraded;
     sum.duplicates += more.duplicates;
+    sum.refused += more.refused;
 }
 
 /// The rows read and not yet handed to the ledger.
 #[derive(Default)]
 struct Chunk {
     rows: Vec<Row>,
+    /// Each row's line, to name one the ledger refuses.
+    line_nos: Vec<u64>,
     bytes: usize,
 }
 
 impl Chunk {
-    fn push(&mut self, row: Row, line_len: usize) {
+    fn push(&mut self, row: Row, line_no: u64, line_len: usize) {
         self.rows.push(row);
+        self.line_nos.push(line_no);
         self.bytes += line_len;
     }
 
@@ -297,10 +310,13 @@ impl Chunk {
         self.rows.len() >= IMPORT_CHUNK || self.bytes >= IMPORT_CHUNK_BYTES
     }
 
-    /// The rows, leaving the chunk empty.
-    fn take(&mut self) -> Vec<Row> {
+    /// The rows and their lines, leaving the chunk empty.
+    fn take(&mut self) -> (Vec<Row>, Vec<u64>) {
         self.bytes = 0;
-        std::mem::take(&mut self.rows)
+        (
+            std::mem::take(&mut self.rows),
+            std::mem::take(&mut self.line_nos),
+        )
     }
 }
 
@@ -315,6 +331,15 @@ enum Next {
     Stop,
     Blank,
     End,
+}
+
+/// Names a line of `path` that could not be taken, on stderr: `file:line: reason`.
+fn name_line(path: &Path, line_no: u64, reason: &str) {
+    eprintln!(
+        "cco-stats: {}:{line_no}: {}",
+        Shown(path.display()),
+        Shown(reason)
+    );
 }
 
 /// An export read a line at a time, no line buffered past `max_line` bytes: a file of
@@ -365,12 +390,7 @@ impl<R: BufRead> ExportLines<'_, R> {
     }
 
     fn name(&self, reason: &str) {
-        eprintln!(
-            "cco-stats: {}:{}: {}",
-            Shown(self.path.display()),
-            self.line_no,
-            Shown(reason)
-        );
+        name_line(self.path, self.line_no, reason);
     }
 
     /// Reads the next line into `self.line`, without its `\n`: `Some(true)`, or

@@ -80,6 +80,10 @@ pub struct Segment {
 #[derive(Debug)]
 pub struct PendingRow {
     pub segment: usize,
+    /// The line the record was read from, and its byte offset: where a row the ledger
+    /// refuses is named (`file:line: reason`).
+    pub line_no: u64,
+    pub offset: u64,
     pub record: Record,
 }
 
@@ -133,20 +137,30 @@ impl Batch {
         self.segments[segment].skipped.push(line);
     }
 
-    /// Adds a billable record read from `segment`.
-    pub fn push(&mut self, segment: usize, record: Record) {
+    /// Adds a billable record read from `segment`, at line `line_no` (byte `offset`).
+    pub fn push(&mut self, segment: usize, line_no: u64, offset: u64, record: Record) {
         if let Some(message_id) = &record.message_id {
             let key = (segment, message_id.clone(), record.request_id.clone());
             if let Some(&at) = self.row_of.get(&key) {
-                let kept = &mut self.rows[at].record;
-                if outranks(&record, kept) {
-                    *kept = record;
+                let kept = &mut self.rows[at];
+                if outranks(&record, &kept.record) {
+                    *kept = PendingRow {
+                        segment,
+                        line_no,
+                        offset,
+                        record,
+                    };
                 }
                 return;
             }
             self.row_of.insert(key, self.rows.len());
         }
-        self.rows.push(PendingRow { segment, record });
+        self.rows.push(PendingRow {
+            segment,
+            line_no,
+            offset,
+            record,
+        });
     }
 
     pub fn clear(&mut self) {
@@ -264,9 +278,9 @@ mod tests {
     fn split_response_collapses_to_the_largest_copy() {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
-        batch.push(seg, record("m1", 5));
-        batch.push(seg, record("m1", 50));
-        batch.push(seg, record("m1", 20));
+        batch.push(seg, 0, 0, record("m1", 5));
+        batch.push(seg, 0, 0, record("m1", 50));
+        batch.push(seg, 0, 0, record("m1", 20));
         assert_eq!(batch.rows.len(), 1);
         assert_eq!(batch.rows[0].record.tokens.output, 50);
     }
@@ -278,7 +292,7 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
         for (id, output) in [("m1", 5), ("m2", 7), ("m1", 50), ("m2", 3), ("m1", 20)] {
-            batch.push(seg, record(id, output));
+            batch.push(seg, 0, 0, record(id, output));
         }
         let kept: Vec<(Option<&str>, u64)> = batch
             .rows
@@ -294,14 +308,14 @@ mod tests {
         let seg = batch.advance(&file("a"), None, cursor(10));
         let mut first = record("m1", 5);
         first.ts_ms = 1;
-        batch.push(seg, first);
+        batch.push(seg, 0, 0, first);
         let mut second = record("m1", 5);
         second.ts_ms = 2;
-        batch.push(seg, second);
+        batch.push(seg, 0, 0, second);
         assert_eq!(batch.rows[0].record.ts_ms, 1);
         let mut fast = record("m1", 5);
         fast.speed = Some("fast".into());
-        batch.push(seg, fast);
+        batch.push(seg, 0, 0, fast);
         assert_eq!(batch.rows[0].record.speed.as_deref(), Some("fast"));
     }
 
@@ -313,9 +327,9 @@ mod tests {
             stopped: true,
             ..record("m1", 118)
         };
-        batch.push(seg, record("m1", 500));
-        batch.push(seg, last.clone());
-        batch.push(seg, record("m1", 900));
+        batch.push(seg, 0, 0, record("m1", 500));
+        batch.push(seg, 0, 0, last.clone());
+        batch.push(seg, 0, 0, record("m1", 900));
         assert_eq!(batch.rows[0].record, last);
     }
 
@@ -324,8 +338,8 @@ mod tests {
         let mut batch = Batch::default();
         let a = batch.advance(&file("a"), None, cursor(10));
         let b = batch.advance(&file("b"), None, cursor(10));
-        batch.push(a, record("m1", 5));
-        batch.push(b, record("m1", 5));
+        batch.push(a, 0, 0, record("m1", 5));
+        batch.push(b, 0, 0, record("m1", 5));
         assert_eq!(batch.rows.len(), 2);
     }
 

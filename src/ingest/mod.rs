@@ -604,7 +604,10 @@ impl<'s> Ingestor<'s> {
         }
         let segment = self.record_progress(read);
         match parsed {
-            Parsed::Billable(record) => self.batch.push(segment, *record),
+            Parsed::Billable(record) => {
+                let line_no = read.progress.lines;
+                self.batch.push(segment, line_no, start, *record);
+            }
             Parsed::Skipped(reason) => {
                 let line_no = read.progress.lines;
                 debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
@@ -702,6 +705,7 @@ impl<'s> Ingestor<'s> {
         self.stats.rows_added += outcome.counts.added;
         self.stats.rows_upgraded += outcome.counts.upgraded;
         self.stats.duplicates += outcome.counts.duplicates;
+        self.stats.lines_skipped += outcome.counts.refused;
         for (path, cursor) in outcome.committed {
             self.committed.insert(path.into_os_string(), cursor);
         }

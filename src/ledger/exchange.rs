@@ -19,7 +19,7 @@
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::{FileRef, Flushed, Merged, Store, stored_under, tokens_at, write_decision};
+use super::{FileRef, Flushed, Merged, Store, Written, stored_under, tokens_at, write_decision};
 use crate::ingest::batch::Rank;
 use crate::ingest::parse::Record;
 use crate::ledger::dedup::{self, Decision, Stored};
@@ -278,23 +278,28 @@ pub struct Sink<'s> {
 }
 
 impl Sink<'_> {
-    /// Takes `rows` in, each through `judge`.
-    pub fn add(&mut self, rows: &[Row]) -> Result<()> {
+    /// Takes `rows` in, each through `judge`. The rows the ledger's total cannot take
+    /// (`limits::admit`), by their place in `rows`, and why.
+    pub fn add(&mut self, rows: &[Row]) -> Result<Vec<(usize, String)>> {
         self.index.prefetch(
             &self.tx,
             rows.iter()
                 .filter_map(|row| row.record.message_id.as_deref()),
         )?;
-        for row in rows {
-            self.add_one(row)?;
+        let mut refused = Vec::new();
+        for (at, row) in rows.iter().enumerate() {
+            if let Some(reason) = self.add_one(row)? {
+                refused.push((at, reason));
+            }
         }
         if self.index.merge_due() {
             self.index.merge(&self.tx)?;
         }
-        Ok(())
+        Ok(refused)
     }
 
-    fn add_one(&mut self, row: &Row) -> Result<()> {
+    /// Why the ledger refused `row`, if it did.
+    fn add_one(&mut self, row: &Row) -> Result<Option<String>> {
         let host = match self.hosts.get(&row.host_id) {
             Some(&host) => host,
             None => {
@@ -305,7 +310,7 @@ impl Sink<'_> {
         };
         if row.record.message_id.is_none() && holds_same_row(&self.tx, row, host)? {
             self.counts.duplicates += 1;
-            return Ok(());
+            return Ok(None);
         }
         let here = FileRef {
             id: self.file_id,
@@ -317,13 +322,14 @@ impl Sink<'_> {
         let (decision, place) = judge(&self.tx, &row.record, host, &stored)?;
         let file = place.as_ref().map_or(here, Place::file_ref);
         let merged = &mut self.merged;
-        let decision = write_decision(&self.tx, &row.record, file, decision, merged, self.index)?;
-        match decision {
-            Decision::Insert => self.counts.added += 1,
-            Decision::Replace(_) => self.counts.upgraded += 1,
-            Decision::Keep => self.counts.duplicates += 1,
+        match write_decision(&self.tx, &row.record, file, decision, merged, self.index)? {
+            Written::Done(decision) => self.counts.count(&decision),
+            Written::Refused(reason) => {
+                self.counts.refused += 1;
+                return Ok(Some(reason));
+            }
         }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -32,7 +32,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::ingest::batch::{Batch, Cursor, Identities};
+use crate::ingest::batch::{Batch, Cursor, Identities, SkippedLine};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
 use crate::ingest::tail::{HEAD_LEN, Head, Identity};
@@ -48,13 +48,15 @@ const APPLICATION_ID: i32 = 0x6363_6f73;
 enum Step {
     Sql(&'static str),
     /// `aggregate::rebuild`: fills every aggregate of the current schema from the rows,
-    /// so it runs once, after the last migration that reshapes one (11, which keys them
+    /// so it runs once, after the last migration that reshapes one (12, which keys them
     /// by agent; 6 and 5 ran it until a later one came).
     RebuildAggregates,
     /// `move_out_of_limits`: the rows a ledger took before `limits` existed and that
     /// `limits::check` refuses leave for the skipped lines (migration 10; the aggregates
-    /// are summed again by migration 11's rebuild, which every upgrade through 10 runs).
+    /// are summed again by migration 12's rebuild, which every upgrade through 10 runs).
     MoveOutOfLimits,
+    /// `count_total`: the ledger's total weight summed from its rows (migration 11).
+    CountTotal,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -74,7 +76,11 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::MoveOutOfLimits,
     ],
     &[
-        Step::Sql(include_str!("sql/0011_agents.sql")),
+        Step::Sql(include_str!("sql/0011_ledger_total.sql")),
+        Step::CountTotal,
+    ],
+    &[
+        Step::Sql(include_str!("sql/0012_agents.sql")),
         Step::RebuildAggregates,
     ],
 ];
@@ -97,6 +103,8 @@ pub struct Flushed {
     pub added: u64,
     pub upgraded: u64,
     pub duplicates: u64,
+    /// Rows refused at the ledger's total (`limits::admit`).
+    pub refused: u64,
 }
 
 /// The result of a flush: counts, the cursors now committed, and the files another process
@@ -296,6 +304,7 @@ impl Store {
                     Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
                     Step::MoveOutOfLimits => move_out_of_limits(&tx),
+                    Step::CountTotal => count_total(&tx),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -441,9 +450,16 @@ impl Store {
                 host: None,
             };
             match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
-                Decision::Insert => outcome.counts.added += 1,
-                Decision::Replace(_) => outcome.counts.upgraded += 1,
-                Decision::Keep => outcome.counts.duplicates += 1,
+                Written::Done(decision) => outcome.counts.count(&decision),
+                Written::Refused(reason) => {
+                    let at = SkippedLine {
+                        line_no: row.line_no,
+                        offset: row.offset,
+                        reason,
+                    };
+                    refuse_row(&tx, file_id, &at)?;
+                    outcome.counts.refused += 1;
+                }
             }
         }
         merged.finish(&tx, outcome.counts)?;
@@ -513,6 +529,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         aggregate::rebuild(&tx)?;
+        count_total(&tx)?;
         tx.execute_batch(
             "DELETE FROM message_index;
              INSERT INTO message_index (message_id, entry_id)
@@ -805,16 +822,25 @@ struct Merged {
     thresholds: Vec<u64>,
     deltas: Deltas,
     change_seq: i64,
+    /// The ledger's total weight (`limits::admit`), as this transaction leaves it.
+    total: u64,
+    /// The total as read: written back only if a row moved it.
+    total_read: u64,
 }
 
 impl Merged {
     /// Read inside the flush's write transaction, so no other writer takes the same marker.
     fn read(tx: &Connection) -> Result<Merged> {
+        let total = tx
+            .prepare_cached("SELECT weight FROM ledger_total")?
+            .query_row([], |r| r.get(0))?;
         Ok(Merged {
             through: aggregate::watermark(tx)?,
             thresholds: tier_thresholds(tx)?,
             deltas: Deltas::default(),
             change_seq: exchange::change_seq(tx)? + 1,
+            total,
+            total_read: total,
         })
     }
 
@@ -823,6 +849,9 @@ impl Merged {
         self.deltas.write(tx)?;
         if counts.added + counts.upgraded > 0 {
             exchange::set_change_seq(tx, self.change_seq)?;
+        }
+        if self.total != self.total_read {
+            write_total(tx, self.total)?;
         }
         Ok(())
     }
@@ -870,14 +899,12 @@ fn write_segments(
         let id = write_cursor(tx, segment, now_ms)?;
         if segment.reset {
             forget_rows_without_id(tx, id, merged)?;
+            // Its lines are read again, and refused again if they still do not fit.
+            tx.prepare_cached("UPDATE files SET rows_refused = 0 WHERE id = ?1")?
+                .execute([id])?;
         }
         for skipped in &segment.skipped {
-            if skipped.line_no <= SKIPPED_LINES_KEPT {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
-            }
+            remember_skipped(tx, id, skipped)?;
         }
         for limit in &segment.limits {
             write_rate_limit(tx, limit)?;
@@ -914,6 +941,26 @@ fn write_rate_limit(tx: &Connection, limit: &crate::sources::RateLimit) -> Resul
     Ok(())
 }
 
+/// Keeps `skipped` for `status` and `doctor`, if it is among the first lines of its file.
+fn remember_skipped(tx: &Connection, file_id: i64, skipped: &SkippedLine) -> Result<()> {
+    if skipped.line_no <= SKIPPED_LINES_KEPT {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![file_id, skipped.line_no, skipped.offset, skipped.reason])?;
+    }
+    Ok(())
+}
+
+/// A row the ledger's total cannot take: skipped like a line out of range, and counted
+/// apart from the reader's skipped lines (its cursor rewrites those at every flush).
+fn refuse_row(tx: &Connection, file_id: i64, at: &SkippedLine) -> Result<()> {
+    remember_skipped(tx, file_id, at)?;
+    tx.prepare_cached("UPDATE files SET rows_refused = rows_refused + 1 WHERE id = ?1")?
+        .execute([file_id])?;
+    Ok(())
+}
+
 /// A file read again from 0 brings its rows again: those with a message id are found by
 /// dedup, those without one would count twice, so they go (and leave the aggregates).
 fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) -> Result<()> {
@@ -922,7 +969,9 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
     ))?;
     let removed = delete.query_map([file_id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
     for row in removed {
-        let (row_id, row): (i64, _) = row?;
+        let (row_id, row): (i64, aggregate::Row) = row?;
+        let weight = limits::weight(&row.tokens, row.web_search);
+        merged.total = merged.total.saturating_sub(weight);
         if row_id <= merged.through {
             merged.deltas.remove(&row, &merged.thresholds);
         }
@@ -937,7 +986,7 @@ fn apply(
     file: FileRef<'_>,
     merged: &mut Merged,
     index: &mut MessageIndex,
-) -> Result<Decision> {
+) -> Result<Written> {
     let decision = dedup::decide(record, &stored_under(index, record));
     write_decision(conn, record, file, decision, merged, index)
 }
@@ -963,7 +1012,22 @@ fn write_decision(
     decision: Decision,
     merged: &mut Merged,
     index: &mut MessageIndex,
-) -> Result<Decision> {
+) -> Result<Written> {
+    let old = match decision {
+        Decision::Insert => 0,
+        Decision::Replace(id) => conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM entries WHERE id = ?1",
+                limits::WEIGHT_SQL
+            ))?
+            .query_row([id], |r| r.get(0))?,
+        Decision::Keep => return Ok(Written::Done(decision)),
+    };
+    let new = limits::weight(&record.tokens, record.web_search);
+    match limits::admit_weight(merged.total, old, new) {
+        Ok(total) => merged.total = total,
+        Err(reason) => return Ok(Written::Refused(reason)),
+    }
     let session_id = session_of(record, file.session_id);
     let row = EntryRef {
         file_id: file.id,
@@ -1004,7 +1068,52 @@ fn write_decision(
         }
         Decision::Keep => {}
     }
-    Ok(decision)
+    Ok(Written::Done(decision))
+}
+
+/// What became of a record the dedup rules decided on.
+pub(crate) enum Written {
+    Done(Decision),
+    /// The ledger's total could not take it (`limits::admit`): why.
+    Refused(String),
+}
+
+impl Flushed {
+    fn count(&mut self, decision: &Decision) {
+        match decision {
+            Decision::Insert => self.added += 1,
+            Decision::Replace(_) => self.upgraded += 1,
+            Decision::Keep => self.duplicates += 1,
+        }
+    }
+}
+
+fn write_total(tx: &Connection, total: u64) -> Result<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO ledger_total (id, weight) VALUES (1, ?1)")?
+        .execute([total])?;
+    Ok(())
+}
+
+/// Sums the ledger's total weight from its rows (migration 11, `rebuild`). Row by row in
+/// u128, since a ledger changed by hand may hold more than SQL's `sum()` can: such a
+/// total is kept at i64's limit, and the ledger takes no row more.
+fn count_total(tx: &Connection) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT input, output, cache_write_5m, cache_write_1h, cache_read, web_search FROM entries",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut total: u128 = 0;
+    while let Some(r) = rows.next()? {
+        for at in 0..6 {
+            total += u128::try_from(r.get::<_, i64>(at)?).unwrap_or(0);
+        }
+    }
+    write_total(
+        tx,
+        u64::try_from(total)
+            .unwrap_or(u64::MAX)
+            .min(i64::MAX as u64),
+    )
 }
 
 /// A head length no file's fingerprint has (`tail::read_head` reads at most `HEAD_LEN`):
@@ -1199,7 +1308,7 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file(path), base.as_ref(), cursor(offset));
         for r in rows {
-            batch.push(seg, r);
+            batch.push(seg, 0, 0, r);
         }
         store.flush(&batch).unwrap()
     }
@@ -1371,9 +1480,9 @@ mod tests {
 
         let mut batch = Batch::default();
         let first = batch.advance(&file("b"), None, cursor(10));
-        batch.push(first, record("m1", "r1", 50, false));
+        batch.push(first, 0, 0, record("m1", "r1", 50, false));
         let second = batch.advance(&file("c"), None, cursor(10));
-        batch.push(second, record("m1", "r1", 20, false));
+        batch.push(second, 0, 0, record("m1", "r1", 20, false));
         let outcome = store.flush(&batch).unwrap();
         assert_eq!(outcome.counts.upgraded, 1);
         assert_eq!(outcome.counts.duplicates, 1);
@@ -1404,10 +1513,99 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
         batch.mark_reset(seg);
-        batch.push(seg, no_id);
+        batch.push(seg, 0, 0, no_id);
         store.flush(&batch).unwrap();
         assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
         assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// The ledger's total as kept, and summed from its rows.
+    fn totals(store: &Store) -> (u64, u64) {
+        store
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT (SELECT weight FROM ledger_total),
+                            (SELECT coalesce(sum({}), 0) FROM entries)",
+                    limits::WEIGHT_SQL
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_ledger_total_follows_upgrades_and_forgotten_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut no_id = record("x", "rx", 7, false);
+        no_id.message_id = None;
+        flush_rows(
+            &mut store,
+            "a",
+            10,
+            vec![record("m1", "r1", 5, false), no_id.clone()],
+        );
+        flush_rows(&mut store, "b", 10, vec![record("m1", "r1", 9, false)]);
+        // File a is read again from 0: its row without message.id goes, then comes back.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
+        batch.mark_reset(seg);
+        batch.push(seg, 1, 0, no_id.clone());
+        store.flush(&batch).unwrap();
+        let (kept, summed) = totals(&store);
+        assert_eq!(kept, summed);
+        let weight = |r: &Record| limits::weight(&r.tokens, r.web_search);
+        assert_eq!(kept, weight(&record("m1", "r1", 9, false)) + weight(&no_id));
+    }
+
+    #[test]
+    fn a_row_or_growth_past_the_cap_is_refused_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        // As if the ledger held other rows up to 2 below its cap.
+        let full = limits::MAX_LEDGER_WEIGHT - 2;
+        store
+            .conn
+            .execute("UPDATE ledger_total SET weight = ?1", [full])
+            .unwrap();
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        // (`record`'s rows weigh their output.) Growing by 3 is refused; 2 more fits.
+        batch.push(seg, 2, 10, record("m1", "r1", 8, false));
+        batch.push(seg, 3, 15, record("m2", "r2", 2, false));
+        let outcome = store.flush(&batch).unwrap();
+        assert_eq!(outcome.counts.refused, 1);
+        assert_eq!(outcome.counts.added, 1);
+        assert_eq!(totals(&store).0, limits::MAX_LEDGER_WEIGHT);
+        assert_eq!(output_sum(&store).1, 5 + 2, "m1 kept as it was");
+        let (refused, line, reason): (u64, u64, String) = store
+            .conn
+            .query_row(
+                "SELECT rows_refused, line_no, reason FROM files JOIN skipped_lines ON file_id = id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((refused, line), (1, 2));
+        assert!(reason.contains("past 9007199254740992"), "{reason}");
+
+        // Read again from 0, the file's lines are refused again, not counted twice.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        batch.mark_reset(seg);
+        batch.push(seg, 2, 10, record("m1", "r1", 8, false));
+        assert_eq!(store.flush(&batch).unwrap().counts.refused, 1);
+        let refused: u64 = store
+            .conn
+            .query_row("SELECT rows_refused FROM files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(refused, 1);
     }
 
     /// Output summed three ways: what reports see, what the aggregates hold, by session.
@@ -1455,8 +1653,8 @@ mod tests {
         let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
         batch.mark_reset(seg);
         no_id.tokens.output = 8;
-        batch.push(seg, no_id);
-        batch.push(seg, record("m1", "r1", 50, false));
+        batch.push(seg, 0, 0, no_id);
+        batch.push(seg, 0, 0, record("m1", "r1", 50, false));
         store.flush(&batch).unwrap();
         assert_eq!(report_sums(&store), (58, 58, 2));
         assert!(aggregate::consistent(store.conn()).unwrap());
@@ -1620,10 +1818,10 @@ mod tests {
         // Both start from "no cursor"; the other process commits first.
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
-        batch.push(seg, record("m1", "r1", 5, false));
+        batch.push(seg, 0, 0, record("m1", "r1", 5, false));
         let mut no_id = record("m2", "r2", 7, false);
         no_id.message_id = None;
-        batch.push(seg, no_id);
+        batch.push(seg, 0, 0, no_id);
         other.flush(&batch).unwrap();
         let outcome = mine.flush(&batch).unwrap();
 

@@ -448,7 +448,7 @@ pub struct Health {
 pub fn health(conn: &Connection) -> Result<Health> {
     let (files_tracked, lines_skipped) = conn
         .prepare_cached(&format!(
-            "SELECT count(*), coalesce(sum(lines_skipped), 0) FROM files WHERE {}",
+            "SELECT count(*), coalesce(sum(lines_skipped + rows_refused), 0) FROM files WHERE {}",
             crate::ledger::exchange::TRANSCRIPTS
         ))?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
