@@ -599,7 +599,12 @@ impl<'s> Ingestor<'s> {
         }
         let segment = self.record_progress(read);
         match parsed {
-            Parsed::Billable(record) => self.batch.push(segment, *record),
+            Parsed::Billable(record) => {
+                self.batch.push(segment, *record);
+                for record in read.parser.take_more() {
+                    self.batch.push(segment, record);
+                }
+            }
             Parsed::Skipped(reason) => {
                 let line_no = read.progress.lines;
                 debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());

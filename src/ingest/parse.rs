@@ -84,6 +84,11 @@ pub struct Record {
     /// Reasoning tokens, already counted in `tokens.output` (OpenAI's models): kept apart
     /// for display only.
     pub reasoning: u64,
+    /// Amp's credits for the response: its own figure, neither tokens nor dollars.
+    pub credits: Option<f64>,
+    /// GitHub Copilot's premium requests (the model's multiplier, summed): its own
+    /// figure, neither tokens nor dollars.
+    pub premium_requests: Option<f64>,
 }
 
 /// What one line turned out to be.
