@@ -293,3 +293,78 @@ fn export_and_import_carry_credits_and_premium_requests() {
         assert_eq!(agent_row(&other, agent), agent_row(&s, agent), "{agent}");
     }
 }
+
+/// Waits until the ledger holds `want` rows; fails after ten seconds.
+fn rows_within(s: &Scratch, want: u64, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let out = s.cmd().args(["status", "--json"]).output().unwrap();
+        let have = match out.status.success() {
+            true => json(&out.stdout)["rows"].as_u64().unwrap(),
+            false => 0,
+        };
+        if have == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: {have} rows, want {want}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `watch` learns of Amp's threads from their folder (a thread is a new file renamed over
+/// the old one, a new thread a file renamed into it), and of Copilot's events as they are
+/// appended.
+#[test]
+fn watch_reads_amp_threads_as_they_are_replaced_and_copilot_events_as_appended() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(amp_threads(&s)).unwrap();
+    let session = copilot_state(&s).join(SESSION);
+    std::fs::create_dir_all(&session).unwrap();
+    let mut watch = s
+        .std_cmd()
+        .args(["watch", "--interval", "1h", "--rescan", "1h"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    rows_within(&s, 0, "first pass");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let path = amp_threads(&s).join(format!("{THREAD}.json"));
+    let mut doc: Value =
+        json(&std::fs::read(fixture(&format!("amp/threads/{THREAD}.json"))).unwrap());
+    let all = doc["messages"].as_array().unwrap().clone();
+    doc["messages"] = all[..2].to_vec().into();
+    rewrite(&path, &doc);
+    rows_within(&s, 1, "a new thread");
+    doc["messages"] = all.into();
+    rewrite(&path, &doc);
+    rows_within(&s, 3, "the thread replaced with more messages");
+
+    let text = std::fs::read_to_string(fixture(&format!(
+        "copilot/session-state/{SESSION}/events.jsonl"
+    )))
+    .unwrap();
+    let events = session.join("events.jsonl");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&events)
+        .unwrap();
+    for (at, line) in text.lines().enumerate() {
+        std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).unwrap();
+        if at == 3 {
+            rows_within(&s, 4, "the first response");
+        }
+    }
+    rows_within(&s, 3 + 7, "the whole session");
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    // The first thread alone: its 2026-01-20 is message 5's 345 output.
+    let mut thread = amp_days();
+    thread[1].1 = [0, 345, 0, 0];
+    assert_eq!(days(&s, "amp"), thread);
+    assert_eq!(days(&s, "copilot"), copilot_days()[..1].to_vec());
+}
