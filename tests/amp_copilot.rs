@@ -368,3 +368,39 @@ fn watch_reads_amp_threads_as_they_are_replaced_and_copilot_events_as_appended()
     assert_eq!(days(&s, "amp"), thread);
     assert_eq!(days(&s, "copilot"), copilot_days()[..1].to_vec());
 }
+
+/// The sum of a metrics series' values over the lines that carry `labels`.
+fn metric_sum(text: &str, series: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(series) && labels.iter().all(|label| l.contains(label)))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+/// Metrics label Amp's and Copilot's series with their agent, and `doctor` names the
+/// folders it looked in for each.
+#[test]
+fn metrics_and_doctor_cover_amp_and_copilot() {
+    let s = with_fixture("amp/threads", amp_threads);
+    std::fs::create_dir_all(copilot_state(&s)).unwrap();
+    common::copy_tree(&fixture("copilot/session-state"), &copilot_state(&s));
+    s.once();
+    let out = s.cmd().args(["metrics"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let output = |agent: &str| {
+        let label = format!("agent=\"{agent}\"");
+        metric_sum(
+            &text,
+            "cco_stats_tokens_total{",
+            &[&label, "type=\"output\""],
+        )
+    };
+    assert_eq!(output("amp"), 1_265.0, "{text}");
+    assert_eq!(output("copilot"), 980.0, "{text}");
+
+    let out = s.cmd().args(["doctor"]).assert().success();
+    let doctor = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for folder in [".local/share/amp/threads", ".copilot/session-state"] {
+        assert!(doctor.contains(folder), "{doctor}");
+    }
+}
