@@ -377,10 +377,10 @@ fn metric_sum(text: &str, series: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-/// Metrics label Amp's and Copilot's series with their agent, and `doctor` names the
-/// folders it looked in for each.
+/// Metrics label Amp's and Copilot's series with their agent, the agents table gives their
+/// own figures, and `doctor` names the folders it looked in for each.
 #[test]
-fn metrics_and_doctor_cover_amp_and_copilot() {
+fn metrics_the_agents_table_and_doctor_cover_amp_and_copilot() {
     let s = with_fixture("amp/threads", amp_threads);
     std::fs::create_dir_all(copilot_state(&s)).unwrap();
     common::copy_tree(&fixture("copilot/session-state"), &copilot_state(&s));
@@ -397,6 +397,12 @@ fn metrics_and_doctor_cover_amp_and_copilot() {
     };
     assert_eq!(output("amp"), 1_265.0, "{text}");
     assert_eq!(output("copilot"), 980.0, "{text}");
+
+    // The agents table says each agent's own figure under its rows.
+    let out = s.cmd().args(["agents", "--no-ingest"]).assert().success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(table.contains("amp: 4 credits\n"), "{table}");
+    assert!(table.contains("copilot: 4 premium requests\n"), "{table}");
 
     let out = s.cmd().args(["doctor"]).assert().success();
     let doctor = String::from_utf8(out.get_output().stdout.clone()).unwrap();

@@ -330,7 +330,9 @@ impl Context {
         let text = match self.options.format {
             OutputFormat::Json => json::text(&json::agents(&agents, &totals, style)),
             OutputFormat::Csv => render::csv::periods(&named, "agent", style),
-            OutputFormat::Table => table::periods(&named, "Agent", style, screen()),
+            OutputFormat::Table => {
+                table::periods(&named, "Agent", style, screen()) + &table::agent_figures(&agents)
+            }
         };
         self.finish(&text, &totals)
     }
