@@ -347,3 +347,68 @@ fn ccusage_differs_from_the_ledger_only_by_its_known_miscounts() {
         assert_eq!(theirs, predicted, "{agent}");
     }
 }
+
+/// Waits until the ledger holds `want` rows; fails after ten seconds.
+fn rows_within(s: &Scratch, want: u64, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let out = s.cmd().args(["status", "--json"]).output().unwrap();
+        let have = match out.status.success() {
+            true => json(&out.stdout)["rows"].as_u64().unwrap(),
+            false => 0,
+        };
+        if have == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: {have} rows, want {want}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `watch` notices Gemini CLI's and Qwen Code's files as they are written: folders that
+/// appear in their homes, lines appended to a session, a legacy document, a new session.
+#[test]
+fn watch_reads_gemini_and_qwen_files_as_they_are_written() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(gemini_home(&s)).unwrap();
+    std::fs::create_dir_all(qwen_home(&s)).unwrap();
+    let mut watch = s
+        .std_cmd()
+        .args(["watch", "--interval", "1h", "--rescan", "1h"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    rows_within(&s, 0, "first pass");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let main = "tmp/my-app/chats/session-2026-01-10T09-00-a1b2c3d4.jsonl";
+    let text = std::fs::read_to_string(fixture("gemini").join(main)).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let session = gemini_home(&s).join(main);
+    std::fs::create_dir_all(session.parent().unwrap()).unwrap();
+    // Lines 1–8: the reply appended three times, and the next one.
+    std::fs::write(&session, lines[..8].concat()).unwrap();
+    rows_within(&s, 2, "a Gemini session in a new tmp/ folder");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&session)
+        .unwrap();
+    std::io::Write::write_all(&mut file, lines[8..].concat().as_bytes()).unwrap();
+    rows_within(&s, 4, "lines appended to it");
+
+    let legacy = "tmp/04382e3e2136986122415aa03b903f429a5c2f7ea590135bac4ab947b97dc809/chats/\
+                  session-2026-01-09T14-00-0f0e0d0c.json";
+    std::fs::create_dir_all(gemini_home(&s).join(legacy).parent().unwrap()).unwrap();
+    std::fs::copy(fixture("gemini").join(legacy), gemini_home(&s).join(legacy)).unwrap();
+    rows_within(&s, 6, "a legacy document");
+
+    let parent = "projects/-home-dev-app/chats/4c6e8a0c-2e4a-4c6e-8a0c-2e4a6c8e0a21.jsonl";
+    std::fs::create_dir_all(qwen_home(&s).join(parent).parent().unwrap()).unwrap();
+    std::fs::copy(fixture("qwen").join(parent), qwen_home(&s).join(parent)).unwrap();
+    rows_within(&s, 9, "a Qwen session in a new projects/ folder");
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+}
