@@ -451,3 +451,30 @@ fn daily_tokens_equal_ccusages_but_for_its_known_copilot_miscounts() {
     )];
     assert_eq!(copilot, predicted);
 }
+
+/// A thread's bytes are not trusted: one larger than the line limit is not read (nor
+/// buffered whole), one that is not a thread document costs itself; either is a skipped
+/// line, and the other threads are read.
+#[test]
+fn an_oversized_or_broken_amp_thread_costs_only_itself() {
+    let s = with_fixture("amp/threads", amp_threads);
+    let big = serde_json::json!({
+        "id": "T-big",
+        "messages": [{"role": "user", "content": "x".repeat(3 << 20)}],
+    });
+    std::fs::write(amp_threads(&s).join("T-big.json"), big.to_string()).unwrap();
+    std::fs::write(
+        amp_threads(&s).join("T-broken.json"),
+        b"{\"id\": \"T-broken\", \"mess",
+    )
+    .unwrap();
+    let out = s
+        .cmd()
+        .args(["once", "--json", "--max-line-mib", "2"])
+        .assert()
+        .success();
+    let pass = json(&out.get_output().stdout);
+    assert_eq!(pass["lines_skipped"], 2, "{pass}");
+    assert!(pass["bytes_read"].as_u64().unwrap() < 3 << 20, "{pass}");
+    assert_eq!(days(&s, "amp"), amp_days());
+}
