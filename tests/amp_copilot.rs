@@ -478,3 +478,57 @@ fn an_oversized_or_broken_amp_thread_costs_only_itself() {
     assert!(pass["bytes_read"].as_u64().unwrap() < 3 << 20, "{pass}");
     assert_eq!(days(&s, "amp"), amp_days());
 }
+
+/// Amp and Copilot homes from the generator (`benches/corpus.rs`), with its two oracles.
+fn generated(s: &Scratch, spec: &common::corpus::Spec) -> (AgentTree, AgentTree) {
+    let amp = common::corpus::amp(&s.dir.path().join(".local/share/amp"), spec).unwrap();
+    let copilot = common::corpus::copilot(&s.dir.path().join(".copilot"), spec).unwrap();
+    (amp, copilot)
+}
+
+use common::corpus::AgentTree;
+
+fn oracle(days: &std::collections::BTreeMap<String, [u64; 4]>) -> Vec<(String, [u64; 4])> {
+    days.iter().map(|(d, sums)| (d.clone(), *sums)).collect()
+}
+
+/// Generated homes read by `once` killed at any moment, then run to the end: exactly the
+/// generator's totals; and, where ccusage is at hand (`CCUSAGE_BIN`), exactly the figures
+/// its known miscounts predict.
+#[test]
+fn generated_homes_give_exactly_the_generators_totals_even_when_killed() {
+    let s = Scratch::new();
+    let spec = common::corpus::Spec {
+        files: 80,
+        seed: 29,
+        ..Default::default()
+    };
+    let (amp, copilot) = generated(&s, &spec);
+    let mut delays_ms = 2..;
+    for _ in 0..12 {
+        let mut child = s
+            .std_cmd()
+            .args(["once", "--batch-size", "3"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = delays_ms.next().unwrap() * 7 % 80;
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    s.once();
+    assert_eq!(days(&s, "amp"), oracle(&amp.expected.days));
+    assert_eq!(days(&s, "copilot"), oracle(&copilot.expected.days));
+    assert_eq!(agent_row(&s, "amp")["requests"], amp.expected.rows);
+    assert_eq!(agent_row(&s, "copilot")["requests"], copilot.expected.rows);
+    let Some(theirs) = ccusage_days(&s, "amp") else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    assert_eq!(theirs, oracle(&amp.ccusage));
+    assert_eq!(
+        ccusage_days(&s, "copilot").unwrap(),
+        oracle(&copilot.ccusage)
+    );
+}
