@@ -22,7 +22,7 @@ use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Record, Tokens, line_time};
+use crate::ingest::parse::{MAX_TOKENS, Record, Tokens, line_time};
 use crate::sources::codex::project_of_cwd;
 use crate::sources::rewritten::{DocumentParser, ReadWhole};
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
@@ -155,7 +155,7 @@ fn message(thread: &str, at: usize, m: &Value) -> Option<Record> {
         format!("{thread}:{id}"),
         timestamp,
         model,
-        with_total(tokens, count(&usage["totalTokens"])),
+        with_total(tokens, count(&usage["totalTokens"]))?,
         usage["credits"].as_f64(),
     )
 }
@@ -188,18 +188,23 @@ fn ledger_event(thread: &str, e: &Value, messages: &[Value]) -> Option<Record> {
         format!("{thread}:{id}"),
         non_empty(&e["timestamp"]),
         model,
-        with_total(split, count(&tokens["total"])),
+        with_total(split, count(&tokens["total"]))?,
         e["credits"].as_f64(),
     )
 }
 
 /// `tokens` with what `total` holds beyond them billed as output (ccusage's rule for
-/// a usage that gives only its total).
-fn with_total(tokens: Tokens, total: u64) -> Tokens {
-    Tokens {
+/// a usage that gives only its total); `None` if a count is beyond any real response's
+/// (`MAX_TOKENS`): the file's bytes are not trusted, and such a row would not even fit
+/// the ledger's integers.
+fn with_total(tokens: Tokens, total: u64) -> Option<Tokens> {
+    if total > MAX_TOKENS || tokens.kinds().iter().any(|&n| n > MAX_TOKENS) {
+        return None;
+    }
+    Some(Tokens {
         output: tokens.output + total.saturating_sub(tokens.total()),
         ..tokens
-    }
+    })
 }
 
 /// A response worth a row: one with a time and some tokens (an empty usage is a message
@@ -271,6 +276,20 @@ mod tests {
             (1, 7)
         );
         assert_eq!(records[0].credits, Some(2.0));
+    }
+
+    #[test]
+    fn a_count_beyond_any_real_response_costs_only_its_message() {
+        let doc = format!(
+            r#"{{"id":"T-3","messages":[
+            {{"role":"assistant","messageId":1,"usage":{{"model":"m","timestamp":"2026-01-19T11:42:10Z","outputTokens":{}}}}},
+            {{"role":"assistant","messageId":2,"usage":{{"model":"m","timestamp":"2026-01-19T11:42:10Z","inputTokens":1,"totalTokens":{}}}}},
+            {{"role":"assistant","messageId":3,"usage":{{"model":"m","timestamp":"2026-01-19T11:42:10Z","outputTokens":9}}}}
+        ]}}"#,
+            u64::MAX,
+            MAX_TOKENS + 1
+        );
+        assert_eq!(outputs(&doc), vec![("T-3:3".to_string(), 9, None)]);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
+use crate::ingest::parse::{MAX_TOKENS, Parsed, Record, Tokens, line_time};
 use crate::sources::codex::project_of_cwd;
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
 
@@ -189,6 +189,9 @@ impl Events {
         if output == 0 {
             return Parsed::Other;
         }
+        if output > MAX_TOKENS {
+            return beyond_real();
+        }
         let model = data["model"]
             .as_str()
             .or(self.state.model.as_deref())
@@ -238,6 +241,15 @@ impl Events {
         for (model, metric) in metrics {
             let usage = &metric["usage"];
             let n = |field: &str| usage[field].as_u64().unwrap_or(0);
+            let fields = [
+                "inputTokens",
+                "outputTokens",
+                "cacheReadTokens",
+                "cacheWriteTokens",
+            ];
+            if fields.iter().any(|&f| n(f) > MAX_TOKENS) {
+                return beyond_real();
+            }
             let (cache_read, cache_write) = (n("cacheReadTokens"), n("cacheWriteTokens"));
             let counted = self.state.counted.get(model).copied().unwrap_or(0);
             let tokens = Tokens {
@@ -286,5 +298,84 @@ impl Events {
             premium_requests,
             ..Record::default()
         }
+    }
+}
+
+/// A count no real response has (`MAX_TOKENS`): the line is skipped, named, rather than
+/// let into the ledger, whose integers would not even hold it.
+fn beyond_real() -> Parsed {
+    Parsed::Skipped(format!(
+        "a token count above {MAX_TOKENS}: not a real response"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each line read by a fresh parser resumed from the state the one before left, as
+    /// a pass killed after every line would read them.
+    fn resumed_after_every_line(lines: &[&str]) -> Vec<Record> {
+        let mut state = String::new();
+        let mut records = Vec::new();
+        for line in lines {
+            let mut parser = Events::default();
+            if !state.is_empty() {
+                parser.resume(&state).unwrap();
+            }
+            if let Parsed::Billable(record) = parser.line(line.as_bytes()) {
+                records.push(*record);
+                records.extend(parser.take_more());
+            }
+            if let Some(next) = parser.take_state() {
+                state = next;
+            }
+        }
+        records
+    }
+
+    #[test]
+    fn a_rollup_adds_only_what_the_messages_of_its_process_did_not_count() {
+        let lines = [
+            r#"{"type":"session.start","id":"a","timestamp":"2026-02-02T10:00:00Z","data":{"selectedModel":"m","context":{"cwd":"/w"}}}"#,
+            r#"{"type":"assistant.message","id":"b","timestamp":"2026-02-02T10:00:01Z","data":{"outputTokens":70,"apiCallId":"c1"}}"#,
+            r#"{"type":"assistant.message","id":"c","timestamp":"2026-02-02T10:00:02Z","data":{"outputTokens":70,"apiCallId":"c1"}}"#,
+            r#"{"type":"session.shutdown","id":"d","timestamp":"2026-02-02T10:01:00Z","data":{"modelMetrics":{"m":{"requests":{"cost":1.5},"usage":{"inputTokens":100,"outputTokens":75,"cacheReadTokens":60,"cacheWriteTokens":10}},"n":{"requests":{"cost":0},"usage":{"inputTokens":5,"outputTokens":5,"cacheReadTokens":0,"cacheWriteTokens":0}}}}}"#,
+        ];
+        let records = resumed_after_every_line(&lines);
+        let summary: Vec<(String, [u64; 4], Option<f64>)> = records
+            .iter()
+            .map(|r| {
+                let t = &r.tokens;
+                let id = r.message_id.clone().unwrap();
+                (
+                    id,
+                    [t.input, t.output, t.cache_write_5m, t.cache_read],
+                    r.premium_requests,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("call:c1".to_string(), [0, 70, 0, 0], None),
+                ("call:c1".to_string(), [0, 70, 0, 0], None),
+                ("shutdown:d:m".to_string(), [30, 5, 10, 60], Some(1.5)),
+                ("shutdown:d:n".to_string(), [5, 5, 0, 0], None),
+            ]
+        );
+        assert_eq!(records[0].project.as_deref(), Some("-w"));
+    }
+
+    #[test]
+    fn a_count_beyond_any_real_response_is_a_skipped_line() {
+        let huge = format!(
+            r#"{{"type":"assistant.message","id":"b","timestamp":"2026-02-02T10:00:01Z","data":{{"outputTokens":{}}}}}"#,
+            u64::MAX
+        );
+        assert!(matches!(
+            Events::default().line(huge.as_bytes()),
+            Parsed::Skipped(_)
+        ));
     }
 }
