@@ -44,18 +44,19 @@ impl Source for Amp {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        let named = env_paths(DATA_VAR);
-        let homes = named.clone().unwrap_or_else(|| {
+        let homes = env_paths(DATA_VAR).unwrap_or_else(|| {
             crate::paths::home()
                 .map(|h| vec![h.join(".local/share/amp")])
                 .unwrap_or_default()
         });
+        // A home without its `threads/` yet is an agent that has written nothing: no
+        // warning, whoever named the home (as Codex's).
         homes
             .into_iter()
             .map(|home| Folder {
                 agent: Agent::Amp,
                 path: home.join("threads"),
-                named: named.is_some(),
+                named: false,
             })
             .collect()
     }

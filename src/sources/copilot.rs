@@ -54,18 +54,19 @@ impl Source for Copilot {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        let named = env_paths(HOME_VAR);
-        let homes = named.clone().unwrap_or_else(|| {
+        let homes = env_paths(HOME_VAR).unwrap_or_else(|| {
             crate::paths::home()
                 .map(|h| vec![h.join(".copilot")])
                 .unwrap_or_default()
         });
+        // A home without its `session-state/` yet is an agent that has written nothing: no
+        // warning, whoever named the home (as Codex's).
         homes
             .into_iter()
             .map(|home| Folder {
                 agent: Agent::Copilot,
                 path: home.join("session-state"),
-                named: named.is_some(),
+                named: false,
             })
             .collect()
     }
