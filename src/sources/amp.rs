@@ -1,6 +1,8 @@
 //! Amp: `${AMP_DATA_DIR:-~/.local/share/amp}/threads/T-<uuid>.json` (`AMP_DATA_DIR` a
 //! comma list, as ccusage reads it), one JSON document per thread that Amp rewrites whole
-//! as the thread goes on: the *whole file rewritten* shape (`rewritten`).
+//! as the thread goes on: the *whole file rewritten* shape (`rewritten`). The ingest reads
+//! a thread again only when its size, mtime or inode moved, and never more of it than the
+//! line limit (`--max-line-mib`): a larger file is a skipped line, as an over-long line is.
 //!
 //! Usage is in each assistant message's `usage` (`model`, `timestamp`, `inputTokens`,
 //! `outputTokens`, `cacheCreationInputTokens`, `cacheReadInputTokens`, `totalTokens`,
