@@ -61,6 +61,8 @@ fn main() {
             "QWEN_RUNTIME_DIR",
             "QWEN_HOME",
             "QWEN_DATA_DIR",
+            "AMP_DATA_DIR",
+            "COPILOT_HOME",
         ] {
             cmd.env_remove(var);
         }

@@ -1350,3 +1350,272 @@ pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
     }
     Ok(expected)
 }
+
+const AMP_MODELS: [&str; 2] = ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"];
+
+/// An Amp data folder under `root` (what `~/.local/share/amp` holds): threads in
+/// `threads/T-<uuid>.json`, each as Amp last rewrote it, with the traps of
+/// `fixtures/README.md`: responses that give only `totalTokens`, a response still
+/// streaming (all counts 0), and older threads whose `usageLedger` events are what count
+/// (their messages' own counts are not, but their cache counts are). ccusage reads all of
+/// it as a correct reader does, so its oracle is the same.
+pub fn amp(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x616d70);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let id = format!("T-{}", uuid(&mut rng));
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let ledger = rng.chance(0.2);
+        let mut messages = Vec::new();
+        let mut events = Vec::new();
+        for turn in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(5_000, 400_000) as i64;
+            messages.push(format!(
+                r#"{{"role":"user","messageId":{},"content":[{{"type":"text","text":"step {turn}"}}]}}"#,
+                messages.len()
+            ));
+            ts += rng.range(2_000, 60_000) as i64;
+            let model = AMP_MODELS[rng.below(2) as usize];
+            let [input, output, write, read] = [
+                rng.range(1, 50),
+                rng.range(10, 3_000),
+                rng.range(0, 5_000),
+                rng.range(0, 150_000),
+            ];
+            let message_id = messages.len();
+            let credits = rng.range(1, 400) as f64 / 100.0;
+            if ledger {
+                // The event counts input and output, the message it points to the cache.
+                messages.push(format!(
+                    r#"{{"role":"assistant","messageId":{message_id},"usage":{{"model":"{model}","inputTokens":{},"outputTokens":{},"cacheCreationInputTokens":{write},"cacheReadInputTokens":{read},"timestamp":"{}"}}}}"#,
+                    input + 7,
+                    output + 7,
+                    iso(ts)
+                ));
+                events.push(format!(
+                    r#"{{"id":"{}","timestamp":"{}","model":"{model}","credits":{credits},"tokens":{{"input":{input},"output":{output}}},"toMessageId":{message_id}}}"#,
+                    uuid(&mut rng),
+                    iso(ts)
+                ));
+                count(&mut tree.expected, ts, [input, output, write, read]);
+                tree.ccusage(ts, [input, output, write, read]);
+            } else if rng.chance(0.1) {
+                // Only a total: billed as output.
+                let total = input + output + write + read;
+                messages.push(format!(
+                    r#"{{"role":"assistant","messageId":{message_id},"usage":{{"model":"{model}","totalTokens":{total},"timestamp":"{}"}}}}"#,
+                    iso(ts)
+                ));
+                count(&mut tree.expected, ts, [0, total, 0, 0]);
+                tree.ccusage(ts, [0, total, 0, 0]);
+            } else {
+                messages.push(format!(
+                    r#"{{"role":"assistant","messageId":{message_id},"state":{{"type":"complete"}},"usage":{{"model":"{model}","inputTokens":{input},"outputTokens":{output},"cacheCreationInputTokens":{write},"cacheReadInputTokens":{read},"totalInputTokens":{},"credits":{credits},"timestamp":"{}"}}}}"#,
+                    input + write + read,
+                    iso(ts)
+                ));
+                count(&mut tree.expected, ts, [input, output, write, read]);
+                tree.ccusage(ts, [input, output, write, read]);
+            }
+        }
+        if !ledger && rng.chance(0.3) {
+            // Still streaming when the file was written: nothing yet.
+            messages.push(format!(
+                r#"{{"role":"assistant","messageId":{},"state":{{"type":"streaming"}},"usage":{{"model":"{}","inputTokens":0,"outputTokens":0,"timestamp":"{}"}}}}"#,
+                messages.len(),
+                AMP_MODELS[0],
+                iso(ts + 1_000)
+            ));
+        }
+        let ledger = match ledger {
+            true => format!(r#","usageLedger":{{"events":[{}]}}"#, events.join(",")),
+            false => String::new(),
+        };
+        let document = format!(
+            r#"{{"v":7,"id":"{id}","created":{},"env":{{"initial":{{"trees":[{{"uri":"file:///home/u/project-{}"}}]}}}},"messages":[{}]{ledger}}}"#,
+            START_MS,
+            rng.below(5),
+            messages.join(",")
+        );
+        write_file(
+            &root.join("threads").join(format!("{id}.json")),
+            &[document],
+            &mut tree.expected,
+        )?;
+    }
+    Ok(tree)
+}
+
+const COPILOT_MODELS: [&str; 2] = ["claude-sonnet-4.5", "gpt-5.1"];
+
+/// One Copilot CLI process's usage of one model, as its `session.shutdown` sums it.
+#[derive(Clone, Copy, Default)]
+struct CopilotMetric {
+    input: u64,
+    output: u64,
+    read: u64,
+    write: u64,
+    requests: u64,
+}
+
+/// What ccusage makes of one session's rollups of one model: the last one seen, and the
+/// sum of the first and of each count's growth since.
+#[derive(Default)]
+struct CopilotCcusage {
+    last: Option<Sums>,
+    counted: Sums,
+}
+
+impl CopilotCcusage {
+    fn rollup(&mut self, sums: Sums) {
+        for i in 0..4 {
+            self.counted[i] += sums[i].saturating_sub(self.last.map_or(0, |l| l[i]));
+        }
+        self.last = Some(sums);
+    }
+}
+
+/// A Copilot CLI home under `root` (what `~/.copilot` holds): sessions in
+/// `session-state/<uuid>/events.jsonl` with the traps of `fixtures/README.md`: responses
+/// split into chunks that repeat their call's output count, a model named only by
+/// `session.model_change`, tool events whose text holds `"type":"session.shutdown"`,
+/// resumed sessions (one rollup per process), and sessions killed before their rollup.
+/// Every session stays within one UTC day, where ccusage files a rollup's messages too.
+/// ccusage's oracle: only rollups, taken as cumulative per session and model: the first,
+/// then each count's growth over the one before (a count that went down adds nothing).
+pub fn copilot(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x636f70);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let session = uuid(&mut rng);
+        let day = START_MS + rng.below(spec.days as u64) as i64 * 86_400_000;
+        let mut ts = day + rng.below(12 * 3_600_000) as i64;
+        let mut lines = Vec::new();
+        let mut event = 0u64;
+        let mut line = |lines: &mut Vec<String>, ts: i64, kind: &str, data: String| {
+            event += 1;
+            lines.push(format!(
+                r#"{{"type":"{kind}","data":{data},"id":"{session}-{event}","timestamp":"{}","parentId":null}}"#,
+                iso(ts)
+            ));
+        };
+        let mut ccusage: BTreeMap<&str, CopilotCcusage> = BTreeMap::new();
+        let processes = rng.range(1, 3);
+        for process in 0..processes {
+            let (kind, model) = match process {
+                0 => ("session.start", COPILOT_MODELS[0]),
+                _ => ("session.resume", COPILOT_MODELS[0]),
+            };
+            line(
+                &mut lines,
+                ts,
+                kind,
+                format!(
+                    r#"{{"sessionId":"{session}","selectedModel":"{model}","context":{{"cwd":"/home/u/app"}}}}"#
+                ),
+            );
+            let mut model = model;
+            let mut metrics: BTreeMap<&str, CopilotMetric> = BTreeMap::new();
+            for _ in 0..rng.range(1, spec.turns as u64) {
+                ts += rng.range(2_000, 300_000) as i64;
+                if rng.chance(0.15) {
+                    let new = COPILOT_MODELS[rng.below(2) as usize];
+                    line(
+                        &mut lines,
+                        ts,
+                        "session.model_change",
+                        format!(r#"{{"newModel":"{new}"}}"#),
+                    );
+                    model = new;
+                }
+                let output = rng.range(10, 2_000);
+                let call = format!("call-{}", rng.hex(12));
+                let chunks = if rng.chance(0.2) { 2 } else { 1 };
+                for chunk in 0..chunks {
+                    // Half name their model, half leave it to the last model_change.
+                    let named = match rng.chance(0.5) {
+                        true => format!(r#""model":"{model}","#),
+                        false => String::new(),
+                    };
+                    line(
+                        &mut lines,
+                        ts + chunk,
+                        "assistant.message",
+                        format!(
+                            r#"{{"messageId":"{}",{named}"outputTokens":{output},"apiCallId":"{call}","chunkIndex":{chunk},"content":"ok"}}"#,
+                            rng.hex(8)
+                        ),
+                    );
+                }
+                count(&mut tree.expected, ts, [0, output, 0, 0]);
+                if rng.chance(0.1) {
+                    line(
+                        &mut lines,
+                        ts + 5,
+                        "tool.execution_start",
+                        r#"{"toolName":"bash","arguments":{"command":"grep '\"type\":\"session.shutdown\"' log"}}"#.to_string(),
+                    );
+                }
+                let m = metrics.entry(model).or_default();
+                m.output += output;
+                m.read += rng.range(0, 100_000);
+                m.write += rng.range(0, 5_000);
+                m.input += rng.range(1, 3_000);
+                m.requests += 1;
+            }
+            if process + 1 == processes && rng.chance(0.2) {
+                break; // Killed: no rollup.
+            }
+            ts += rng.range(1_000, 60_000) as i64;
+            // Some output the messages did not say (a call whose message never came).
+            let extra = rng.range(0, 50);
+            let rollup: Vec<String> = metrics
+                .iter()
+                .map(|(model, m)| {
+                    format!(
+                        r#""{model}":{{"requests":{{"count":{},"cost":{}}},"usage":{{"inputTokens":{},"outputTokens":{},"cacheReadTokens":{},"cacheWriteTokens":{}}}}}"#,
+                        m.requests,
+                        m.requests,
+                        m.input + m.read + m.write,
+                        m.output + extra,
+                        m.read,
+                        m.write
+                    )
+                })
+                .collect();
+            line(
+                &mut lines,
+                ts,
+                "session.shutdown",
+                format!(
+                    r#"{{"shutdownType":"routine","modelMetrics":{{{}}}}}"#,
+                    rollup.join(",")
+                ),
+            );
+            for (model, m) in &metrics {
+                count(&mut tree.expected, ts, [m.input, extra, m.write, m.read]);
+                ccusage.entry(model).or_default().rollup([
+                    m.input,
+                    m.output + extra,
+                    m.write,
+                    m.read,
+                ]);
+            }
+            ts += rng.range(60_000, 3_600_000) as i64;
+        }
+        for model in ccusage.values() {
+            tree.ccusage(day, model.counted);
+        }
+        write_file(
+            &root
+                .join("session-state")
+                .join(&session)
+                .join("events.jsonl"),
+            &lines,
+            &mut tree.expected,
+        )?;
+    }
+    Ok(tree)
+}

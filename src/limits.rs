@@ -119,12 +119,28 @@ pub fn check(record: &Record) -> Result<(), String> {
         ));
     }
     check_time(record.ts_ms)?;
-    match record.cost_usd {
-        Some(cost) if !(0.0..=MAX_COST_USD).contains(&cost) => Err(format!(
+    if let Some(cost) = record
+        .cost_usd
+        .filter(|c| !(0.0..=MAX_COST_USD).contains(c))
+    {
+        return Err(format!(
             "costUSD {cost:?} is outside 0 to {MAX_COST_USD}: not a real response"
-        )),
-        _ => Ok(()),
+        ));
     }
+    // Amp's credits and Copilot's premium requests are counts of their own units: finite,
+    // not negative, and no larger than a token count may be.
+    let figures = [
+        ("credits", record.credits),
+        ("premium requests", record.premium_requests),
+    ];
+    for (name, value) in figures {
+        if let Some(v) = value.filter(|v| !(0.0..=MAX_COUNT as f64).contains(v)) {
+            return Err(format!(
+                "{name} {v:?} is outside 0 to {MAX_COUNT}: not a real response"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why `ts_ms` is no time a row may have, if it is not.

@@ -402,6 +402,15 @@ fn ledger_from_before_the_limits(db: &Path) {
     };
     // What migration 11 (agents) added goes first: the view that reads the new columns
     // (a placeholder stays, which migration 11 replaces), the columns, the limits table.
+    // Migration 13's figures go first, with the index that reads them.
+    if has("entries", "credits") {
+        conn.execute_batch(
+            "DROP INDEX entries_figures;
+             ALTER TABLE entries DROP COLUMN credits;
+             ALTER TABLE entries DROP COLUMN premium_requests;",
+        )
+        .unwrap();
+    }
     if has("entries", "agent") {
         conn.execute_batch(
             "DROP VIEW entry_keys;

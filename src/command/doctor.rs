@@ -183,7 +183,13 @@ fn check_database(findings: &mut Findings, db: &Path) -> Option<Store> {
     let store = match Store::open_read_only(db) {
         Ok(store) => store,
         Err(e) => {
-            findings.say(Level::Problem, format!("{e:#}"));
+            // A file damaged where SQLite reads its schema fails here, before the
+            // integrity check: say what it means, as every command's error does.
+            let text = match super::advice(&e) {
+                Some(advice) => format!("{e:#}; {advice}"),
+                None => format!("{e:#}"),
+            };
+            findings.say(Level::Problem, text);
             return None;
         }
     };

@@ -604,29 +604,25 @@ impl<'s> Ingestor<'s> {
         start: u64,
         stop: &AtomicBool,
     ) -> ControlFlow<Halt> {
-        // Every source's records meet the same limits here, so none can forget them.
-        let parsed = crate::limits::admit(parsed);
-        if let Parsed::Skipped(_) = parsed {
-            read.progress.lines_skipped += 1;
-            self.stats.lines_skipped += 1;
-        }
+        // Every source's records meet the same limits here, so none can forget them. A
+        // line that holds several responses (`LineParser::take_more`) is drained whatever
+        // became of its first.
+        let first = crate::limits::admit(parsed);
+        let more: Vec<Parsed> = read
+            .parser
+            .take_more()
+            .into_iter()
+            .map(|record| crate::limits::admit(Parsed::Billable(Box::new(record))))
+            .collect();
+        let skipped = std::iter::once(&first)
+            .chain(&more)
+            .filter(|p| matches!(p, Parsed::Skipped(_)))
+            .count() as u64;
+        read.progress.lines_skipped += skipped;
+        self.stats.lines_skipped += skipped;
         let segment = self.record_progress(read);
-        match parsed {
-            Parsed::Billable(record) => {
-                let line_no = read.progress.lines;
-                self.batch.push(segment, line_no, start, *record);
-            }
-            Parsed::Skipped(reason) => {
-                let line_no = read.progress.lines;
-                debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
-                let skipped = SkippedLine {
-                    line_no,
-                    offset: start,
-                    reason,
-                };
-                self.batch.skip(segment, skipped);
-            }
-            Parsed::Other => {}
+        for parsed in std::iter::once(first).chain(more) {
+            self.batch_parsed(read, segment, parsed, start);
         }
         if stop.load(Ordering::Relaxed) {
             // Asked to stop: what was read so far is flushed with the pass's end.
@@ -647,6 +643,25 @@ impl<'s> Ingestor<'s> {
             }
         }
         ControlFlow::Continue(())
+    }
+
+    /// Puts one parsed response of the line at byte `start` into `segment` of the batch:
+    /// a row, or a skipped line with its reason.
+    fn batch_parsed(&mut self, read: &FileRead, segment: usize, parsed: Parsed, start: u64) {
+        let line_no = read.progress.lines;
+        match parsed {
+            Parsed::Billable(record) => self.batch.push(segment, line_no, start, *record),
+            Parsed::Skipped(reason) => {
+                debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
+                let skipped = SkippedLine {
+                    line_no,
+                    offset: start,
+                    reason,
+                };
+                self.batch.skip(segment, skipped);
+            }
+            Parsed::Other => {}
+        }
     }
 
     /// Moves this file's segment of the batch to its progress, opening the segment (from

@@ -84,6 +84,11 @@ pub struct Record {
     pub reasoning: u64,
     /// The line carried the response's `stop_reason`: it is the response's final copy.
     pub stopped: bool,
+    /// Amp's credits for the response: its own figure, neither tokens nor dollars.
+    pub credits: Option<f64>,
+    /// GitHub Copilot's premium requests (the model's multiplier, summed): its own
+    /// figure, neither tokens nor dollars.
+    pub premium_requests: Option<f64>,
 }
 
 /// What one line turned out to be.

@@ -79,7 +79,7 @@ pub(super) fn set_change_seq(conn: &Connection, seq: i64) -> Result<()> {
 const EXPORT_COLUMNS: &str = "coalesce(h.host_id, ?2), coalesce(h.name, ?3), e.session_id,
     e.project, e.cwd, e.ts_ms, e.model, e.message_id, e.request_id, e.is_sidechain, e.speed,
     e.inference_geo, e.input, e.output, e.cache_write_5m, e.cache_write_1h, e.cache_read,
-    e.web_search, e.cost_usd, e.version, e.agent, e.reasoning";
+    e.web_search, e.cost_usd, e.version, e.agent, e.reasoning, e.credits, e.premium_requests";
 
 fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -106,6 +106,8 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             project: None,
             // An export does not carry it: an imported copy ranks by its total.
             stopped: false,
+            credits: r.get(22)?,
+            premium_requests: r.get(23)?,
         },
     })
 }

@@ -83,6 +83,7 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::Sql(include_str!("sql/0012_agents.sql")),
         Step::RebuildAggregates,
     ],
+    &[Step::Sql(include_str!("sql/0013_agent_figures.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -1223,6 +1224,8 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         r.agent,
         r.reasoning,
         r.stopped,
+        r.credits,
+        r.premium_requests,
         id,
     ];
     let sql = match id {
@@ -1230,9 +1233,9 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
                  cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo, host,
-                 changed_seq, agent, reasoning, stopped)
+                 changed_seq, agent, reasoning, stopped, credits, premium_requests)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                     ?21, ?22, ?23, ?24, ?25)"
+                     ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
@@ -1240,8 +1243,8 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
                  version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22, agent = ?23,
-                 reasoning = ?24, stopped = ?25
-             WHERE id = ?26"
+                 reasoning = ?24, stopped = ?25, credits = ?26, premium_requests = ?27
+             WHERE id = ?28"
         }
     };
     // The insert takes every value but the id (the last).

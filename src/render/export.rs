@@ -73,6 +73,16 @@ pub struct Line {
     /// Reasoning tokens, already in `outputTokens` (OpenAI's models).
     #[serde(rename = "reasoningTokens", default, skip_serializing_if = "is_zero")]
     pub reasoning_tokens: u64,
+    /// Amp's credits for the response, where Amp gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<f64>,
+    /// GitHub Copilot's premium requests, where Copilot gave them.
+    #[serde(
+        rename = "premiumRequests",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub premium_requests: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -114,6 +124,8 @@ pub fn line(row: &Row) -> Vec<u8> {
         is_sidechain: r.is_sidechain,
         agent: (r.agent != Agent::Claude).then(|| r.agent.name().to_string()),
         reasoning_tokens: r.reasoning,
+        credits: r.credits,
+        premium_requests: r.premium_requests,
     };
     let mut bytes = serde_json::to_vec(&line).expect("an export line always serializes");
     bytes.push(b'\n');
@@ -164,6 +176,15 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             "reasoningTokens above outputTokens, which holds them".into(),
         ));
     }
+    if [line.credits, line.premium_requests]
+        .into_iter()
+        .flatten()
+        .any(|n| !n.is_finite() || n < 0.0)
+    {
+        return Err(Unreadable::Malformed(
+            "credits and premiumRequests must be finite and not negative".into(),
+        ));
+    }
     if line.host_id.is_empty() || line.session_id.is_empty() {
         return Err(Unreadable::Malformed(
             "hostId and sessionId must not be empty".into(),
@@ -192,6 +213,8 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             reasoning: line.reasoning_tokens,
             project: None,
             stopped: false,
+            credits: line.credits,
+            premium_requests: line.premium_requests,
         },
     };
     limits::check(&row.record).map_err(Unreadable::Malformed)?;

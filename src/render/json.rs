@@ -203,6 +203,12 @@ struct AgentRow<'a> {
     sums: Sums<'a>,
     first_activity: String,
     last_activity: String,
+    /// Amp's credits, for Amp's row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credits: Option<f64>,
+    /// Copilot's premium requests, for Copilot's row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    premium_requests: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -213,7 +219,9 @@ struct Agents<'a> {
 
 /// `{"agents": [{"agent", "requests", "inputTokens", "outputTokens",
 /// "cacheCreationTokens", "cacheReadTokens", "totalTokens", "totalCost", "modelsUsed",
-/// "modelBreakdowns", "firstActivity", "lastActivity"}], "totals": {...}}`.
+/// "modelBreakdowns", "firstActivity", "lastActivity", "credits"?, "premiumRequests"?}],
+/// "totals": {...}}`: `credits` (Amp's) and `premiumRequests` (Copilot's) only on the rows
+/// of agents that bill in them.
 pub fn agents<'a>(
     agents: &'a [AgentUsage],
     totals: &'a Usage,
@@ -232,6 +240,8 @@ pub fn agents<'a>(
                 },
                 first_activity: iso(a.first_ms),
                 last_activity: iso(a.last_ms),
+                credits: a.figures.credits,
+                premium_requests: a.figures.premium_requests,
             })
             .collect(),
         totals: Sums::of(totals, false, style),

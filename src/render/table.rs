@@ -693,6 +693,32 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
     out
 }
 
+/// The lines under the `agents` table for the figures agents bill in besides tokens and
+/// dollars (Amp's credits, Copilot's premium requests), one per agent that has one.
+pub fn agent_figures(agents: &[crate::report::AgentUsage]) -> String {
+    let mut lines = String::new();
+    for a in agents {
+        let f = a.figures;
+        for (value, unit) in [
+            (f.credits, "credits"),
+            (f.premium_requests, "premium requests"),
+        ] {
+            if let Some(value) = value {
+                lines.push_str(&format!("{}: {} {unit}\n", a.agent, figure(value)));
+            }
+        }
+    }
+    lines
+}
+
+/// A figure as people write it: whole numbers without decimals, others with two.
+fn figure(value: f64) -> String {
+    match value.fract() == 0.0 {
+        true => format!("{value:.0}"),
+        false => format!("{value:.2}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

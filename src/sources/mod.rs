@@ -32,8 +32,10 @@
 //! it, so a pass killed at any point resumes with exactly the state that matches its
 //! offset. A stateless parser (Claude Code's) never has any.
 
+pub mod amp;
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod database;
 pub mod gemini;
 pub mod qwen;
@@ -45,7 +47,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::Parsed;
+use crate::ingest::parse::{Parsed, Record};
 
 /// A coding agent, named as ccusage's subcommands name it. Stored by `name` in the
 /// ledger's `agent` columns.
@@ -56,11 +58,20 @@ pub enum Agent {
     Codex,
     Gemini,
     Qwen,
+    Amp,
+    Copilot,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Qwen];
+    pub const ALL: [Agent; 6] = [
+        Agent::Claude,
+        Agent::Codex,
+        Agent::Gemini,
+        Agent::Qwen,
+        Agent::Amp,
+        Agent::Copilot,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -68,6 +79,8 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::Amp => "amp",
+            Agent::Copilot => "copilot",
         }
     }
 
@@ -181,6 +194,12 @@ pub trait LineParser {
     /// The state after the last line read, if it changed since last taken: stored with
     /// the cursor. A parser at a file's start has changed (its state is the empty one).
     fn take_state(&mut self) -> Option<String>;
+    /// The responses after the first of a line that holds several (Copilot's
+    /// `session.shutdown`, one per model): asked right after `line` gave its first as
+    /// `Parsed::Billable`.
+    fn take_more(&mut self) -> Vec<Record> {
+        Vec::new()
+    }
     /// The rate-limit windows the lines read since last asked reported.
     fn take_limits(&mut self) -> Vec<RateLimit> {
         Vec::new()
@@ -201,8 +220,15 @@ pub struct RateLimit {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 4] {
-    [&claude::CLAUDE, &codex::CODEX, &gemini::GEMINI, &qwen::QWEN]
+pub fn all() -> [&'static dyn Source; 6] {
+    [
+        &claude::CLAUDE,
+        &codex::CODEX,
+        &gemini::GEMINI,
+        &qwen::QWEN,
+        &amp::AMP,
+        &copilot::COPILOT,
+    ]
 }
 
 /// The source of `agent`'s files; `None` for an agent read by a later version.
