@@ -317,4 +317,7 @@ fn without_official_figures_the_estimate_says_so() {
     let table = s.cmd().args(["limits", "--no-ingest"]).assert().success();
     let text = String::from_utf8_lossy(&table.get_output().stdout).to_string();
     assert!(text.contains("no official figure"), "{text}");
+    // The status line shows official figures only: no window without a sample.
+    let line = statusline(&s, &[]);
+    assert!(!line.contains("5h"), "{line}");
 }

@@ -424,9 +424,9 @@ impl Context {
         let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, since_ms)?;
         let mut spent = |agent, from_ms, until_ms| self.spent(agent, from_ms, until_ms);
         let mut windows = quota::build(&samples, &mut spent, now_ms)?;
-        let claude_asked = estimate && self.filter.agents.is_empty()
-            || self.filter.agents.contains(&Agent::Claude);
-        if claude_asked && !windows.iter().any(|w| w.agent == Agent::Claude) {
+        let claude_asked =
+            self.filter.agents.is_empty() || self.filter.agents.contains(&Agent::Claude);
+        if estimate && claude_asked && !windows.iter().any(|w| w.agent == Agent::Claude) {
             let filter = Filter {
                 agents: vec![Agent::Claude],
                 ..self.filter.clone()
