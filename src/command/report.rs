@@ -406,46 +406,60 @@ impl Context {
     /// ledger has samples of, and Claude Code's estimate where it has none. The alerts and
     /// the glance views read it; `now_ms` is the instant it is for.
     pub fn quota(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
-        self.quota_since(i64::MIN, now_ms, true)
-    }
-
-    /// The windows not reset at `now_ms` only, without history or estimate: what the
-    /// status line, `live` and `metrics` show, read in a few small queries.
-    pub fn quota_now(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
-        self.quota_since(now_ms, now_ms, false)
-    }
-
-    fn quota_since(
-        &self,
-        since_ms: i64,
-        now_ms: i64,
-        estimate: bool,
-    ) -> Result<Vec<quota::Window>> {
-        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, since_ms)?;
+        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, i64::MIN)?;
         let mut spent = |agent, from_ms, until_ms| self.spent(agent, from_ms, until_ms);
         let mut windows = quota::build(&samples, &mut spent, now_ms)?;
+        self.add_estimate(&mut windows, now_ms)?;
+        Ok(in_order(windows))
+    }
+
+    /// The windows not reset at `now_ms` only, without history or estimate, and with
+    /// the ledger's tokens but not its costs (`cost_per_percent` is `None`): what the
+    /// status line, `live` and the alerts show, read in a few small sums.
+    pub fn quota_now(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
+        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, now_ms)?;
+        let mut tokens = |agent, from_ms, until_ms| {
+            let filter = Filter {
+                since_ms: Some(from_ms),
+                until_ms: Some(until_ms),
+                agents: vec![agent],
+                ..Filter::default()
+            };
+            let tokens = query::tokens(self.store.conn(), &filter)?;
+            Ok(quota::Spent { tokens, cost: 0.0 })
+        };
+        let mut windows = quota::build(&samples, &mut tokens, now_ms)?;
+        for w in &mut windows {
+            w.cost_per_percent = None;
+        }
+        Ok(in_order(windows))
+    }
+
+    /// Claude Code's estimate (`quota::estimate`) where the report is of Claude Code and
+    /// it has no official window.
+    fn add_estimate(&self, windows: &mut Vec<quota::Window>, now_ms: i64) -> Result<()> {
         let claude_asked =
             self.filter.agents.is_empty() || self.filter.agents.contains(&Agent::Claude);
-        if estimate && claude_asked && !windows.iter().any(|w| w.agent == Agent::Claude) {
-            let filter = Filter {
-                agents: vec![Agent::Claude],
-                ..self.filter.clone()
-            };
-            let responses = query::responses(self.store.conn(), &filter)?;
-            let all = blocks::blocks(
-                &responses,
-                &self.prices,
-                self.options.mode,
-                BLOCK_MS,
-                now_ms,
-            );
-            let limit = blocks::max_tokens(&all);
-            if let Some(active) = all.iter().find(|b| b.is_active) {
-                windows.extend(quota::estimate(Agent::Claude, active, limit, now_ms));
-            }
+        if !claude_asked || windows.iter().any(|w| w.agent == Agent::Claude) {
+            return Ok(());
         }
-        windows.sort_by_key(|w| (w.agent, w.length_ms.unwrap_or(i64::MAX), w.window.clone()));
-        Ok(windows)
+        let filter = Filter {
+            agents: vec![Agent::Claude],
+            ..self.filter.clone()
+        };
+        let responses = query::responses(self.store.conn(), &filter)?;
+        let all = blocks::blocks(
+            &responses,
+            &self.prices,
+            self.options.mode,
+            BLOCK_MS,
+            now_ms,
+        );
+        let limit = blocks::max_tokens(&all);
+        if let Some(active) = all.iter().find(|b| b.is_active) {
+            windows.extend(quota::estimate(Agent::Claude, active, limit, now_ms));
+        }
+        Ok(())
     }
 
     /// The tokens and cost of `agent` from `from_ms` to `until_ms` (to the quarter hour
@@ -551,6 +565,12 @@ impl Context {
             ExitCode::SUCCESS
         })
     }
+}
+
+/// Quota windows by agent, then shortest first (5-hour, weekly, the others by name).
+fn in_order(mut windows: Vec<quota::Window>) -> Vec<quota::Window> {
+    windows.sort_by_key(|w| (w.agent, w.length_ms.unwrap_or(i64::MAX), w.window.clone()));
+    windows
 }
 
 fn merge(sum: &mut Usage, more: &Usage) {

@@ -20,6 +20,10 @@ CREATE TABLE quota_samples (
     PRIMARY KEY (agent, window_name, resets_at_ms, seen_ms)
 ) WITHOUT ROWID;
 
+-- The windows not reset yet (the status line's, at every call) without reading the
+-- history: a year of one agent's samples is tens of thousands of rows.
+CREATE INDEX quota_samples_by_reset ON quota_samples (resets_at_ms);
+
 -- Codex's windows of migration 11, named as Claude Code names the same lengths.
 INSERT INTO quota_samples
 SELECT agent,
