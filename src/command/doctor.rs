@@ -183,7 +183,12 @@ fn check_database(findings: &mut Findings, db: &Path) -> Option<Store> {
     let store = match Store::open_read_only(db) {
         Ok(store) => store,
         Err(e) => {
-            findings.say(Level::Problem, format!("{e:#}"));
+            // Damage that reaches the schema fails the open itself: say what to do then too.
+            let said = match crate::command::advice(&e) {
+                Some(advice) => format!("{e:#}. {advice}"),
+                None => format!("{e:#}"),
+            };
+            findings.say(Level::Problem, said);
             return None;
         }
     };
