@@ -13,8 +13,17 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::sources::{Agent, RateLimit};
 
+/// Windows are identified by their reset time to the minute: an agent that computes it
+/// afresh at each report (now + the time left) names the same window a second apart.
+const RESET_UNIT_MS: i64 = 60_000;
+
 /// Records one sample (see the module doc).
 pub fn record(tx: &Connection, sample: &RateLimit) -> Result<()> {
+    let sample = &RateLimit {
+        resets_at_ms: (sample.resets_at_ms + RESET_UNIT_MS / 2).div_euclid(RESET_UNIT_MS)
+            * RESET_UNIT_MS,
+        ..sample.clone()
+    };
     let before: Option<(i64, f64)> = tx
         .prepare_cached(
             "SELECT seen_ms, used_percent FROM quota_samples
