@@ -10,7 +10,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use super::{dollars, hours, iso, thousands};
+use super::statusline::duration;
+use super::{dollars, iso, thousands};
 use crate::report::quota::{Past, Window};
 
 #[derive(Serialize)]
@@ -205,7 +206,7 @@ pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64) -> String {
                 out.push_str(&format!(
                     "  resets      {}  ({} left)\n",
                     date_time(resets, zone),
-                    hours(resets - now_ms)
+                    duration((resets - now_ms).max(0))
                 ));
             }
             _ => out.push_str("  used        unknown: the last window reported has reset\n"),
