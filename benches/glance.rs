@@ -123,16 +123,26 @@ pub fn run(bin: &Path, db: &Path, root: &Path, files: &[PathBuf], ccusage: Optio
     };
     let work = db.parent().expect("the bench folder");
     let stdin_file = work.join("statusline.json");
-    let input = serde_json::json!({
-        "session_id": session,
-        "transcript_path": transcript,
-        "cwd": "/home/dev/work",
-        "model": {"id": "claude-opus-4-5", "display_name": "Opus 4.5"},
-        "workspace": {"current_dir": "/home/dev/work", "project_dir": "/home/dev/work"},
-        "version": "2.1.30",
-        "cost": {"total_cost_usd": 1.0},
-    });
-    std::fs::write(&stdin_file, input.to_string()).expect("the status line's stdin");
+    // The quota windows change at every call, so every call writes a sample (the worst
+    // case: Claude Code sends the same percents again more often than not).
+    let write_input = |call: usize| {
+        let resets = jiff::Timestamp::now().as_second() / 3600 * 3600 + 3 * 3600;
+        let input = serde_json::json!({
+            "session_id": session,
+            "transcript_path": transcript,
+            "cwd": "/home/dev/work",
+            "model": {"id": "claude-opus-4-5", "display_name": "Opus 4.5"},
+            "workspace": {"current_dir": "/home/dev/work", "project_dir": "/home/dev/work"},
+            "version": "2.1.30",
+            "cost": {"total_cost_usd": 1.0},
+            "rate_limits": {
+                "five_hour": {"used_percentage": call % 100, "resets_at": resets},
+                "seven_day": {"used_percentage": 20 + call / 10, "resets_at": resets + 4 * 86_400},
+            },
+        });
+        std::fs::write(&stdin_file, input.to_string()).expect("the status line's stdin");
+    };
+    write_input(0);
     // A session active now, and a ledger that is current.
     appender.append();
     let once = Command::new(bin)
@@ -157,8 +167,9 @@ pub fn run(bin: &Path, db: &Path, root: &Path, files: &[PathBuf], ccusage: Optio
     let mut times = Vec::new();
     let mut rss = Vec::new();
     let mut line = String::new();
-    for _ in 0..21 {
+    for call in 0..21 {
         appender.append();
+        write_input(call + 1);
         let t = finish(spawn_measured(&stdin_file, bin, &args));
         times.push(t.seconds);
         rss.push(t.rss_kib);

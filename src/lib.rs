@@ -19,16 +19,19 @@
 //!        ▼
 //!  ledger/    open + migrate (sql/), flush (one transaction: dedup, rows, cursors),
 //!             dedup index, report aggregates, counters (never lower), exchange (rows
-//!             out to an export, other ledgers' rows in), query and inspect (the only SQL)
+//!             out to an export, other ledgers' rows in), query and inspect (the only SQL,
+//!             with quota: the agents' quota samples, written and read)
 //!        │
 //!        ▼
 //!  report/    the report model: options (what was asked, parsed once), pricing
 //!             (dated price table), calendar, 5-hour blocks, status line and live figures,
-//!             metrics (lifetime counters)
+//!             metrics (lifetime counters), quota (the agents' official windows: pace,
+//!             forecast, history)
 //!        │
 //!        ▼
 //!  render/    json (typed rows, ccusage's names), csv, table, statusline, live, metrics
-//!             (Prometheus text, OpenMetrics), export (NDJSON rows, versioned): pure
+//!             (Prometheus text, OpenMetrics), quota (`limits` in all three formats),
+//!             export (NDJSON rows, versioned): pure
 //!             functions of the model
 //! ```
 //!

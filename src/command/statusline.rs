@@ -34,7 +34,8 @@ use crate::render::statusline::{LineStyle, line};
 use crate::report::options::ReportOptions;
 use crate::report::pricing::PriceTable;
 use crate::report::statusline::{
-    ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, Unread, default_context_size,
+    ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, RateWindow, Unread,
+    default_context_size,
 };
 use crate::report::{Usage, calendar};
 
@@ -144,6 +145,10 @@ fn figures(
         .as_deref()
         .map(|path| discover::session_transcripts(&roots.paths, path));
     let (store, unread) = ingest_own_session(db, own.as_ref(), &prices.tier_thresholds())?;
+    // Like the ingest, never waits (a read-only or busy ledger fails at once): a sample
+    // lost so comes again with the next call, as Claude Code sends its windows after
+    // every response.
+    let _ = ledger::quota::record_all(store.conn(), &input.quota_samples(now_ms));
     store.set_busy_timeout(READ_BUSY)?;
     store.set_cache_kib(READ_CACHE_KIB)?;
     let mut ctx = Context::with_store(store, prices, report_options(args))?;
@@ -157,6 +162,10 @@ fn figures(
         end_ms: b.end_ms,
         cost_per_hour: b.burn_rate().map(|r| r.cost_per_hour),
     });
+    let quota = ctx.quota_now(now_ms)?;
+    let recorded = |name: &str| quota.iter().find(|w| w.window == name);
+    let five_hour = RateWindow::glance(input.five_hour, recorded("five_hour"));
+    let seven_day = RateWindow::glance(input.seven_day, recorded("seven_day"));
     let freshness = freshness(ctx.store(), args.stale_after, now_ms)?;
     let today = calendar::local_date(now_ms, zone);
     ctx.set_days(Some(today), Some(today))?;
@@ -189,7 +198,8 @@ fn figures(
         today,
         block,
         context,
-        five_hour: input.five_hour,
+        five_hour,
+        seven_day,
         freshness,
         unread,
         input_problem: None,

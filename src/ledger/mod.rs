@@ -18,6 +18,7 @@ pub mod exchange;
 pub mod inspect;
 pub mod msgindex;
 pub mod query;
+pub mod quota;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -84,6 +85,7 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::RebuildAggregates,
     ],
     &[Step::Sql(include_str!("sql/0013_agent_figures.sql"))],
+    &[Step::Sql(include_str!("sql/0014_quota.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -908,7 +910,7 @@ fn write_segments(
             remember_skipped(tx, id, skipped)?;
         }
         for limit in &segment.limits {
-            write_rate_limit(tx, limit)?;
+            quota::record(tx, limit)?;
         }
         file_ids.push(Some(id));
         let committed = Cursor {
@@ -920,26 +922,6 @@ fn write_segments(
             .push((segment.file.path.clone(), committed));
     }
     Ok(file_ids)
-}
-
-/// Records what an event said of a quota window: one row per window and reset time,
-/// with the highest use seen (a copy of the event says the same again).
-fn write_rate_limit(tx: &Connection, limit: &crate::sources::RateLimit) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO rate_limits (agent, window_minutes, resets_at_ms, used_percent, first_seen_ms, last_seen_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-         ON CONFLICT DO UPDATE SET used_percent = max(used_percent, excluded.used_percent),
-             first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
-             last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
-    )?
-    .execute(params![
-        limit.agent,
-        limit.window_minutes,
-        limit.resets_at_ms,
-        limit.used_percent,
-        limit.seen_ms
-    ])?;
-    Ok(())
 }
 
 /// Keeps `skipped` for `status` and `doctor`, if it is among the first lines of its file.

@@ -201,6 +201,27 @@ impl Group {
     }
 }
 
+/// Every token of the filter's range (to the quarter hour of the aggregates) and agents,
+/// summed in SQLite: what a quota forecast needs of a window, with no group read or
+/// priced (the status line's share of the 10 ms).
+pub fn tokens(conn: &Connection, filter: &Filter) -> Result<u64> {
+    const TOTAL: &str = "sum(input + output + cache_write_5m + cache_write_1h + cache_read)";
+    let rows = filter.raw_rows();
+    let sql = format!(
+        "SELECT coalesce(sum(n), 0) FROM (
+           SELECT {TOTAL} AS n FROM usage_by_time
+           WHERE {AGGREGATES} AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3)
+             AND {AGENTS}
+           UNION ALL
+           SELECT {TOTAL} FROM entry_keys
+           WHERE {rows} AND (?3 IS NULL OR project = ?3) AND {AGENTS})"
+    );
+    let total: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(filter.params(), |r| r.get(0))?;
+    Ok(total.max(0) as u64)
+}
+
 /// Usage by local date in `zone`, UTC day and pricing key, over every project: what
 /// `daily`, `weekly` and `monthly` read without `--project`. Each group's `at_ms` lies in
 /// both its local date and its UTC day, so the date groups it and the day prices it (a
