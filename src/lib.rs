@@ -41,6 +41,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod ledger;

@@ -12,6 +12,7 @@
 //! another program or of a newer cco-stats is refused before anything is written to it.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod counters;
 pub mod dedup;
 pub mod exchange;
@@ -77,6 +78,7 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::Sql(include_str!("sql/0011_agents.sql")),
         Step::RebuildAggregates,
     ],
+    &[Step::Sql(include_str!("sql/0012_alerts.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
