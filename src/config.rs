@@ -247,7 +247,7 @@ impl Config {
         }
         count("[budgets.project]", b.project.len())?;
         for (name, budget) in &b.project {
-            if name.trim().is_empty() || name.len() > 4096 {
+            if name.trim().is_empty() || name.len() > 4096 || name.contains('\0') {
                 return Err((
                     name.clone(),
                     "a project is named by its folder under projects/ or its working directory"

@@ -224,19 +224,23 @@ impl Alerts {
         Ok(report.totals.cost)
     }
 
-    /// Judges the thresholds and fires each crossing that has not fired for its period;
-    /// returns what fired. A failure to notify or of the command is logged, never
-    /// returned: only the ledger's errors are.
-    pub fn fire_new(&mut self, store: &Store, now_ms: i64) -> Result<Vec<Finding>> {
+    /// Judges the thresholds and fires each crossing that has not fired for its period
+    /// (`watch` and `live`, after a pass and every `ALERT_EVERY`).
+    pub fn judge_and_fire(&mut self, store: &Store, now_ms: i64) -> Result<()> {
         let findings = self.judge(store, now_ms)?;
-        let mut fired = Vec::new();
-        for finding in findings.into_iter().filter(|f| f.level > Level::Ok) {
-            if ledger::alerts::record_crossing(store.conn(), &finding, now_ms)? {
-                self.fire(&finding, now_ms);
-                fired.push(finding);
+        self.fire_new(store, &findings, now_ms)
+    }
+
+    /// Fires each of `findings`' crossings that has not fired for its period. A failure
+    /// to notify or of the command is logged, never returned: only the ledger's errors
+    /// are.
+    pub fn fire_new(&mut self, store: &Store, findings: &[Finding], now_ms: i64) -> Result<()> {
+        for finding in findings.iter().filter(|f| f.level > Level::Ok) {
+            if ledger::alerts::record_crossing(store.conn(), finding, now_ms)? {
+                self.fire(finding, now_ms);
             }
         }
-        Ok(fired)
+        Ok(())
     }
 
     fn fire(&mut self, finding: &Finding, now_ms: i64) {
@@ -412,14 +416,13 @@ fn check_inner(
 ) -> Result<Level> {
     let prices = PriceTable::load(prices)?;
     let mut alerts = Alerts::load(config, &args.alerts, prices)?;
-    let store = crate::command::report::ingested(db, roots, quiet)?;
-    let thresholds = alerts.prices.tier_thresholds();
-    let mut store = store;
-    store.learn_tiers(&thresholds)?;
+    let mut store = crate::command::report::ingested(db, roots, quiet)?;
+    // As a report does: aggregates that tell the price table's tiers apart.
+    store.learn_tiers(&alerts.prices.tier_thresholds())?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
     let findings = alerts.judge(&store, now_ms)?;
     if alerts.command.is_some() {
-        alerts.fire_new(&store, now_ms)?;
+        alerts.fire_new(&store, &findings, now_ms)?;
     }
     let level = worst(&findings);
     let text = if args.json {

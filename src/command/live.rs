@@ -122,7 +122,9 @@ fn event_loop(
         }
         if passed || Instant::now() >= next_check {
             next_check = Instant::now() + ALERT_EVERY;
-            let said = match alerts.fire_new(alert_store, jiff::Timestamp::now().as_millisecond()) {
+            let said = match alerts
+                .judge_and_fire(alert_store, jiff::Timestamp::now().as_millisecond())
+            {
                 Err(e) => Some(format!("cannot judge the alert thresholds: {e:#}")),
                 Ok(_) => match &mut alerts.say {
                     Say::Keep(lines) => lines.drain(..).next_back().map(|l| format!("alert: {l}")),

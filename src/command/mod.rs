@@ -380,7 +380,7 @@ fn watch(
         let passed = work.map(|work| changes.run(&mut ingestor, work, stop));
         if matches!(passed, Some(Ok(_))) || std::time::Instant::now() >= next_check {
             let now_ms = jiff::Timestamp::now().as_millisecond();
-            if let Err(err) = alerts.fire_new(&alert_store, now_ms) {
+            if let Err(err) = alerts.judge_and_fire(&alert_store, now_ms) {
                 log::error!("cannot judge the alert thresholds: {err:#}");
             }
             next_check = std::time::Instant::now() + alerts::ALERT_EVERY;

@@ -41,17 +41,6 @@ pub enum Scope {
     Project(String),
 }
 
-impl Scope {
-    /// How the scope is named in an alert's id and line.
-    pub fn describe(&self) -> String {
-        match self {
-            Scope::All => "all usage".to_string(),
-            Scope::Agent(agent) => format!("agent {agent}"),
-            Scope::Project(name) => format!("project {name}"),
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
     Day,
