@@ -136,6 +136,8 @@ pub enum Command {
     Hosts(ReportArgs),
     /// Usage and cost per coding agent (Claude Code, Codex, ...)
     Agents(ReportArgs),
+    /// Quota windows (5-hour, weekly): the agents' official use, pace, forecast, history
+    Limits(ReportArgs),
     /// The ledger's rows as NDJSON, one response a line, for a warehouse or another ledger
     Export(ExportArgs),
     /// Merge other machines' exports into this ledger (each response counts once)

@@ -477,3 +477,74 @@ fn watch_fires_a_quota_crossing_once() {
         ["quota/codex/five_hour over", "quota/codex/seven_day warn"]
     );
 }
+
+/// One status-line call whose `rate_limits` say the 5-hour window is at `used` percent,
+/// resetting in an hour.
+fn statusline(s: &Scratch, used: f64) {
+    let resets = jiff::Timestamp::now().as_second() + 3600;
+    let input = serde_json::json!({"session_id": "s1",
+        "transcript_path": s.root.join("projects/-home-dev-app/s1.jsonl"),
+        "rate_limits": {"five_hour": {"used_percentage": used, "resets_at": resets}}});
+    let out = cmd(s)
+        .args(["statusline", "--no-color"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn check_judges_claude_codes_status_line_figures() {
+    let s = Scratch::new();
+    statusline(&s, 50.0);
+    assert_eq!(check(&s, &[]).0, 0);
+    statusline(&s, 82.0);
+    let (code, out, _) = check(&s, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("warn  five_hour quota of claude: 82% used"),
+        "{out}"
+    );
+}
+
+/// The crossing sample comes from a status-line call, which no transcript change
+/// follows: `watch` still judges it within a minute (`ALERT_EVERY`).
+#[test]
+fn watch_judges_at_least_once_a_minute_without_a_transcript_change() {
+    let s = Scratch::new();
+    // A first alert, to know the watch has judged once before the sample comes.
+    codex_limits(&s, "0199a1b2-3c4d-7e5f-8a9b-0c1d2e3f4a01", 90.0, 10.0, 3600);
+    let (command, log) = logging_command(&s);
+    let watch = Watch::start(&s, &["--alert-command", &command]);
+    wait_for(&log, "quota/codex/five_hour warn");
+    let sampled = Instant::now();
+    statusline(&s, 97.0);
+    let started = Instant::now();
+    while !fired(&log)
+        .iter()
+        .any(|l| l == "quota/claude/five_hour over")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(75),
+            "{:?}",
+            fired(&log)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        sampled.elapsed() <= Duration::from_secs(62),
+        "{:?}",
+        sampled.elapsed()
+    );
+    watch.stop();
+}

@@ -113,7 +113,7 @@ fn codex_home_names_where_the_rollouts_are() {
     assert_eq!(days(&s.daily(&["--timezone", "UTC"])), expected_days());
 }
 
-/// Each event's quota windows are kept, one row per window and reset time, the highest
+/// Each event's quota windows are kept, one window per name and reset time, the highest
 /// use seen: copies in the archive and the replays add none.
 #[test]
 fn rate_limit_windows_are_kept_once_each() {
@@ -122,8 +122,8 @@ fn rate_limit_windows_are_kept_once_each() {
     let conn = rusqlite::Connection::open(&s.db).unwrap();
     let mut stmt = conn
         .prepare(
-            "SELECT agent, window_minutes, resets_at_ms, used_percent FROM rate_limits
-             ORDER BY resets_at_ms, window_minutes",
+            "SELECT agent, window_minutes, resets_at_ms, max(used_percent) FROM quota_samples
+             GROUP BY agent, window_name, resets_at_ms ORDER BY resets_at_ms, window_minutes",
         )
         .unwrap();
     let rows: Vec<(String, i64, i64, f64)> = stmt
@@ -320,4 +320,61 @@ fn watch_reads_rollouts_as_codex_writes_them() {
     watch.wait().unwrap();
     let daily = s.daily(&["--timezone", "UTC"]);
     assert_eq!(days(&daily), vec![expected_days()[2].clone()]);
+}
+
+/// `limits` shows a Codex rollout's windows as official figures: all of them reset long
+/// ago, so each window's history holds them, latest first, with its peak and the tokens
+/// the ledger has in it.
+#[test]
+fn limits_show_a_rollouts_windows() {
+    let s = with_codex();
+    s.once();
+    let report = s.report(&["limits", "--agent", "codex"]);
+    let windows = report["windows"].as_array().unwrap();
+    let names: Vec<(&str, &str, &str)> = windows
+        .iter()
+        .map(|w| {
+            (
+                w["agent"].as_str().unwrap(),
+                w["window"].as_str().unwrap(),
+                w["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("codex", "five_hour", "official"),
+            ("codex", "seven_day", "official")
+        ]
+    );
+    // Reset long ago: no use now, the windows are history.
+    assert!(windows[0]["usedPercent"].is_null());
+    let history: Vec<(&str, f64, bool)> = windows[0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["resetsAt"].as_str().unwrap(),
+                p["peakPercent"].as_f64().unwrap(),
+                p["hit"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("2025-10-03T13:00:00.000Z", 21.0, false),
+            ("2025-10-02T13:00:00.000Z", 2.0, false),
+            ("2025-10-01T13:00:00.000Z", 4.0, false),
+        ]
+    );
+    let tokens: u64 = windows[1]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["tokens"].as_u64().unwrap())
+        .sum();
+    assert!(tokens > 0, "{report}");
 }

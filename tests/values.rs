@@ -400,6 +400,14 @@ fn ledger_from_before_the_limits(db: &Path) {
         .exists([])
         .unwrap()
     };
+    // Migration 12 (quota samples) replaced migration 11's limits table.
+    if has("quota_samples", "agent") {
+        conn.execute_batch(
+            "DROP TABLE quota_samples;
+             CREATE TABLE rate_limits (agent TEXT);",
+        )
+        .unwrap();
+    }
     // What migration 11 (agents) added goes first: the view that reads the new columns
     // (a placeholder stays, which migration 11 replaces), the columns, the limits table.
     if has("entries", "agent") {

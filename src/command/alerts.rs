@@ -28,12 +28,13 @@ use crate::ingest::discover::Roots;
 use crate::ledger::query::{self, Filter};
 use crate::ledger::{self, Store};
 use crate::report::alerts::{
-    Budget, Finding, Level, Percents, Period, Scope, Thresholds, judge_budget, judge_quota, worst,
+    Budget, Finding, Level, Percents, Period, QuotaSample, Scope, Thresholds, judge_budget,
+    judge_quota, worst,
 };
 use crate::report::calendar;
 use crate::report::options::WeekStart;
 use crate::report::pricing::PriceTable;
-use crate::report::{self, CostMode};
+use crate::report::{self, CostMode, quota};
 use crate::sources::Agent;
 
 /// `watch` and `live` judge the thresholds at least this often.
@@ -186,7 +187,7 @@ impl Alerts {
                 first.to_string(),
             ));
         }
-        for sample in ledger::alerts::current_quota_windows(conn, now_ms)? {
+        for sample in official_quota(conn, now_ms)? {
             findings.push(judge_quota(&sample, self.thresholds.window(&sample.window)));
         }
         Ok(findings)
@@ -276,6 +277,31 @@ impl Alerts {
             }
         }
     }
+}
+
+/// The quota windows not reset by `now_ms` with an official figure, as the `limits`
+/// report's model gives them (its latest sample each). Estimates are left out: a guessed
+/// limit would fire on guesses.
+fn official_quota(conn: &rusqlite::Connection, now_ms: i64) -> Result<Vec<QuotaSample>> {
+    let samples = ledger::quota::windows(conn, &[], now_ms)?;
+    // The thresholds need no spending: the model's forecast is not read here.
+    let mut nothing = |_, _, _| Ok(quota::Spent::default());
+    let windows = quota::build(&samples, &mut nothing, now_ms)?;
+    Ok(windows
+        .into_iter()
+        .filter(|w| w.source == quota::Source::Official)
+        .filter_map(|w| match (w.used_percent, w.resets_at_ms) {
+            (Some(used_percent), Some(resets_at_ms)) if resets_at_ms > now_ms => {
+                Some(QuotaSample {
+                    agent: w.agent,
+                    window: w.window,
+                    resets_at_ms,
+                    used_percent,
+                })
+            }
+            _ => None,
+        })
+        .collect())
 }
 
 /// What the alert command reads on stdin: the finding, its line, and when it fired.

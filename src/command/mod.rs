@@ -99,6 +99,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Session(args) => env.report(args)?.sessions(),
         Command::Hosts(args) => env.report(args)?.hosts(),
         Command::Agents(args) => env.report(args)?.agents(),
+        Command::Limits(args) => env.report(args)?.limits(),
         Command::Blocks(args) => env.report(&args.report)?.blocks(args.options()),
         Command::Doctor => run_doctor(&env),
         Command::Rebuild => run_rebuild(&env),

@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 
 use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, Options};
+use crate::ledger;
 use crate::ledger::Store;
 use crate::ledger::query::{self, Filter};
 use crate::render::{self, Screen, Style, json, table};
@@ -21,6 +22,7 @@ use crate::report::options::{
     BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
 };
 use crate::report::pricing::PriceTable;
+use crate::report::quota;
 use crate::report::{self, Usage};
 use crate::sources::Agent;
 
@@ -33,6 +35,9 @@ pub enum Periods {
     Projects,
     Models,
 }
+
+/// Claude's usage limits count 5-hour blocks (the estimate where no official figure is).
+const BLOCK_MS: i64 = 5 * 3_600_000;
 
 /// What every report needs: the ledger, prices, zone, filter and output choices.
 pub struct Context {
@@ -395,6 +400,68 @@ impl Context {
             let all = blocks::blocks(recent, &self.prices, self.options.mode, length_ms, now_ms);
             return Ok(all.into_iter().find(|b| b.is_active));
         }
+    }
+
+    /// The quota report's model (`report::quota`): every window of the report's agents the
+    /// ledger has samples of, and Claude Code's estimate where it has none. The alerts and
+    /// the glance views read it; `now_ms` is the instant it is for.
+    pub fn quota(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
+        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, i64::MIN)?;
+        let mut spent = |agent, from_ms, until_ms| self.spent(agent, from_ms, until_ms);
+        let mut windows = quota::build(&samples, &mut spent, now_ms)?;
+        let claude_asked =
+            self.filter.agents.is_empty() || self.filter.agents.contains(&Agent::Claude);
+        if claude_asked && !windows.iter().any(|w| w.agent == Agent::Claude) {
+            let filter = Filter {
+                agents: vec![Agent::Claude],
+                ..self.filter.clone()
+            };
+            let responses = query::responses(self.store.conn(), &filter)?;
+            let all = blocks::blocks(
+                &responses,
+                &self.prices,
+                self.options.mode,
+                BLOCK_MS,
+                now_ms,
+            );
+            let limit = blocks::max_tokens(&all);
+            if let Some(active) = all.iter().find(|b| b.is_active) {
+                windows.extend(quota::estimate(Agent::Claude, active, limit, now_ms));
+            }
+        }
+        windows.sort_by_key(|w| (w.agent, w.length_ms.unwrap_or(i64::MAX), w.window.clone()));
+        Ok(windows)
+    }
+
+    /// The tokens and cost of `agent` from `from_ms` to `until_ms` (to the quarter hour
+    /// of the aggregates), over every project and host.
+    fn spent(&self, agent: Agent, from_ms: i64, until_ms: i64) -> Result<quota::Spent> {
+        let filter = Filter {
+            since_ms: Some(from_ms),
+            until_ms: Some(until_ms),
+            agents: vec![agent],
+            ..Filter::default()
+        };
+        let mut pricer = report::Pricer::new(&self.prices, self.options.mode);
+        let mut spent = quota::Spent::default();
+        for group in query::time_groups(self.store.conn(), &filter)? {
+            spent.tokens += group.tokens.total();
+            spent.cost += pricer.cost(&group).unwrap_or(0.0);
+        }
+        Ok(spent)
+    }
+
+    /// `cco-stats limits`.
+    pub fn limits(&self) -> Result<ExitCode> {
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let windows = self.quota(now_ms)?;
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&render::quota::json(&windows)),
+            OutputFormat::Csv => render::quota::csv(&windows),
+            OutputFormat::Table => render::quota::table(&windows, &self.zone, now_ms),
+        };
+        crate::command::print(&text)?;
+        Ok(ExitCode::SUCCESS)
     }
 
     pub fn blocks(&self, blocks_options: BlocksOptions) -> Result<ExitCode> {

@@ -144,6 +144,10 @@ fn figures(
         .as_deref()
         .map(|path| discover::session_transcripts(&roots.paths, path));
     let (store, unread) = ingest_own_session(db, own.as_ref(), &prices.tier_thresholds())?;
+    // Like the ingest, never waits (a read-only or busy ledger fails at once): a sample
+    // lost so comes again with the next call, as Claude Code sends its windows after
+    // every response.
+    let _ = ledger::quota::record_all(store.conn(), &input.quota_samples(now_ms));
     store.set_busy_timeout(READ_BUSY)?;
     store.set_cache_kib(READ_CACHE_KIB)?;
     let mut ctx = Context::with_store(store, prices, report_options(args))?;

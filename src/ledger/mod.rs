@@ -19,6 +19,7 @@ pub mod exchange;
 pub mod inspect;
 pub mod msgindex;
 pub mod query;
+pub mod quota;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -78,7 +79,8 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::Sql(include_str!("sql/0011_agents.sql")),
         Step::RebuildAggregates,
     ],
-    &[Step::Sql(include_str!("sql/0012_alerts.sql"))],
+    &[Step::Sql(include_str!("sql/0012_quota.sql"))],
+    &[Step::Sql(include_str!("sql/0013_alerts.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -882,7 +884,7 @@ fn write_segments(
             }
         }
         for limit in &segment.limits {
-            write_rate_limit(tx, limit)?;
+            quota::record(tx, limit)?;
         }
         file_ids.push(Some(id));
         let committed = Cursor {
@@ -894,26 +896,6 @@ fn write_segments(
             .push((segment.file.path.clone(), committed));
     }
     Ok(file_ids)
-}
-
-/// Records what an event said of a quota window: one row per window and reset time,
-/// with the highest use seen (a copy of the event says the same again).
-fn write_rate_limit(tx: &Connection, limit: &crate::sources::RateLimit) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO rate_limits (agent, window_minutes, resets_at_ms, used_percent, first_seen_ms, last_seen_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-         ON CONFLICT DO UPDATE SET used_percent = max(used_percent, excluded.used_percent),
-             first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
-             last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
-    )?
-    .execute(params![
-        limit.agent,
-        limit.window_minutes,
-        limit.resets_at_ms,
-        limit.used_percent,
-        limit.seen_ms
-    ])?;
-    Ok(())
 }
 
 /// A file read again from 0 brings its rows again: those with a message id are found by

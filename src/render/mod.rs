@@ -16,6 +16,7 @@ pub mod export;
 pub mod json;
 pub mod live;
 pub mod metrics;
+pub mod quota;
 pub mod statusline;
 pub mod table;
 

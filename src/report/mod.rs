@@ -14,6 +14,7 @@ pub mod live;
 pub mod metrics;
 pub mod options;
 pub mod pricing;
+pub mod quota;
 pub mod statusline;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::sources::{Agent, RateLimit, window_minutes};
+
 /// What the status line uses of Claude Code's JSON.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Input {
@@ -21,6 +23,9 @@ pub struct Input {
     pub context: Option<ContextUse>,
     pub five_hour: Option<RateWindow>,
     pub seven_day: Option<RateWindow>,
+    /// Every window of `rate_limits` by name, those two included (and any Claude Code
+    /// adds later), by name.
+    pub rate_limits: Vec<(String, RateWindow)>,
 }
 
 /// How full the context window is.
@@ -71,16 +76,40 @@ impl Input {
         };
         let number = |path: &[&str]| at(&value, path).and_then(Value::as_f64);
         let model_id = text(&["model", "id"]);
+        let rate_limits = rate_windows(&value);
+        let named = |name: &str| rate_limits.iter().find(|(n, _)| n == name).map(|(_, w)| *w);
         Ok(Input {
             session_id: text(&["session_id"]),
             transcript_path: text(&["transcript_path"]).map(PathBuf::from),
             model_name: text(&["model", "display_name"]),
             claude_cost_usd: number(&["cost", "total_cost_usd"]).filter(|c| *c >= 0.0),
             context: context_use(&value, model_id.as_deref()),
-            five_hour: rate_window(&value, "five_hour"),
-            seven_day: rate_window(&value, "seven_day"),
+            five_hour: named("five_hour"),
+            seven_day: named("seven_day"),
             model_id,
+            rate_limits,
         })
+    }
+
+    /// The samples the ledger records of this call's windows (`ledger::quota`): those
+    /// with a reset time, which identifies a window, inside the range of real times.
+    pub fn quota_samples(&self, now_ms: i64) -> Vec<RateLimit> {
+        self.rate_limits
+            .iter()
+            .filter_map(|(name, window)| {
+                let resets_at_ms = window.resets_at?.checked_mul(1000)?;
+                crate::limits::check_time(resets_at_ms).ok()?;
+                Some(RateLimit {
+                    agent: Agent::Claude,
+                    window: name.clone(),
+                    window_minutes: window_minutes(name),
+                    resets_at_ms,
+                    used_percent: window.used_percent,
+                    seen_ms: now_ms,
+                    hit: false,
+                })
+            })
+            .collect()
     }
 
     /// The session: its id, else the transcript's name (`<session>.jsonl`).
@@ -124,16 +153,42 @@ fn context_use(value: &Value, model_id: Option<&str>) -> Option<ContextUse> {
     Some(ContextUse { percent, tokens })
 }
 
-fn rate_window(value: &Value, name: &str) -> Option<RateWindow> {
-    let window = at(value, &["rate_limits", name])?;
-    let used_percent = window
-        .get("used_percentage")
-        .and_then(Value::as_f64)
-        .filter(|p| p.is_finite())?;
-    Some(RateWindow {
-        used_percent,
-        resets_at: window.get("resets_at").and_then(Value::as_i64),
-    })
+/// The longest window name kept: a name is stored and printed, and Claude Code's are
+/// short (`five_hour`, `seven_day`, `seven_day_opus`).
+const MAX_WINDOW_NAME: usize = 40;
+
+/// The highest use a window may report: agents let use run past 100 %, but not this far.
+const MAX_USED_PERCENT: f64 = 1000.0;
+
+/// Every window of `rate_limits` with a name of `[a-z0-9_]` and a use in range.
+fn rate_windows(value: &Value) -> Vec<(String, RateWindow)> {
+    let Some(windows) = at(value, &["rate_limits"]).and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    windows
+        .iter()
+        .filter(|(name, _)| {
+            !name.is_empty()
+                && name.len() <= MAX_WINDOW_NAME
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .filter_map(|(name, window)| {
+            let used_percent = window
+                .get("used_percentage")
+                .and_then(Value::as_f64)
+                .filter(|p| (0.0..=MAX_USED_PERCENT).contains(p))?;
+            let resets_at = window.get("resets_at").and_then(Value::as_i64);
+            Some((
+                name.clone(),
+                RateWindow {
+                    used_percent,
+                    resets_at,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// A cost from the ledger; `unpriced`: part of the usage has no price, so it is a floor.
@@ -216,6 +271,22 @@ mod tests {
             (37.0, Some(1767225600))
         );
         assert_eq!(input.seven_day, None);
+    }
+
+    #[test]
+    fn every_window_is_read_by_name_and_odd_names_are_left_out() {
+        let input = Input::read(
+            &br#"{"rate_limits":{"five_hour":{"used_percentage":3,"resets_at":1767225600},
+                   "seven_day_opus":{"used_percentage":12.5,"resets_at":1767600000},
+                   "Bad Name\u001b":{"used_percentage":1,"resets_at":1767225600},
+                   "seven_day":{"used_percentage":-4,"resets_at":1767600000}}}"#[..],
+        )
+        .unwrap();
+        let names: Vec<&str> = input.rate_limits.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["five_hour", "seven_day_opus"]);
+        let samples = input.quota_samples(1_767_220_000_000);
+        assert_eq!(samples[1].window_minutes, Some(10_080));
+        assert_eq!(samples[1].resets_at_ms, 1_767_600_000_000);
     }
 
     #[test]

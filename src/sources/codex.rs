@@ -23,8 +23,8 @@
 //! request ids say so, so the parent's copy of an event wins whichever file is read first
 //! (rule 2), and only the growth past the parent's totals is new.
 //!
-//! Each event's `rate_limits` (the plan's 5-hour and weekly windows) are kept too, one
-//! row per window and reset time (see `RateLimit`).
+//! Each event's `rate_limits` (the plan's 5-hour and weekly windows) are kept too, as
+//! quota samples (see `RateLimit` and `ledger::quota`).
 //!
 //! The parser's state (session, working directory, model, whether the file replays a
 //! parent, the last totals) is stored with the cursor: a pass that resumes mid-file
@@ -415,12 +415,15 @@ impl RateLimit {
             (None, Some(secs)) => (ts_ms + secs * 1000 + 30_000) / 60_000 * 60_000,
             (None, None) => return None,
         };
+        let minutes = window.window_minutes?;
         Some(RateLimit {
             agent: Agent::Codex,
-            window_minutes: window.window_minutes?,
+            window: crate::sources::window_name(minutes),
+            window_minutes: Some(minutes),
             resets_at_ms,
             used_percent: window.used_percent?,
             seen_ms: ts_ms,
+            hit: false,
         })
     }
 }

@@ -162,17 +162,45 @@ pub trait LineParser {
     }
 }
 
-/// One quota window of an agent's plan (Codex: the 5-hour and the weekly one) as an event
-/// saw it. The ledger keeps one row per window and reset time, with the highest use seen:
-/// copies of an event (archived rollouts, replays) name the same window again.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One sample of a quota window of an agent's plan: Claude Code's status-line input and
+/// limit-hit lines, Codex's `token_count` events. The ledger keeps a row per change of a
+/// window's use (`ledger::quota`): copies of an event (archived rollouts, replays) and
+/// the same percent sent again add none.
+#[derive(Clone, Debug, PartialEq)]
 pub struct RateLimit {
     pub agent: Agent,
-    pub window_minutes: i64,
+    /// `five_hour`, `seven_day`, or the name the agent gives a window (`window_name`).
+    pub window: String,
+    /// The window's length, where known (`window_minutes`).
+    pub window_minutes: Option<i64>,
     pub resets_at_ms: i64,
     pub used_percent: f64,
     /// When the event said so.
     pub seen_ms: i64,
+    /// A limit-hit line ("usage limit reached|<epoch>"), recorded as 100 %.
+    pub hit: bool,
+}
+
+/// Claude Code's names for the windows of a plan, and their lengths.
+const NAMED_WINDOWS: [(&str, i64); 2] = [("five_hour", 300), ("seven_day", 10_080)];
+
+/// The name of a window of `minutes` (Codex gives lengths, Claude Code names): Claude
+/// Code's name for the same length, else `<minutes>m`.
+pub fn window_name(minutes: i64) -> String {
+    match NAMED_WINDOWS.iter().find(|(_, m)| *m == minutes) {
+        Some((name, _)) => name.to_string(),
+        None => format!("{minutes}m"),
+    }
+}
+
+/// The length of a named window: `five_hour`, `seven_day` and the per-model weeks Claude
+/// Code names after it (`seven_day_opus`), `<minutes>m`; `None` for a name not known.
+pub fn window_minutes(name: &str) -> Option<i64> {
+    NAMED_WINDOWS
+        .iter()
+        .find(|(n, _)| name == *n || name.starts_with(&format!("{n}_")))
+        .map(|(_, m)| *m)
+        .or_else(|| name.strip_suffix('m')?.parse().ok())
 }
 
 /// Every source, in the order a pass reads them.
@@ -214,6 +242,15 @@ mod tests {
             assert_eq!(Agent::from_name(agent.name()), Some(agent));
         }
         assert_eq!(Agent::from_name("cursor"), None);
+    }
+
+    #[test]
+    fn windows_are_named_and_measured_alike() {
+        for minutes in [300, 10_080, 60] {
+            assert_eq!(window_minutes(&window_name(minutes)), Some(minutes));
+        }
+        assert_eq!(window_minutes("seven_day_opus"), Some(10_080));
+        assert_eq!(window_minutes("monthly"), None);
     }
 
     #[test]
