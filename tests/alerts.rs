@@ -548,3 +548,27 @@ fn watch_judges_at_least_once_a_minute_without_a_transcript_change() {
     );
     watch.stop();
 }
+
+/// An alert command that never ends is killed with everything it started, and the check
+/// still answers.
+#[test]
+fn a_hanging_alert_command_is_killed_with_its_children() {
+    let s = Scratch::new();
+    spend(&s, "a", 2);
+    let late = s.dir.path().join("late");
+    let command = format!(
+        "(sleep 15; touch '{0}') & sleep 30; touch '{0}'",
+        late.display()
+    );
+    let started = Instant::now();
+    let (code, _, err) = check(&s, &["--daily-budget", "5", "--alert-command", &command]);
+    let took = started.elapsed();
+    assert_eq!(code, 2, "{err}");
+    assert!(took < Duration::from_secs(14), "{took:?}");
+    assert!(
+        err.contains("the alert command for budget/daily/all: killed after 10s"),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_secs(16) - took.min(Duration::from_secs(16)));
+    assert!(!late.exists(), "a child of the command outlived it");
+}
