@@ -58,7 +58,8 @@ value_enum!(Field {
     Field::Block => "block": "The active 5-hour block's cost and the time to its end",
     Field::Burn => "burn": "The active block's burn rate in $/h",
     Field::Context => "context": "How full the context window is",
-    Field::Limits => "limits": "The 5-hour rate limit's use and reset time (subscriptions)",
+    Field::Limits => "limits": "The 5-hour rate limit's use and reset time (subscriptions), and when it fills if before the reset",
+    Field::Weekly => "weekly": "The weekly rate limit's use and reset day and time (subscriptions), and when it fills if before the reset",
 });
 
 value_enum!(CostSource {
@@ -163,7 +164,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct StatuslineArgs {
     /// What to show, in this order (comma list of: model, session, today, block, burn,
-    /// context, limits)
+    /// context, limits, weekly)
     #[arg(long, value_enum, value_delimiter = ',', default_value = render::statusline::DEFAULT_FIELDS, value_name = "FIELDS")]
     pub format: Vec<Field>,
 

@@ -845,3 +845,47 @@ fn watch_ends_with_an_error_when_its_listener_dies() {
         "{err}"
     );
 }
+
+/// Each agent's official quota windows are gauges (used ratio, reset and seen times),
+/// labelled by agent and window, in both formats, and pass promtool.
+#[test]
+fn quota_windows_are_gauges_per_agent_and_window() {
+    let s = Scratch::with_fixtures();
+    s.once();
+    let resets = (jiff::Timestamp::now().as_second() / 60 + 120) * 60;
+    let input = serde_json::json!({
+        "rate_limits": {"five_hour": {"used_percentage": 37.5, "resets_at": resets},
+                        "seven_day": {"used_percentage": 12, "resets_at": resets + 86_400}}
+    });
+    s.cmd()
+        .arg("statusline")
+        .write_stdin(input.to_string())
+        .assert()
+        .success();
+    let text = metrics(&s, &[]);
+    promtool_clean(&text);
+    let used = samples(&text, "cco_stats_quota_used_ratio");
+    let labels: Vec<(&str, f64)> = used
+        .iter()
+        .map(|(l, v)| (l.split_once("agent=").unwrap().1, *v))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("\"claude\",window=\"five_hour\"}", 0.375),
+            ("\"claude\",window=\"seven_day\"}", 0.12)
+        ]
+    );
+    let reset = samples(&text, "cco_stats_quota_resets_timestamp_seconds");
+    assert_eq!(reset[0].1, resets as f64);
+    assert_eq!(reset[1].1, (resets + 86_400) as f64);
+    assert_eq!(
+        samples(&text, "cco_stats_quota_seen_timestamp_seconds").len(),
+        2
+    );
+    let open = metrics(&s, &["--openmetrics"]);
+    assert!(
+        open.contains("# TYPE cco_stats_quota_used_ratio gauge\n"),
+        "{open}"
+    );
+}

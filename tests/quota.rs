@@ -52,8 +52,9 @@ fn response(ts_ms: i64, id: &str, output: u64) -> String {
     .to_string()
 }
 
-/// One status-line call with these `rate_limits` (windows: name, percent, reset in ms).
-fn statusline(s: &Scratch, windows: &[(&str, f64, i64)]) {
+/// One status-line call with these `rate_limits` (windows: name, percent, reset in ms);
+/// its line.
+fn statusline(s: &Scratch, windows: &[(&str, f64, i64)]) -> String {
     let limits: serde_json::Map<String, Value> = windows
         .iter()
         .map(|(name, used, resets_ms)| {
@@ -65,12 +66,22 @@ fn statusline(s: &Scratch, windows: &[(&str, f64, i64)]) {
                        "rate_limits": limits});
     let out = s
         .cmd()
-        .args(["statusline", "--no-color"])
+        .args(["statusline", "--no-color", "--timezone", "UTC"])
+        .args(["--format", "limits,weekly"])
         .write_stdin(input.to_string())
         .assert()
         .success();
     let line = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(!line.starts_with("cco-stats:"), "{line}");
+    line.trim_end().to_string()
+}
+
+/// `HH:MM` (or `%a HH:MM`) of an instant in UTC.
+fn clock(ms: i64, format: &str) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap()
+        .strftime(format)
+        .to_string()
 }
 
 fn limits(s: &Scratch) -> Vec<Value> {
@@ -82,6 +93,14 @@ fn window<'a>(windows: &'a [Value], agent: &str, name: &str) -> &'a Value {
         .iter()
         .find(|w| w["agent"] == agent && w["window"] == name)
         .unwrap_or_else(|| panic!("no {agent} {name} in {windows:?}"))
+}
+
+/// Within a tenth: the test's clock and the binary's are a few milliseconds apart.
+fn assert_near(value: &Value, want: f64) {
+    let got = value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"));
+    assert!((got - want).abs() < 0.1, "{got} against {want}");
 }
 
 fn sample_rows(s: &Scratch) -> i64 {
@@ -114,10 +133,17 @@ fn status_line_calls_build_the_history_limits_shows() {
         &s,
         &[("five_hour", 10.0, current), ("seven_day", 21.0, week)],
     );
-    statusline(
+    let line = statusline(
         &s,
         &[("five_hour", 12.0, current), ("seven_day", 21.0, week)],
     );
+    // (No forecast: the last fifth of each window did not burn that fast.)
+    let want = format!(
+        "5h 12%, resets {} · 7d 21%, resets {} · ",
+        clock(current, "%H:%M"),
+        clock(week, "%a %H:%M")
+    );
+    assert!(line.starts_with(&want), "{line}");
     // One row per change: the same value again adds none (the weekly one: 20, 21).
     assert_eq!(sample_rows(&s), 2 + 2 + 2);
 
@@ -135,10 +161,10 @@ fn status_line_calls_build_the_history_limits_shows() {
     assert_eq!(weekly["usedPercent"], 21.0);
     assert_eq!(weekly["resetsAt"], iso(week));
     // 3 of 7 days elapsed: 21 % used is 49 % of an even pace.
-    assert_eq!(weekly["pacePercent"], 49.0);
+    assert_near(&weekly["pacePercent"], 49.0);
     assert!(weekly["history"].as_array().unwrap().is_empty());
     // The pace of the 5-hour window: 2 of 5 hours gone, 12 %: 30 %.
-    assert_eq!(five["pacePercent"], 30.0);
+    assert_near(&five["pacePercent"], 30.0);
 }
 
 #[test]
@@ -155,7 +181,8 @@ fn the_forecast_projects_the_last_hours_burn() {
         ],
     );
     let resets = at_second(now + 3 * HOUR_MS);
-    statusline(&s, &[("five_hour", 50.0, resets)]);
+    let line = statusline(&s, &[("five_hour", 50.0, resets)]);
+    assert!(line.contains(", full "), "the forecast on the line: {line}");
     let windows = limits(&s);
     let five = window(&windows, "claude", "five_hour");
     assert_eq!(five["tokensPerPercent"], 400.0, "{five}");
@@ -174,7 +201,8 @@ fn the_forecast_projects_the_last_hours_burn() {
     );
     // The same tokens for fewer percents (a plan with more room): 5 % an hour, 90 % more
     // is not reached before the reset, and there is no forecast.
-    statusline(&s, &[("five_hour", 10.0, resets)]);
+    let line = statusline(&s, &[("five_hour", 10.0, resets)]);
+    assert!(!line.contains("full"), "{line}");
     let five = window(&limits(&s), "claude", "five_hour").clone();
     assert!(five["forecastFullAt"].is_null(), "{five}");
     assert_eq!(five["tokensPerPercent"], 2000.0);

@@ -247,6 +247,8 @@ impl Source {
     /// The view at `now_ms`.
     pub fn live(&mut self, now_ms: i64, last_pass: Option<String>) -> Result<Live> {
         self.ctx.set_since_ms(None);
+        let mut quota = self.ctx.quota_now(now_ms)?;
+        quota.retain(|w| w.used_percent.is_some());
         let block = self
             .ctx
             .active_block(BLOCK_MS, now_ms)?
@@ -282,6 +284,7 @@ impl Source {
                 })
                 .collect(),
             last_pass,
+            quota,
         })
     }
 

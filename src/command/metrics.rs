@@ -74,7 +74,13 @@ pub fn gather(store: &mut Store, prices: &PriceTable, dims: Dimensions) -> Resul
         counter.value = settled.value;
         counter.created_ms = settled.created_ms;
     }
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    // Only the figures, not what the ledger spent in the windows: nothing to sum.
+    let samples = crate::ledger::quota::windows(store.conn(), &[], now_ms)?;
+    let mut nothing = |_, _, _| Ok(crate::report::quota::Spent::default());
+    let quota = crate::report::quota::build(&samples, &mut nothing, now_ms)?;
     Ok(Metrics {
+        quota: model::quota_gauges(&quota),
         host_id: host.id,
         host_name: host.name,
         version: env!("CARGO_PKG_VERSION").to_string(),

@@ -406,11 +406,26 @@ impl Context {
     /// ledger has samples of, and Claude Code's estimate where it has none. The alerts and
     /// the glance views read it; `now_ms` is the instant it is for.
     pub fn quota(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
-        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, i64::MIN)?;
+        self.quota_since(i64::MIN, now_ms, true)
+    }
+
+    /// The windows not reset at `now_ms` only, without history or estimate: what the
+    /// status line, `live` and `metrics` show, read in a few small queries.
+    pub fn quota_now(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
+        self.quota_since(now_ms, now_ms, false)
+    }
+
+    fn quota_since(
+        &self,
+        since_ms: i64,
+        now_ms: i64,
+        estimate: bool,
+    ) -> Result<Vec<quota::Window>> {
+        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, since_ms)?;
         let mut spent = |agent, from_ms, until_ms| self.spent(agent, from_ms, until_ms);
         let mut windows = quota::build(&samples, &mut spent, now_ms)?;
-        let claude_asked =
-            self.filter.agents.is_empty() || self.filter.agents.contains(&Agent::Claude);
+        let claude_asked = estimate && self.filter.agents.is_empty()
+            || self.filter.agents.contains(&Agent::Claude);
         if claude_asked && !windows.iter().any(|w| w.agent == Agent::Claude) {
             let filter = Filter {
                 agents: vec![Agent::Claude],

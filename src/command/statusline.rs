@@ -34,7 +34,8 @@ use crate::render::statusline::{LineStyle, line};
 use crate::report::options::ReportOptions;
 use crate::report::pricing::PriceTable;
 use crate::report::statusline::{
-    ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, Unread, default_context_size,
+    ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, RateWindow, Unread,
+    default_context_size,
 };
 use crate::report::{Usage, calendar};
 
@@ -161,6 +162,10 @@ fn figures(
         end_ms: b.end_ms,
         cost_per_hour: b.burn_rate().map(|r| r.cost_per_hour),
     });
+    let quota = ctx.quota_now(now_ms)?;
+    let recorded = |name: &str| quota.iter().find(|w| w.window == name);
+    let five_hour = RateWindow::glance(input.five_hour, recorded("five_hour"));
+    let seven_day = RateWindow::glance(input.seven_day, recorded("seven_day"));
     let freshness = freshness(ctx.store(), args.stale_after, now_ms)?;
     let today = calendar::local_date(now_ms, zone);
     ctx.set_days(Some(today), Some(today))?;
@@ -193,7 +198,8 @@ fn figures(
         today,
         block,
         context,
-        five_hour: input.five_hour,
+        five_hour,
+        seven_day,
         freshness,
         unread,
         input_problem: None,

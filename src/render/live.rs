@@ -70,11 +70,23 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
     let palette = Palette { color };
     let area = frame.area();
     let warning = live.past_limit();
-    let [title, today, gauge, burn, alert, spark, tables, footer] = Layout::vertical([
+    let windows = live.quota.len().min(MAX_WINDOWS) as u16;
+    let [
+        title,
+        today,
+        gauge,
+        burn,
+        quota,
+        alert,
+        spark,
+        tables,
+        footer,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
+        Constraint::Length(windows),
         Constraint::Length(u16::from(warning)),
         Constraint::Length(if area.height >= 40 { 8 } else { 4 }),
         Constraint::Min(3),
@@ -85,6 +97,7 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
     draw_title(frame, live, &palette, title);
     draw_today(frame, live, &palette, today);
     draw_block(frame, live, &palette, gauge, burn);
+    draw_quota(frame, live, &palette, quota);
     if warning {
         frame.render_widget(
             Paragraph::new("⚠ the block is projected to pass its token limit")
@@ -186,7 +199,7 @@ fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect
     };
     let used = active.block.usage.tokens.total();
     let left = duration((active.block.end_ms - live.now_ms).max(0));
-    let (ratio, text, style) = match live.limit {
+    let (ratio, text, style) = match live.estimated_limit() {
         Some((limit, source)) if limit > 0 => {
             let percent = used as f64 * 100.0 / limit as f64;
             let source = match source {
@@ -202,7 +215,11 @@ fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect
         }
         _ => (
             0.0,
-            format!("{} tokens · {left} left (no limit)", compact(used)),
+            match live.limit {
+                // Claude Code's own 5-hour figure is drawn below instead of the guess.
+                Some(_) => format!("{} tokens · {left} left", compact(used)),
+                None => format!("{} tokens · {left} left (no limit)", compact(used)),
+            },
             palette.fg(Color::Green),
         ),
     };
@@ -230,6 +247,63 @@ fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect
         ])),
         burn,
     );
+}
+
+/// The most quota windows drawn: two agents' 5-hour and weekly ones.
+const MAX_WINDOWS: usize = 4;
+
+/// A gauge per official quota window, its pace marker (`│`) where the use would be if
+/// spread evenly over the window, and its reset, pace and forecast.
+fn draw_quota(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
+    let rows = Layout::vertical(vec![Constraint::Length(1); area.height as usize]).split(area);
+    for (w, row) in live.quota.iter().zip(rows.iter()) {
+        let Some(used) = w.used_percent else { continue };
+        // The bar apart from its text, so that the marker hides none of it.
+        let bar_width = (row.width.saturating_sub(8) / 4).clamp(10, 30);
+        let [label, bar, _, figures] = Layout::horizontal([
+            Constraint::Length(7),
+            Constraint::Length(bar_width),
+            Constraint::Length(1),
+            Constraint::Min(10),
+        ])
+        .areas(*row);
+        let name = match w.window.as_str() {
+            "five_hour" => "5h".to_string(),
+            "seven_day" => "7d".to_string(),
+            other => visible::text(other).into_owned(),
+        };
+        frame.render_widget(Paragraph::new(Span::styled(name, palette.title())), label);
+        let mut text = format!("{} {used:.0}%", w.agent.name());
+        if let Some(resets) = w.resets_at_ms {
+            text.push_str(&format!(
+                " · {} left",
+                duration((resets - live.now_ms).max(0))
+            ));
+        }
+        if let Some(pace) = w.pace_percent {
+            text.push_str(&format!(" · pace {pace:.0}%"));
+        }
+        if let Some(full) = w.forecast_full_ms {
+            text.push_str(&format!(
+                " · full in {}",
+                duration((full - live.now_ms).max(0))
+            ));
+        }
+        frame.render_widget(
+            Gauge::default()
+                .ratio((used / 100.0).clamp(0.0, 1.0))
+                .label("")
+                .gauge_style(palette.level(used)),
+            bar,
+        );
+        frame.render_widget(Paragraph::new(text), figures);
+        if let Some(elapsed) = w.elapsed_percent {
+            let x =
+                bar.x + ((elapsed / 100.0) * f64::from(bar.width.saturating_sub(1))).round() as u16;
+            let marker = Rect { x, width: 1, ..bar };
+            frame.render_widget(Paragraph::new("│").style(palette.fg(Color::White)), marker);
+        }
+    }
 }
 
 fn draw_sessions(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::report::metrics::{Counter, Metrics};
+use crate::report::metrics::{Counter, Metrics, QuotaGauge};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -103,6 +103,7 @@ pub fn render(m: &Metrics, format: Format) -> String {
             sample(&mut out, name, host, &[], value);
         }
     }
+    quota_gauges(&mut out, m, host);
     let info: [(&'static str, String); 2] = [
         ("host_name", m.host_name.clone()),
         ("version", m.version.clone()),
@@ -119,6 +120,35 @@ pub fn render(m: &Metrics, format: Format) -> String {
         out.push_str("# EOF\n");
     }
     out
+}
+
+/// The official quota windows, by agent and window (declared even with none).
+fn quota_gauges(out: &mut String, m: &Metrics, host: (&'static str, &str)) {
+    type Value = fn(&QuotaGauge) -> f64;
+    let families: [(&str, &str, Value); 3] = [
+        (
+            "cco_stats_quota_used_ratio",
+            "The share of a quota window used, as the agent last reported it (Claude Code's status-line rate_limits, Codex's rollouts): 1 is the limit.",
+            |q| q.used_ratio,
+        ),
+        (
+            "cco_stats_quota_resets_timestamp_seconds",
+            "When the quota window resets, Unix time.",
+            |q| q.resets_at_ms as f64 / 1000.0,
+        ),
+        (
+            "cco_stats_quota_seen_timestamp_seconds",
+            "When the agent last reported the quota window's use, Unix time.",
+            |q| q.seen_ms as f64 / 1000.0,
+        ),
+    ];
+    for (name, help, value) in families {
+        header(out, name, "gauge", help);
+        for q in &m.quota {
+            let labels = [("agent", q.agent.to_string()), ("window", q.window.clone())];
+            sample(out, name, host, &labels, value(q));
+        }
+    }
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -209,6 +239,13 @@ mod tests {
             },
             ledger_bytes: 4096,
             prices_revision: 1,
+            quota: vec![QuotaGauge {
+                agent: "claude",
+                window: "seven_day".into(),
+                used_ratio: 0.21,
+                resets_at_ms: 1_767_225_600_000,
+                seen_ms: 1_767_000_000_500,
+            }],
         }
     }
 
@@ -224,6 +261,12 @@ mod tests {
             "cco_stats_info{host=\"abc\",host_name=\"box \\\"one\\\"\",version=\"0.1.0\"} 1\n"
         ));
         assert!(text.contains("cco_stats_ledger_rows{host=\"abc\"} 12\n"));
+        assert!(text.contains(
+            "cco_stats_quota_used_ratio{host=\"abc\",agent=\"claude\",window=\"seven_day\"} 0.21\n"
+        ));
+        assert!(text.contains(
+            "cco_stats_quota_resets_timestamp_seconds{host=\"abc\",agent=\"claude\",window=\"seven_day\"} 1767225600\n"
+        ));
         // No pass recorded yet: the gauge is declared, with no sample.
         assert!(!text.contains("cco_stats_last_pass_timestamp_seconds{"));
         assert!(!text.contains("_created") && !text.contains("# EOF"));

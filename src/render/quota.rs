@@ -225,7 +225,7 @@ pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64) -> String {
         if w.used_percent.is_some() {
             out.push_str(&match w.forecast_full_ms {
                 Some(full) => format!("  forecast    100 % at {}\n", date_time(full, zone)),
-                None => "  forecast    not full before the reset at the last hour's burn\n".into(),
+                None => "  forecast    not full before the reset at the recent burn\n".into(),
             });
         }
         if !w.history.is_empty() {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::render::dollars;
-use crate::report::statusline::{Cost, Figures, Freshness, Unread};
+use crate::report::statusline::{Cost, Figures, Freshness, RateWindow, Unread};
 use crate::visible;
 
 /// What the line can show, in the order `--format` lists them (described for the
@@ -22,9 +22,10 @@ pub enum Field {
     Burn,
     Context,
     Limits,
+    Weekly,
 }
 
-pub const DEFAULT_FIELDS: &str = "model,session,today,block,burn,context,limits";
+pub const DEFAULT_FIELDS: &str = "model,session,today,block,burn,context,limits,weekly";
 
 /// Whose session cost the line shows, as ccusage's `--cost-source` (described for the
 /// command line in `cli.rs`).
@@ -158,18 +159,35 @@ fn field_text(
             let c = f.context?;
             paint.level(c.percent, &format!("ctx {:.0}%", c.percent))
         }
-        Field::Limits => {
-            let w = f.five_hour?;
-            let used = paint.level(w.used_percent, &format!("5h {:.0}%", w.used_percent));
-            match w.resets_at.and_then(|s| Timestamp::from_second(s).ok()) {
-                Some(at) => {
-                    let local = at.to_zoned_datetime(style.zone.clone());
-                    format!("{used}, resets {}", local.strftime("%H:%M"))
-                }
-                None => used,
-            }
-        }
+        Field::Limits => window_text("5h", f.five_hour?, "%H:%M", style, paint),
+        Field::Weekly => window_text("7d", f.seven_day?, "%a %H:%M", style, paint),
     })
+}
+
+/// `5h 37%, resets 14:00`, and `, full 12:40` when the forecast falls before the reset.
+fn window_text(
+    label: &str,
+    w: RateWindow,
+    format: &str,
+    style: &LineStyle<'_>,
+    paint: &Paint,
+) -> String {
+    let used = paint.level(w.used_percent, &format!("{label} {:.0}%", w.used_percent));
+    let local = |ms: i64| {
+        Timestamp::from_millisecond(ms).ok().map(|t| {
+            t.to_zoned_datetime(style.zone.clone())
+                .strftime(format)
+                .to_string()
+        })
+    };
+    let mut text = used;
+    if let Some(at) = w.resets_at.and_then(|s| local(s.checked_mul(1000)?)) {
+        text.push_str(&format!(", resets {at}"));
+    }
+    if let Some(at) = w.full_at_ms.and_then(local) {
+        text.push_str(&paint.red(&format!(", full {at}")));
+    }
+    text
 }
 
 fn cost(c: Cost) -> String {
@@ -225,6 +243,13 @@ mod tests {
             five_hour: Some(RateWindow {
                 used_percent: 37.0,
                 resets_at: Some(3 * 3600),
+                full_at_ms: None,
+            }),
+            // Thursday 1 January 1970, 00:00 UTC, plus 4 days.
+            seven_day: Some(RateWindow {
+                used_percent: 21.0,
+                resets_at: Some(4 * 86_400),
+                full_at_ms: None,
             }),
             freshness: Freshness::Current,
             unread: None,
@@ -241,6 +266,7 @@ mod tests {
             Field::Burn,
             Field::Context,
             Field::Limits,
+            Field::Weekly,
         ]
     }
 
@@ -258,7 +284,7 @@ mod tests {
     fn every_field_in_order() {
         assert_eq!(
             plain(&figures(), &all_fields(), CostSource::Ledger),
-            "Opus 4.5 · $0.42 session · $6.10 today · $2.30 block, 2h 15m left · $1.20/h · ctx 41% · 5h 37%, resets 03:00"
+            "Opus 4.5 · $0.42 session · $6.10 today · $2.30 block, 2h 15m left · $1.20/h · ctx 41% · 5h 37%, resets 03:00 · 7d 21%, resets Mon 00:00"
         );
         assert_eq!(
             plain(
@@ -267,6 +293,17 @@ mod tests {
                 CostSource::Ledger
             ),
             "ctx 41% · Opus 4.5"
+        );
+    }
+
+    #[test]
+    fn a_forecast_before_the_reset_is_shown() {
+        let mut f = figures();
+        f.five_hour.as_mut().unwrap().full_at_ms = Some(2 * 3_600_000 + 10 * 60_000);
+        f.seven_day.as_mut().unwrap().full_at_ms = Some(2 * 86_400_000 + 9 * 3_600_000);
+        assert_eq!(
+            plain(&f, &[Field::Limits, Field::Weekly], CostSource::Ledger),
+            "5h 37%, resets 03:00, full 02:10 · 7d 21%, resets Mon 00:00, full Sat 09:00"
         );
     }
 
@@ -296,6 +333,7 @@ mod tests {
         f.block = None;
         f.context = None;
         f.five_hour = None;
+        f.seven_day = None;
         f.session = None;
         f.freshness = Freshness::Behind {
             age_ms: 2 * 3_600_000 + 5 * 60_000,

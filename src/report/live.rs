@@ -1,11 +1,13 @@
 //! The model of `cco-stats live`: today's usage, the active block against a limit, the
 //! burn rate and where it leads, the last hours in quarter hours, and today's top
-//! sessions and models. Built from the same report code as `daily`, `blocks` and
+//! sessions and models, and the agents' official quota windows. Built from the same report code as `daily`, `blocks` and
 //! `session` (see `command::live`), drawn by `render::live`.
 
 use crate::ledger::query::Group;
 use crate::report::Usage;
 use crate::report::blocks::{Block, BurnRate, Projection};
+use crate::report::quota::Window;
+use crate::sources::Agent;
 
 /// Quarter hours shown in the sparkline: the last 12 hours.
 pub const SPARK_BUCKETS: usize = 48;
@@ -47,12 +49,24 @@ pub struct Live {
     pub sessions: Vec<SessionRow>,
     /// The last pass: when it finished and what it found (`None` before the first).
     pub last_pass: Option<String>,
+    /// The agents' official quota windows not reset yet (`Context::quota_now`).
+    pub quota: Vec<Window>,
 }
 
 impl Live {
-    /// The projection passes the limit.
+    /// The block's estimated limit, unless Claude Code reported its 5-hour window: the
+    /// official figure replaces the guess.
+    pub fn estimated_limit(&self) -> Option<(u64, LimitSource)> {
+        let official = self
+            .quota
+            .iter()
+            .any(|w| w.agent == Agent::Claude && w.window == "five_hour");
+        self.limit.filter(|_| !official)
+    }
+
+    /// The projection passes the (estimated) limit.
     pub fn past_limit(&self) -> bool {
-        match (&self.block, self.limit) {
+        match (&self.block, self.estimated_limit()) {
             (Some(b), Some((limit, _))) if limit > 0 => {
                 let projected = b
                     .projection

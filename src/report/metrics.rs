@@ -83,6 +83,37 @@ pub struct Metrics {
     pub health: Health,
     pub ledger_bytes: u64,
     pub prices_revision: i64,
+    /// Each agent's quota windows not reset yet, as the agent last reported them.
+    pub quota: Vec<QuotaGauge>,
+}
+
+/// One official quota window's gauges (see `report::quota`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuotaGauge {
+    pub agent: &'static str,
+    pub window: String,
+    /// 0..1 (more when an agent lets use run over).
+    pub used_ratio: f64,
+    pub resets_at_ms: i64,
+    pub seen_ms: i64,
+}
+
+/// The gauges of the official windows of `windows` (`Context::quota_now`'s, or
+/// `report::quota::build`'s over samples not reset yet); estimates are left out.
+pub fn quota_gauges(windows: &[crate::report::quota::Window]) -> Vec<QuotaGauge> {
+    windows
+        .iter()
+        .filter(|w| w.source == crate::report::quota::Source::Official)
+        .filter_map(|w| {
+            Some(QuotaGauge {
+                agent: w.agent.name(),
+                window: w.window.clone(),
+                used_ratio: w.used_percent? / 100.0,
+                resets_at_ms: w.resets_at_ms?,
+                seen_ms: w.seen_ms?,
+            })
+        })
+        .collect()
 }
 
 /// Claude Code's name for responses without a model (API-error placeholders), which the

@@ -22,8 +22,18 @@ use crate::sources::{Agent, window_minutes};
 
 const MINUTE_MS: i64 = 60_000;
 
-/// How far back the burn a forecast projects is measured.
-pub const BURN_SPAN_MS: i64 = 3_600_000;
+/// The burn a forecast projects is measured over the last fifth of the window: the last
+/// hour of a 5-hour window, the last 33.6 hours of a week (an hour's burn, projected over
+/// days, would forecast every busy hour full).
+const BURN_SHARE: i64 = 5;
+
+/// The span of a window of `length_ms` (an hour where the length is unknown), at most
+/// what has elapsed of it, that its burn is measured over.
+pub fn burn_span_ms(length_ms: Option<i64>, elapsed_ms: i64) -> i64 {
+    length_ms
+        .map_or(3_600_000, |l| l / BURN_SHARE)
+        .min(elapsed_ms)
+}
 
 /// Whose figure a window's use is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +80,7 @@ pub struct Window {
     /// The use against the share elapsed, in percent: 100 is the pace that reaches the
     /// limit exactly at the reset, above it runs out before.
     pub pace_percent: Option<f64>,
-    /// When the use reaches 100 % at the last hour's burn (`BURN_SPAN_MS`); `None` when
+    /// When the use reaches 100 % at the recent burn (`burn_span_ms`); `None` when
     /// not before the reset (or nothing to project from).
     pub forecast_full_ms: Option<i64>,
     /// The ledger's tokens and cost in the window so far.
@@ -136,7 +146,8 @@ pub fn build(
             continue;
         }
         let used = spent(s.agent, start_ms, now_ms)?;
-        let recent = spent(s.agent, (now_ms - BURN_SPAN_MS).max(start_ms), now_ms)?;
+        let span_ms = burn_span_ms(length_ms, now_ms - start_ms);
+        let recent = spent(s.agent, now_ms - span_ms, now_ms)?;
         window.used_percent = Some(s.latest_percent);
         window.resets_at_ms = Some(s.resets_at_ms);
         window.seen_ms = Some(s.last_seen_ms);
@@ -167,7 +178,7 @@ fn empty(agent: Agent, name: &str, length_ms: Option<i64>) -> Window {
 }
 
 /// Pace, calibration and forecast of a window whose use, reset and spending are set;
-/// `recent`: what the last `BURN_SPAN_MS` of it spent.
+/// `recent`: what the last `burn_span_ms` of it spent.
 fn project(window: &mut Window, recent: Spent, now_ms: i64) {
     let (Some(used), Some(resets_at_ms)) = (window.used_percent, window.resets_at_ms) else {
         return;
@@ -188,10 +199,10 @@ fn project(window: &mut Window, recent: Spent, now_ms: i64) {
         window.forecast_full_ms = Some(window.seen_ms.unwrap_or(now_ms).min(now_ms));
         return;
     }
-    let span_ms = match window.length_ms {
-        Some(length_ms) => BURN_SPAN_MS.min(now_ms - (resets_at_ms - length_ms)),
-        None => BURN_SPAN_MS,
-    };
+    let elapsed_ms = window
+        .length_ms
+        .map_or(i64::MAX, |l| now_ms - (resets_at_ms - l));
+    let span_ms = burn_span_ms(window.length_ms, elapsed_ms);
     if recent.tokens == 0 || span_ms <= 0 {
         return;
     }
@@ -217,7 +228,7 @@ pub fn estimate(agent: Agent, block: &Block, limit_tokens: u64, now_ms: i64) -> 
         cost: block.usage.cost,
     };
     // The block's burn over the span `project` measures it on.
-    let span_ms = BURN_SPAN_MS.min(now_ms - block.start_ms);
+    let span_ms = burn_span_ms(Some(length_ms), now_ms - block.start_ms);
     let recent = Spent {
         tokens: block.burn_rate().map_or(0, |r| {
             (r.tokens_per_minute * span_ms as f64 / MINUTE_MS as f64) as u64

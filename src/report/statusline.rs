@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::report::quota::Window;
 use crate::sources::{Agent, RateLimit, window_minutes};
 
 /// What the status line uses of Claude Code's JSON.
@@ -42,6 +43,9 @@ pub struct RateWindow {
     pub used_percent: f64,
     /// Unix seconds.
     pub resets_at: Option<i64>,
+    /// When it fills at the current burn, if before the reset (`report::quota`'s
+    /// forecast); never in the input.
+    pub full_at_ms: Option<i64>,
 }
 
 /// The context window of a model whose size Claude Code did not send: Claude's models
@@ -185,10 +189,28 @@ fn rate_windows(value: &Value) -> Vec<(String, RateWindow)> {
                 RateWindow {
                     used_percent,
                     resets_at,
+                    full_at_ms: None,
                 },
             ))
         })
         .collect()
+}
+
+impl RateWindow {
+    /// The window as the line shows it: this call's figure where Claude Code sent one,
+    /// else the ledger's latest; the ledger's forecast either way.
+    pub fn glance(sent: Option<RateWindow>, recorded: Option<&Window>) -> Option<RateWindow> {
+        let Some(recorded) = recorded.filter(|w| w.used_percent.is_some()) else {
+            return sent;
+        };
+        Some(RateWindow {
+            used_percent: sent.map_or(recorded.used_percent?, |s| s.used_percent),
+            resets_at: sent
+                .and_then(|s| s.resets_at)
+                .or(recorded.resets_at_ms.map(|ms| ms / 1000)),
+            full_at_ms: recorded.forecast_full_ms,
+        })
+    }
 }
 
 /// A cost from the ledger; `unpriced`: part of the usage has no price, so it is a floor.
@@ -238,6 +260,7 @@ pub struct Figures {
     pub block: Option<ActiveBlock>,
     pub context: Option<ContextUse>,
     pub five_hour: Option<RateWindow>,
+    pub seven_day: Option<RateWindow>,
     pub freshness: Freshness,
     pub unread: Option<Unread>,
     /// Why stdin could not be read, if it could not.
