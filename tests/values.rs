@@ -400,6 +400,9 @@ fn ledger_from_before_the_limits(db: &Path) {
         .exists([])
         .unwrap()
     };
+    // Migration 13 (alerts fired) added a table of its own.
+    conn.execute_batch("DROP TABLE IF EXISTS alerts_fired")
+        .unwrap();
     // Migration 12 (quota samples) replaced migration 11's limits table.
     if has("quota_samples", "agent") {
         conn.execute_batch(
