@@ -213,16 +213,17 @@ pub struct LiveArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    #[command(flatten)]
-    pub alerts: AlertArgs,
-
     /// Print as JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 }
 
 /// The thresholds `check`, `watch` and `live` judge, over the config file's.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Budgets and alerts (over the config file's)")]
 pub struct AlertArgs {
     /// Warn when a quota window's used percent, or a budget's spend as a percent of it,
     /// reaches this [default: 80]
