@@ -89,6 +89,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub prices: Option<PathBuf>,
 
+    /// The config file (thresholds, budgets, the alert command) [default:
+    /// ~/.config/cco-stats/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     /// This machine's name in the ledger (stored in it; `status` and `metrics` show it)
     /// [default: the hostname]
     #[arg(long, global = true, env = "CCO_STATS_HOST_NAME", value_name = "NAME")]
@@ -146,6 +151,9 @@ pub enum Command {
     Statusline(StatuslineArgs),
     /// A full-screen live view of today, the active block and its burn rate
     Live(LiveArgs),
+    /// Judge the budgets and quota thresholds once: one line each; exit 0 ok, 1 warn,
+    /// 2 over, 3 error (for cron, scripts and a Claude Code hook)
+    Check(CheckArgs),
     /// Print a shell completion script (e.g. `cco-stats completions bash > ...`)
     Completions(CompletionsArgs),
     /// Write man pages for cco-stats and its subcommands into a folder (`make man`)
@@ -198,6 +206,65 @@ pub struct LiveArgs {
     /// IANA time zone that "today" is counted in [default: the system's]
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
+}
+
+/// The thresholds `check`, `watch` and `live` judge, over the config file's.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Budgets and alerts (over the config file's)")]
+pub struct AlertArgs {
+    /// Warn when a quota window's used percent, or a budget's spend as a percent of it,
+    /// reaches this [default: 80]
+    #[arg(long, value_parser = parse_percent, value_name = "PERCENT")]
+    pub warn_percent: Option<f64>,
+
+    /// A quota window is over at this used percent [default: 95]
+    #[arg(long, value_parser = parse_percent, value_name = "PERCENT")]
+    pub over_percent: Option<f64>,
+
+    /// Today's budget for all usage, in US dollars (over at it, warn at --warn-percent of it)
+    #[arg(long, value_parser = parse_dollars, value_name = "USD")]
+    pub daily_budget: Option<f64>,
+
+    /// This week's budget, in US dollars (weeks start as the config's `week_start`)
+    #[arg(long, value_parser = parse_dollars, value_name = "USD")]
+    pub weekly_budget: Option<f64>,
+
+    /// This month's budget, in US dollars
+    #[arg(long, value_parser = parse_dollars, value_name = "USD")]
+    pub monthly_budget: Option<f64>,
+
+    /// Run this shell command for each crossing, with its details in CCO_STATS_ALERT_*
+    /// variables and as JSON on stdin
+    #[arg(long, value_name = "CMD")]
+    pub alert_command: Option<String>,
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    crate::config::percent(
+        text.parse()
+            .map_err(|_| format!("{text:?} is not a number"))?,
+    )
+}
+
+fn parse_dollars(text: &str) -> Result<f64, String> {
+    let text = text.trim_start_matches('$');
+    crate::config::dollars(
+        text.parse()
+            .map_err(|_| format!("{text:?} is not a number"))?,
+    )
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +357,9 @@ pub struct WatchArgs {
         requires = "metrics_listen"
     )]
     pub metrics_labels: Vec<MetricLabel>,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 }
 
 #[derive(Debug, Args)]

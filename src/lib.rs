@@ -36,7 +36,8 @@
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
-//! command-line definition, `paths` the home and XDG folders and whole-file replacement,
+//! command-line definition, `config` the config file (thresholds, budgets, the alert
+//! command), `paths` the home and XDG folders and whole-file replacement,
 //! `visible` how text from data is shown on a terminal (controls and bidi overrides
 //! escaped), for every format for people and every warning, `http` the bounded HTTP
 //! server that `watch --metrics-listen` answers on,
@@ -44,6 +45,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod ledger;

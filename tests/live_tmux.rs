@@ -247,3 +247,49 @@ fn without_a_terminal_live_refuses() {
     let err = common::stderr(out.get_output());
     assert!(err.contains("needs a terminal"), "{err}");
 }
+
+/// `live` judges the config file's budgets as `watch` does: the crossing fires its alert
+/// command once, and the view shows it beside the pass line (stderr would tear the
+/// screen).
+#[test]
+fn live_fires_a_budget_crossing_and_shows_it() {
+    if !tmux_available() {
+        return;
+    }
+    let s = Scratch::new();
+    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let line = serde_json::json!({
+        "type": "assistant", "timestamp": now.to_string(), "requestId": "req_1",
+        "sessionId": "s1", "cwd": "/home/dev/app",
+        "message": {"id": "msg_1", "model": "claude-sonnet-4-5", "usage": {
+            "input_tokens": 0, "output_tokens": 200_000,
+            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}},
+    });
+    let dir = s.root.join("projects/-home-dev-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s1.jsonl"), format!("{line}\n")).unwrap();
+    let fired = s.dir.path().join("fired");
+    let config = s.dir.path().join("config/cco-stats");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[budgets]\ndaily = 2\n\n[alerts]\ncommand = \"echo $CCO_STATS_ALERT_ID >> {}\"\n",
+            shell_quote(&fired)
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::new("alert");
+    let rc = start(&s, &tmux, "1s");
+    tmux.ok(&["resize-window", "-t", "live", "-x", "200", "-y", "60"]);
+    let screen = tmux.wait_for("the alert in the view", |s| {
+        s.contains("alert: over  daily budget of all usage: $3.00 of $2.00")
+    });
+    assert!(screen.contains("cco-stats live"), "{screen}");
+    tmux.ok(&["send-keys", "-t", "live", "q"]);
+    assert_eq!(exit_code(&rc), 0);
+    assert_eq!(
+        std::fs::read_to_string(&fired).unwrap(),
+        "budget/daily/all\n"
+    );
+}

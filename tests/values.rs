@@ -400,7 +400,10 @@ fn ledger_from_before_the_limits(db: &Path) {
         .exists([])
         .unwrap()
     };
-    // Migration 12 (quota samples) replaced migration 11's limits table.
+    // Undone newest first. Migration 15 (alerts fired) added a table of its own.
+    conn.execute_batch("DROP TABLE IF EXISTS alerts_fired")
+        .unwrap();
+    // Migration 14 (quota samples) replaced migration 12's limits table.
     if has("quota_samples", "agent") {
         conn.execute_batch(
             "DROP TABLE quota_samples;
@@ -408,9 +411,7 @@ fn ledger_from_before_the_limits(db: &Path) {
         )
         .unwrap();
     }
-    // What migration 11 (agents) added goes first: the view that reads the new columns
-    // (a placeholder stays, which migration 11 replaces), the columns, the limits table.
-    // Migration 13's figures go first, with the index that reads them.
+    // Migration 13's figures, with the index that reads them.
     if has("entries", "credits") {
         conn.execute_batch(
             "DROP INDEX entries_figures;
@@ -419,6 +420,8 @@ fn ledger_from_before_the_limits(db: &Path) {
         )
         .unwrap();
     }
+    // Migration 12 (agents): the view that reads the new columns (a placeholder stays,
+    // which migration 12 replaces), the columns, the limits table.
     if has("entries", "agent") {
         conn.execute_batch(
             "DROP VIEW entry_keys;
@@ -439,7 +442,7 @@ fn ledger_from_before_the_limits(db: &Path) {
         conn.execute_batch("ALTER TABLE entries DROP COLUMN stopped")
             .unwrap();
     }
-    // And what migration 11 adds.
+    // And what migration 11 (the ledger's total) adds.
     if has("files", "rows_refused") {
         conn.execute_batch("ALTER TABLE files DROP COLUMN rows_refused; DROP TABLE ledger_total")
             .unwrap();

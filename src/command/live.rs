@@ -20,6 +20,7 @@ use anyhow::{Context as _, Result, bail};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
 use crate::cli::LiveArgs;
+use crate::command::alerts::{ALERT_EVERY, Alerts, Say};
 use crate::command::report::{Context, Periods};
 use crate::ingest::changes::{Changes, Mode};
 use crate::ingest::discover::Roots;
@@ -41,25 +42,34 @@ const CLOCK_REFRESH: Duration = Duration::from_secs(30);
 const LIMIT_REFRESH_MS: i64 = 10 * 60_000;
 const SESSIONS_SHOWN: usize = 50;
 
-pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &LiveArgs) -> Result<ExitCode> {
+pub fn run(
+    db: &Path,
+    roots: &Roots,
+    prices: Option<&Path>,
+    config: Option<&Path>,
+    args: &LiveArgs,
+) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "live draws a full-screen view and needs a terminal; in a pipe or a script use `cco-stats blocks --active` or `cco-stats daily`"
         );
     }
     let prices = PriceTable::load(prices)?;
+    let mut alerts = Alerts::load(config, &args.alerts, prices.clone())?;
+    // The full screen would be torn by stderr: the view shows what fired.
+    alerts.say = Say::Keep(Vec::new());
     let options = report_options(args.timezone.clone());
     let zone_name = zone_name(args.timezone.as_deref())?;
     let mut writer = Store::open(db)?;
     // As a report does: aggregates that tell the price table's tiers apart.
     writer.learn_tiers(&prices.tier_thresholds())?;
     let reader = Store::open_read_only(db)?;
+    let alert_store = Store::open(db)?;
     let mut source = Source::new(reader, prices, options, args.token_limit, zone_name)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("cannot install the signal handler")?;
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut ingestor = Ingestor::new(&mut writer, (&args.ingest).into());
     // Before the full screen: a fallback to polling is said on stderr.
     let mut changes = Changes::start(
@@ -72,8 +82,8 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &LiveArgs) -> 
         &mut ingestor,
         &mut source,
         &mut changes,
+        (&mut alerts, &alert_store),
         args,
-        color,
         &stop,
     );
     ratatui::try_restore().context("cannot restore the terminal")?;
@@ -85,19 +95,23 @@ fn event_loop(
     ingestor: &mut Ingestor<'_>,
     source: &mut Source,
     changes: &mut Changes,
+    (alerts, alert_store): (&mut Alerts, &Store),
     args: &LiveArgs,
-    color: bool,
     stop: &AtomicBool,
 ) -> Result<()> {
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut view: Option<Live> = None;
+    let mut next_check = Instant::now();
+    let mut fired: Option<String> = None;
     let mut built = Instant::now();
     let mut seen_version = None;
     let mut last_pass: Option<String> = None;
+    let mut pass_text: Option<String> = None;
     let mut redraw = true;
     while !stop.load(Ordering::SeqCst) {
         let mut passed = false;
         if let Some(work) = changes.next(Duration::ZERO, stop) {
-            last_pass = Some(match changes.run(ingestor, work, stop) {
+            pass_text = Some(match changes.run(ingestor, work, stop) {
                 Ok(stats) => pass_line(&stats, changes.mode()),
                 Err(e) => {
                     changes.retry_after(args.interval);
@@ -105,6 +119,29 @@ fn event_loop(
                 }
             });
             passed = true;
+        }
+        if passed || Instant::now() >= next_check {
+            next_check = Instant::now() + ALERT_EVERY;
+            let said = match alerts
+                .judge_and_fire(alert_store, jiff::Timestamp::now().as_millisecond())
+            {
+                Err(e) => Some(format!("cannot judge the alert thresholds: {e:#}")),
+                Ok(_) => match &mut alerts.say {
+                    Say::Keep(lines) => lines.drain(..).next_back().map(|l| format!("alert: {l}")),
+                    Say::Stderr => None,
+                },
+            };
+            if said.is_some() {
+                fired = said;
+                passed = true;
+            }
+        }
+        if passed {
+            // The last alert stays beside the pass line until the view closes.
+            last_pass = match (&pass_text, &fired) {
+                (Some(pass), Some(alert)) => Some(format!("{pass} · {alert}")),
+                (pass, alert) => pass.clone().or_else(|| alert.clone()),
+            };
         }
         if passed || view.is_none() || built.elapsed() >= CLOCK_REFRESH {
             let version = source.data_version()?;

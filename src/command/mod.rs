@@ -2,6 +2,7 @@
 //! the roots, open the ledger, ingest, query, render. Each stage lives in its own folder
 //! (see the crate doc); this module only wires them together per subcommand.
 
+pub mod alerts;
 pub mod doctor;
 pub mod exchange;
 pub mod live;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         roots: discover::roots(&cli.sources),
         prices: cli.prices.clone(),
+        config: cli.config.clone(),
         quiet: cli.quiet,
     };
     // The status line must never wait on the ledger; completions and man pages have none.
@@ -107,7 +109,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let _ = print(&format!("{text}\n"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Live(args) => live::run(&env.db, &env.roots, env.prices(), args),
+        Command::Live(args) => live::run(&env.db, &env.roots, env.prices(), env.config(), args),
+        Command::Check(args) => Ok(alerts::check(
+            &env.db,
+            &env.roots,
+            env.prices(),
+            env.config(),
+            args,
+            env.quiet,
+        )),
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "cco-stats", &mut out);
@@ -129,18 +139,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// What every command is given: the ledger, the data roots, the price file and whether
-/// to be quiet.
+/// What every command is given: the ledger, the data roots, the price file, the config
+/// file and whether to be quiet.
 struct Env {
     db: PathBuf,
     roots: Roots,
     prices: Option<PathBuf>,
+    config: Option<PathBuf>,
     quiet: bool,
 }
 
 impl Env {
     fn prices(&self) -> Option<&Path> {
         self.prices.as_deref()
+    }
+
+    fn config(&self) -> Option<&Path> {
+        self.config.as_deref()
     }
 
     /// A report over the ledger, after an incremental ingest unless `--no-ingest`.
@@ -188,6 +203,15 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
     let stop = stop_flag_waking(changes.waker())?;
     let mut store = Store::open(&env.db)?;
     warn_if_no_roots(&env.roots);
+    // Its own connection: the ingestor holds the other for the whole watch.
+    let alerting = (
+        alerts::Alerts::load(
+            env.config(),
+            &args.alerts,
+            pricing::PriceTable::load(env.prices())?,
+        )?,
+        Store::open(&env.db)?,
+    );
     // The server has its own threads and ledger connection; the loop knows nothing of it
     // but that it may stop the watch: a watch that no longer serves what it was asked to
     // ends, with the reason, so that its supervisor sees it and starts it again.
@@ -214,6 +238,7 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
         env.quiet,
         &stop,
         changes,
+        alerting,
     );
     match metrics.as_ref().and_then(|serving| serving.failure()) {
         Some(failure) => Err(anyhow::anyhow!("{failure}")),
@@ -329,7 +354,8 @@ fn stop_flag_with(then: impl Fn() + Send + 'static) -> Result<Arc<AtomicBool>> {
 
 /// Keeps the ledger current until stopped: reads what the OS says changed, or polls
 /// (see `ingest::changes`). A failed pass (database busy, disk full) is reported and
-/// retried with growing back-off; nothing committed is lost by it.
+/// retried with growing back-off; nothing committed is lost by it. The alert thresholds
+/// are judged after each pass and at least every `alerts::ALERT_EVERY`.
 fn watch(
     store: &mut Store,
     args: &IngestArgs,
@@ -337,6 +363,7 @@ fn watch(
     quiet: bool,
     stop: &AtomicBool,
     mut changes: Changes,
+    (mut alerts, alert_store): (alerts::Alerts, Store),
 ) {
     let mut ingestor = progress::attach(Ingestor::new(store, args.into()), quiet);
     log::info!("watching in {} mode", changes.mode().name());
@@ -344,15 +371,30 @@ fn watch(
     // is retried soon all the same.
     let first_retry = interval.min(Duration::from_secs(5));
     let mut backoff = first_retry;
-    while let Some(work) = changes.next(Duration::MAX, stop) {
-        match changes.run(&mut ingestor, work, stop) {
-            Ok(stats) => {
+    let mut next_check = std::time::Instant::now() + alerts::ALERT_EVERY;
+    while !stop.load(Ordering::SeqCst) {
+        let wait = next_check.saturating_duration_since(std::time::Instant::now());
+        let work = changes.next(wait, stop);
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let passed = work.map(|work| changes.run(&mut ingestor, work, stop));
+        if matches!(passed, Some(Ok(_))) || std::time::Instant::now() >= next_check {
+            let now_ms = jiff::Timestamp::now().as_millisecond();
+            if let Err(err) = alerts.judge_and_fire(&alert_store, now_ms) {
+                log::error!("cannot judge the alert thresholds: {err:#}");
+            }
+            next_check = std::time::Instant::now() + alerts::ALERT_EVERY;
+        }
+        match passed {
+            None => {}
+            Some(Ok(stats)) => {
                 if stats.files_changed > 0 {
                     log::info!("{}", stats.summary());
                 }
                 backoff = first_retry;
             }
-            Err(err) => {
+            Some(Err(err)) => {
                 log::error!(
                     "pass failed, retrying in {}: {err:#}",
                     humantime::format_duration(backoff)

@@ -615,7 +615,7 @@ fn warn_past_limit(blocks: &[blocks::Block], limit: u64, now_ms: i64) {
 
 /// A project is named by its folder under projects/ or by its working directory, which
 /// Claude Code encodes by replacing every character outside [A-Za-z0-9] with '-'.
-fn project_name(name: &str) -> String {
+pub(crate) fn project_name(name: &str) -> String {
     if name.contains('/') {
         name.chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -626,7 +626,7 @@ fn project_name(name: &str) -> String {
 }
 
 /// A report ingests new lines first, so it is never behind the transcripts.
-fn ingested(db: &Path, roots: &Roots, quiet: bool) -> Result<Store> {
+pub(crate) fn ingested(db: &Path, roots: &Roots, quiet: bool) -> Result<Store> {
     let mut store = Store::open(db)?;
     let never = AtomicBool::new(false);
     crate::command::progress::attach(Ingestor::new(&mut store, Options::default()), quiet)

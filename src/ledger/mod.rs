@@ -12,6 +12,7 @@
 //! another program or of a newer cco-stats is refused before anything is written to it.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod counters;
 pub mod dedup;
 pub mod exchange;
@@ -86,6 +87,7 @@ const MIGRATIONS: &[&[Step]] = &[
     ],
     &[Step::Sql(include_str!("sql/0013_agent_figures.sql"))],
     &[Step::Sql(include_str!("sql/0014_quota.sql"))],
+    &[Step::Sql(include_str!("sql/0015_alerts.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).

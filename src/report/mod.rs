@@ -6,6 +6,7 @@
 //! `calculate` always prices, `display` only shows `costUSD`. A model the table does not
 //! know keeps its tokens and loses its cost: the model is named in `unpriced`.
 
+pub mod alerts;
 pub mod blocks;
 pub mod calendar;
 pub mod litellm;
