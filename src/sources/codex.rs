@@ -213,15 +213,20 @@ static KINDS: LazyLock<[memmem::Finder<'static>; 3]> = LazyLock::new(|| {
 /// this spares scanning them whole. `None`: the line is not laid out that way, and is
 /// looked through whole (`KINDS`).
 fn kind_at_start(line: &[u8]) -> Option<bool> {
+    const TIMESTAMP: &[u8] = br#"{"timestamp":""#;
     const TYPE: &[u8] = br#""type":""#;
-    let head = &line[..line.len().min(160)];
-    let at = memmem::find(head, TYPE)? + TYPE.len();
-    let kind = &head[at..];
-    let end = memchr::memchr(b'"', kind)?;
-    match &kind[..end] {
+    // Only Codex's own layout is trusted: the line's `type` right after its timestamp. A
+    // line laid out otherwise (keys in another order) is looked through whole, or the
+    // payload's `type` could be taken for the line's.
+    let rest = line.strip_prefix(TIMESTAMP)?;
+    let rest = &rest[memchr::memchr(b'"', &rest[..rest.len().min(64)])? + 1..];
+    let kind = rest.strip_prefix(b",")?.strip_prefix(TYPE)?;
+    let head = &kind[..kind.len().min(160)];
+    let end = memchr::memchr(b'"', head)?;
+    match &head[..end] {
         b"session_meta" | b"turn_context" => Some(true),
         b"event_msg" => {
-            let payload = &kind[end..];
+            let payload = &head[end..];
             let at = memmem::find(payload, TYPE)? + TYPE.len();
             Some(payload[at..].starts_with(b"token_count\""))
         }
@@ -557,6 +562,9 @@ mod tests {
             "y".repeat(200)
         );
         assert_eq!(kind_at_start(other.as_bytes()), None);
+        // The payload's `type` first: not taken for the line's (a token_count was lost so).
+        let reordered = r#"{"payload":{"type":"token_count","info":null},"timestamp":"2025-10-01T09:00:00Z","type":"event_msg"}"#;
+        assert_eq!(kind_at_start(reordered.as_bytes()), None);
         let mut p = Rollout::default();
         p.line(other.as_bytes());
         assert!(p.take_state().unwrap().contains("gpt-5"));
