@@ -8,7 +8,7 @@
 //! and request id, the larger copy wins); a row read again adds nothing. So the records
 //! must carry the agent's own message id, and the watermark is committed with the rows.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
@@ -16,7 +16,9 @@ use rusqlite::{Connection, OpenFlags};
 use crate::ingest::parse::Record;
 
 /// Reads an agent's database from a watermark.
-pub trait DatabaseReader {
+pub trait DatabaseReader: Sync {
+    /// Whether a file of this name, in one of the source's folders, is its database.
+    fn is_database(&self, name: &str) -> bool;
     /// The records of the rows updated after `watermark`, and the new watermark (the
     /// greatest update time among them; `watermark` itself when none).
     fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)>;
@@ -37,6 +39,24 @@ pub fn open(path: &Path) -> Result<Connection> {
     Ok(db)
 }
 
+/// The databases in one of a source's folders, in the order of their names.
+pub fn databases_in(folder: &Path, reader: &dyn DatabaseReader) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| reader.is_database(n))
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +68,10 @@ mod tests {
     struct Messages;
 
     impl DatabaseReader for Messages {
+        fn is_database(&self, name: &str) -> bool {
+            name == "opencode.db"
+        }
+
         fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
             let mut stmt = db.prepare(
                 "SELECT id, time_updated, json_extract(data, '$.tokens.output') FROM message

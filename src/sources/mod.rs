@@ -31,6 +31,7 @@
 pub mod claude;
 pub mod codex;
 pub mod database;
+pub mod opencode;
 pub mod rewritten;
 
 use std::path::{Path, PathBuf};
@@ -49,11 +50,18 @@ pub enum Agent {
     Codex,
     Gemini,
     Qwen,
+    OpenCode,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Qwen];
+    pub const ALL: [Agent; 5] = [
+        Agent::Claude,
+        Agent::Codex,
+        Agent::Gemini,
+        Agent::Qwen,
+        Agent::OpenCode,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -61,6 +69,7 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::OpenCode => "opencode",
         }
     }
 
@@ -137,6 +146,15 @@ pub struct Folder {
     pub named: bool,
 }
 
+impl Folder {
+    /// The reader of the databases in this folder, if its agent keeps one: such a folder
+    /// is looked in for them by name, never walked (it holds the agent's other files,
+    /// OpenCode's git snapshots among them).
+    pub fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
+        of(self.agent)?.database()
+    }
+}
+
 /// One agent's source: see the module doc.
 pub trait Source: Sync {
     fn agent(&self) -> Agent;
@@ -149,6 +167,10 @@ pub trait Source: Sync {
     fn names(&self, relative: &Path, path: &Path) -> (String, String);
     /// A parser for one file, at its start.
     fn parser(&self) -> Box<dyn LineParser>;
+    /// The reader of a `Shape::Database` source's databases (see `Folder::database`).
+    fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
+        None
+    }
 }
 
 /// Turns one file's lines into records, in order.
@@ -180,8 +202,8 @@ pub struct RateLimit {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 2] {
-    [&claude::CLAUDE, &codex::CODEX]
+pub fn all() -> [&'static dyn Source; 3] {
+    [&claude::CLAUDE, &codex::CODEX, &opencode::OPENCODE]
 }
 
 /// The source of `agent`'s files; `None` for an agent read by a later version.

@@ -47,6 +47,7 @@ impl Scratch {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env_remove("CLAUDE_CONFIG_DIR")
             .env_remove("CODEX_HOME")
+            .env_remove("OPENCODE_DATA_DIR")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
