@@ -12,23 +12,8 @@ use common::{Scratch, days, json, sums};
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
-/// OpenCode's tables as its drizzle schema makes them (the columns we read, and the
-/// ones beside them that shape the rows).
-const SCHEMA: &str = "
-CREATE TABLE project (id text PRIMARY KEY, worktree text NOT NULL, time_created integer NOT NULL, time_updated integer NOT NULL);
-CREATE TABLE session (
-  id text PRIMARY KEY, project_id text NOT NULL REFERENCES project(id) ON DELETE cascade,
-  workspace_id text, parent_id text, slug text NOT NULL, directory text NOT NULL, path text,
-  title text NOT NULL, version text NOT NULL, share_url text,
-  time_created integer NOT NULL, time_updated integer NOT NULL,
-  time_compacting integer, time_archived integer);
-CREATE INDEX session_parent_idx ON session (parent_id);
-CREATE TABLE message (
-  id text PRIMARY KEY, session_id text NOT NULL REFERENCES session(id) ON DELETE cascade,
-  time_created integer NOT NULL, time_updated integer NOT NULL, data text NOT NULL);
-CREATE INDEX message_session_time_created_id_idx ON message (session_id, time_created, id);
-INSERT INTO project VALUES ('p1', '/home/u/app', 0, 0);
-";
+/// OpenCode's tables as its drizzle schema makes them.
+const SCHEMA: &str = include_str!("../fixtures/opencode/schema.sql");
 
 /// 2026-01-02T00:00:00Z.
 const DAY: i64 = 1_767_312_000_000;
@@ -461,4 +446,98 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The hand-made fixture (`fixtures/opencode/`, worked out in `fixtures/README.md`):
+/// a user message, an aborted one with no tokens, a subtask's, a reasoning model's.
+fn with_fixture() -> Scratch {
+    let s = Scratch::new();
+    let db = agent_db(&s);
+    db.execute_batch(include_str!("../fixtures/opencode/messages.sql"))
+        .unwrap();
+    s
+}
+
+#[test]
+fn the_fixture_gives_the_totals_worked_out_by_hand() {
+    let s = with_fixture();
+    s.once();
+    let daily = s.daily(&["--agent", "opencode", "--timezone", "UTC"]);
+    assert_eq!(
+        days(&daily),
+        [
+            ("2026-01-02".into(), [1600, 420, 800, 5000]),
+            ("2026-01-03".into(), [2010, 770, 40, 1030]),
+        ]
+    );
+    // OpenCode's costs where it gave one; Copilot's Claude (cost 0: no figure) priced
+    // from the table: 10 × $3 + 20 × $15 + 40 × $3.75 + 30 × $0.30 per million.
+    let cost = daily["totals"]["totalCost"].as_f64().unwrap();
+    assert!(
+        (cost - (0.0234 + 0.0011 + 0.01 + 0.000489)).abs() < 1e-9,
+        "{cost}"
+    );
+    // calculate mode prices every message: day one's Sonnet 4 and Haiku 4.5.
+    let calculated = s.daily(&[
+        "--agent",
+        "opencode",
+        "--timezone",
+        "UTC",
+        "--mode",
+        "calculate",
+    ]);
+    let day_one = calculated["daily"][0]["totalCost"].as_f64().unwrap();
+    let sonnet = (1200.0 * 3.0 + 300.0 * 15.0 + 800.0 * 3.75 + 5000.0 * 0.3) / 1e6;
+    let haiku = (400.0 * 1.0 + 120.0 * 5.0) / 1e6;
+    assert!((day_one - (sonnet + haiku)).abs() < 1e-9, "{day_one}");
+    let sessions = s.report(&["session", "--agent", "opencode"]);
+    let ids: Vec<&str> = sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sessionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ses_main"], "the subtask rolls into its parent");
+}
+
+/// Daily tokens equal ccusage's `opencode daily` on the fixture, where ccusage is at hand
+/// (`CCUSAGE_BIN`, ccusage 20.0.24's binary); skipped without it. ccusage drops
+/// `tokens.reasoning` (its parser never reads it): the one difference, on the day a
+/// reasoning model ran, is that day's reasoning tokens in output.
+#[test]
+fn daily_tokens_equal_ccusages_but_for_the_reasoning_it_drops() {
+    let Some(ccusage) = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty()) else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    let s = with_fixture();
+    s.once();
+    let ours = opencode_days(&s);
+    let out = std::process::Command::new(ccusage)
+        .args([
+            "opencode",
+            "daily",
+            "--json",
+            "--offline",
+            "--timezone",
+            "UTC",
+        ])
+        .env("HOME", s.dir.path())
+        .env("OPENCODE_DATA_DIR", opencode_dir(&s))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let theirs: Vec<(String, [u64; 4])> = json(&out.stdout)["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["date"].as_str().unwrap().to_string(), sums(d)))
+        .collect();
+    let reasoning = [0, 250];
+    let ours_without: Vec<(String, [u64; 4])> = ours
+        .iter()
+        .zip(reasoning)
+        .map(|((day, [i, o, w, r]), reasoning)| (day.clone(), [*i, o - reasoning, *w, *r]))
+        .collect();
+    assert_eq!(ours_without, theirs);
 }
