@@ -541,3 +541,69 @@ fn daily_tokens_equal_ccusages_but_for_the_reasoning_it_drops() {
         .collect();
     assert_eq!(ours_without, theirs);
 }
+
+/// OpenCode before v1.2 wrote each message to `storage/message/<session>/msg_*.json`;
+/// v1.2 copies them into its database under the same ids. Both read: each message once.
+#[test]
+fn legacy_message_files_and_their_database_copies_count_once() {
+    let s = Scratch::new();
+    let legacy = |id: &str, tokens: [u64; 5]| {
+        let mut v: Value = serde_json::from_str(&data(DAY, tokens, 0.5)).unwrap();
+        v["id"] = id.into();
+        v["sessionID"] = "ses_old".into();
+        v.to_string()
+    };
+    let dir = opencode_dir(&s).join("storage/message/ses_old");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("msg_a.json"), legacy("msg_a", [10, 1, 0, 0, 0])).unwrap();
+    std::fs::write(dir.join("msg_b.json"), legacy("msg_b", [20, 2, 0, 0, 0])).unwrap();
+    std::fs::write(
+        dir.join("msg_u.json"),
+        r#"{"id":"msg_u","sessionID":"ses_old","role":"user","time":{"created":1}}"#,
+    )
+    .unwrap();
+    s.once();
+    assert_eq!(opencode_days(&s), [("2026-01-02".into(), [30, 3, 0, 0])]);
+
+    // The upgrade: the same messages in the database, and a new one.
+    let db = agent_db(&s);
+    session(&db, "ses_old", None);
+    put(
+        &db,
+        "msg_a",
+        "ses_old",
+        DAY + 1,
+        &data(DAY, [10, 1, 0, 0, 0], 0.5),
+    );
+    put(
+        &db,
+        "msg_b",
+        "ses_old",
+        DAY + 2,
+        &data(DAY, [20, 2, 0, 0, 0], 0.5),
+    );
+    put(
+        &db,
+        "msg_c",
+        "ses_old",
+        DAY + 3,
+        &data(DAY, [40, 4, 0, 0, 0], 0.5),
+    );
+    s.once();
+    assert_eq!(opencode_days(&s), [("2026-01-02".into(), [70, 7, 0, 0])]);
+
+    // Read in the other order (database first), in a fresh ledger: the same.
+    let fresh = Scratch::new();
+    common::copy_tree(&opencode_dir(&s), &{
+        let to = opencode_dir(&fresh);
+        std::fs::create_dir_all(&to).unwrap();
+        to
+    });
+    fresh.once();
+    assert_eq!(
+        opencode_days(&fresh),
+        [("2026-01-02".into(), [70, 7, 0, 0])]
+    );
+    let agents = fresh.report(&["agents"]);
+    assert_eq!(agents["agents"][0]["requests"], 3);
+}

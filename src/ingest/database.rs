@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rusqlite::ErrorCode;
 
 use crate::ingest::Ingestor;
-use crate::ingest::batch::{Cursor, FileInfo};
+use crate::ingest::batch::{Cursor, FileInfo, Identities};
 use crate::ingest::discover::RACY_NS;
 use crate::ingest::tail::{Head, Identity};
 use crate::sources::database::{DatabaseReader, open};
@@ -93,32 +93,113 @@ pub fn wal_of(path: &Path) -> PathBuf {
 }
 
 /// What the database and its WAL look like now: the database file's device and inode,
-/// and a size and time that move when either file is written. A time too recent to
-/// trust (a write may land in the same clock tick) is stored as 0, so the next pass
-/// queries once more.
+/// and a size and time that move when either file is written (`settled`).
 fn identity_of(path: &Path) -> std::io::Result<Identity> {
     let db = std::fs::metadata(path)?;
     let (wal_size, wal_mtime) = match std::fs::metadata(wal_of(path)) {
         Ok(wal) => (wal.size(), mtime_ns(&wal)),
         Err(_) => (0, 0),
     };
-    let mtime = mtime_ns(&db).max(wal_mtime);
-    let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
-    Ok(Identity {
+    Ok(settled(Identity {
         dev: db.dev(),
         inode: db.ino(),
         // Apart, not summed: a WAL restarted after a checkpoint may reach the size of
         // the database's growth.
         size: db.size() ^ wal_size.rotate_left(32),
-        mtime_ns: if mtime > now_ns - RACY_NS { 0 } else { mtime },
-    })
+        mtime_ns: mtime_ns(&db).max(wal_mtime),
+    }))
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
 }
 
+/// `identity` as a cursor may keep it: a time too recent to trust (a write may land in
+/// the same clock tick, leaving size and time as they were) is kept as 0, so the next
+/// pass looks again.
+fn settled(identity: Identity) -> Identity {
+    let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
+    match identity.mtime_ns > now_ns - RACY_NS {
+        true => Identity {
+            mtime_ns: 0,
+            ..identity
+        },
+        false => identity,
+    }
+}
+
 impl Ingestor<'_> {
+    /// Reads the legacy documents beside the databases in `folders` (see
+    /// `DatabaseReader::documents`) that changed since `identities` saw them: one `stat`
+    /// each when none did.
+    pub(crate) fn read_documents(
+        &mut self,
+        folders: &[Folder],
+        identities: &Identities,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        for folder in folders {
+            let Some(reader) = folder.database() else {
+                continue;
+            };
+            let Some(parser) = reader.document_parser() else {
+                continue;
+            };
+            for path in reader.documents(&folder.path) {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                self.stats.files_seen += 1;
+                let identity = match std::fs::metadata(&path) {
+                    Ok(meta) => settled(Identity {
+                        dev: meta.dev(),
+                        inode: meta.ino(),
+                        size: meta.size(),
+                        mtime_ns: mtime_ns(&meta),
+                    }),
+                    Err(_) => continue,
+                };
+                if identity.mtime_ns != 0 && identities.get(path.as_os_str()) == Some(&identity) {
+                    continue;
+                }
+                let records = std::fs::read(&path)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|bytes| parser.records(&bytes));
+                let records = match records {
+                    Ok(records) => records,
+                    Err(e) => {
+                        log::warn!("{}: {e:#}", path.display());
+                        self.stats.warnings += 1;
+                        self.stats.files_unreadable += 1;
+                        continue;
+                    }
+                };
+                let committed = self.store.cursor(&path)?;
+                self.stats.files_changed += 1;
+                self.stats.bytes_read += identity.size;
+                let info = FileInfo {
+                    agent: folder.agent,
+                    path,
+                    project: String::new(),
+                    session_id: String::new(),
+                };
+                let cursor = Cursor {
+                    id: committed.and_then(|c| c.id),
+                    identity,
+                    head: Head::default(),
+                    offset: identity.size,
+                    lines: 1,
+                    lines_skipped: 0,
+                };
+                let segment = self.batch.advance(&info, committed.as_ref(), cursor);
+                for record in records {
+                    self.batch.push(segment, record);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads every database of `databases` that changed since its cursor into the batch
     /// (the caller flushes). A database that cannot be read is a warning; one that is
     /// busy waits for the next pass.

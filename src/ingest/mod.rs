@@ -344,7 +344,8 @@ impl<'s> Ingestor<'s> {
                 |t| identities.contains_key(t.path.as_os_str()),
                 stop,
             )
-            .and_then(|()| self.read_databases(&database::databases_in(folders), stop));
+            .and_then(|()| self.read_databases(&database::databases_in(folders), stop))
+            .and_then(|()| self.read_documents(folders, &identities, stop));
         if let Some(progress) = self.progress.as_mut() {
             progress.finish();
         }

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::ingest::parse::Record;
+use crate::sources::rewritten::DocumentParser;
 
 /// Reads an agent's database from a watermark.
 pub trait DatabaseReader: Sync {
@@ -22,6 +23,17 @@ pub trait DatabaseReader: Sync {
     /// The records of the rows updated after `watermark`, and the new watermark (the
     /// greatest update time among them; `watermark` itself when none).
     fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)>;
+    /// Files an older version of the agent wrote beside its database, each a document
+    /// rewritten whole (the *whole file rewritten* shape), whose messages the database may
+    /// hold again under the same ids: OpenCode's `storage/message/<session>/msg_*.json`.
+    /// The dedup rules count such a copy once.
+    fn documents(&self, _folder: &Path) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// The parser of `documents`' files.
+    fn document_parser(&self) -> Option<&'static dyn DocumentParser> {
+        None
+    }
 }
 
 /// Where reading of an agent's database stands.
@@ -34,8 +46,10 @@ pub fn open(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let db = Connection::open_with_flags(path, flags)
         .with_context(|| format!("cannot open {} read-only", path.display()))?;
-    // The agent holds the write lock while it writes: wait for it a little, never long.
-    db.busy_timeout(std::time::Duration::from_millis(500))?;
+    // A WAL database's writer never blocks a reader; what does (its recovery, a
+    // rollback-journal writer) is waited for a moment, then left to the next pass: a
+    // pass (and the status line's) must not stall on an agent's lock.
+    db.busy_timeout(std::time::Duration::from_millis(100))?;
     Ok(db)
 }
 

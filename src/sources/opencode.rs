@@ -19,10 +19,16 @@
 //! (OpenCode's for models it has no price for) is no figure, and the tokens are priced.
 //!
 //! A subtask's session (`session.parent_id`) is filed under its parent's, so the session
-//! view shows one session per conversation. Deleting a session in OpenCode deletes its
+//! view shows one session per conversation (in the database; a legacy file's subtask
+//! stays its own session).
+//!
+//! Before v1.2 OpenCode wrote each message to `storage/message/<session>/msg_<id>.json`,
+//! rewritten whole as it streamed; v1.2 copies them into the database under the same
+//! ids. Those files are read as the rewritten shape (again when their size or time
+//! moved), and a message in both counts once: same agent, same message id. Deleting a session in OpenCode deletes its
 //! messages; the ledger never deletes, so what it read stays.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -32,6 +38,7 @@ use crate::ingest::discover::Roots;
 use crate::ingest::parse::{MAX_TOKENS, Parsed, Record, Tokens};
 use crate::sources::codex::project_of_cwd;
 use crate::sources::database::DatabaseReader;
+use crate::sources::rewritten::DocumentParser;
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
 
 /// The variable OpenCode (and ccusage) read for its data folder.
@@ -121,6 +128,34 @@ impl DatabaseReader for OpenCode {
                 })
     }
 
+    fn documents(&self, folder: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let Ok(sessions) = std::fs::read_dir(folder.join("storage").join("message")) else {
+            return found;
+        };
+        for session in sessions.filter_map(|e| e.ok()) {
+            let Ok(messages) = std::fs::read_dir(session.path()) else {
+                continue;
+            };
+            found.extend(
+                messages
+                    .filter_map(|e| e.ok())
+                    .filter(|e| {
+                        e.file_name()
+                            .to_str()
+                            .is_some_and(|n| n.starts_with("msg_") && n.ends_with(".json"))
+                    })
+                    .map(|e| e.path()),
+            );
+        }
+        found.sort();
+        found
+    }
+
+    fn document_parser(&self) -> Option<&'static dyn DocumentParser> {
+        Some(&OPENCODE)
+    }
+
     fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
         // No index on time_updated (OpenCode has none, and we may not add one): one scan,
         // which decodes only the columns before `data` for rows it passes over.
@@ -153,8 +188,19 @@ impl DatabaseReader for OpenCode {
     }
 }
 
+/// A message file of OpenCode before v1.2 (the database copies them in, ids kept).
+impl DocumentParser for OpenCode {
+    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+        Ok(record_of(document)?.into_iter().collect())
+    }
+}
+
 #[derive(Deserialize)]
 struct Message {
+    /// In a legacy file only: a database row's id and session are its columns.
+    id: Option<String>,
+    #[serde(rename = "sessionID")]
+    session_id: Option<String>,
     role: Option<String>,
     #[serde(rename = "modelID")]
     model_id: Option<String>,
@@ -219,6 +265,8 @@ pub fn record_of(data: &[u8]) -> Result<Option<Record>> {
     let cwd = message.path.and_then(|p| p.cwd.or(p.root));
     Ok(Some(Record {
         agent: Agent::OpenCode,
+        message_id: message.id,
+        line_session_id: message.session_id,
         ts_ms,
         model: message.model_id.filter(|m| !m.is_empty()),
         tokens,
