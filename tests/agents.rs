@@ -281,3 +281,24 @@ fn metrics_label_every_series_with_its_agent() {
         "{text}"
     );
 }
+
+/// A `once` that finds nothing new writes nothing (issue 18, speed): the pass record of
+/// an earlier run less than a minute old stands, so cron runs do not wake the disk.
+#[test]
+fn a_no_change_once_right_after_another_writes_nothing() {
+    let s = both();
+    let recorded = s.status()["last_full_pass"].clone();
+    assert!(recorded.is_string());
+    // The main file: a write would reach it at the close's checkpoint. (Its WAL is made
+    // on open and removed on close, written to or not.)
+    let stamp = || {
+        let meta = std::fs::metadata(&s.db).unwrap();
+        (meta.len(), meta.modified().unwrap())
+    };
+    let before = stamp();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let stats = s.once();
+    assert_eq!(stats["files_changed"], 0);
+    assert_eq!(s.status()["last_full_pass"], recorded);
+    assert_eq!(stamp(), before, "the ledger was written");
+}

@@ -1,8 +1,9 @@
-//! Finds the transcripts: which data roots to search, and every `*.jsonl` under their
-//! `projects/` folders.
+//! Finds the transcripts: Claude Code's data roots, and every `*.jsonl` below the folders
+//! the sources name (each root's `projects/`, Codex's `sessions/` and
+//! `archived_sessions/`: see `sources`), each found file tagged with its agent.
 //!
-//! A root comes from `--source`, else `CLAUDE_CONFIG_DIR` (a comma list), else the two
-//! places Claude Code uses by default. The walk never fails as a whole: an unreadable
+//! A Claude root comes from `--source`, else `CLAUDE_CONFIG_DIR` (a comma list), else the
+//! two places Claude Code uses by default. The walk never fails as a whole: an unreadable
 //! folder, a symlink loop or a link that leads outside the root is reported as a warning
 //! and passed over, because one bad entry must not stop the ledger from being kept.
 

@@ -128,8 +128,9 @@ pub fn human_bytes(bytes: u64) -> String {
 /// rest of the ledger is from it.
 pub const LAST_FULL_PASS: &str = "last_full_pass_ms";
 
-/// A no-change full pass records its time at most this often: a `watch` every few
-/// seconds must not turn into a write every few seconds.
+/// A no-change full pass records its time at most this often, whichever process made the
+/// last record: a `watch` every few seconds, or `once` from cron every minute, must not
+/// turn into a write (and its fsyncs) every time.
 const FULL_PASS_RECORD_EVERY_MS: i64 = 60_000;
 
 /// Told how a pass advances, for a progress bar. `start` comes once the walk knows what
@@ -368,6 +369,13 @@ impl<'s> Ingestor<'s> {
                 .set_meta("last_ingest", &serde_json::to_string(&self.stats)?)?;
         }
         let now_ms = jiff::Timestamp::now().as_millisecond();
+        if self.full_pass_recorded_ms.is_none() {
+            // Recorded by an earlier process (the last cron run): a read, not a write.
+            self.full_pass_recorded_ms = self
+                .store
+                .meta(LAST_FULL_PASS)?
+                .and_then(|ms| ms.parse().ok());
+        }
         if self.stats.files_changed > 0
             || self
                 .full_pass_recorded_ms

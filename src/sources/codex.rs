@@ -49,6 +49,9 @@ pub static CODEX: Codex = Codex;
 /// The variable Codex itself reads for its home.
 pub const HOME_VAR: &str = "CODEX_HOME";
 
+/// The model of a usage event no `turn_context` named.
+pub const NO_MODEL: &str = "codex-unknown-model";
+
 /// The folders below a Codex home that hold rollouts, in the order they are read: a
 /// rollout still in `sessions/` is read before its archived copy.
 const FOLDERS: [&str; 2] = ["sessions", "archived_sessions"];
@@ -203,6 +206,28 @@ static KINDS: LazyLock<[memmem::Finder<'static>; 3]> = LazyLock::new(|| {
     ]
 });
 
+/// Whether a line is one of the three kinds that matter, read from where Codex puts its
+/// kind: `{"timestamp":"…","type":"event_msg","payload":{"type":"token_count",…`, in the
+/// first bytes. Most of a rollout's bytes are tool output in lines of other kinds, so
+/// this spares scanning them whole. `None`: the line is not laid out that way, and is
+/// looked through whole (`KINDS`).
+fn kind_at_start(line: &[u8]) -> Option<bool> {
+    const TYPE: &[u8] = br#""type":""#;
+    let head = &line[..line.len().min(160)];
+    let at = memmem::find(head, TYPE)? + TYPE.len();
+    let kind = &head[at..];
+    let end = memchr::memchr(b'"', kind)?;
+    match &kind[..end] {
+        b"session_meta" | b"turn_context" => Some(true),
+        b"event_msg" => {
+            let payload = &kind[end..];
+            let at = memmem::find(payload, TYPE)? + TYPE.len();
+            Some(payload[at..].starts_with(b"token_count\""))
+        }
+        _ => Some(false),
+    }
+}
+
 #[derive(Deserialize)]
 struct RawLine<'a> {
     #[serde(borrow)]
@@ -261,7 +286,11 @@ impl LineParser for Rollout {
 
     fn line(&mut self, line: &[u8]) -> Parsed {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if !KINDS.iter().any(|k| k.find(line).is_some()) {
+        let wanted = match kind_at_start(line) {
+            Some(wanted) => wanted,
+            None => KINDS.iter().any(|k| k.find(line).is_some()),
+        };
+        if !wanted {
             return Parsed::Other;
         }
         let Ok(text) = simdutf8::basic::from_utf8(line) else {
@@ -378,7 +407,9 @@ impl Rollout {
             line_session_id: state.session.clone(),
             project: state.cwd.as_deref().map(project_of_cwd),
             cwd: state.cwd.clone(),
-            model: state.model.clone(),
+            // Rollouts older than `turn_context` name no model: counted, and listed as a
+            // model without a price rather than priced as a guess (ccusage guesses gpt-5).
+            model: Some(state.model.as_deref().unwrap_or(NO_MODEL).to_string()),
             message_id: Some(totals.key()),
             request_id: Some(match state.replay {
                 // Unlike the parent's own, so that the parent's copy, whenever read, wins
@@ -496,6 +527,37 @@ mod tests {
         assert_eq!(records[0].tokens.input, 500);
         assert_eq!(records[0].tokens.output, 20);
         assert_eq!(records[0].model.as_deref(), Some("gpt-5-codex"));
+    }
+
+    #[test]
+    fn the_kind_is_read_from_the_start_where_codex_puts_it() {
+        let big = format!(
+            r#"{{"timestamp":"2025-10-01T09:00:00Z","type":"response_item","payload":{{"type":"function_call_output","output":"{}"token_count""}}}}"#,
+            "x".repeat(1000)
+        );
+        assert_eq!(kind_at_start(big.as_bytes()), Some(false));
+        assert_eq!(kind_at_start(META.as_bytes()), Some(true));
+        assert_eq!(kind_at_start(CONTEXT.as_bytes()), Some(true));
+        let counted = count("2025-10-01T10:00:05Z", [1, 0, 1, 0, 2]);
+        assert_eq!(kind_at_start(counted.as_bytes()), Some(true));
+        let message = r#"{"timestamp":"2025-10-01T09:00:00Z","type":"event_msg","payload":{"type":"agent_message","message":"token_count"}}"#;
+        assert_eq!(kind_at_start(message.as_bytes()), Some(false));
+        // Laid out otherwise: looked through whole.
+        let other = format!(
+            r#"{{"payload":{{"x":"{}","model":"gpt-5"}},"type":"turn_context"}}"#,
+            "y".repeat(200)
+        );
+        assert_eq!(kind_at_start(other.as_bytes()), None);
+        let mut p = Rollout::default();
+        p.line(other.as_bytes());
+        assert!(p.take_state().unwrap().contains("gpt-5"));
+    }
+
+    #[test]
+    fn usage_before_any_turn_context_has_a_model_marked_unknown() {
+        let mut p = Rollout::default();
+        let records = lines(&mut p, &count("2025-05-01T10:00:00Z", [100, 0, 5, 0, 105]));
+        assert_eq!(records[0].model.as_deref(), Some(NO_MODEL));
     }
 
     #[test]
