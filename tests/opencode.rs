@@ -141,6 +141,10 @@ fn a_message_updated_in_place_while_it_streams_counts_once_with_its_final_counts
     let agents = s.report(&["agents"]);
     assert_eq!(agents["agents"][0]["agent"], "opencode");
     assert_eq!(agents["agents"][0]["requests"], 1);
+    // The watermark is the cursor's state: no bytes were tailed.
+    let status = s.status();
+    assert_eq!(status["bytes_parsed"], 0, "{status}");
+    assert_eq!(status["agents"][0]["files"], 1, "{status}");
 }
 
 #[test]

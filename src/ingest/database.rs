@@ -3,8 +3,9 @@
 //!
 //! A database's place is a `files` row like a transcript's, read differently: its
 //! identity is the database file's and its `-wal` file's together (OpenCode writes into
-//! the WAL; the database file itself changes only at a checkpoint), and its `offset` is
-//! the watermark, the greatest `time_updated` read. An unchanged identity costs two
+//! the WAL; the database file itself changes only at a checkpoint), and its parser state (the
+//! `state` column, committed with the cursor) is the watermark, the greatest
+//! `time_updated` read; its offset stays 0 (no bytes are tailed). An unchanged identity costs two
 //! `stat`s and no query; a changed one costs one query, of the rows updated since the
 //! watermark. The rows and the watermark join the pass's batch and commit together, so a
 //! pass killed at any point has either read a database up to its watermark or not at all.
@@ -225,7 +226,10 @@ impl Ingestor<'_> {
             if committed.is_some_and(|c| c.identity == identity && identity.mtime_ns != 0) {
                 continue;
             }
-            let watermark = committed.map_or(0, |c| c.offset as i64);
+            let watermark = match committed.and_then(|c| c.id) {
+                Some(id) => watermark_of(self.store.parser_state(id)?),
+                None => 0,
+            };
             let read = open(&db.path).and_then(|conn| db.reader.read_since(&conn, watermark));
             let (records, next) = match read {
                 Ok(read) => read,
@@ -250,11 +254,12 @@ impl Ingestor<'_> {
                 id: committed.and_then(|c| c.id),
                 identity,
                 head: Head::default(),
-                offset: next.max(0) as u64,
+                offset: 0,
                 lines: committed.map_or(0, |c| c.lines) + records.len() as u64,
                 lines_skipped: 0,
             };
             let segment = self.batch.advance(&info, committed.as_ref(), cursor);
+            self.batch.segments[segment].state = Some(next.to_string());
             for record in records {
                 self.batch.push(segment, record);
             }
@@ -267,6 +272,12 @@ impl Ingestor<'_> {
         self.stats.warnings += 1;
         self.stats.files_unreadable += 1;
     }
+}
+
+/// The watermark kept as a database cursor's state; none (or damage) reads the database
+/// from its start, which the dedup rules make exact.
+fn watermark_of(state: Option<String>) -> i64 {
+    state.and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 /// Whether reading failed only because another connection held the database.
