@@ -54,6 +54,18 @@ fn main() {
             .env("HOME", &home)
             .env_remove("CODEX_HOME")
             .env_remove("CLAUDE_CONFIG_DIR");
+        // No other agent's files either: the days must be the generated home's alone.
+        for var in [
+            "GEMINI_CLI_HOME",
+            "GEMINI_DATA_DIR",
+            "QWEN_RUNTIME_DIR",
+            "QWEN_HOME",
+            "QWEN_DATA_DIR",
+            "AMP_DATA_DIR",
+            "COPILOT_HOME",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd
     };
     let mut cold = Vec::new();

@@ -539,6 +539,555 @@ pub fn merge(expected: &mut Expected, other: Expected) {
     expected.lines += other.lines;
 }
 
+/// A generated tree of another agent, with its two oracles: what a correct reader must
+/// report, and what ccusage 20.0.24 reports, its known miscounts modelled (each one is
+/// shown, with the lines involved, in `fixtures/README.md`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgentTree {
+    pub expected: Expected,
+    /// ccusage's daily `[inputTokens, outputTokens, cacheCreationTokens, cacheReadTokens]`
+    /// by UTC day.
+    pub ccusage: BTreeMap<String, Sums>,
+}
+
+impl AgentTree {
+    fn ccusage(&mut self, ts_ms: i64, sums: Sums) {
+        let entry = self
+            .ccusage
+            .entry(iso(ts_ms)[..10].to_string())
+            .or_default();
+        for i in 0..4 {
+            entry[i] += sums[i];
+        }
+    }
+}
+
+/// Gemini's `usageMetadata` of one generated reply: `prompt` includes `cached`.
+#[derive(Clone, Copy, Debug)]
+struct GeminiUsage {
+    prompt: u64,
+    candidates: u64,
+    cached: u64,
+    thoughts: u64,
+    tool: u64,
+    /// Thoughts inside the candidates (an OpenAI-compatible API behind Qwen Code), so
+    /// `total` = prompt + candidates; else on top of them, as Gemini's API counts.
+    thoughts_inside: bool,
+}
+
+impl GeminiUsage {
+    fn random(rng: &mut Rng, thoughts_inside: bool) -> GeminiUsage {
+        let prompt = rng.range(500, 250_000);
+        let cached = if rng.chance(0.3) {
+            0
+        } else {
+            rng.range(0, prompt)
+        };
+        let thoughts = if rng.chance(0.4) {
+            0
+        } else {
+            rng.range(1, 2_000)
+        };
+        let candidates = rng.range(1, 3_000) + if thoughts_inside { thoughts } else { 0 };
+        GeminiUsage {
+            prompt,
+            candidates,
+            cached,
+            thoughts,
+            tool: if !thoughts_inside && rng.chance(0.1) {
+                rng.range(1, 400)
+            } else {
+                0
+            },
+            thoughts_inside,
+        }
+    }
+
+    fn thoughts_on_top(&self) -> u64 {
+        if self.thoughts_inside {
+            0
+        } else {
+            self.thoughts
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.prompt + self.candidates + self.thoughts_on_top() + self.tool
+    }
+
+    /// What the ledger bills: non-cached prompt and tool prompts as input, thoughts as
+    /// output, cached as cache reads.
+    fn sums(&self) -> Sums {
+        [
+            self.prompt - self.cached + self.tool,
+            self.candidates + self.thoughts_on_top(),
+            0,
+            self.cached,
+        ]
+    }
+
+    /// Gemini CLI's `tokens`.
+    fn tokens_json(&self) -> String {
+        format!(
+            r#"{{"input":{},"output":{},"cached":{},"thoughts":{},"tool":{},"total":{}}}"#,
+            self.prompt,
+            self.candidates,
+            self.cached,
+            self.thoughts,
+            self.tool,
+            self.total()
+        )
+    }
+
+    /// Qwen Code's `usageMetadata`.
+    fn metadata_json(&self) -> String {
+        format!(
+            r#"{{"promptTokenCount":{},"candidatesTokenCount":{},"thoughtsTokenCount":{},"totalTokenCount":{},"cachedContentTokenCount":{}}}"#,
+            self.prompt,
+            self.candidates,
+            self.thoughts,
+            self.total(),
+            self.cached
+        )
+    }
+}
+
+fn uuid(rng: &mut Rng) -> String {
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        rng.hex(8),
+        rng.hex(4),
+        rng.hex(3),
+        rng.hex(3),
+        rng.hex(12)
+    )
+}
+
+const GEMINI_MODELS: [&str; 3] = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview"];
+
+/// A message of a Gemini CLI session as last written, and the usage of a reply.
+#[derive(Clone)]
+struct GeminiMessage {
+    line: String,
+    reply: Option<(i64, GeminiUsage)>,
+}
+
+/// One Gemini CLI session file being written.
+struct GeminiSession<'a> {
+    rng: &'a mut Rng,
+    lines: Vec<String>,
+    /// Every message as last written, in order (what a `$set` dump repeats).
+    messages: Vec<GeminiMessage>,
+    model: String,
+    /// A line of this file named a model (ccusage bills a reply without one under it).
+    named_model: bool,
+    /// A legacy `.json` document: ccusage drops its replies without a model.
+    document: bool,
+}
+
+impl GeminiSession<'_> {
+    fn new<'a>(rng: &'a mut Rng, model: &str) -> GeminiSession<'a> {
+        GeminiSession {
+            rng,
+            lines: Vec::new(),
+            messages: Vec::new(),
+            model: model.to_string(),
+            named_model: false,
+            document: false,
+        }
+    }
+
+    fn meta(&mut self, session_id: &str, ts_ms: i64, kind: &str) {
+        self.lines.push(format!(
+            r#"{{"sessionId":"{session_id}","projectHash":"{}","startTime":"{}","lastUpdated":"{}","kind":"{kind}"}}"#,
+            self.rng.hex(64),
+            iso(ts_ms),
+            iso(ts_ms)
+        ));
+    }
+
+    fn push(&mut self, message: GeminiMessage) {
+        self.named_model |= message.line.contains(r#""model":"#);
+        self.lines.push(message.line.clone());
+        self.messages.push(message);
+    }
+
+    fn user(&mut self, ts_ms: i64) {
+        let id = uuid(self.rng);
+        self.push(GeminiMessage {
+            line: format!(
+                r#"{{"id":"{id}","timestamp":"{}","type":"user","content":[{{"text":"Please refactor the parser and add tests."}}]}}"#,
+                iso(ts_ms)
+            ),
+            reply: None,
+        });
+        self.lines
+            .push(format!(r#"{{"$set":{{"lastUpdated":"{}"}}}}"#, iso(ts_ms)));
+    }
+
+    /// One reply, counted once however often it is appended again: often first without
+    /// its tokens, then with them, then with a tool call added; sometimes (a synthetic
+    /// message, after one that named a model) without a model, billed under the one
+    /// before it.
+    fn reply(&mut self, ts_ms: i64, tree: &mut AgentTree) {
+        if self.rng.chance(0.3) {
+            self.model = GEMINI_MODELS[self.rng.below(GEMINI_MODELS.len() as u64) as usize].into();
+        }
+        let usage = GeminiUsage::random(self.rng, false);
+        let id = uuid(self.rng);
+        let model = if self.named_model && self.rng.chance(0.05) {
+            String::new()
+        } else {
+            format!(r#","model":"{}""#, self.model)
+        };
+        let head = format!(
+            r#"{{"id":"{id}","timestamp":"{}","type":"gemini","content":[{{"text":"Here is the change."}}],"thoughts":[]"#,
+            iso(ts_ms)
+        );
+        if self.rng.chance(0.4) {
+            self.lines.push(format!(r#"{head},"tokens":null{model}}}"#));
+        }
+        let with_tokens = format!(r#"{head},"tokens":{}{model}"#, usage.tokens_json());
+        let mut last = format!("{with_tokens}}}");
+        if self.rng.chance(0.3) {
+            self.lines.push(last);
+            last = format!(
+                r#"{with_tokens},"toolCalls":[{{"id":"read_file-{}","name":"read_file","args":{{"file_path":"src/lib.rs"}},"status":"success","timestamp":"{}"}}]}}"#,
+                self.rng.hex(8),
+                iso(ts_ms + 500)
+            );
+        }
+        self.push(GeminiMessage {
+            line: last,
+            reply: Some((ts_ms, usage)),
+        });
+        count(&mut tree.expected, ts_ms, usage.sums());
+        if !(self.document && model.is_empty()) {
+            gemini_ccusage(tree, ts_ms, &usage);
+        }
+    }
+
+    /// What a session does besides messages: a `$set` repeating the whole history, a
+    /// rewind to an earlier message (its usage stays billed), an `info` message, a line
+    /// cut off.
+    fn noise(&mut self, ts_ms: i64) {
+        match self.rng.below(8) {
+            0 => {
+                let history: Vec<&str> = self.messages.iter().map(|m| m.line.as_str()).collect();
+                self.lines.push(format!(
+                    r#"{{"$set":{{"messages":[{}],"lastUpdated":"{}"}}}}"#,
+                    history.join(","),
+                    iso(ts_ms)
+                ));
+            }
+            1 if !self.messages.is_empty() => {
+                let at = self.rng.below(self.messages.len() as u64) as usize;
+                let id = self.messages[at].line[7..43].to_string();
+                self.lines.push(format!(r#"{{"$rewindTo":"{id}"}}"#));
+                self.messages.truncate(at);
+            }
+            2 => {
+                let id = uuid(self.rng);
+                self.push(GeminiMessage {
+                    line: format!(
+                        r#"{{"id":"{id}","timestamp":"{}","type":"info","content":"Request cancelled."}}"#,
+                        iso(ts_ms)
+                    ),
+                    reply: None,
+                });
+            }
+            3 => self.lines.push(
+                r#"{"id":"cut","timestamp":"2025-09-01T00:00:00.000Z","type":"gemini","tokens":{"input":9"#
+                    .to_string(),
+            ),
+            _ => {}
+        }
+    }
+
+    /// A legacy `.json`: the whole session as one pretty-printed document.
+    fn document(&self, session_id: &str, start_ms: i64) -> String {
+        let messages: Vec<String> = self
+            .messages
+            .iter()
+            .map(|m| format!("    {}", m.line))
+            .collect();
+        format!(
+            "{{\n  \"sessionId\": \"{session_id}\",\n  \"projectHash\": \"{}\",\n  \"startTime\": \"{}\",\n  \"lastUpdated\": \"{}\",\n  \"messages\": [\n{}\n  ]\n}}",
+            "0".repeat(64),
+            iso(start_ms),
+            iso(start_ms),
+            messages.join(",\n")
+        )
+    }
+}
+
+/// ccusage's Gemini figures for a reply: thoughts left out of its output column.
+fn gemini_ccusage(tree: &mut AgentTree, ts_ms: i64, usage: &GeminiUsage) {
+    let [input, _, _, cache_read] = usage.sums();
+    tree.ccusage(ts_ms, [input, usage.candidates, 0, cache_read]);
+}
+
+/// A Gemini CLI home under `root` (what `~/.gemini` holds): sessions in
+/// `tmp/<project>/chats/session-*.jsonl` with every trap of `fixtures/README.md`
+/// (messages appended again, `$set` history dumps, rewinds, replies without a model,
+/// damaged lines), subagents in `chats/<parent id>/`, and legacy `session-*.json`
+/// documents, half of them resumed into a `.jsonl` beside them that repeats their
+/// messages (which ccusage counts twice; and it drops a document's replies without a
+/// model, which it bills under the last model in a `.jsonl`).
+pub fn gemini(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6e6d);
+    let mut tree = AgentTree::default();
+    let project_count = (spec.files / 20).max(1);
+    for _ in 0..spec.files {
+        let project = rng.below(project_count as u64);
+        let chats = root
+            .join("tmp")
+            .join(format!("project-{project}"))
+            .join("chats");
+        let session_id = uuid(&mut rng);
+        let start = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let stem = format!(
+            "session-{}-{}",
+            iso(start)[..16].replace(':', "-"),
+            &session_id[..8]
+        );
+        let legacy = rng.chance(0.1);
+        let mut session = GeminiSession::new(&mut rng, GEMINI_MODELS[0]);
+        let mut subagents = Vec::new();
+        let mut ts = start;
+        if legacy {
+            // Written whole by a version before 0.39: messages only.
+            session.document = true;
+            for _ in 0..session.rng.range(1, 4) {
+                ts += session.rng.range(5_000, 400_000) as i64;
+                session.user(ts);
+                ts += session.rng.range(2_000, 60_000) as i64;
+                session.reply(ts, &mut tree);
+            }
+            let document = session.document(&session_id, start);
+            write_file(
+                &chats.join(format!("{stem}.json")),
+                &[document],
+                &mut tree.expected,
+            )?;
+            if session.rng.chance(0.5) {
+                continue;
+            }
+            // Resumed by 0.39 on: the metadata, every message again, then new turns.
+            let old = std::mem::take(&mut session.messages);
+            session.document = false;
+            session.lines.clear();
+            session.meta(&session_id, start, "main");
+            for message in old {
+                if let Some((ts_ms, usage)) = message.reply {
+                    gemini_ccusage(&mut tree, ts_ms, &usage);
+                }
+                session.push(message);
+            }
+            session
+                .lines
+                .push(format!(r#"{{"$set":{{"sessionId":"{session_id}"}}}}"#));
+            ts += 86_400_000;
+        } else {
+            session.meta(&session_id, start, "main");
+        }
+        for _ in 0..session.rng.range(1, spec.turns as u64 * 2) {
+            ts += session.rng.range(5_000, 400_000) as i64;
+            session.user(ts);
+            for _ in 0..session.rng.range(1, 4) {
+                ts += session.rng.range(2_000, 60_000) as i64;
+                session.reply(ts, &mut tree);
+                if session.rng.chance(0.03) {
+                    subagents.push(gemini_subagent(session.rng, ts, &mut tree));
+                }
+            }
+            session.noise(ts);
+        }
+        let lines = std::mem::take(&mut session.lines);
+        write_file(
+            &chats.join(format!("{stem}.jsonl")),
+            &lines,
+            &mut tree.expected,
+        )?;
+        for (id, lines) in subagents {
+            let path = chats.join(&session_id).join(format!("{id}.jsonl"));
+            write_file(&path, &lines, &mut tree.expected)?;
+        }
+    }
+    Ok(tree)
+}
+
+/// A Gemini CLI subagent: its own session file, with its own replies.
+fn gemini_subagent(rng: &mut Rng, mut ts: i64, tree: &mut AgentTree) -> (String, Vec<String>) {
+    let id = uuid(rng);
+    let mut sub = GeminiSession::new(rng, GEMINI_MODELS[1]);
+    sub.meta(&id, ts, "subagent");
+    sub.user(ts);
+    for _ in 0..sub.rng.range(1, 4) {
+        ts += sub.rng.range(2_000, 40_000) as i64;
+        sub.reply(ts, tree);
+    }
+    (id, sub.lines)
+}
+
+const QWEN_MODELS: [&str; 3] = ["qwen3-coder-plus", "qwen3-coder-flash", "gemini-2.5-flash"];
+
+/// A line of a generated Qwen Code session, and the usage of an assistant record.
+struct QwenRecord {
+    line: String,
+    usage: Option<(i64, GeminiUsage)>,
+}
+
+/// ccusage's Qwen figures for an assistant record: the whole prompt as input (cached
+/// tokens included, and also as cache reads), the candidates as output.
+fn qwen_ccusage(tree: &mut AgentTree, ts_ms: i64, usage: &GeminiUsage) {
+    tree.ccusage(ts_ms, [usage.prompt, usage.candidates, 0, usage.cached]);
+}
+
+/// A Qwen Code dir under `root` (what `~/.qwen` holds): sessions in
+/// `projects/<project>/chats/<id>.jsonl` whose assistant records carry `usageMetadata`
+/// in both of its shapes (thoughts inside the candidates, or on top), telemetry records
+/// repeating the counts, assistant records without usage, damaged lines, `/branch`
+/// sessions starting with verbatim copies of an earlier session's records (which ccusage
+/// counts again), and sessions archived in `chats/archive/` (which ccusage does not read).
+pub fn qwen(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x7177);
+    let mut tree = AgentTree::default();
+    let project_count = (spec.files / 20).max(1);
+    let mut finished: Vec<(String, Vec<QwenRecord>)> = Vec::new();
+    for _ in 0..spec.files {
+        let project = rng.below(project_count as u64);
+        let cwd = format!("/home/dev/work/project-{project}");
+        let session_id = uuid(&mut rng);
+        let archived = rng.chance(0.05);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut records: Vec<QwenRecord> = Vec::new();
+        if !finished.is_empty() && rng.chance(0.1) {
+            // `/branch`: an earlier session's first records, verbatim but for the session
+            // id, each marked with where it came from.
+            let (from, parent) = &finished[rng.below(finished.len() as u64) as usize];
+            for record in parent.iter().take(rng.range(1, 12) as usize) {
+                let copied = &record.line[9..45];
+                let line = record.line.replacen(
+                    &format!(r#""sessionId":"{from}""#),
+                    &format!(r#""sessionId":"{session_id}""#),
+                    1,
+                );
+                let line = format!(
+                    r#"{},"forkedFrom":{{"sessionId":"{from}","messageUuid":"{copied}"}}}}"#,
+                    &line[..line.len() - 1]
+                );
+                if let Some((ts_ms, usage)) = record.usage.filter(|_| !archived) {
+                    qwen_ccusage(&mut tree, ts_ms, &usage);
+                }
+                records.push(QwenRecord { line, usage: None });
+            }
+        }
+        let own = records.len();
+        let mut parent = String::new();
+        let mut record = |rng: &mut Rng, kind: &str, ts_ms: i64, rest: &str| {
+            let uuid = uuid(rng);
+            let line = format!(
+                r#"{{"uuid":"{uuid}","parentUuid":"{parent}","sessionId":"{session_id}","timestamp":"{}","type":"{kind}","cwd":"{cwd}","version":"0.15.6","gitBranch":"main"{rest}}}"#,
+                iso(ts_ms)
+            );
+            parent = uuid;
+            line
+        };
+        for _ in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let line = record(
+                &mut rng,
+                "user",
+                ts,
+                r#","message":{"role":"user","parts":[{"text":"Please refactor the parser and add tests."}]}"#,
+            );
+            records.push(QwenRecord { line, usage: None });
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let model = QWEN_MODELS[rng.below(QWEN_MODELS.len() as u64) as usize];
+                // Qwen Code's records have no tool-use prompt count.
+                let usage = GeminiUsage {
+                    tool: 0,
+                    ..GeminiUsage::random(&mut rng, model.starts_with("qwen"))
+                };
+                let telemetry = format!(
+                    r#","subtype":"ui_telemetry","systemPayload":{{"uiEvent":{{"event.name":"qwen-code.api_response","model":"{model}","input_token_count":{},"output_token_count":{},"cached_content_token_count":{},"thoughts_token_count":{},"total_token_count":{}}}}}"#,
+                    usage.prompt,
+                    usage.candidates,
+                    usage.cached,
+                    usage.thoughts,
+                    usage.total()
+                );
+                let line = record(&mut rng, "system", ts, &telemetry);
+                records.push(QwenRecord { line, usage: None });
+                if rng.chance(0.05) {
+                    // Cancelled: no usage.
+                    let rest =
+                        format!(r#","model":"{model}","message":{{"role":"model","parts":[]}}"#);
+                    let line = record(&mut rng, "assistant", ts, &rest);
+                    records.push(QwenRecord { line, usage: None });
+                } else {
+                    count(&mut tree.expected, ts, usage.sums());
+                    if !archived {
+                        qwen_ccusage(&mut tree, ts, &usage);
+                    }
+                    let rest = format!(
+                        r#","model":"{model}","message":{{"role":"model","parts":[{{"text":"Here is the change."}}]}},"usageMetadata":{}"#,
+                        usage.metadata_json()
+                    );
+                    let line = record(&mut rng, "assistant", ts, &rest);
+                    records.push(QwenRecord {
+                        line,
+                        usage: Some((ts, usage)),
+                    });
+                }
+                ts += rng.range(1_000, 30_000) as i64;
+                let line = record(
+                    &mut rng,
+                    "tool_result",
+                    ts,
+                    r#","message":{"role":"user","parts":[{"functionResponse":{"id":"call_1","name":"read_file","response":{"output":"ok"}}}]}"#,
+                );
+                records.push(QwenRecord { line, usage: None });
+            }
+            if rng.chance(0.03) {
+                let line =
+                    r#"{"uuid":"cut","type":"assistant","usageMetadata":{"promptTokenCount":9"#;
+                records.push(QwenRecord {
+                    line: line.to_string(),
+                    usage: None,
+                });
+            }
+        }
+        let mut chats = root
+            .join("projects")
+            .join(cwd.replace('/', "-"))
+            .join("chats");
+        if archived {
+            chats.push("archive");
+        }
+        let lines: Vec<String> = records.iter().map(|r| r.line.clone()).collect();
+        write_file(
+            &chats.join(format!("{session_id}.jsonl")),
+            &lines,
+            &mut tree.expected,
+        )?;
+        // A later branch copies a session's own records (the damaged ones left out).
+        records.drain(..own);
+        records.retain(|r| r.line.len() > 45);
+        finished.push((session_id, records));
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
+    }
+    Ok(tree)
+}
+
 /// Codex CLI's cumulative token counts (OpenAI's: input includes cached, output
 /// includes reasoning).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -800,4 +1349,273 @@ pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
         }
     }
     Ok(expected)
+}
+
+const AMP_MODELS: [&str; 2] = ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"];
+
+/// An Amp data folder under `root` (what `~/.local/share/amp` holds): threads in
+/// `threads/T-<uuid>.json`, each as Amp last rewrote it, with the traps of
+/// `fixtures/README.md`: responses that give only `totalTokens`, a response still
+/// streaming (all counts 0), and older threads whose `usageLedger` events are what count
+/// (their messages' own counts are not, but their cache counts are). ccusage reads all of
+/// it as a correct reader does, so its oracle is the same.
+pub fn amp(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x616d70);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let id = format!("T-{}", uuid(&mut rng));
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let ledger = rng.chance(0.2);
+        let mut messages = Vec::new();
+        let mut events = Vec::new();
+        for turn in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(5_000, 400_000) as i64;
+            messages.push(format!(
+                r#"{{"role":"user","messageId":{},"content":[{{"type":"text","text":"step {turn}"}}]}}"#,
+                messages.len()
+            ));
+            ts += rng.range(2_000, 60_000) as i64;
+            let model = AMP_MODELS[rng.below(2) as usize];
+            let [input, output, write, read] = [
+                rng.range(1, 50),
+                rng.range(10, 3_000),
+                rng.range(0, 5_000),
+                rng.range(0, 150_000),
+            ];
+            let message_id = messages.len();
+            let credits = rng.range(1, 400) as f64 / 100.0;
+            if ledger {
+                // The event counts input and output, the message it points to the cache.
+                messages.push(format!(
+                    r#"{{"role":"assistant","messageId":{message_id},"usage":{{"model":"{model}","inputTokens":{},"outputTokens":{},"cacheCreationInputTokens":{write},"cacheReadInputTokens":{read},"timestamp":"{}"}}}}"#,
+                    input + 7,
+                    output + 7,
+                    iso(ts)
+                ));
+                events.push(format!(
+                    r#"{{"id":"{}","timestamp":"{}","model":"{model}","credits":{credits},"tokens":{{"input":{input},"output":{output}}},"toMessageId":{message_id}}}"#,
+                    uuid(&mut rng),
+                    iso(ts)
+                ));
+                count(&mut tree.expected, ts, [input, output, write, read]);
+                tree.ccusage(ts, [input, output, write, read]);
+            } else if rng.chance(0.1) {
+                // Only a total: billed as output.
+                let total = input + output + write + read;
+                messages.push(format!(
+                    r#"{{"role":"assistant","messageId":{message_id},"usage":{{"model":"{model}","totalTokens":{total},"timestamp":"{}"}}}}"#,
+                    iso(ts)
+                ));
+                count(&mut tree.expected, ts, [0, total, 0, 0]);
+                tree.ccusage(ts, [0, total, 0, 0]);
+            } else {
+                messages.push(format!(
+                    r#"{{"role":"assistant","messageId":{message_id},"state":{{"type":"complete"}},"usage":{{"model":"{model}","inputTokens":{input},"outputTokens":{output},"cacheCreationInputTokens":{write},"cacheReadInputTokens":{read},"totalInputTokens":{},"credits":{credits},"timestamp":"{}"}}}}"#,
+                    input + write + read,
+                    iso(ts)
+                ));
+                count(&mut tree.expected, ts, [input, output, write, read]);
+                tree.ccusage(ts, [input, output, write, read]);
+            }
+        }
+        if !ledger && rng.chance(0.3) {
+            // Still streaming when the file was written: nothing yet.
+            messages.push(format!(
+                r#"{{"role":"assistant","messageId":{},"state":{{"type":"streaming"}},"usage":{{"model":"{}","inputTokens":0,"outputTokens":0,"timestamp":"{}"}}}}"#,
+                messages.len(),
+                AMP_MODELS[0],
+                iso(ts + 1_000)
+            ));
+        }
+        let ledger = match ledger {
+            true => format!(r#","usageLedger":{{"events":[{}]}}"#, events.join(",")),
+            false => String::new(),
+        };
+        let document = format!(
+            r#"{{"v":7,"id":"{id}","created":{},"env":{{"initial":{{"trees":[{{"uri":"file:///home/u/project-{}"}}]}}}},"messages":[{}]{ledger}}}"#,
+            START_MS,
+            rng.below(5),
+            messages.join(",")
+        );
+        write_file(
+            &root.join("threads").join(format!("{id}.json")),
+            &[document],
+            &mut tree.expected,
+        )?;
+    }
+    Ok(tree)
+}
+
+const COPILOT_MODELS: [&str; 2] = ["claude-sonnet-4.5", "gpt-5.1"];
+
+/// One Copilot CLI process's usage of one model, as its `session.shutdown` sums it.
+#[derive(Clone, Copy, Default)]
+struct CopilotMetric {
+    input: u64,
+    output: u64,
+    read: u64,
+    write: u64,
+    requests: u64,
+}
+
+/// What ccusage makes of one session's rollups of one model: the last one seen, and the
+/// sum of the first and of each count's growth since.
+#[derive(Default)]
+struct CopilotCcusage {
+    last: Option<Sums>,
+    counted: Sums,
+}
+
+impl CopilotCcusage {
+    fn rollup(&mut self, sums: Sums) {
+        for i in 0..4 {
+            self.counted[i] += sums[i].saturating_sub(self.last.map_or(0, |l| l[i]));
+        }
+        self.last = Some(sums);
+    }
+}
+
+/// A Copilot CLI home under `root` (what `~/.copilot` holds): sessions in
+/// `session-state/<uuid>/events.jsonl` with the traps of `fixtures/README.md`: responses
+/// split into chunks that repeat their call's output count, a model named only by
+/// `session.model_change`, tool events whose text holds `"type":"session.shutdown"`,
+/// resumed sessions (one rollup per process), and sessions killed before their rollup.
+/// Every session stays within one UTC day, where ccusage files a rollup's messages too.
+/// ccusage's oracle: only rollups, taken as cumulative per session and model: the first,
+/// then each count's growth over the one before (a count that went down adds nothing).
+pub fn copilot(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x636f70);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let session = uuid(&mut rng);
+        let day = START_MS + rng.below(spec.days as u64) as i64 * 86_400_000;
+        let mut ts = day + rng.below(12 * 3_600_000) as i64;
+        let mut lines = Vec::new();
+        let mut event = 0u64;
+        let mut line = |lines: &mut Vec<String>, ts: i64, kind: &str, data: String| {
+            event += 1;
+            lines.push(format!(
+                r#"{{"type":"{kind}","data":{data},"id":"{session}-{event}","timestamp":"{}","parentId":null}}"#,
+                iso(ts)
+            ));
+        };
+        let mut ccusage: BTreeMap<&str, CopilotCcusage> = BTreeMap::new();
+        let processes = rng.range(1, 3);
+        for process in 0..processes {
+            let (kind, model) = match process {
+                0 => ("session.start", COPILOT_MODELS[0]),
+                _ => ("session.resume", COPILOT_MODELS[0]),
+            };
+            line(
+                &mut lines,
+                ts,
+                kind,
+                format!(
+                    r#"{{"sessionId":"{session}","selectedModel":"{model}","context":{{"cwd":"/home/u/app"}}}}"#
+                ),
+            );
+            let mut model = model;
+            let mut metrics: BTreeMap<&str, CopilotMetric> = BTreeMap::new();
+            for _ in 0..rng.range(1, spec.turns as u64) {
+                ts += rng.range(2_000, 300_000) as i64;
+                if rng.chance(0.15) {
+                    let new = COPILOT_MODELS[rng.below(2) as usize];
+                    line(
+                        &mut lines,
+                        ts,
+                        "session.model_change",
+                        format!(r#"{{"newModel":"{new}"}}"#),
+                    );
+                    model = new;
+                }
+                let output = rng.range(10, 2_000);
+                let call = format!("call-{}", rng.hex(12));
+                let chunks = if rng.chance(0.2) { 2 } else { 1 };
+                for chunk in 0..chunks {
+                    // Half name their model, half leave it to the last model_change.
+                    let named = match rng.chance(0.5) {
+                        true => format!(r#""model":"{model}","#),
+                        false => String::new(),
+                    };
+                    line(
+                        &mut lines,
+                        ts + chunk,
+                        "assistant.message",
+                        format!(
+                            r#"{{"messageId":"{}",{named}"outputTokens":{output},"apiCallId":"{call}","chunkIndex":{chunk},"content":"ok"}}"#,
+                            rng.hex(8)
+                        ),
+                    );
+                }
+                count(&mut tree.expected, ts, [0, output, 0, 0]);
+                if rng.chance(0.1) {
+                    line(
+                        &mut lines,
+                        ts + 5,
+                        "tool.execution_start",
+                        r#"{"toolName":"bash","arguments":{"command":"grep '\"type\":\"session.shutdown\"' log"}}"#.to_string(),
+                    );
+                }
+                let m = metrics.entry(model).or_default();
+                m.output += output;
+                m.read += rng.range(0, 100_000);
+                m.write += rng.range(0, 5_000);
+                m.input += rng.range(1, 3_000);
+                m.requests += 1;
+            }
+            if process + 1 == processes && rng.chance(0.2) {
+                break; // Killed: no rollup.
+            }
+            ts += rng.range(1_000, 60_000) as i64;
+            // Some output the messages did not say (a call whose message never came).
+            let extra = rng.range(0, 50);
+            let rollup: Vec<String> = metrics
+                .iter()
+                .map(|(model, m)| {
+                    format!(
+                        r#""{model}":{{"requests":{{"count":{},"cost":{}}},"usage":{{"inputTokens":{},"outputTokens":{},"cacheReadTokens":{},"cacheWriteTokens":{}}}}}"#,
+                        m.requests,
+                        m.requests,
+                        m.input + m.read + m.write,
+                        m.output + extra,
+                        m.read,
+                        m.write
+                    )
+                })
+                .collect();
+            line(
+                &mut lines,
+                ts,
+                "session.shutdown",
+                format!(
+                    r#"{{"shutdownType":"routine","modelMetrics":{{{}}}}}"#,
+                    rollup.join(",")
+                ),
+            );
+            for (model, m) in &metrics {
+                count(&mut tree.expected, ts, [m.input, extra, m.write, m.read]);
+                ccusage.entry(model).or_default().rollup([
+                    m.input,
+                    m.output + extra,
+                    m.write,
+                    m.read,
+                ]);
+            }
+            ts += rng.range(60_000, 3_600_000) as i64;
+        }
+        for model in ccusage.values() {
+            tree.ccusage(day, model.counted);
+        }
+        write_file(
+            &root
+                .join("session-state")
+                .join(&session)
+                .join("events.jsonl"),
+            &lines,
+            &mut tree.expected,
+        )?;
+    }
+    Ok(tree)
 }

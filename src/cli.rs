@@ -181,7 +181,7 @@ pub struct LiveArgs {
     pub ingest: IngestArgs,
 
     /// Time between polls when the OS's change notification is not used (e.g. 2s)
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = parse_interval, value_name = "DURATION")]
     pub interval: Duration,
 
     #[command(flatten)]
@@ -222,8 +222,18 @@ pub struct IngestArgs {
     pub flush_interval: Duration,
 
     /// Skip (and count) lines longer than this many MiB instead of buffering them
-    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = max_line_mib())]
     pub max_line_mib: u64,
+}
+
+/// `--max-line-mib`'s values, for transcripts and exports alike.
+fn max_line_mib() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=4096)
+}
+
+/// `--max-line-mib` in bytes.
+pub fn max_line(mib: u64) -> usize {
+    (mib as usize) << 20
 }
 
 impl From<&IngestArgs> for ingest::Options {
@@ -231,7 +241,7 @@ impl From<&IngestArgs> for ingest::Options {
         ingest::Options {
             batch_size: args.batch_size as usize,
             flush_interval: args.flush_interval,
-            max_line: (args.max_line_mib as usize) << 20,
+            max_line: max_line(args.max_line_mib),
         }
     }
 }
@@ -252,7 +262,7 @@ pub struct WatchArgs {
     pub ingest: IngestArgs,
 
     /// Time between polls when the OS's change notification is not used (e.g. 5s, 1m)
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = parse_interval, value_name = "DURATION")]
     pub interval: Duration,
 
     #[command(flatten)]
@@ -324,9 +334,13 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// A file with a malformed line imports nothing (default: its other lines are imported)
+    /// A file with a bad line imports nothing (default: its other lines are imported)
     #[arg(long)]
     pub atomic: bool,
+
+    /// A line longer than this many MiB ends its file (the rest is not read)
+    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = max_line_mib())]
+    pub max_line_mib: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -348,7 +362,7 @@ impl MetricLabel {
 #[derive(Debug, Args, Clone)]
 pub struct ChangeArgs {
     /// Walk every transcript this often, whatever the OS said (the safety net)
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5m", value_parser = parse_interval, value_name = "DURATION")]
     pub rescan: Duration,
 
     /// Poll instead of using the OS's change notification (for network file systems)
@@ -479,6 +493,21 @@ fn parse_token_limit(text: &str) -> Result<TokenLimit, String> {
             .map(TokenLimit::Tokens)
             .map_err(|_| format!("{text:?} is neither a number of tokens nor \"max\" or \"p90\"")),
     }
+}
+
+/// The shortest time between two polls or walks of the transcripts: below it a poll
+/// loop is a busy loop (`--interval 0s` spun a core).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "{text} is below the minimum of {}",
+            humantime::format_duration(MIN_INTERVAL)
+        ));
+    }
+    Ok(interval)
 }
 
 fn parse_hours(text: &str) -> Result<f64, String> {

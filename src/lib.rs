@@ -33,13 +33,20 @@
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
-//! command-line definition, `paths` the home and XDG folders and whole-file replacement.
+//! command-line definition, `paths` the home and XDG folders and whole-file replacement,
+//! `visible` how text from data is shown on a terminal (controls and bidi overrides
+//! escaped), for every format for people and every warning, `http` the bounded HTTP
+//! server that `watch --metrics-listen` answers on,
+//! `limits` the range every number from a transcript or an import must fall in.
 
 pub mod cli;
 pub mod command;
+pub mod http;
 pub mod ingest;
 pub mod ledger;
+pub mod limits;
 pub mod paths;
 pub mod render;
 pub mod report;
 pub mod sources;
+pub mod visible;

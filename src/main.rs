@@ -5,36 +5,37 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use cco_stats::cli::Cli;
+use cco_stats::cli::{Cli, Command};
 use cco_stats::command;
+use cco_stats::visible;
 
 fn main() -> ExitCode {
-    let statusline = std::env::args_os().any(|a| a == "statusline");
-    if statusline {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A status line that cannot read its flags still prints a line, and exits 0.
+        Err(e) if e.use_stderr() && parses_as_statusline() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            let first = first.trim_start_matches("error: ");
+            println!("cco-stats: {}", visible::text(first));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
+    if matches!(cli.command, Command::Statusline(_)) {
         // Claude Code shows what a status line command prints: nothing goes to stderr,
         // a panic included (the command turns it into its line).
         std::panic::set_hook(Box::new(|_| {}));
     } else {
         init_logging();
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // A status line that cannot read its flags still prints a line, and exits 0.
-        Err(e) if statusline && e.use_stderr() => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            println!("cco-stats: {}", first.trim_start_matches("error: "));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => e.exit(),
-    };
     match command::run(cli) {
         Ok(code) => code,
         Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("cco-stats: error: {err:#}");
+            eprintln!("cco-stats: error: {:#}", visible::Shown(&err));
             if let Some(advice) = command::advice(&err) {
                 eprintln!("cco-stats: {advice}");
             }
@@ -43,13 +44,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether the command line names the `statusline` subcommand, as clap reads it when it
+/// looks past the errors: a word `statusline` elsewhere (a flag's value) is not it.
+fn parses_as_statusline() -> bool {
+    Cli::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .is_ok_and(|m| m.subcommand_name() == Some("statusline"))
+}
+
 fn init_logging() {
     env_logger::Builder::new()
         .filter_level(log::LevelFilter::Warn)
         .parse_env("RUST_LOG")
         .format(|f, record| {
             let level = record.level().to_string().to_lowercase();
-            writeln!(f, "cco-stats: {level}: {}", record.args())
+            // Warnings name files, models and hosts: shown, never obeyed by the terminal.
+            writeln!(f, "cco-stats: {level}: {}", visible::Shown(record.args()))
         })
         .init();
 }

@@ -3,8 +3,9 @@
 //! unset variable means (the XDG spec: unset or empty both mean the default) and no file
 //! we write (a price file, a metrics textfile, an export) is ever seen half written.
 
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -29,40 +30,65 @@ fn non_empty_var(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Where a replacement of `target` is written before it is renamed over it: a hidden file
-/// beside it (so the rename stays on one file system), named for this process.
-pub fn temp_beside(target: &Path) -> Result<PathBuf> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = target
-        .file_name()
-        .with_context(|| format!("{} is not a file name", target.display()))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    Ok(dir.join(temp_name))
+/// A new version of a file, written beside it and renamed over it when whole: a reader
+/// sees the old file or the new one, never a part. The new file is created exclusively
+/// (`O_EXCL`) under a random hidden name, with its permissions set at creation, so a file
+/// or link someone planted in the folder is never opened, followed or inherited; dropped
+/// before `commit`, it is removed.
+pub struct Replacement {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
 }
 
-/// Replaces `path` by `text` (with permissions `mode`) in one rename, after flushing it
-/// to disk: a reader sees the old file or the new one, never a part.
-pub fn write_replacing(path: &Path, text: &str, mode: u32) -> Result<()> {
-    let temp = temp_beside(path)?;
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+impl Replacement {
+    /// Starts a replacement of `target` with permissions `mode` (0600 where the file is
+    /// private).
+    pub fn create(target: &Path, mode: u32) -> Result<Replacement> {
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let name = target
+            .file_name()
+            .with_context(|| format!("{} is not a file name", target.display()))?;
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(name);
+        prefix.push(".");
+        let temp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(mode))
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        Ok(Replacement {
+            temp,
+            target: target.to_path_buf(),
+        })
     }
-    Ok(())
+
+    pub fn file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    /// Flushes the new file to disk and renames it over the target.
+    pub fn commit(self) -> Result<()> {
+        let target = self.target;
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(self.temp.persist(&target).map_err(|e| e.error)?))
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        Ok(())
+    }
+}
+
+/// Replaces `path` by `text` (with permissions `mode`) in one rename (see `Replacement`).
+pub fn write_replacing(path: &Path, text: &str, mode: u32) -> Result<()> {
+    let replacement = Replacement::create(path, mode)?;
+    replacement
+        .file()
+        .write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    replacement.commit()
 }

@@ -355,3 +355,103 @@ fn no_progress_bar_on_a_pipe_and_nothing_at_all_with_quiet() {
         .success()
         .stderr("");
 }
+
+/// A data root that is not there (a mistyped `--source`) is a folder of transcripts that
+/// could not be read: cron must see it in the exit code, not only in a warning.
+#[test]
+fn once_on_a_missing_source_exits_1() {
+    let s = Scratch::new();
+    let missing = s.dir.path().join("nonexistent");
+    let out = assert_cmd::Command::new(common::BIN)
+        .env("HOME", s.dir.path())
+        .arg("--db")
+        .arg(&s.db)
+        .arg("--source")
+        .arg(&missing)
+        .arg("once")
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(err.contains("nonexistent/projects"), "{err}");
+}
+
+/// A transcript that is a broken link cannot be read: a warning names it, everything
+/// else is committed, and the exit code is 1.
+#[test]
+fn a_broken_transcript_link_exits_1_after_committing_the_rest() {
+    let s = Scratch::with_fixtures();
+    let link = s.root.join("projects/-home-dev-app/gone.jsonl");
+    std::os::unix::fs::symlink(s.dir.path().join("moved-away.jsonl"), &link).unwrap();
+    let out = s.cmd().arg("once").assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("gone.jsonl") && err.contains("broken link"),
+        "{err}"
+    );
+    let daily = s.daily(&["--timezone", "UTC"]);
+    expect_days(days(&daily), &FIXTURE_DAYS);
+}
+
+/// `watch --poll --interval 0s` spun a core: an interval below the minimum is refused
+/// by the parser, before anything runs.
+#[test]
+fn an_interval_below_the_minimum_is_refused() {
+    let s = Scratch::new();
+    for args in [
+        &["watch", "--poll", "--interval", "0s"][..],
+        &["watch", "--interval", "1ms"],
+        &["watch", "--rescan", "0s"],
+        &["live", "--interval", "0s"],
+    ] {
+        let out = s
+            .cmd()
+            .args(args)
+            .timeout(std::time::Duration::from_secs(5))
+            .assert()
+            .code(2);
+        let err = stderr(out.get_output());
+        assert!(err.contains("below the minimum"), "{args:?}: {err}");
+    }
+}
+
+/// Only the `statusline` subcommand answers on stdout with exit 0 whatever happens; the
+/// word elsewhere on the command line (a project named so) changes nothing.
+#[test]
+fn statusline_as_an_argument_is_not_the_status_line() {
+    let s = Scratch::with_fixtures();
+    let out = s
+        .cmd()
+        .args(["daily", "--project", "statusline", "--no-such-flag"])
+        .assert()
+        .code(2);
+    let out = out.get_output();
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr(out).contains("--no-such-flag"), "{}", stderr(out));
+
+    // Its warnings are shown, as any report's are.
+    let nowhere = s.dir.path().join("nowhere");
+    let out = s
+        .cmd()
+        .arg("--source")
+        .arg(&nowhere)
+        .args(["daily", "--project", "statusline"])
+        .assert()
+        .success();
+    let err = stderr(out.get_output());
+    assert!(err.contains("nowhere/projects"), "{err}");
+
+    // The status line itself, with a flag it does not know: a line, exit 0.
+    let out = s
+        .cmd()
+        .args(["statusline", "--no-such-flag"])
+        .write_stdin("{}")
+        .assert()
+        .success();
+    let line = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(line.starts_with("cco-stats: "), "{line}");
+    assert!(out.get_output().stderr.is_empty());
+}

@@ -330,3 +330,149 @@ fn stress_appends_truncations_and_overlapping_runs() {
     assert_eq!(daily(&s, &s.db), expected_days(&expected));
     s.cmd().arg("doctor").assert().success();
 }
+
+/// The binary with `args`, started by a shell that first runs `plant` in the scratch
+/// folder: `exec` keeps the shell's pid, so `$$` there is the pid the binary runs as, and
+/// `plant` can put files at any name derived from it.
+fn planted_first(s: &Scratch, plant: &str, args: &[&str]) -> std::process::Output {
+    let script = format!("cd \"$0\" && {plant} && exec \"$@\"");
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(s.dir.path())
+        .arg(common::BIN)
+        .arg("--db")
+        .arg(&s.db)
+        .arg("--source")
+        .arg(&s.root)
+        .args(args)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("RUST_LOG")
+        .env("HOME", s.dir.path())
+        .output()
+        .unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Someone who can write to the export's folder plants a link to a file of the user's
+/// at the temporary name (formerly `.<name>.<pid>.tmp`) and a world-writable file at the
+/// cursor file's: neither is followed or reused, and both results are private files.
+#[test]
+fn an_export_never_writes_through_a_planted_file() {
+    let s = Scratch::with_fixtures();
+    s.once();
+    let victim = s.dir.path().join("victim");
+    fs::write(&victim, "the user's own file\n").unwrap();
+    let plant = "ln -s victim .out.ndjson.$$.tmp && \
+                 : > .cursor.$$.tmp && chmod 666 .cursor.$$.tmp";
+    let out = planted_first(
+        &s,
+        plant,
+        &[
+            "export",
+            "--output",
+            "out.ndjson",
+            "--cursor-file",
+            "cursor",
+        ],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        fs::read_to_string(&victim).unwrap() == "the user's own file\n",
+        "the planted link was followed"
+    );
+    for name in ["out.ndjson", "cursor"] {
+        let path = s.dir.path().join(name);
+        assert!(fs::symlink_metadata(&path).unwrap().is_file(), "{name}");
+        assert_eq!(mode(&path), 0o600, "{name} must be private");
+    }
+    let rows = fs::read_to_string(s.dir.path().join("out.ndjson")).unwrap();
+    assert_eq!(rows.lines().count(), 10, "{rows}");
+}
+
+/// `program`, run so that file permissions bind it: as root, without the capabilities
+/// that override them (a 0555 folder stops no root process otherwise).
+fn bound_by_permissions(program: &Path) -> Command {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Command::new(program);
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--inh-caps=-all",
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--",
+    ])
+    .arg(program);
+    cmd
+}
+
+/// A ledger in a folder the user cannot write to (a shared or read-only copy), closed
+/// cleanly so it has no -shm file: reports with --no-ingest, status and doctor read it
+/// ("attempt to write a readonly database" before).
+#[test]
+fn a_ledger_in_a_read_only_folder_is_read() {
+    let s = Scratch::with_fixtures();
+    let folder = s.dir.path().join("ledger");
+    fs::create_dir_all(&folder).unwrap();
+    let db = folder.join("stats.db");
+    cco(&s, &db).arg("once").assert().success();
+    assert!(!folder.join("stats.db-shm").exists());
+    let writable = |mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&folder, fs::Permissions::from_mode(mode)).unwrap();
+    };
+    writable(0o555);
+    let probe = bound_by_permissions(Path::new("touch"))
+        .arg(folder.join("probe"))
+        .output()
+        .expect("run touch (and setpriv, as root)");
+    assert!(!probe.status.success(), "the folder must refuse writes");
+
+    let run = |args: &[&str]| {
+        bound_by_permissions(Path::new(common::BIN))
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("RUST_LOG")
+            .env("HOME", s.dir.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("--source")
+            .arg(&s.root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let daily = run(&["daily", "--json", "--no-ingest", "--timezone", "UTC"]);
+    let status = run(&["status", "--json"]);
+    let doctor = run(&["doctor"]);
+    writable(0o755);
+
+    assert!(daily.status.success(), "{}", common::stderr(&daily));
+    assert_eq!(days(&json(&daily.stdout)), cli_fixture_days());
+    assert!(status.status.success(), "{}", common::stderr(&status));
+    assert_eq!(
+        json(&status.stdout)["rows"],
+        10,
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    assert!(doctor.status.success(), "{said}{}", common::stderr(&doctor));
+    assert!(!said.contains("readonly"), "{said}");
+}
+
+/// The fixture tree's UTC days (as `tests/cli.rs` has them).
+fn cli_fixture_days() -> Vec<(String, [u64; 4])> {
+    [
+        ("2026-01-10", [120, 80, 1_000, 7_000]),
+        ("2026-01-11", [1_017, 1_027, 0, 100]),
+        ("2026-01-12", [21, 111, 0, 250_000]),
+    ]
+    .into_iter()
+    .map(|(d, s)| (d.to_string(), s))
+    .collect()
+}

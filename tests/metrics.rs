@@ -2,14 +2,17 @@
 //! the real Prometheus tools: `promtool check metrics` lints every text output, and a
 //! Prometheus server started here scrapes the watch's endpoint (as OpenMetrics, which it
 //! asks for, and as 0.0.4 text) and answers the same totals as `daily --json`. Counters
-//! never go down: not when a transcript is deleted, not when a price is cut.
+//! never go down: not when a transcript is deleted, not when a price is cut. The server
+//! holds up under abuse (a client that never reads, hundreds of idle connections at a low
+//! descriptor limit, a huge request line, endless headers, a slowloris): scrapes still
+//! answer, threads and memory stay bounded, and a listener that dies ends the watch.
 //!
 //! promtool and prometheus are test dependencies (.ci/run installs Debian's `prometheus`):
 //! a test fails, saying so, where they are missing.
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -269,14 +272,30 @@ fn free_port() -> u16 {
 
 /// A plain HTTP/1.0 request: (status, body).
 fn http(port: u16, method: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
+    let request =
+        format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    exchange(port, request.as_bytes(), Duration::from_secs(10))
+}
+
+/// `request` sent as it is, and the answer read to its end within `timeout`.
+fn exchange(port: u16, request: &[u8], timeout: Duration) -> std::io::Result<(u16, String)> {
+    let deadline = Instant::now() + timeout;
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), timeout)?;
+    stream.write_all(request)?;
+    let mut answer = Vec::new();
+    let mut chunk = [0; 64 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut chunk)? {
+            0 => break,
+            n => answer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     let status = head
         .split(' ')
@@ -308,15 +327,23 @@ impl Drop for Running {
 }
 
 fn start_watch(s: &Scratch, extra: &[&str]) -> (Running, u16) {
+    start_watch_with(s, extra, |_| {})
+}
+
+/// `start_watch`, with `adjust` applied to the command before it is spawned.
+fn start_watch_with(
+    s: &Scratch,
+    extra: &[&str],
+    adjust: impl FnOnce(&mut Command),
+) -> (Running, u16) {
     let port = free_port();
-    let child = s
-        .std_cmd()
-        .args(["watch", "--interval", "200ms", "--metrics-listen"])
+    let mut cmd = s.std_cmd();
+    cmd.args(["watch", "--interval", "200ms", "--metrics-listen"])
         .arg(format!("127.0.0.1:{port}"))
         .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::null());
+    adjust(&mut cmd);
+    let child = cmd.spawn().unwrap();
     let running = Running(child);
     wait_for("the metrics endpoint", Duration::from_secs(30), || {
         http(port, "GET", "/metrics")
@@ -538,4 +565,283 @@ fn metrics_of_no_ledger_is_an_error_and_creates_none() {
         "{err}"
     );
     assert!(!s.db.exists());
+}
+
+// The server under abuse (issue 17): each case ends by itself in seconds, and meanwhile a
+// scrape answers, and the watch's threads and peak memory stay near its idle figures.
+
+/// Threads the abused watch may have: the server holds at most 32 connections, a thread
+/// each, beside the watch's own few. The old server made one per connection.
+const MAX_THREADS: u64 = 48;
+/// Peak resident memory the abused watch may reach: a request head is read into 16 KiB
+/// at most. The old server held a request line or its headers whole.
+const MAX_PEAK_KIB: u64 = 64 * 1024;
+
+/// `Threads` and `VmHWM` (KiB) of process `pid`.
+fn threads_and_peak(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+    };
+    (field("Threads:"), field("VmHWM:"))
+}
+
+fn assert_bounded(watch: &Running) {
+    let (threads, peak) = threads_and_peak(watch.0.id());
+    assert!(threads <= MAX_THREADS, "{threads} threads");
+    assert!(peak <= MAX_PEAK_KIB, "a peak of {peak} KiB resident");
+}
+
+/// A scrape answers 200 with the metrics within 5 s.
+fn assert_scrape_answers(port: u16) {
+    let started = Instant::now();
+    let request = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    match exchange(port, request, Duration::from_secs(5)) {
+        Ok((200, body)) => assert!(body.contains("cco_stats_info"), "{body}"),
+        other => panic!("a scrape after {:?}: {other:?}", started.elapsed()),
+    }
+}
+
+/// A connection, or none if the server does not take it within a second.
+fn connect(port: u16) -> Option<TcpStream> {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()
+}
+
+/// Sends `head`, then `filler` again and again until `total` bytes went out or the server
+/// hung up; the bytes sent. A server that stops reading without hanging up fails the test.
+fn stream_until_hung_up(port: u16, head: &[u8], filler: &[u8], total: usize) -> usize {
+    let mut stream = connect(port).expect("a connection");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let chunk = filler.repeat(64 * 1024 / filler.len());
+    let mut sent = 0;
+    if stream.write_all(head).is_err() {
+        return sent;
+    }
+    while sent < total {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("the server stopped reading after {sent} bytes but kept the connection")
+            }
+            Err(_) => break,
+        }
+    }
+    sent
+}
+
+#[test]
+fn a_client_that_pipelines_and_never_reads_stalls_no_scrape() {
+    let s = Scratch::with_fixtures();
+    let (watch, port) = start_watch(&s, &[]);
+    let mut greedy = connect(port).unwrap();
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let requests = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(2000);
+    // The server may hang up before it has all of them: the write fails, and that is fine.
+    let _ = greedy.write_all(requests.as_bytes());
+    std::thread::sleep(Duration::from_secs(1));
+    for _ in 0..3 {
+        assert_scrape_answers(port);
+    }
+    assert_bounded(&watch);
+    drop(greedy);
+}
+
+/// The child gets `n` descriptors, soft and hard.
+fn limit_descriptors(cmd: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+}
+
+#[test]
+fn hundreds_of_idle_connections_at_a_low_descriptor_limit_stall_nothing() {
+    let s = Scratch::with_fixtures();
+    // 128 descriptors: the old server ran out at about a hundred connections, and its
+    // accept loop ended for good.
+    let (watch, port) = start_watch_with(&s, &[], |cmd| limit_descriptors(cmd, 128));
+    let idle: Vec<TcpStream> = (0..300).map_while(|_| connect(port)).collect();
+    assert_scrape_answers(port);
+    // The watch still reads transcripts (it has descriptors left for them).
+    let rows = s.status()["rows"].as_u64().unwrap();
+    let transcript = s.root.join("projects/-home-dev-other/s9.jsonl");
+    std::fs::write(&transcript, line("msg_new", 7)).unwrap();
+    wait_for("the new row", Duration::from_secs(20), || {
+        (s.status()["rows"].as_u64().unwrap() == rows + 1).then_some(())
+    });
+    assert_scrape_answers(port);
+    assert_bounded(&watch);
+    drop(idle);
+}
+
+#[test]
+fn a_huge_request_line_is_hung_up_on_and_costs_no_memory() {
+    let s = Scratch::with_fixtures();
+    let (watch, port) = start_watch(&s, &[]);
+    let total = 128 << 20;
+    let sent = stream_until_hung_up(port, b"GET /", b"a", total);
+    assert!(
+        sent < total,
+        "the server read a request line of {sent} bytes"
+    );
+    assert_scrape_answers(port);
+    assert_bounded(&watch);
+}
+
+#[test]
+fn thousands_of_headers_are_refused() {
+    let s = Scratch::with_fixtures();
+    let (watch, port) = start_watch(&s, &[]);
+    // A hundred headers in one piece: refused, with the status that says why.
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+        "X-Filler: y\r\n".repeat(100)
+    );
+    let (status, _) = exchange(port, request.as_bytes(), Duration::from_secs(5)).unwrap();
+    assert_eq!(status, 431);
+    // Headers without end (a million and more): hung up on early.
+    let total = 16 << 20;
+    let sent = stream_until_hung_up(
+        port,
+        b"GET /metrics HTTP/1.1\r\n",
+        b"X-Filler: y\r\n",
+        total,
+    );
+    assert!(sent < total, "the server read {sent} bytes of headers");
+    assert_scrape_answers(port);
+    assert_bounded(&watch);
+}
+
+/// Whether the server has hung up on `stream` (or answered it, which ends it too).
+fn hung_up(stream: &mut TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut byte = [0];
+    let ended = !matches!(stream.read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock);
+    stream.set_nonblocking(false).unwrap();
+    ended
+}
+
+#[test]
+fn a_slowloris_is_hung_up_on_and_holds_no_thread() {
+    let s = Scratch::with_fixtures();
+    let (watch, port) = start_watch(&s, &[]);
+    let mut slow: Vec<TcpStream> = (0..100).map_while(|_| connect(port)).collect();
+    assert_eq!(slow.len(), 100);
+    for stream in &mut slow {
+        stream.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+    }
+    let started = Instant::now();
+    let mut scraped = false;
+    while !slow.is_empty() && started.elapsed() < Duration::from_secs(15) {
+        // A header line every half second on each: never the end of a request.
+        slow.retain_mut(|stream| stream.write_all(b"X-Slow: y\r\n").is_ok() && !hung_up(stream));
+        if !scraped && started.elapsed() > Duration::from_secs(1) {
+            assert_scrape_answers(port);
+            assert_bounded(&watch);
+            scraped = true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(scraped);
+    assert!(
+        slow.is_empty(),
+        "{} slow requests still open after {:?}",
+        slow.len(),
+        started.elapsed()
+    );
+}
+
+/// Shuts the watch's listening socket down from outside, as a failing network stack
+/// would: a copy of the descriptor (pidfd_getfd, allowed to a parent) shut down for both
+/// directions makes the child's accept fail for good.
+fn kill_listener(pid: u32, port: u16) {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: plain system calls; every descriptor returned is owned below.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    assert!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
+    let _pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) };
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let entry = entry.unwrap();
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if !is_socket {
+            continue;
+        }
+        let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) } as i32;
+        assert!(
+            copy >= 0,
+            "pidfd_getfd: {}",
+            std::io::Error::last_os_error()
+        );
+        let socket = unsafe { TcpListener::from_raw_fd(copy) };
+        let mut listening: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let asked = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ACCEPTCONN,
+                (&raw mut listening).cast(),
+                &mut len,
+            )
+        };
+        if asked == 0 && listening == 1 && socket.local_addr().unwrap().port() == port {
+            assert_eq!(
+                unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_RDWR) },
+                0
+            );
+            return;
+        }
+    }
+    panic!("no socket listening on port {port} in process {pid}");
+}
+
+#[test]
+fn watch_ends_with_an_error_when_its_listener_dies() {
+    let s = Scratch::with_fixtures();
+    let (mut watch, port) = start_watch_with(&s, &[], |cmd| {
+        cmd.stderr(Stdio::piped());
+    });
+    kill_listener(watch.0.id(), port);
+    let status = wait_for("the watch to end", Duration::from_secs(20), || {
+        watch.0.try_wait().unwrap()
+    });
+    assert!(!status.success(), "{status}");
+    let mut err = String::new();
+    watch
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains(&format!("metrics server on 127.0.0.1:{port}")),
+        "{err}"
+    );
 }

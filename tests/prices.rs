@@ -11,8 +11,9 @@ use serde_json::Value;
 /// USD per million: input, output, 5-minute write, 1-hour write, read.
 type Rates = [f64; 5];
 
-/// Below every tier: 50,000 tokens of one kind per request, one request per kind.
-const EACH: u64 = 50_000;
+/// Below every tier (the lowest is 32,000): 20,000 tokens of one kind per request, one
+/// request per kind.
+const EACH: u64 = 20_000;
 
 fn line(message: &str, day: &str, model: &str, usage: Value) -> String {
     serde_json::json!({
@@ -66,9 +67,10 @@ fn per_million(tokens: u64, rate: f64) -> f64 {
     tokens as f64 * rate / 1e6
 }
 
-/// One request of each token kind priced at `rates`, and, where the family has a tier,
-/// one request above it priced whole at the tier's rates.
-fn check_family(model: &str, day: &str, rates: Rates, tier: Option<(u64, Rates)>) {
+/// One request of each token kind priced at `rates`, and, for each of the family's tiers
+/// (ascending), one request just above its threshold priced whole at the tier's rates and
+/// one at the threshold exactly, priced at the rates below it.
+fn check_family(model: &str, day: &str, rates: Rates, tiers: &[(u64, Rates)]) {
     let s = Scratch::new();
     let mut lines = Vec::new();
     let mut expected = 0.0;
@@ -78,23 +80,20 @@ fn check_family(model: &str, day: &str, rates: Rates, tier: Option<(u64, Rates)>
         lines.push(line(&format!("m{kind}"), day, model, usage(t)));
         expected += per_million(EACH, rates[kind]);
     }
-    if let Some((above, tier_rates)) = tier {
+    let mut below = rates;
+    for (i, &(above, tier_rates)) in tiers.iter().enumerate() {
+        let priced = |t: [u64; 5], rates: Rates| -> f64 {
+            t.iter().zip(rates).map(|(&n, r)| per_million(n, r)).sum()
+        };
         // Input side just above the threshold: input + cache writes + cache reads.
         let t = [above / 2, 1_000, above / 4, 0, above / 4 + 1];
-        lines.push(line("big", day, model, usage(t)));
-        expected += t
-            .iter()
-            .zip(tier_rates)
-            .map(|(&n, r)| per_million(n, r))
-            .sum::<f64>();
-        // At the threshold exactly: not above it, so the normal rates.
+        lines.push(line(&format!("big{i}"), day, model, usage(t)));
+        expected += priced(t, tier_rates);
+        // At the threshold exactly: not above it, so the rates below it.
         let t = [above / 2, 1_000, above / 4, 0, above / 4];
-        lines.push(line("edge", day, model, usage(t)));
-        expected += t
-            .iter()
-            .zip(rates)
-            .map(|(&n, r)| per_million(n, r))
-            .sum::<f64>();
+        lines.push(line(&format!("edge{i}"), day, model, usage(t)));
+        expected += priced(t, below);
+        below = tier_rates;
     }
     write_session(&s, "s", &lines);
     let report = day_report(&s, day, &[]);
@@ -109,13 +108,13 @@ macro_rules! family {
     ($name:ident, $model:expr, $day:expr, $rates:expr) => {
         #[test]
         fn $name() {
-            check_family($model, $day, $rates, None);
+            check_family($model, $day, $rates, &[]);
         }
     };
-    ($name:ident, $model:expr, $day:expr, $rates:expr, tier $above:expr => $tier:expr) => {
+    ($name:ident, $model:expr, $day:expr, $rates:expr, $(tier $above:expr => $tier:expr),+) => {
         #[test]
         fn $name() {
-            check_family($model, $day, $rates, Some(($above, $tier)));
+            check_family($model, $day, $rates, &[$(($above, $tier)),+]);
         }
     };
 }
@@ -210,6 +209,205 @@ family!(
     [0.25, 1.25, 0.3, 0.5, 0.03]
 );
 
+// The other agents' models. OpenAI, Google, Qwen, Z.ai, Moonshot, DeepSeek and MiniMax
+// bill input without cache hits, cache hits (the ledger's cache reads) and output with
+// reasoning; only Qwen and MiniMax charge for writing a cache. Rates per the pages cited
+// in prices.toml.
+const GPT_5: Rates = [1.25, 10.0, 0.0, 0.0, 0.125];
+const GPT_5_MINI: Rates = [0.25, 2.0, 0.0, 0.0, 0.025];
+const GPT_5_2: Rates = [1.75, 14.0, 0.0, 0.0, 0.175];
+const GLM_4_X: Rates = [0.6, 2.2, 0.0, 0.0, 0.11];
+const GEMINI_PRO: Rates = [2.0, 12.0, 0.0, 0.0, 0.2];
+const GEMINI_PRO_LONG: Rates = [4.0, 18.0, 0.0, 0.0, 0.4];
+const KIMI_K2: Rates = [0.6, 2.5, 0.0, 0.0, 0.15];
+const MINIMAX_M2: Rates = [0.3, 1.2, 0.375, 0.375, 0.03];
+
+family!(
+    gpt_5_codex_behind_a_provider_prefix,
+    "openai/gpt-5-codex",
+    "2025-10-01",
+    GPT_5
+);
+family!(gpt_5, "gpt-5", "2025-09-01", GPT_5);
+family!(
+    gpt_5_mini_dated_snapshot,
+    "gpt-5-mini-2025-08-07",
+    "2025-09-01",
+    GPT_5_MINI
+);
+family!(
+    gpt_5_nano,
+    "gpt-5-nano",
+    "2025-09-01",
+    [0.05, 0.4, 0.0, 0.0, 0.005]
+);
+family!(gpt_5_1, "gpt-5.1", "2025-12-01", GPT_5);
+family!(gpt_5_1_codex, "gpt-5.1-codex", "2025-12-01", GPT_5);
+family!(
+    gpt_5_1_codex_mini,
+    "gpt-5.1-codex-mini",
+    "2025-12-01",
+    GPT_5_MINI
+);
+family!(gpt_5_1_codex_max, "gpt-5.1-codex-max", "2025-12-01", GPT_5);
+family!(gpt_5_2, "gpt-5.2", "2026-01-10", GPT_5_2);
+family!(gpt_5_2_codex, "openai/gpt-5.2-codex", "2026-01-10", GPT_5_2);
+family!(gpt_5_3_codex, "gpt-5.3-codex", "2026-03-01", GPT_5_2);
+family!(
+    codex_mini,
+    "codex-mini-latest",
+    "2025-06-01",
+    [1.5, 6.0, 0.0, 0.0, 0.375]
+);
+family!(
+    o4_mini,
+    "o4-mini-2025-04-16",
+    "2025-06-01",
+    [1.1, 4.4, 0.0, 0.0, 0.275]
+);
+family!(gpt_4_1, "gpt-4.1", "2025-06-01", [2.0, 8.0, 0.0, 0.0, 0.5]);
+family!(gemini_2_5_pro_long_context, "google/gemini-2.5-pro", "2025-10-01",
+    [1.25, 10.0, 0.0, 0.0, 0.125], tier 200_000 => [2.5, 15.0, 0.0, 0.0, 0.25]);
+family!(
+    gemini_2_5_flash,
+    "gemini-2.5-flash",
+    "2025-10-01",
+    [0.3, 2.5, 0.0, 0.0, 0.03]
+);
+family!(
+    gemini_2_5_flash_lite,
+    "gemini-2.5-flash-lite",
+    "2025-10-01",
+    [0.1, 0.4, 0.0, 0.0, 0.01]
+);
+family!(gemini_3_pro_preview_long_context, "gemini-3-pro-preview", "2025-12-01", GEMINI_PRO,
+    tier 200_000 => GEMINI_PRO_LONG);
+family!(gemini_3_1_pro_preview_long_context, "gemini-3.1-pro-preview", "2026-03-01", GEMINI_PRO,
+    tier 200_000 => GEMINI_PRO_LONG);
+family!(
+    gemini_3_flash_preview,
+    "gemini-3-flash-preview",
+    "2026-01-10",
+    [0.5, 3.0, 0.0, 0.0, 0.05]
+);
+family!(qwen3_coder_plus_by_prompt_length, "qwen3-coder-plus", "2025-10-01", [1.0, 5.0, 1.25, 1.25, 0.2],
+    tier 32_000 => [1.8, 9.0, 2.25, 2.25, 0.36],
+    tier 128_000 => [3.0, 15.0, 3.75, 3.75, 0.6],
+    tier 256_000 => [6.0, 60.0, 7.5, 7.5, 1.2]);
+family!(qwen3_coder_flash_by_prompt_length, "qwen3-coder-flash-2025-07-28", "2025-10-01",
+    [0.3, 1.5, 0.375, 0.375, 0.06],
+    tier 32_000 => [0.5, 2.5, 0.625, 0.625, 0.1],
+    tier 128_000 => [0.8, 4.0, 1.0, 1.0, 0.16],
+    tier 256_000 => [1.6, 9.6, 2.0, 2.0, 0.32]);
+family!(glm_4_7, "glm-4.7", "2026-01-10", GLM_4_X);
+family!(
+    glm_4_7_as_openrouter_names_it,
+    "z-ai/GLM-4.7",
+    "2026-01-10",
+    GLM_4_X
+);
+family!(glm_4_6, "glm-4.6", "2025-11-01", GLM_4_X);
+family!(glm_4_5, "glm-4.5", "2025-08-10", GLM_4_X);
+family!(
+    glm_4_5_air,
+    "glm-4.5-air",
+    "2025-08-10",
+    [0.2, 1.1, 0.0, 0.0, 0.03]
+);
+family!(glm_5, "glm-5", "2026-03-01", [1.0, 3.2, 0.0, 0.0, 0.2]);
+family!(
+    glm_4_7_flash_is_free,
+    "glm-4.7-flash",
+    "2026-03-01",
+    [0.0; 5]
+);
+family!(kimi_k2, "kimi-k2-0905-preview", "2025-10-01", KIMI_K2);
+family!(
+    kimi_k2_5,
+    "kimi-k2.5",
+    "2026-03-01",
+    [0.6, 3.0, 0.0, 0.0, 0.1]
+);
+family!(
+    kimi_k2_thinking,
+    "moonshotai/kimi-k2-thinking",
+    "2025-12-01",
+    KIMI_K2
+);
+family!(minimax_m2, "MiniMax-M2", "2025-11-20", MINIMAX_M2);
+family!(minimax_m2_1, "MiniMax-M2.1", "2026-01-10", MINIMAX_M2);
+family!(
+    deepseek_chat_after_the_night_discount_ended,
+    "deepseek-chat",
+    "2025-09-06",
+    [0.56, 1.68, 0.0, 0.0, 0.07]
+);
+family!(
+    deepseek_reasoner_until_the_v3_2_cut,
+    "deepseek-reasoner",
+    "2025-09-28",
+    [0.56, 1.68, 0.0, 0.0, 0.07]
+);
+
+/// The cost of one request of `model` with 1,000,000 input tokens on `day`, or `None`
+/// unpriced.
+fn input_cost(model: &str, day: &str) -> Option<f64> {
+    let s = Scratch::new();
+    write_session(
+        &s,
+        "s",
+        &[line("m", day, model, usage([1_000_000, 0, 0, 0, 0]))],
+    );
+    cost_of(&day_report(&s, day, &[]))
+}
+
+/// DeepSeek priced by time of day until 2025-09-05 16:00 UTC, and cut its prices again with
+/// V3.2 on 2025-09-29: days the ledger cannot price by one rate stay unpriced.
+#[test]
+fn deepseek_is_priced_only_on_the_days_one_rate_covers() {
+    assert_eq!(
+        input_cost("deepseek-chat", "2025-09-04"),
+        None,
+        "night discount"
+    );
+    assert_eq!(
+        input_cost("deepseek-chat", "2025-09-05"),
+        None,
+        "changed at 16:00"
+    );
+    assert_eq!(input_cost("deepseek-chat", "2025-09-06"), Some(0.56));
+    assert_eq!(input_cost("deepseek-chat", "2025-09-28"), Some(0.56));
+    assert_eq!(input_cost("deepseek-chat", "2025-09-29"), None, "V3.2");
+}
+
+/// Models without an official price stay unpriced and named, never priced as a neighbour
+/// (a turbo variant is not its base model, a later version not its predecessor).
+#[test]
+fn other_agents_models_without_a_price_stay_unpriced() {
+    for model in [
+        "kimi-k2-turbo-preview",
+        "glm-5.1",
+        "gpt-5.2-pro",
+        "gemini-2.0-flash",
+        "MiniMax-M2.5",
+        "qwen3-coder-next",
+        "o3",
+    ] {
+        let s = Scratch::new();
+        write_session(
+            &s,
+            "s",
+            &[line("m", "2026-06-01", model, usage([1_000, 0, 0, 0, 0]))],
+        );
+        let report = day_report(&s, "2026-06-01", &[]);
+        assert_eq!(
+            report["totals"]["unpricedModels"],
+            serde_json::json!([model]),
+            "{model}: {report}"
+        );
+    }
+}
+
 /// The cost of one fast request of 1,000,000 input tokens on `day`, or `None` unpriced.
 fn fast_cost(model: &str, day: &str) -> Option<f64> {
     let s = Scratch::new();
@@ -241,6 +439,20 @@ fn fast_mode_by_model_and_day() {
         None,
         "no fast mode"
     );
+}
+
+/// OpenAI's Priority processing (Codex's fast service tier): a request the ledger marks
+/// fast is billed at the priority rates the page lists, 2x on the GPT-5 models, 1.8x on
+/// GPT-5 mini, 1.75x on GPT-4.1; a model the page does not list has no known fast price.
+#[test]
+fn openai_priority_processing_by_model() {
+    let day = "2026-01-10";
+    assert_eq!(fast_cost("openai/gpt-5-codex", day), Some(2.5));
+    assert_eq!(fast_cost("gpt-5.2", day), Some(3.5));
+    let mini = fast_cost("gpt-5-mini", day).unwrap();
+    assert!((mini - 0.45).abs() < 1e-9, "{mini}");
+    assert_eq!(fast_cost("gpt-4.1", day), Some(3.5));
+    assert_eq!(fast_cost("gpt-5-nano", day), None, "not on the page");
 }
 
 #[test]
@@ -407,7 +619,18 @@ fn prices_lists_periods_tiers_multipliers_and_sources() {
     assert_eq!(sonnet_5_5["periods"][1]["from"], "2026-10-07");
     assert_eq!(sonnet_5_5["periods"][1]["cacheRead"], 0.1);
     let haiku = family("claude-haiku-5-5");
-    assert_eq!(haiku["periods"][0]["tier"]["above"], 100_000);
+    assert_eq!(haiku["periods"][0]["tiers"][0]["above"], 100_000);
+    let qwen = &family("qwen3-coder-plus")["periods"][0]["tiers"];
+    let thresholds: Vec<&Value> = qwen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["above"])
+        .collect();
+    assert_eq!(thresholds, [32_000, 128_000, 256_000]);
+    assert_eq!(qwen[2]["output"], 60.0);
+    assert_eq!(family("gpt-5-mini")["periods"][0]["fastMultiplier"], 1.8);
+    assert_eq!(family("deepseek-chat")["periods"][0]["until"], "2025-09-29");
     let opus = family("claude-opus-4-8");
     assert_eq!(opus["periods"][0]["fastMultiplier"], 2.0);
     assert_eq!(opus["periods"][0]["geoMultipliers"]["us"], 1.1);
@@ -420,6 +643,10 @@ fn prices_lists_periods_tiers_multipliers_and_sources() {
         "{table}"
     );
     assert!(table.contains("..2026-10-07"), "{table}");
+    assert!(
+        table.contains("32,000: 1.8/9; 128,000: 3/15; 256,000: 6/60"),
+        "{table}"
+    );
 }
 
 fn litellm_fixture() -> std::path::PathBuf {
@@ -578,4 +805,151 @@ fn a_new_tier_threshold_is_learned_and_priced_exactly() {
     let prices = ["--prices", user_file.to_str().unwrap()];
     let cost = cost_of(&day_report(&s, "2026-05-01", &prices)).unwrap();
     assert!((cost - (0.48 + 0.14)).abs() < 1e-9, "{cost}");
+}
+
+/// A price file's tiers by prompt length (Qwen's shape): each request is billed whole at
+/// the highest tier its input side is above, and the id an agent writes (a provider prefix,
+/// capitals, a version dot) resolves to the family.
+#[test]
+fn a_user_family_with_tiers_by_prompt_length_and_a_prefixed_id() {
+    let s = Scratch::new();
+    let user_file = s.dir.path().join("prices.toml");
+    std::fs::write(
+        &user_file,
+        "[models.acme-coder-1-5]\ninput = 1\noutput = 0\ncache_write_5m = 0\ncache_write_1h = 0\ncache_read = 0.5\n\
+         tier = [\n\
+           { above = 32000, input = 2, output = 0, cache_write_5m = 0, cache_write_1h = 0, cache_read = 1 },\n\
+           { above = 128000, input = 3, output = 0, cache_write_5m = 0, cache_write_1h = 0, cache_read = 1.5 },\n\
+         ]\n",
+    )
+    .unwrap();
+    let model = "acme/ACME-Coder-1.5";
+    let lines = [
+        line("a", "2026-05-01", model, usage([30_000, 0, 0, 0, 2_000])),
+        line("b", "2026-05-01", model, usage([30_000, 0, 0, 0, 2_001])),
+        line("c", "2026-05-01", model, usage([100_000, 0, 0, 0, 28_000])),
+        line("d", "2026-05-01", model, usage([100_000, 0, 0, 0, 28_001])),
+    ];
+    write_session(&s, "s", &lines);
+    let prices = ["--prices", user_file.to_str().unwrap()];
+    let cost = cost_of(&day_report(&s, "2026-05-01", &prices)).unwrap();
+    let by_hand = (30_000.0 * 1.0 + 2_000.0 * 0.5)
+        + (30_000.0 * 2.0 + 2_001.0 * 1.0)
+        + (100_000.0 * 2.0 + 28_000.0 * 1.0)
+        + (100_000.0 * 3.0 + 28_001.0 * 1.5);
+    assert!(
+        (cost - by_hand / 1e6).abs() < 1e-9,
+        "{cost} != {by_hand}e-6"
+    );
+}
+
+/// A user's family written as the provider names the model (capitals, a version dot) is
+/// the family the agents' ids resolve to, so its periods come before the built-in ones.
+#[test]
+fn a_user_family_named_as_the_provider_writes_it_covers_the_built_in_one() {
+    let s = Scratch::new();
+    let user_file = s.dir.path().join("prices.toml");
+    std::fs::write(
+        &user_file,
+        "[[models.\"GPT-5.1\"]]\nfrom = \"2026-06-01\"\ninput = 100\noutput = 0\ncache_write_5m = 0\ncache_write_1h = 0\ncache_read = 0\n",
+    )
+    .unwrap();
+    let lines = [
+        line(
+            "a",
+            "2026-05-31",
+            "openai/gpt-5.1",
+            usage([1_000_000, 0, 0, 0, 0]),
+        ),
+        line(
+            "b",
+            "2026-06-01",
+            "openai/gpt-5.1",
+            usage([1_000_000, 0, 0, 0, 0]),
+        ),
+    ];
+    write_session(&s, "s", &lines);
+    let prices = ["--prices", user_file.to_str().unwrap()];
+    let before = cost_of(&day_report(&s, "2026-05-31", &prices)).unwrap();
+    let after = cost_of(&day_report(&s, "2026-06-01", &prices)).unwrap();
+    assert!(
+        (before - 1.25).abs() < 1e-9 && (after - 100.0).abs() < 1e-9,
+        "{before} {after}"
+    );
+}
+
+/// A LiteLLM key that closes the table header and opens another: written as text, it
+/// priced Sonnet 4.5 at $0. It is refused, the price file is not written, and the
+/// built-in price stands.
+#[test]
+fn an_import_key_cannot_write_its_own_toml() {
+    let s = Scratch::new();
+    let user_file = s.dir.path().join("config/cco-stats/prices.toml");
+    let key = "claude-evil-1]]\ninput = 0\noutput = 0\ncache_write_5m = 0\n\
+               cache_write_1h = 0\ncache_read = 0\n[[models.claude-sonnet-4-5]]\n#";
+    let entry = serde_json::json!({
+        "litellm_provider": "anthropic", "mode": "chat",
+        "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+    });
+    let list = s.dir.path().join("litellm.json");
+    std::fs::write(&list, serde_json::json!({ key: entry }).to_string()).unwrap();
+    let out = s
+        .cmd()
+        .args(["prices", "--import"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a plausible model id"), "{err}");
+    assert!(!user_file.exists(), "nothing is written");
+
+    write_session(
+        &s,
+        "s",
+        &[line(
+            "m",
+            "2026-11-01",
+            "claude-sonnet-4-5-20250929",
+            usage([100_000, 0, 0, 0, 0]),
+        )],
+    );
+    let cost = cost_of(&day_report(&s, "2026-11-01", &[])).unwrap();
+    assert!(
+        (cost - 0.3).abs() < 1e-9,
+        "Sonnet 4.5 at its built-in $3/M: {cost}"
+    );
+}
+
+/// The price file's temporary name was `.prices.toml.<pid>.tmp`: a link planted there
+/// is not followed, and the price file is a file of its own.
+#[test]
+fn an_import_never_writes_through_a_planted_link() {
+    let s = Scratch::new();
+    let victim = s.dir.path().join("victim");
+    std::fs::write(&victim, "the user's own file\n").unwrap();
+    std::fs::write(s.dir.path().join("prices.toml"), "# mine\n").unwrap();
+    let script = "cd \"$0\" && ln -s victim .prices.toml.$$.tmp && exec \"$@\"";
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(s.dir.path())
+        .arg(common::BIN)
+        .args(["--prices", "prices.toml", "prices", "--import"])
+        .arg(litellm_fixture())
+        .env("HOME", s.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "the user's own file\n"
+    );
+    let written = s.dir.path().join("prices.toml");
+    assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+    assert!(
+        std::fs::read_to_string(&written)
+            .unwrap()
+            .contains("claude-mythos-preview")
+    );
 }

@@ -1,11 +1,16 @@
 //! Property tests that fuzz the stages which meet hostile bytes: the line parser, the
-//! tailer (random appends, cuts and truncations), and the dedup rules (copies of one
-//! response in any order). `make test` runs a few hundred cases each; `make fuzz` runs
+//! tailer (random appends, cuts and truncations), the dedup rules (copies of one
+//! response in any order), and the whole binary (lines whose numbers and times sit at
+//! the edges of i64, u64, f64 and the calendar: `once` and every report keep working and
+//! agree on the good lines' totals; a case there runs the binary, so it gets a hundredth
+//! of the cases, at least 12). `make test` runs a few hundred cases each; `make fuzz` runs
 //! them with many more (`PROPTEST_CASES`), and any failure proptest finds is kept in
 //! `proptest-regressions/` and replayed by every later run.
 //!
 //! Why not cargo-fuzz: it needs a nightly toolchain, and a fresh machine here has only
 //! the stable one.
+
+mod common;
 
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -14,9 +19,11 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
 use cco_stats::ingest::batch::Rank;
-use cco_stats::ingest::parse::{EARLIEST_MS, Parsed, Record, Tokens, parse_line};
+use cco_stats::ingest::parse::{Parsed, Record, Tokens, parse_line};
 use cco_stats::ingest::tail::read_lines;
 use cco_stats::ledger::dedup::{Decision, Stored, decide};
+use cco_stats::limits::{EARLIEST_MS, END_MS, MAX_COST_USD, MAX_COUNT, admit};
+use serde_json::{Value, json};
 
 /// A complete assistant line with the given values, as Claude Code writes it.
 fn assistant_line(
@@ -103,7 +110,7 @@ proptest! {
     #[test]
     fn times_before_2000_are_skipped(ms in -4_000_000_000_000i64..EARLIEST_MS) {
         let line = assistant_line("msg_1", "req_1", "claude-sonnet-4-5", ms, [1, 2, 3, 4, 5], "");
-        prop_assert!(matches!(parse_line(line.as_bytes()), Parsed::Skipped(_)));
+        prop_assert!(matches!(admit(parse_line(line.as_bytes())), Parsed::Skipped(_)));
     }
 
     /// A file written in random pieces (cut anywhere) and read from the stored offset after
@@ -150,17 +157,20 @@ proptest! {
     }
 
     /// Copies of one response, in any order, leave exactly the best one by rule 3: the
-    /// largest, then the highest costUSD, then the one with speed.
+    /// one with a `stop_reason`, then the largest, then the highest costUSD, then the one
+    /// with speed.
     #[test]
     fn copies_of_one_response_keep_the_best_in_any_order(
-        copies in proptest::collection::vec((0u64..20, proptest::option::of(0u8..3), any::<bool>()), 1..8),
+        copies in proptest::collection::vec(
+            (0u64..20, proptest::option::of(0u8..3), any::<bool>(), any::<bool>()), 1..8),
     ) {
-        let copies: Vec<Record> = copies.iter().map(|&(output, cost, speed)| Record {
+        let copies: Vec<Record> = copies.iter().map(|&(output, cost, speed, stopped)| Record {
             ts_ms: 0, line_session_id: None, cwd: None, model: None,
             message_id: Some("m".into()), request_id: Some("r".into()), is_sidechain: false,
             speed: speed.then(|| "fast".to_string()), inference_geo: None,
             tokens: Tokens { output, ..Tokens::default() },
             web_search: 0, cost_usd: cost.map(|c| f64::from(c) / 100.0), version: None,
+            stopped,
             ..Record::default()
         }).collect();
         let mut stored: Vec<Stored> = Vec::new();
@@ -193,12 +203,13 @@ proptest! {
                 message_id: Some("m".into()), request_id: Some(request.clone()),
                 is_sidechain: *sidechain, speed: None, inference_geo: None,
                 tokens: Tokens { output: 5, ..Tokens::default() },
-                web_search: 0, cost_usd: None, version: None,
+                web_search: 0, cost_usd: None, version: None, stopped: false,
                 ..Record::default()
             };
             let as_stored = Stored {
                 id: 1, request_id: Some(request.clone()), is_sidechain: *sidechain,
-                rank: Rank { total: 5, cost_usd: None, has_speed: false }, agent: record.agent,
+                rank: Rank { stopped: false, total: 5, cost_usd: None, has_speed: false },
+                agent: record.agent,
             };
             match decide(&record, &stored) {
                 Decision::Insert => stored.push(as_stored),
@@ -208,5 +219,204 @@ proptest! {
         }
         prop_assert_eq!(stored.len(), 1);
         prop_assert_eq!(stored[0].request_id.as_deref(), Some("main"));
+    }
+}
+
+/// A JSON number at or near an edge: of the count limit, of i64 and u64, of f64, and
+/// numbers that are no count at all (negative, fractional).
+fn edge_number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0u64..1_000_000).prop_map(Value::from),
+        Just(Value::from(MAX_COUNT)),
+        Just(Value::from(MAX_COUNT + 1)),
+        Just(Value::from(i64::MAX)),
+        Just(Value::from(i64::MAX as u64 + 1)),
+        Just(Value::from(u64::MAX)),
+        Just(Value::from(-1)),
+        Just(Value::from(i64::MIN)),
+        Just(Value::from(1.5)),
+        Just(Value::from(f64::MAX)),
+        Just(Value::from(-0.0)),
+        Just(Value::from(1e-300)),
+    ]
+}
+
+/// A `costUSD`: absent, ordinary, or at an edge of the limit or of f64.
+fn edge_cost() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        Just(None),
+        (0u32..100_000).prop_map(|c| Some(Value::from(f64::from(c) / 100.0))),
+        Just(Some(Value::from(MAX_COST_USD))),
+        Just(Some(Value::from(MAX_COST_USD + 1e-9))),
+        Just(Some(Value::from(-0.01))),
+        Just(Some(Value::from(-1e6))),
+        Just(Some(Value::from(1e308))),
+        Just(Some(Value::from(f64::MIN_POSITIVE))),
+        Just(Some(Value::from(u64::MAX))),
+        Just(Some(Value::from("0.5"))),
+    ]
+}
+
+/// A `timestamp`: inside the limits (their very edges too), just outside them, at the
+/// ends of what jiff can name, or no time.
+fn edge_time() -> impl Strategy<Value = String> {
+    fn iso(ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
+    }
+    prop_oneof![
+        (EARLIEST_MS..END_MS).prop_map(iso),
+        Just(iso(EARLIEST_MS)),
+        Just(iso(END_MS - 1)),
+        Just(iso(EARLIEST_MS - 1)),
+        Just(iso(END_MS)),
+        Just("9999-12-30T12:00:00Z".to_string()),
+        Just("9999-12-31T23:59:59.999Z".to_string()),
+        Just("-009999-01-01T00:00:00Z".to_string()),
+        Just("0000-01-01T00:00:00Z".to_string()),
+        Just("1970-01-01T00:00:00Z".to_string()),
+        Just("2026-02-30T00:00:00Z".to_string()),
+    ]
+}
+
+/// What a good line adds to every report: input, output, cache read, cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Sums {
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cost: f64,
+}
+
+/// The limits' rule, stated again from the outside: a count is an integer in
+/// 0..=MAX_COUNT, a cost a number in 0..=MAX_COST_USD, a time in [2000, 2100).
+fn count_of(v: &Value) -> Option<u64> {
+    v.as_u64().filter(|&n| n <= MAX_COUNT)
+}
+
+fn good_time(text: &str) -> bool {
+    text.parse::<jiff::Timestamp>()
+        .is_ok_and(|ts| (EARLIEST_MS..END_MS).contains(&ts.as_millisecond()))
+}
+
+/// One response line with the given values (each message id its own, so no two lines
+/// are copies of one response), and what it adds if all of them are good.
+fn edge_line(
+    id: usize,
+    time: &str,
+    counts: &[Value; 4],
+    cost: &Option<Value>,
+) -> (String, Option<Sums>) {
+    let mut line = json!({
+        "type": "assistant", "timestamp": time, "requestId": format!("req_{id}"),
+        "sessionId": "s", "cwd": "/w",
+        "message": {"id": format!("msg_{id}"), "model": "claude-sonnet-4-5",
+            "usage": {"input_tokens": counts[0], "output_tokens": counts[1],
+                "cache_read_input_tokens": counts[2],
+                "server_tool_use": {"web_search_requests": counts[3]}}}
+    });
+    if let Some(cost) = cost {
+        line["costUSD"] = cost.clone();
+    }
+    let cost_ok = match cost {
+        None => Some(0.0),
+        Some(v) => v.as_f64().filter(|c| (0.0..=MAX_COST_USD).contains(c)),
+    };
+    let [input, output, cache_read, searches] = counts.each_ref().map(count_of);
+    let sums = match (input, output, cache_read, searches, cost_ok) {
+        (Some(input), Some(output), Some(cache_read), Some(_), Some(cost)) if good_time(time) => {
+            Some(Sums {
+                input,
+                output,
+                cache_read,
+                cost,
+            })
+        }
+        _ => None,
+    };
+    (line.to_string(), sums)
+}
+
+/// The number of cases of the binary property: a hundredth of `PROPTEST_CASES`, at least 12.
+fn binary_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse::<u32>().ok())
+        .map_or(12, |c| (c / 100).max(12))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: binary_cases(),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/properties.proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Any lines at the edges of the numbers and the calendar, with garbage between them,
+    /// in two files: `once` exits 0 (1 only for a file it cannot read), and every report,
+    /// in any zone, gives the totals of exactly the lines the limits admit.
+    #[test]
+    fn edge_values_cost_their_lines_and_every_report_agrees(
+        lines in proptest::collection::vec(
+            prop_oneof![
+                4 => (edge_time(), [edge_number(), edge_number(), edge_number(), edge_number()], edge_cost())
+                    .prop_map(Some),
+                1 => Just(None),
+            ],
+            1..14,
+        ),
+        zone in prop::sample::select(vec!["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Kathmandu"]),
+    ) {
+        let s = common::Scratch::new();
+        let mut expected = Sums::default();
+        let mut files = [String::new(), String::new()];
+        for (i, line) in lines.iter().enumerate() {
+            let text = match line {
+                Some((time, counts, cost)) => {
+                    let (text, sums) = edge_line(i, time, counts, cost);
+                    if let Some(sums) = sums {
+                        expected.input += sums.input;
+                        expected.output += sums.output;
+                        expected.cache_read += sums.cache_read;
+                        expected.cost += sums.cost;
+                    }
+                    text
+                }
+                None => r#"{"type":"assistant","usage":{"input_tokens":"#.to_string(),
+            };
+            files[i % 2] += &(text + "\n");
+        }
+        let dir = s.root.join("projects/-w");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (n, text) in files.iter().enumerate() {
+            std::fs::write(dir.join(format!("s{n}.jsonl")), text).unwrap();
+        }
+        let once = s.cmd().arg("once").output().unwrap();
+        prop_assert!(
+            matches!(once.status.code(), Some(0 | 1)),
+            "once: {}", common::stderr(&once)
+        );
+        for report in ["daily", "weekly", "monthly", "session", "projects", "models"] {
+            let out = s
+                .cmd()
+                .args([report, "--json", "--no-ingest", "--mode", "display", "--timezone", zone])
+                .output()
+                .unwrap();
+            prop_assert!(out.status.success(), "{} in {}: {}", report, zone, common::stderr(&out));
+            let totals = &common::json(&out.stdout)["totals"];
+            let got = Sums {
+                input: totals["inputTokens"].as_u64().unwrap(),
+                output: totals["outputTokens"].as_u64().unwrap(),
+                cache_read: totals["cacheReadTokens"].as_u64().unwrap(),
+                cost: totals["totalCost"].as_f64().unwrap(),
+            };
+            prop_assert_eq!(
+                (got.input, got.output, got.cache_read),
+                (expected.input, expected.output, expected.cache_read),
+                "{}", report
+            );
+            prop_assert!((got.cost - expected.cost).abs() <= 1e-9 * expected.cost.max(1.0), "{} cost {} vs {}", report, got.cost, expected.cost);
+        }
     }
 }

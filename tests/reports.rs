@@ -198,8 +198,8 @@ fn strict_fails_on_unpriced_models_and_a_price_file_fixes_it() {
         prices.display().to_string()
     );
     let sonnet = family("claude-sonnet-4-5");
-    assert_eq!(sonnet["periods"][0]["tier"]["above"], 200_000);
-    assert_eq!(sonnet["periods"][0]["tier"]["input"], 6.0);
+    assert_eq!(sonnet["periods"][0]["tiers"][0]["above"], 200_000);
+    assert_eq!(sonnet["periods"][0]["tiers"][0]["input"], 6.0);
     assert_eq!(sonnet["periods"][0]["source"], "built-in");
 }
 

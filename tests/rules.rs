@@ -1,6 +1,7 @@
 //! The report rules, through the real binary: sessions, projects and models over a range
 //! count only the activity inside it and add up to daily's totals; copies of one response
-//! with equal tokens keep the higher costUSD whatever the reading order; `once` says in
+//! with equal tokens keep the higher costUSD whatever the reading order, and the copy
+//! with a `stop_reason` wins over a larger one without; `once` says in
 //! its exit code that a transcript could not be read, after committing the rest.
 
 mod common;
@@ -205,4 +206,45 @@ fn once_exits_1_when_a_transcript_cannot_be_read() {
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o644)).unwrap();
     let daily = s.daily(&["--timezone", "UTC"]);
     assert_eq!(daily["totals"]["outputTokens"], 5);
+}
+
+/// A response's copies as a third-party relay writes them: a preliminary line larger in
+/// total (18,988 in, 1 out) than the final one (18,579 in, 118 out, `stop_reason:
+/// tool_use`). The final copy is kept in either order, in one file (collapsed in the
+/// batch) and across two files read in two passes (decided by the ledger).
+#[test]
+fn the_copy_with_a_stop_reason_wins_over_a_larger_one() {
+    let copy = |input: u64, output: u64, stop: Option<&str>| {
+        let mut line: Value =
+            serde_json::from_str(&line("m", "a", "2026-02-01T10:00:00.000Z", output, None))
+                .unwrap();
+        line["message"]["usage"]["input_tokens"] = input.into();
+        line["message"]["usage"]["cache_read_input_tokens"] = 0.into();
+        line["message"]["stop_reason"] = stop.into();
+        line.to_string()
+    };
+    let preliminary = copy(18_988, 1, None);
+    let last = copy(18_579, 118, Some("tool_use"));
+    let kept = |s: &Scratch| {
+        let t = report(s, &["daily"])["totals"].clone();
+        (
+            t["inputTokens"].as_u64().unwrap(),
+            t["outputTokens"].as_u64().unwrap(),
+        )
+    };
+    for (first, second) in [(&preliminary, &last), (&last, &preliminary)] {
+        let one_file = Scratch::new();
+        write(&one_file, "-w", "a", &[first.clone(), second.clone()]);
+        one_file.once();
+        assert_eq!(kept(&one_file), (18_579, 118));
+
+        let two_passes = Scratch::new();
+        write(&two_passes, "-w", "a", std::slice::from_ref(first));
+        two_passes.once();
+        write(&two_passes, "-w", "b", std::slice::from_ref(second));
+        two_passes.once();
+        assert_eq!(kept(&two_passes), (18_579, 118));
+        two_passes.cmd().arg("rebuild").assert().success();
+        assert_eq!(kept(&two_passes), (18_579, 118));
+    }
 }

@@ -470,3 +470,92 @@ fn real_sessions_match_the_session_report() {
         "the six long sessions of the real tree, and more: {checked}"
     );
 }
+
+/// Runs the status line with `stdin` written to a pipe that stays open (as Claude Code
+/// may leave it) unless `close`; returns how long it took and its line, or fails the
+/// test after `limit` (the process is killed).
+fn statusline_within(
+    s: &Scratch,
+    stdin: &str,
+    close: bool,
+    args: &[&str],
+    limit: Duration,
+) -> (Duration, String) {
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = s
+        .std_cmd()
+        .arg("statusline")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.as_bytes()).unwrap();
+    let _open = (!close).then_some(pipe);
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("statusline still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(out.stderr.is_empty(), "stderr: {}", common::stderr(&out));
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(!line.trim().is_empty());
+    (took, line.trim_end().to_string())
+}
+
+/// Claude Code may keep stdin open after its JSON: the line is printed at the JSON's end,
+/// and a stdin that never sends one is given up on quickly.
+#[test]
+fn stdin_held_open_does_not_hold_the_line() {
+    let (s, transcript) = live_scratch();
+    let limit = Duration::from_secs(3);
+    let (took, line) = statusline_within(
+        &s,
+        &stdin_json(&transcript),
+        false,
+        &["--format", "model"],
+        limit,
+    );
+    assert_eq!(line, "Opus 4.5");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+
+    let (took, line) = statusline_within(&s, "", false, &["--no-color"], limit);
+    assert!(line.starts_with("cco-stats: "), "{line}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+/// A transcript path that is a FIFO (inside the roots or out) is never opened: opening
+/// one waits for a writer forever.
+#[test]
+fn a_fifo_transcript_is_not_opened() {
+    let (s, _) = live_scratch();
+    let inside = s.root.join("projects").join(PROJECT).join("fifo.jsonl");
+    let outside = s.dir.path().join("fifo.jsonl");
+    for fifo in [&inside, &outside] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // No model and no context: the transcript is where they would be looked up.
+        let input = serde_json::json!({"session_id": "fifo", "transcript_path": fifo});
+        let (took, line) = statusline_within(
+            &s,
+            &input.to_string(),
+            true,
+            &["--no-color"],
+            Duration::from_secs(3),
+        );
+        assert!(line.contains("today"), "{}: {line}", fifo.display());
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+}

@@ -13,6 +13,7 @@ use crate::ledger::{self, Store};
 use crate::render::thousands;
 use crate::report::pricing::PriceTable;
 use crate::sources::{self, Agent, Folder};
+use crate::visible;
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 pub enum Level {
@@ -24,6 +25,8 @@ pub enum Level {
 pub struct Finding {
     pub level: Level,
     pub text: String,
+    /// Lines under the text (the first skipped lines, say), one each.
+    pub details: Vec<String>,
 }
 
 /// Claude Code's default retention: transcripts older than this are deleted at start-up.
@@ -44,9 +47,14 @@ struct Findings(Vec<Finding>);
 
 impl Findings {
     fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.say_with(level, text, Vec::new());
+    }
+
+    fn say_with(&mut self, level: Level, text: impl Into<String>, details: Vec<String>) {
         self.0.push(Finding {
             level,
             text: text.into(),
+            details,
         });
     }
 }
@@ -179,7 +187,13 @@ fn check_database(findings: &mut Findings, db: &Path) -> Option<Store> {
     let store = match Store::open_read_only(db) {
         Ok(store) => store,
         Err(e) => {
-            findings.say(Level::Problem, format!("{e:#}"));
+            // A file damaged where SQLite reads its schema fails here, before the
+            // integrity check: say what it means, as every command's error does.
+            let text = match super::advice(&e) {
+                Some(advice) => format!("{e:#}; {advice}"),
+                None => format!("{e:#}"),
+            };
+            findings.say(Level::Problem, text);
             return None;
         }
     };
@@ -231,13 +245,13 @@ fn check_contents(findings: &mut Findings, store: &Store, prices: &PriceTable) -
             .iter()
             .map(|s| format!("{}:{}: {}", s.file, s.line, s.reason))
             .collect();
-        findings.say(
+        findings.say_with(
             Level::Warning,
             format!(
-                "{} transcript lines could not be read and were skipped; the first:\n    {}",
+                "{} transcript lines could not be read or taken and were skipped; the first:",
                 thousands(held.lines_skipped),
-                first.join("\n    ")
             ),
+            first,
         );
     }
     let models = store.models_in_use()?;
@@ -292,16 +306,20 @@ fn retention(roots: &Roots) -> Vec<(PathBuf, Option<i64>)> {
         .collect()
 }
 
+/// The findings for people: every text and detail names paths, models or reasons from
+/// data, so each is shown through `visible`, a line of its own.
 pub fn render(findings: &[Finding]) -> String {
-    findings
-        .iter()
-        .map(|f| {
-            let tag = match f.level {
-                Level::Ok => "ok     ",
-                Level::Warning => "warning",
-                Level::Problem => "PROBLEM",
-            };
-            format!("{tag}  {}\n", f.text)
-        })
-        .collect()
+    let mut out = String::new();
+    for f in findings {
+        let tag = match f.level {
+            Level::Ok => "ok     ",
+            Level::Warning => "warning",
+            Level::Problem => "PROBLEM",
+        };
+        out.push_str(&format!("{tag}  {}\n", visible::text(&f.text)));
+        for detail in &f.details {
+            out.push_str(&format!("    {}\n", visible::text(detail)));
+        }
+    }
+    out
 }

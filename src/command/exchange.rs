@@ -2,15 +2,22 @@
 //! format (`render::export`) and files.
 //!
 //! An export streams rows from one snapshot to stdout or to a temporary file renamed over
-//! the target at the end, then tells its cursor. An import reads each file line by line
-//! and commits every `IMPORT_CHUNK` rows (with `--atomic`, the whole file in one
-//! transaction, after every line read well): a kill loses at most the uncommitted chunk,
-//! and importing the file again finds the committed rows already there.
+//! the target at the end, then tells its cursor. An import reads each file line by line,
+//! no line held past `--max-line-mib` (ingest's limit and default), and commits every
+//! chunk (`IMPORT_CHUNK` rows or `IMPORT_CHUNK_BYTES`): a kill loses at most the
+//! uncommitted chunk, and importing the file again finds the committed rows already there.
+//! With `--atomic` the chunks go into one transaction, committed only if every line of
+//! the file was read well: memory stays one chunk whatever the file's size.
+//!
+//! A line that is no row (damaged, or of a newer row version) costs that line; a line
+//! over the limit, or a read error, ends its file there, keeping the rows before it (with
+//! `--atomic`, nothing of the file); a file that cannot be opened costs that file. Each is
+//! named on stderr as `file:line: reason`, the other files are imported all the same, and
+//! the exit code is 1.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -18,11 +25,17 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::ledger::exchange::Row;
 use crate::ledger::{Flushed, Store};
+use crate::paths::Replacement;
 use crate::render::export::{self, ROW_VERSION, Unreadable};
+use crate::visible::Shown;
 
 /// Rows per import transaction: large enough that commits cost little, small enough that
 /// a kill loses little work (none of it counted).
 const IMPORT_CHUNK: usize = 2000;
+
+/// Bytes of lines per import transaction (or per batch of `--atomic`'s one): rows can be
+/// long, and memory is bounded by this plus one line, not by a count of rows.
+const IMPORT_CHUNK_BYTES: usize = 8 << 20;
 
 pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
@@ -40,21 +53,20 @@ pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
             done
         }
         Some(path) => {
-            let file = Replacement::create(path)?;
-            let mut out = BufWriter::with_capacity(1 << 16, &file.file);
-            let done = store.export(since, |row| Ok(out.write_all(&export::line(row))?));
-            let flushed = out.flush().map_err(anyhow::Error::from);
+            // Private: it holds usage history. Left unfinished, it is removed.
+            let file = Replacement::create(path, 0o600)?;
+            let mut out = BufWriter::with_capacity(1 << 16, file.file());
+            let done = store.export(since, |row| Ok(out.write_all(&export::line(row))?))?;
+            out.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
             drop(out);
-            let done = done.and_then(|done| flushed.map(|()| done));
-            file.finish(done.is_ok())?;
-            done?
+            file.commit()?;
+            done
         }
     };
     let cursor = format!("{}:{}", host.id, done.change_seq);
     if let Some(path) = &args.cursor_file {
-        let file = Replacement::create(path)?;
-        let written = (&file.file).write_all(format!("{cursor}\n").as_bytes());
-        file.finish(written.is_ok())?;
+        crate::paths::write_replacing(path, &format!("{cursor}\n"), 0o600)?;
     }
     // Always, --quiet or not: the cursor is what the next `--since` needs.
     eprintln!("cco-stats: exported {} rows; cursor {cursor}", done.rows);
@@ -81,85 +93,63 @@ fn parse_cursor(text: &str, host_id: &str) -> Result<i64> {
     Ok(seq)
 }
 
-/// A file written beside its target and renamed over it when whole: readers see the old
-/// file or the new one. Private (0600): it holds usage history.
-struct Replacement {
-    file: File,
-    temp: PathBuf,
-    target: PathBuf,
-}
-
-impl Replacement {
-    fn create(target: &Path) -> Result<Replacement> {
-        let temp = crate::paths::temp_beside(target)?;
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        Ok(Replacement {
-            file,
-            temp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    /// Renames the file over its target if `whole`, else removes it.
-    fn finish(self, whole: bool) -> Result<()> {
-        let done = if whole {
-            self.file
-                .sync_all()
-                .and_then(|()| fs::rename(&self.temp, &self.target))
-        } else {
-            Ok(())
-        };
-        if !whole || done.is_err() {
-            let _ = fs::remove_file(&self.temp);
-        }
-        done.with_context(|| format!("cannot write {}", self.target.display()))
-    }
-}
-
 /// What importing one file did.
 #[derive(Debug, Default)]
 struct FileImport {
     rows: u64,
     counts: Flushed,
-    malformed: u64,
-    /// The file was refused (a newer row version), or `--atomic` found a malformed line.
+    /// Lines that are no row this cco-stats reads (damaged, of a newer version): each
+    /// costs itself, or with `--atomic` the file.
+    bad_lines: u64,
+    /// Where reading stopped short of the end (a line over the limit, a read error): the
+    /// line number; the rows before it count unless `--atomic`.
+    stopped_at: Option<u64>,
+    /// `--atomic` rolled the file back: nothing of it was imported.
     refused: bool,
+}
+
+impl FileImport {
+    fn failed(&self) -> bool {
+        self.bad_lines > 0 || self.stopped_at.is_some() || self.refused
+    }
+
+    /// The summary line, for people.
+    fn summary(&self, path: &Path) -> String {
+        let c = self.counts;
+        let mut text = format!(
+            "{}: {} rows: {} added, {} upgraded, {} already here",
+            path.display(),
+            self.rows,
+            c.added,
+            c.upgraded,
+            c.duplicates
+        );
+        match self.bad_lines {
+            0 => {}
+            1 => text += "; 1 bad line",
+            n => text += &format!("; {n} bad lines"),
+        }
+        if let Some(line) = self.stopped_at {
+            text += &format!("; not read from line {line} on");
+        }
+        if self.refused {
+            text += "; nothing imported from it";
+        }
+        text
+    }
 }
 
 pub fn import(db: &Path, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
     let mut store = Store::open(db)?;
+    let max_line = crate::cli::max_line(args.max_line_mib);
     let mut failed = false;
     for path in &args.files {
-        let done = import_file(&mut store, path, args.atomic)?;
+        let done = import_file(&mut store, path, args.atomic, max_line)?;
         // Rows committed so far are merged into the aggregates even if a later file fails.
         store.merge_pending()?;
-        failed |= done.malformed > 0 || done.refused;
+        failed |= done.failed();
         if !quiet {
-            let c = done.counts;
-            eprintln!(
-                "cco-stats: {}: {} rows: {} added, {} upgraded, {} already here{}{}",
-                path.display(),
-                done.rows,
-                c.added,
-                c.upgraded,
-                c.duplicates,
-                match done.malformed {
-                    0 => String::new(),
-                    1 => "; 1 malformed line".to_string(),
-                    n => format!("; {n} malformed lines"),
-                },
-                if done.refused {
-                    "; nothing imported from it"
-                } else {
-                    ""
-                },
-            );
+            eprintln!("cco-stats: {}", Shown(done.summary(path)));
         }
     }
     Ok(if failed {
@@ -169,78 +159,308 @@ pub fn import(db: &Path, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
     })
 }
 
-/// Imports one file; its malformed lines are named on stderr as `file:line: reason`.
-/// Errors are the ledger's and the file's (cannot be read): they stop the run.
-fn import_file(store: &mut Store, path: &Path, atomic: bool) -> Result<FileImport> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+/// Imports one file, naming each line it cannot take on stderr as `file:line: reason`. A
+/// file that cannot be read costs that file; only the ledger's errors stop the run.
+fn import_file(
+    store: &mut Store,
+    path: &Path,
+    atomic: bool,
+    max_line: usize,
+) -> Result<FileImport> {
     let mut done = FileImport::default();
-    let mut chunk: Vec<Row> = Vec::new();
-    let mut line = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if read == 0 {
-            break;
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("cco-stats: cannot read {}: {e}", Shown(path.display()));
+            done.stopped_at = Some(1);
+            return Ok(done);
         }
-        line_no += 1;
-        let text = line.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        match export::parse(text) {
-            Ok(row) => chunk.push(row),
-            Err(Unreadable::Malformed(reason)) => {
-                eprintln!("cco-stats: {}:{line_no}: {reason}", path.display());
-                done.malformed += 1;
-                if atomic {
-                    done.refused = true;
-                    return Ok(done);
-                }
-            }
-            Err(Unreadable::Future(v)) => {
-                eprintln!(
-                    "cco-stats: {}:{line_no}: written by a newer cco-stats (row version {v}; this one reads up to {ROW_VERSION}): upgrade cco-stats to import it",
-                    path.display()
-                );
-                done.refused = true;
-                return Ok(done);
-            }
-        }
-        if !atomic && chunk.len() >= IMPORT_CHUNK {
-            commit(store, &mut chunk, &mut done, path)?;
-        }
+    };
+    let mut lines = ExportLines {
+        path,
+        reader: BufReader::with_capacity(1 << 16, file),
+        line: Vec::new(),
+        line_no: 0,
+        max_line,
+    };
+    if atomic {
+        import_atomic(store, &mut lines, &mut done)?;
+    } else {
+        import_chunked(store, &mut lines, &mut done)?;
     }
-    commit(store, &mut chunk, &mut done, path)?;
     Ok(done)
 }
 
-fn commit(
+/// Commits each chunk as it is read: a bad line costs itself, and a line that ends the
+/// file early keeps the rows before it.
+fn import_chunked<R: BufRead>(
     store: &mut Store,
-    chunk: &mut Vec<Row>,
+    lines: &mut ExportLines<'_, R>,
     done: &mut FileImport,
-    path: &Path,
 ) -> Result<()> {
-    if chunk.is_empty() {
-        return Ok(());
-    }
-    let counts = store
-        .import(chunk)
-        .with_context(|| format!("cannot import {}", path.display()))?;
-    done.rows += chunk.len() as u64;
-    done.counts.added += counts.added;
-    done.counts.upgraded += counts.upgraded;
-    done.counts.duplicates += counts.duplicates;
-    chunk.clear();
+    let path = lines.path;
+    let mut counts = Flushed::default();
+    feed(lines, done, false, |rows| {
+        let mut refused = Vec::new();
+        let chunk = store
+            .import_with(|sink| {
+                refused = sink.add(rows)?;
+                Ok(true)
+            })
+            .with_context(|| format!("cannot import {}", path.display()))?
+            .expect("a fill that keeps its rows is committed");
+        add_counts(&mut counts, chunk);
+        Ok(refused)
+    })?;
+    done.counts = counts;
     Ok(())
+}
+
+/// One transaction for the whole file, fed a chunk at a time (never the whole file in
+/// memory), and rolled back at its first bad line.
+fn import_atomic<R: BufRead>(
+    store: &mut Store,
+    lines: &mut ExportLines<'_, R>,
+    done: &mut FileImport,
+) -> Result<()> {
+    let path = lines.path;
+    let committed = store
+        .import_with(|sink| feed(lines, done, true, |rows| sink.add(rows)))
+        .with_context(|| format!("cannot import {}", path.display()))?;
+    match committed {
+        Some(counts) => done.counts = counts,
+        None => {
+            done.rows = 0;
+            done.refused = true;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `lines` to their end, or to a line that ends the file early, handing `take`
+/// every chunk of rows (counted in `done`); the rows it refuses (by their place in the
+/// chunk, and why) are bad lines. With `stop_at_bad`, the first bad line ends the
+/// reading, unread chunk and all. Whether every line was read well.
+fn feed<R: BufRead>(
+    lines: &mut ExportLines<'_, R>,
+    done: &mut FileImport,
+    stop_at_bad: bool,
+    mut take: impl FnMut(&[Row]) -> Result<Vec<(usize, String)>>,
+) -> Result<bool> {
+    let mut chunk = Chunk::default();
+    loop {
+        let end = match lines.next() {
+            Next::Row(row) => {
+                chunk.push(*row, lines.line_no, lines.line.len());
+                false
+            }
+            Next::Blank => false,
+            Next::Bad => {
+                done.bad_lines += 1;
+                false
+            }
+            Next::Stop => {
+                done.stopped_at = Some(lines.line_no);
+                true
+            }
+            Next::End => true,
+        };
+        let well = !done.failed();
+        if stop_at_bad && !well {
+            return Ok(false);
+        }
+        if chunk.full() || (end && !chunk.rows.is_empty()) {
+            let (rows, line_nos) = chunk.take();
+            for (at, reason) in take(&rows)? {
+                name_line(lines.path, line_nos[at], &reason);
+                done.bad_lines += 1;
+            }
+            done.rows += rows.len() as u64;
+        }
+        if end {
+            return Ok(!done.failed());
+        }
+    }
+}
+
+fn add_counts(sum: &mut Flushed, more: Flushed) {
+    sum.added += more.added;
+    sum.upgraded += more.upgraded;
+    sum.duplicates += more.duplicates;
+    sum.refused += more.refused;
+}
+
+/// The rows read and not yet handed to the ledger.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<Row>,
+    /// Each row's line, to name one the ledger refuses.
+    line_nos: Vec<u64>,
+    bytes: usize,
+}
+
+impl Chunk {
+    fn push(&mut self, row: Row, line_no: u64, line_len: usize) {
+        self.rows.push(row);
+        self.line_nos.push(line_no);
+        self.bytes += line_len;
+    }
+
+    fn full(&self) -> bool {
+        self.rows.len() >= IMPORT_CHUNK || self.bytes >= IMPORT_CHUNK_BYTES
+    }
+
+    /// The rows and their lines, leaving the chunk empty.
+    fn take(&mut self) -> (Vec<Row>, Vec<u64>) {
+        self.bytes = 0;
+        (
+            std::mem::take(&mut self.rows),
+            std::mem::take(&mut self.line_nos),
+        )
+    }
+}
+
+/// What the next line of an export gave.
+enum Next {
+    /// Boxed, so that the kinds without a row stay small.
+    Row(Box<Row>),
+    /// A line that is no row this cco-stats reads, named on stderr.
+    Bad,
+    /// The rest of the file cannot be read (a line over the limit, a read error), named
+    /// on stderr.
+    Stop,
+    Blank,
+    End,
+}
+
+/// Names a line of `path` that could not be taken, on stderr: `file:line: reason`.
+fn name_line(path: &Path, line_no: u64, reason: &str) {
+    eprintln!(
+        "cco-stats: {}:{line_no}: {}",
+        Shown(path.display()),
+        Shown(reason)
+    );
+}
+
+/// An export read a line at a time, no line buffered past `max_line` bytes: a file of
+/// any size (`/dev/zero`, a FIFO) costs at most one line of memory.
+struct ExportLines<'p, R> {
+    path: &'p Path,
+    reader: R,
+    line: Vec<u8>,
+    /// The line last read, from 1.
+    line_no: u64,
+    max_line: usize,
+}
+
+impl<R: BufRead> ExportLines<'_, R> {
+    fn next(&mut self) -> Next {
+        let read = match self.read_line() {
+            Ok(Some(read)) => read,
+            Ok(None) => return Next::End,
+            Err(e) => {
+                self.name(&format!("cannot read: {e}"));
+                return Next::Stop;
+            }
+        };
+        if !read {
+            self.name(&format!(
+                "line longer than {} (--max-line-mib): the rest of the file is not read",
+                crate::ingest::human_bytes(self.max_line as u64)
+            ));
+            return Next::Stop;
+        }
+        let text = self.line.trim_ascii();
+        if text.is_empty() {
+            return Next::Blank;
+        }
+        match export::parse(text) {
+            Ok(row) => Next::Row(Box::new(row)),
+            Err(Unreadable::Malformed(reason)) => {
+                self.name(&reason);
+                Next::Bad
+            }
+            Err(Unreadable::Future(v)) => {
+                self.name(&format!(
+                    "written by a newer cco-stats (row version {v}; this one reads up to {ROW_VERSION}): upgrade cco-stats to import it"
+                ));
+                Next::Bad
+            }
+        }
+    }
+
+    fn name(&self, reason: &str) {
+        name_line(self.path, self.line_no, reason);
+    }
+
+    /// Reads the next line into `self.line`, without its `\n`: `Some(true)`, or
+    /// `Some(false)` for a line longer than `max_line`, of which no more than that is
+    /// read; `None` at the end of the file.
+    fn read_line(&mut self) -> io::Result<Option<bool>> {
+        self.line.clear();
+        self.line_no += 1;
+        let mut started = false;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(started.then_some(true));
+            }
+            started = true;
+            let (len, newline) = match memchr::memchr(b'\n', buf) {
+                Some(at) => (at, true),
+                None => (buf.len(), false),
+            };
+            if self.line.len() + len > self.max_line {
+                return Ok(Some(false));
+            }
+            self.line.extend_from_slice(&buf[..len]);
+            self.reader.consume(len + usize::from(newline));
+            if newline {
+                return Ok(Some(true));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `read_line` gives for each line of `text`, with a limit of `max` bytes.
+    fn read_all(text: &[u8], max: usize) -> Vec<Option<Vec<u8>>> {
+        let mut lines = ExportLines {
+            path: Path::new("t"),
+            reader: BufReader::with_capacity(4, text),
+            line: Vec::new(),
+            line_no: 0,
+            max_line: max,
+        };
+        let mut got = Vec::new();
+        while let Some(whole) = lines.read_line().unwrap() {
+            got.push(whole.then(|| lines.line.clone()));
+            if !whole {
+                break;
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn lines_are_read_up_to_the_limit_and_no_further() {
+        let some = |s: &str| Some(s.as_bytes().to_vec());
+        // At the limit a line is whole; the last needs no newline.
+        assert_eq!(
+            read_all(b"12345\n\nabc", 5),
+            [some("12345"), some(""), some("abc")]
+        );
+        // One byte over, across reads, ends the reading there.
+        assert_eq!(read_all(b"ab\n123456\nnext\n", 5), [some("ab"), None]);
+        assert_eq!(read_all(b"", 5), []);
+    }
 
     #[test]
     fn cursors_name_their_ledger() {

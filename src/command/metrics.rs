@@ -2,18 +2,20 @@
 //! ledger (counters settled so they never go down, see `ledger::counters`), render it,
 //! and write it to stdout, to a textfile by rename, or to HTTP clients.
 //!
-//! The HTTP server is tiny_http on its own std thread with its own ledger connection: the
-//! watch loop shares nothing with it but the database file, so a scrape (or a client that
-//! never finishes its request) cannot stall ingest. Only `GET /metrics` is answered.
+//! The HTTP server is `crate::http` (bounded in connections, request size and time) on
+//! threads of its own with its own ledger connection: the watch loop shares nothing with
+//! it but the database file, so a scrape (or a client that never finishes its request)
+//! cannot stall ingest. Only `GET /metrics` is answered.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::thread::JoinHandle;
+use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{MetricLabel, MetricsArgs};
+use crate::http;
 use crate::ledger::Store;
 use crate::ledger::counters::Viewed;
 use crate::ledger::query;
@@ -116,80 +118,75 @@ pub fn listen_address(text: &str, allow_remote: bool) -> Result<SocketAddr> {
 const SCRAPE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Binds `addr` now (so a taken port is an error before the watch starts) and answers
-/// scrapes on a thread of its own until the process ends.
+/// scrapes on the bounded server (`crate::http`) until the process ends, or the listener
+/// fails: then `on_failure` is called, and the returned `Serving` says why.
 pub fn serve(
     addr: SocketAddr,
     db: PathBuf,
     prices: PriceTable,
     dims: Dimensions,
-) -> Result<JoinHandle<()>> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for --metrics-listen: {e}"))?;
-    log::info!("serving metrics on http://{addr}/metrics");
-    let thread = std::thread::Builder::new()
-        .name("metrics".into())
-        .spawn(move || {
-            let mut store = None;
-            for request in server.incoming_requests() {
-                answer(request, &db, &mut store, &prices, dims);
+    on_failure: impl FnOnce() + Send + 'static,
+) -> Result<http::Serving> {
+    // One ledger connection for every scrape, opened by the first: scrapes take turns.
+    let store = Mutex::new(None);
+    let routes = move |request: &http::Request| -> http::Response {
+        if request.method != "GET" || request.path != "/metrics" {
+            return http::Response::text(404, "not found\n".into());
+        }
+        let format = negotiate(request);
+        // A scrape that panicked may have left the connection mid-transaction: a new one.
+        let mut store = store.lock().unwrap_or_else(|poisoned| {
+            let mut store = poisoned.into_inner();
+            *store = None;
+            store
+        });
+        match scrape(&db, &mut store, &prices, dims, format) {
+            Ok(text) => http::Response::new(200, format.content_type(), text),
+            Err(err) => {
+                log::error!("metrics: {err:#}");
+                http::Response::text(500, format!("cco-stats: {err:#}\n"))
             }
-        })
-        .context("cannot start the metrics thread")?;
-    Ok(thread)
+        }
+    };
+    let serving = http::serve("metrics server", addr, Box::new(routes), on_failure)
+        .context("--metrics-listen")?;
+    log::info!("serving metrics on http://{addr}/metrics");
+    Ok(serving)
 }
 
-fn answer(
-    request: tiny_http::Request,
+fn scrape(
     db: &Path,
     store: &mut Option<Store>,
     prices: &PriceTable,
     dims: Dimensions,
-) {
-    let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
-    if request.method() != &tiny_http::Method::Get || path != "/metrics" {
-        let _ =
-            request.respond(tiny_http::Response::from_string("not found\n").with_status_code(404));
-        return;
-    }
-    let format = negotiate(&request, query);
-    let rendered = (|| -> Result<String> {
-        if store.is_none() {
+    format: Format,
+) -> Result<String> {
+    let store = match store {
+        Some(store) => store,
+        None => {
             let opened = Store::open(db)?;
             // A scrape that waits on a long write answers late rather than never: Prometheus
             // gives up after 10 s by default, and the next scrape should not queue behind it.
             opened.set_busy_timeout(SCRAPE_BUSY_TIMEOUT)?;
-            *store = Some(opened);
-        }
-        let store = store.as_mut().expect("opened above");
-        Ok(render(&gather(store, prices, dims)?, format))
-    })();
-    let response = match rendered {
-        Ok(text) => tiny_http::Response::from_string(text).with_header(
-            tiny_http::Header::from_bytes("Content-Type", format.content_type())
-                .expect("a valid header"),
-        ),
-        Err(err) => {
-            log::error!("metrics: {err:#}");
-            tiny_http::Response::from_string(format!("cco-stats: {err:#}\n")).with_status_code(500)
+            store.insert(opened)
         }
     };
-    // A client gone before its answer is its own business.
-    let _ = request.respond(response);
+    Ok(render(&gather(store, prices, dims)?, format))
 }
 
 /// OpenMetrics when the client asks for it (Prometheus does, first), or `?format=`
 /// chooses; Prometheus text otherwise.
-fn negotiate(request: &tiny_http::Request, query: &str) -> Format {
-    for pair in query.split('&') {
+fn negotiate(request: &http::Request) -> Format {
+    for pair in request.query.split('&') {
         match pair {
             "format=openmetrics" => return Format::OpenMetrics,
             "format=prometheus" => return Format::Prometheus,
             _ => {}
         }
     }
-    let accepts_openmetrics = request.headers().iter().any(|h| {
-        h.field.equiv("Accept") && h.value.as_str().contains("application/openmetrics-text")
-    });
+    let accepts_openmetrics = request
+        .header("Accept")
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
     if accepts_openmetrics {
         Format::OpenMetrics
     } else {

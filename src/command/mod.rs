@@ -187,14 +187,23 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
     let stop = stop_flag_waking(changes.waker())?;
     let mut store = Store::open(&env.db)?;
     warn_if_no_roots(&env.roots);
-    // The server has its own thread and ledger connection; the loop knows nothing of it.
-    let _metrics = match &args.metrics_listen {
-        Some(addr) => Some(metrics::serve(
-            metrics::listen_address(addr, args.metrics_allow_remote)?,
-            env.db.clone(),
-            pricing::PriceTable::load(env.prices())?,
-            crate::cli::MetricLabel::dimensions(&args.metrics_labels),
-        )?),
+    // The server has its own threads and ledger connection; the loop knows nothing of it
+    // but that it may stop the watch: a watch that no longer serves what it was asked to
+    // ends, with the reason, so that its supervisor sees it and starts it again.
+    let metrics = match &args.metrics_listen {
+        Some(addr) => {
+            let (stop, waker) = (stop.clone(), changes.waker());
+            Some(metrics::serve(
+                metrics::listen_address(addr, args.metrics_allow_remote)?,
+                env.db.clone(),
+                pricing::PriceTable::load(env.prices())?,
+                crate::cli::MetricLabel::dimensions(&args.metrics_labels),
+                move || {
+                    stop.store(true, Ordering::SeqCst);
+                    waker.wake();
+                },
+            )?)
+        }
         None => None,
     };
     watch(
@@ -205,7 +214,10 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
         &stop,
         changes,
     );
-    Ok(ExitCode::SUCCESS)
+    match metrics.as_ref().and_then(|serving| serving.failure()) {
+        Some(failure) => Err(anyhow::anyhow!("{failure}")),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn run_status(env: &Env, args: &StatusArgs) -> Result<ExitCode> {

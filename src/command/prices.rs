@@ -12,6 +12,7 @@ use crate::command::{print, report::screen};
 use crate::render;
 use crate::report::litellm;
 use crate::report::pricing::{self, PriceTable};
+use crate::visible::Shown;
 
 pub fn run(args: &PricesArgs, user_file: Option<&Path>) -> Result<ExitCode> {
     let table = PriceTable::load(user_file)?;
@@ -39,8 +40,8 @@ fn import(source: &Path, target: &Path, table: &PriceTable) -> Result<ExitCode> 
     if imported.is_empty() {
         eprintln!(
             "cco-stats: every Claude model of {} is priced already; {} left as it is",
-            source.display(),
-            target.display()
+            Shown(source.display()),
+            Shown(target.display())
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -66,12 +67,12 @@ fn import(source: &Path, target: &Path, table: &PriceTable) -> Result<ExitCode> 
         .with_context(|| format!("the updated {} would not read back", target.display()))?;
     replace_file(target, &updated)?;
     for m in &imported {
-        println!("added {} (LiteLLM {:?})", m.family, m.key);
+        println!("added {} (LiteLLM \"{}\")", Shown(&m.family), Shown(&m.key));
     }
     eprintln!(
         "cco-stats: {} model(s) added to {}",
         imported.len(),
-        target.display()
+        Shown(target.display())
     );
     Ok(ExitCode::SUCCESS)
 }

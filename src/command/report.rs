@@ -305,6 +305,10 @@ impl Context {
     pub fn agents(&self) -> Result<ExitCode> {
         let groups = query::session_groups(self.store.conn(), &self.filter)?;
         let (mut agents, totals) = report::agents(&groups, &self.prices, self.options.mode);
+        let figures = query::figures(self.store.conn(), &self.filter)?;
+        for agent in &mut agents {
+            agent.figures = figures.get(&agent.agent).copied().unwrap_or_default();
+        }
         if self.options.order == Order::Desc {
             agents.reverse();
         }
@@ -326,7 +330,9 @@ impl Context {
         let text = match self.options.format {
             OutputFormat::Json => json::text(&json::agents(&agents, &totals, style)),
             OutputFormat::Csv => render::csv::periods(&named, "agent", style),
-            OutputFormat::Table => table::periods(&named, "Agent", style, screen()),
+            OutputFormat::Table => {
+                table::periods(&named, "Agent", style, screen()) + &table::agent_figures(&agents)
+            }
         };
         self.finish(&text, &totals)
     }

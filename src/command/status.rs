@@ -1,5 +1,6 @@
 //! `cco-stats status`: what the ledger holds, where it reads from, and how the last ingest
-//! went. Computed into one struct, then printed as text or JSON.
+//! went. Computed into one struct, then printed as text (its values shown through
+//! `visible`) or JSON (exact).
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use crate::ingest::{LAST_FULL_PASS, PassStats, human_bytes};
 use crate::ledger::inspect::{AgentHoldings, SkippedAt};
 use crate::ledger::{Host, Store};
 use crate::render::thousands;
+use crate::visible;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -38,6 +40,8 @@ pub struct Status {
     pub last_full_pass: Option<String>,
     /// How the last `watch` or `live` learnt of changes (notify or poll), as it recorded.
     pub watch: Option<changes::Record>,
+    /// Whether the process that wrote `watch` still runs (`None`: no record).
+    pub watch_running: Option<bool>,
 }
 
 pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
@@ -68,6 +72,7 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
         last_ingest: None,
         last_full_pass: None,
         watch: None,
+        watch_running: None,
     };
     if !status.database_exists {
         return Ok(status);
@@ -100,12 +105,67 @@ pub fn gather(db: &Path, roots: &Roots) -> Result<Status> {
     status.watch = store
         .meta(changes::WATCH_META)?
         .and_then(|json| serde_json::from_str(&json).ok());
+    status.watch_running = status.watch.as_ref().map(still_running);
     Ok(status)
+}
+
+/// A process started this long after its record says the watch started is another one
+/// that was given the pid since: the boot time the kernel reports drifts by a second or
+/// so with clock adjustments, and a watch records its start within moments of starting.
+#[cfg(target_os = "linux")]
+const START_SLACK_S: i64 = 10;
+
+/// Whether the `watch` (or `live`) that wrote `record` still runs: its pid is taken by a
+/// live process that started no later than the record says (on Linux, read from /proc; a
+/// killed one waiting to be reaped has exited). Elsewhere the pid is only asked whether
+/// it is ours and alive.
+fn still_running(record: &changes::Record) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(recorded) = record.started_at.parse::<jiff::Timestamp>() else {
+            return false;
+        };
+        process_start_s(record.pid)
+            .is_some_and(|start| start <= recorded.as_second() + START_SLACK_S)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        i32::try_from(record.pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
+    }
+}
+
+/// When process `pid` started, in seconds since the epoch; `None` if there is no such
+/// process or it has exited (a zombie).
+#[cfg(target_os = "linux")]
+fn process_start_s(pid: u32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: the fields follow the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    // proc(5): the state is field 3, the start time (clock ticks after boot) field 22.
+    if matches!(fields.first(), Some(&"Z" | &"X")) {
+        return None;
+    }
+    let ticks: u64 = fields.get(19)?.parse().ok()?;
+    let boot_s: i64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    let after_boot_s = ticks / rustix::param::clock_ticks_per_second();
+    Some(boot_s + i64::try_from(after_boot_s).ok()?)
 }
 
 pub fn render(s: &Status) -> String {
     let mut out = String::new();
-    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
+    // Every value names something from data (paths, the host, skipped lines' reasons).
+    let mut line = |label: &str, value: String| {
+        out.push_str(&format!("{label:<16}{}\n", visible::text(&value)))
+    };
     line(
         "database",
         if s.database_exists {
@@ -174,21 +234,28 @@ pub fn render(s: &Status) -> String {
             .unwrap_or_else(|| "never".to_string()),
     );
     if let Some(w) = &s.watch {
+        let fallback = match &w.fallback {
+            Some(why) => format!(", fallen back to: {why}"),
+            None => String::new(),
+        };
+        let counts = format!(
+            "{} change events, {} full passes",
+            thousands(w.events),
+            thousands(w.full_passes)
+        );
+        let (mode, pid, started) = (w.mode.name(), w.pid, &w.started_at);
         line(
             "watch",
-            format!(
-                "{}{} (pid {}, started {}): {} change events, {} full passes; recorded {}",
-                w.mode.name(),
-                match &w.fallback {
-                    Some(why) => format!(", fallen back to: {why}"),
-                    None => String::new(),
-                },
-                w.pid,
-                w.started_at,
-                thousands(w.events),
-                thousands(w.full_passes),
-                w.updated_at
-            ),
+            match s.watch_running {
+                Some(true) => format!(
+                    "{mode}{fallback} (pid {pid}, started {started}): {counts}; recorded {}",
+                    w.updated_at
+                ),
+                _ => format!(
+                    "{mode}{fallback}, last ran {}, exited (pid {pid}, started {started}): {counts}",
+                    w.updated_at
+                ),
+            },
         );
     }
     out

@@ -12,19 +12,20 @@
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Read, Seek, SeekFrom};
+use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::cli::StatuslineArgs;
 use crate::command::report::{Context, Periods};
-use crate::ingest::discover::{self, Roots, SessionFilesError};
+use crate::ingest::discover::{self, Roots, SessionFilesError, Transcript};
 use crate::ingest::parse::{self, Parsed, Record};
 use crate::ingest::{self, Ingestor, Options};
 use crate::ledger::{self, Store};
@@ -39,6 +40,10 @@ use crate::report::{Usage, calendar};
 
 /// Claude Code's JSON is a few KiB; past this it is not what we expect.
 const MAX_INPUT: u64 = 4 << 20;
+
+/// How long stdin may take to bring Claude Code's JSON, which it writes at once: a pipe
+/// held open with nothing (or half a value) on it must not keep the line waiting.
+const STDIN_WAIT: Duration = Duration::from_millis(500);
 
 /// How long a read may wait for SQLite's locks (a checkpoint in progress, say). Reads in
 /// WAL mode do not wait for writers; this only bounds the rare case that they must.
@@ -58,10 +63,9 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &StatuslineArg
     let attempt = std::panic::catch_unwind(|| {
         let now_ms = Timestamp::now().as_millisecond();
         let zone = calendar::zone(args.timezone.as_deref())?;
-        let (input, input_problem) = match read_stdin().map(|bytes| Input::parse(&bytes)) {
-            Ok(Ok(input)) => (input, None),
-            Ok(Err(problem)) => (Input::default(), Some(problem)),
-            Err(e) => (Input::default(), Some(format!("cannot read stdin: {e}"))),
+        let (input, input_problem) = match read_stdin() {
+            Ok(input) => (input, None),
+            Err(problem) => (Input::default(), Some(problem)),
         };
         let mut figures = figures(db, roots, prices, args, &input, &zone, now_ms)?;
         figures.input_problem = input_problem;
@@ -82,24 +86,47 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &StatuslineArg
     }
 }
 
-/// The first line of an error and its causes, cut to fit a status line.
+/// The first line of an error and its causes, shown through `visible` (it names paths),
+/// cut to fit a status line.
 fn short(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
-    let first = text.lines().next().unwrap_or("error");
+    let first = crate::visible::text(text.lines().next().unwrap_or("error"));
     match first.char_indices().nth(100) {
         Some((at, _)) => format!("{}…", &first[..at]),
-        None => first.to_string(),
+        None => first.into_owned(),
     }
 }
 
 /// Claude Code pipes its JSON; a terminal (someone trying the command) sends nothing.
-fn read_stdin() -> std::io::Result<Vec<u8>> {
-    let stdin = std::io::stdin();
-    let mut bytes = Vec::new();
-    if !stdin.is_terminal() {
-        stdin.lock().take(MAX_INPUT).read_to_end(&mut bytes)?;
+fn read_stdin() -> Result<Input, String> {
+    if std::io::stdin().is_terminal() {
+        return Input::read(std::io::empty());
     }
-    Ok(bytes)
+    let until = Instant::now() + STDIN_WAIT;
+    Input::read(BufReader::new(StdinUntil { until }).take(MAX_INPUT))
+}
+
+/// Stdin, read until a deadline: past it a read fails ("timed out") instead of waiting.
+struct StdinUntil {
+    until: Instant,
+}
+
+impl Read for StdinUntil {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let stdin = std::io::stdin();
+        let left = self.until.saturating_duration_since(Instant::now());
+        let timeout = Timespec::try_from(left).map_err(std::io::Error::other)?;
+        let mut ready = [PollFd::new(&stdin, PollFlags::IN)];
+        if rustix::event::poll(&mut ready, Some(&timeout))? == 0 {
+            let waited = STDIN_WAIT.as_millis();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no JSON within {waited} ms"),
+            ));
+        }
+        // Straight from the descriptor: std's own stdin buffer would hide bytes from poll.
+        Ok(rustix::io::read(&stdin, buf)?)
+    }
 }
 
 fn figures(
@@ -112,7 +139,11 @@ fn figures(
     now_ms: i64,
 ) -> Result<Figures> {
     let prices = PriceTable::load(prices)?;
-    let (store, unread) = ingest_own_session(db, roots, input, &prices.tier_thresholds())?;
+    let own = input
+        .transcript_path
+        .as_deref()
+        .map(|path| discover::session_transcripts(&roots.paths, path));
+    let (store, unread) = ingest_own_session(db, own.as_ref(), &prices.tier_thresholds())?;
     store.set_busy_timeout(READ_BUSY)?;
     store.set_cache_kib(READ_CACHE_KIB)?;
     let mut ctx = Context::with_store(store, prices, report_options(args))?;
@@ -130,9 +161,10 @@ fn figures(
     let today = calendar::local_date(now_ms, zone);
     ctx.set_days(Some(today), Some(today))?;
     let today = cost(&ctx.period_report(Periods::Daily)?.totals);
-    let last = match (&input.context, &input.model_name, &input.transcript_path) {
-        (Some(_), Some(_), _) | (_, _, None) => None,
-        (_, _, Some(path)) => last_response(path),
+    // Only the transcript a full pass would read: a regular file below a data root.
+    let last = match (&input.context, &input.model_name, &own) {
+        (None, _, Some(Ok(files))) | (_, None, Some(Ok(files))) => last_response(&files[0].path),
+        _ => None,
     };
     let model = input
         .model_name
@@ -185,8 +217,7 @@ fn cost(usage: &Usage) -> Cost {
 /// is doing so or another process is writing: then the ledger as committed.
 fn ingest_own_session(
     db: &Path,
-    roots: &Roots,
-    input: &Input,
+    own: Option<&Result<Vec<Transcript>, SessionFilesError>>,
     tiers: &BTreeSet<u64>,
 ) -> Result<(Store, Option<Unread>)> {
     let mut store = match Store::open_without_waiting(db) {
@@ -201,15 +232,13 @@ fn ingest_own_session(
             Err(_) => return Err(e),
         },
     };
-    let Some(transcript) = &input.transcript_path else {
-        return Ok((store, None));
-    };
-    let files = match discover::session_transcripts(&roots.paths, transcript) {
-        Ok(files) => files,
-        Err(SessionFilesError::Missing) => {
+    let files = match own {
+        None => return Ok((store, None)),
+        Some(Ok(files)) => files,
+        Some(Err(SessionFilesError::Missing)) => {
             return Ok((store, Some(Unread::Failed("transcript not found".into()))));
         }
-        Err(SessionFilesError::OutsideRoots) => {
+        Some(Err(SessionFilesError::OutsideRoots)) => {
             let why = "transcript outside the data roots (--source)";
             return Ok((store, Some(Unread::Failed(why.into()))));
         }
@@ -218,7 +247,7 @@ fn ingest_own_session(
         return Ok((store, Some(Unread::Busy)));
     };
     let never = AtomicBool::new(false);
-    let passed = Ingestor::new(&mut store, Options::default()).pass_files(&files, &never);
+    let passed = Ingestor::new(&mut store, Options::default()).pass_files(files, &never);
     // As a report does: aggregates that tell the price table's tiers apart.
     let passed = passed.and_then(|_| store.learn_tiers(tiers));
     let unread = match passed {
@@ -268,10 +297,20 @@ fn freshness(store: &Store, stale_after: Duration, now_ms: i64) -> Result<Freshn
 }
 
 /// The transcript's last response (its model, and the context it filled), read from the
-/// file's end.
+/// file's end. Opened without blocking and without following a link, and read only if it
+/// is (still) a regular file: opening a FIFO would wait for a writer.
 fn last_response(path: &Path) -> Option<Box<Record>> {
-    let mut file = File::open(path).ok()?;
-    let size = file.metadata().ok()?.len();
+    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let size = meta.len();
     let start = size.saturating_sub(TAIL_BYTES);
     file.seek(SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();

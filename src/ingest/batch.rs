@@ -6,8 +6,9 @@
 //! makes ingest exactly-once: a row is in the ledger if and only if the cursor is past it.
 //!
 //! Split responses (one line per content block, same `message.id` and `requestId`) are
-//! collapsed here, within one file, with the same rule the ledger applies: the larger
-//! token total wins. That keeps the flush from touching the database once per block.
+//! collapsed here, within one file, with the same rule the ledger applies: the copy that
+//! carries a `stop_reason` wins, then the larger token total. That keeps the flush from
+//! touching the database once per block.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +32,9 @@ pub struct Cursor {
     pub id: Option<i64>,
     pub identity: Identity,
     pub head: Head,
+    /// The fingerprint of the bytes just before `offset` (`tail::tail_hash`), `None` where
+    /// not known: a file whose bytes there changed was rewritten, and is read from 0.
+    pub tail: Option<u64>,
     pub offset: u64,
     pub lines: u64,
     pub lines_skipped: u64,
@@ -76,6 +80,10 @@ pub struct Segment {
 #[derive(Debug)]
 pub struct PendingRow {
     pub segment: usize,
+    /// The line the record was read from, and its byte offset: where a row the ledger
+    /// refuses is named (`file:line: reason`).
+    pub line_no: u64,
+    pub offset: u64,
     pub record: Record,
 }
 
@@ -129,20 +137,30 @@ impl Batch {
         self.segments[segment].skipped.push(line);
     }
 
-    /// Adds a billable record read from `segment`.
-    pub fn push(&mut self, segment: usize, record: Record) {
+    /// Adds a billable record read from `segment`, at line `line_no` (byte `offset`).
+    pub fn push(&mut self, segment: usize, line_no: u64, offset: u64, record: Record) {
         if let Some(message_id) = &record.message_id {
             let key = (segment, message_id.clone(), record.request_id.clone());
             if let Some(&at) = self.row_of.get(&key) {
-                let kept = &mut self.rows[at].record;
-                if outranks(&record, kept) {
-                    *kept = record;
+                let kept = &mut self.rows[at];
+                if outranks(&record, &kept.record) {
+                    *kept = PendingRow {
+                        segment,
+                        line_no,
+                        offset,
+                        record,
+                    };
                 }
                 return;
             }
             self.row_of.insert(key, self.rows.len());
         }
-        self.rows.push(PendingRow { segment, record });
+        self.rows.push(PendingRow {
+            segment,
+            line_no,
+            offset,
+            record,
+        });
     }
 
     pub fn clear(&mut self) {
@@ -154,10 +172,16 @@ impl Batch {
     }
 }
 
-/// Rule 3 for two copies of one response: the larger token total wins; on a tie the copy
-/// with the higher `costUSD` (having one beats having none), then the one that has
-/// `speed`. Copies equal on all three are the same response: the one kept first stays
-/// (so `false`), and nothing a report shows depends on which was read first.
+/// Rule 3 for two copies of one response: the copy that carries a `stop_reason` (the
+/// response's final line) wins; then the larger token total; on a tie the copy with the
+/// higher `costUSD` (having one beats having none), then the one that has `speed`.
+/// Copies equal on all four are the same response: the one kept first stays (so
+/// `false`), and nothing a report shows depends on which was read first.
+///
+/// The `stop_reason` comes first because real transcripts disagree with "the largest is
+/// the last": behind a third-party relay a response's preliminary line can count more
+/// (input 18,988, output 1) than its final one (18,579 and 118, `stop_reason: tool_use`),
+/// which is the one the API billed. `transcripts.md` states the rule without it.
 pub fn outranks(new: &Record, kept: &Record) -> bool {
     Rank::of(new) > Rank::of(kept)
 }
@@ -165,6 +189,7 @@ pub fn outranks(new: &Record, kept: &Record) -> bool {
 /// How rule 3 orders copies of one response (see `outranks`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rank {
+    pub stopped: bool,
     pub total: u64,
     pub cost_usd: Option<f64>,
     pub has_speed: bool,
@@ -173,6 +198,7 @@ pub struct Rank {
 impl Rank {
     pub fn of(record: &Record) -> Rank {
         Rank {
+            stopped: record.stopped,
             total: record.tokens.total(),
             cost_usd: record.cost_usd,
             has_speed: record.speed.is_some(),
@@ -185,8 +211,9 @@ impl PartialOrd for Rank {
         // None sorts before every cost; total_cmp orders every f64, NaN included.
         let cost = |rank: &Rank| rank.cost_usd.map(OrderedCost);
         Some(
-            self.total
-                .cmp(&other.total)
+            self.stopped
+                .cmp(&other.stopped)
+                .then(self.total.cmp(&other.total))
                 .then_with(|| cost(self).cmp(&cost(other)))
                 .then(self.has_speed.cmp(&other.has_speed)),
         )
@@ -231,6 +258,7 @@ mod tests {
                 mtime_ns: 0,
             },
             head: Head::default(),
+            tail: None,
             offset,
             lines: 0,
             lines_skipped: 0,
@@ -250,9 +278,9 @@ mod tests {
     fn split_response_collapses_to_the_largest_copy() {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
-        batch.push(seg, record("m1", 5));
-        batch.push(seg, record("m1", 50));
-        batch.push(seg, record("m1", 20));
+        batch.push(seg, 0, 0, record("m1", 5));
+        batch.push(seg, 0, 0, record("m1", 50));
+        batch.push(seg, 0, 0, record("m1", 20));
         assert_eq!(batch.rows.len(), 1);
         assert_eq!(batch.rows[0].record.tokens.output, 50);
     }
@@ -264,7 +292,7 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
         for (id, output) in [("m1", 5), ("m2", 7), ("m1", 50), ("m2", 3), ("m1", 20)] {
-            batch.push(seg, record(id, output));
+            batch.push(seg, 0, 0, record(id, output));
         }
         let kept: Vec<(Option<&str>, u64)> = batch
             .rows
@@ -280,15 +308,29 @@ mod tests {
         let seg = batch.advance(&file("a"), None, cursor(10));
         let mut first = record("m1", 5);
         first.ts_ms = 1;
-        batch.push(seg, first);
+        batch.push(seg, 0, 0, first);
         let mut second = record("m1", 5);
         second.ts_ms = 2;
-        batch.push(seg, second);
+        batch.push(seg, 0, 0, second);
         assert_eq!(batch.rows[0].record.ts_ms, 1);
         let mut fast = record("m1", 5);
         fast.speed = Some("fast".into());
-        batch.push(seg, fast);
+        batch.push(seg, 0, 0, fast);
         assert_eq!(batch.rows[0].record.speed.as_deref(), Some("fast"));
+    }
+
+    #[test]
+    fn the_copy_with_a_stop_reason_beats_a_larger_one() {
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), None, cursor(10));
+        let last = Record {
+            stopped: true,
+            ..record("m1", 118)
+        };
+        batch.push(seg, 0, 0, record("m1", 500));
+        batch.push(seg, 0, 0, last.clone());
+        batch.push(seg, 0, 0, record("m1", 900));
+        assert_eq!(batch.rows[0].record, last);
     }
 
     #[test]
@@ -296,8 +338,8 @@ mod tests {
         let mut batch = Batch::default();
         let a = batch.advance(&file("a"), None, cursor(10));
         let b = batch.advance(&file("b"), None, cursor(10));
-        batch.push(a, record("m1", 5));
-        batch.push(b, record("m1", 5));
+        batch.push(a, 0, 0, record("m1", 5));
+        batch.push(b, 0, 0, record("m1", 5));
         assert_eq!(batch.rows.len(), 2);
     }
 

@@ -434,7 +434,7 @@ impl Changes {
                 self.pending_since.get_or_insert_with(Instant::now);
                 continue;
             }
-            if folder || path.extension().is_none_or(|e| e != "jsonl") {
+            if folder || !crate::sources::any_reads(&path) {
                 // A new or renamed folder: files may be written into it before the crate
                 // has its watch in place (it adds it after handing over the event). A
                 // full pass a debounce later finds those; later ones come as events.

@@ -188,13 +188,14 @@ impl Ingestor<'_> {
                     id: committed.and_then(|c| c.id),
                     identity,
                     head: Head::default(),
+                    tail: None,
                     offset: identity.size,
                     lines: 1,
                     lines_skipped: 0,
                 };
                 let segment = self.batch.advance(&info, committed.as_ref(), cursor);
                 for record in records {
-                    self.batch.push(segment, record);
+                    self.batch.push(segment, 1, 0, record);
                 }
             }
         }
@@ -254,14 +255,16 @@ impl Ingestor<'_> {
                 id: committed.and_then(|c| c.id),
                 identity,
                 head: Head::default(),
+                tail: None,
                 offset: 0,
                 lines: committed.map_or(0, |c| c.lines) + records.len() as u64,
                 lines_skipped: 0,
             };
             let segment = self.batch.advance(&info, committed.as_ref(), cursor);
             self.batch.segments[segment].state = Some(next.to_string());
+            // A row has no line: its place is the database's start.
             for record in records {
-                self.batch.push(segment, record);
+                self.batch.push(segment, 0, 0, record);
             }
         }
         Ok(())

@@ -181,7 +181,7 @@ pub fn session_transcripts(
 }
 
 /// The transcripts among `paths` (files the OS or a poll said changed), as a walk would
-/// find them: regular `*.jsonl` files below a source's folder, spelled as given (a
+/// find them: regular files below a source's folder that it reads, spelled as given (a
 /// watcher spells them from the folder, as the walk does), links not followed. A path
 /// that is gone, a folder, or outside every folder is left out: there is nothing to read
 /// there.
@@ -191,12 +191,15 @@ pub fn transcripts_at<'p>(
 ) -> Vec<Transcript> {
     let mut found = Vec::new();
     for path in paths {
-        if path.extension() != Some(OsStr::new("jsonl")) {
-            continue;
-        }
         let Some(folder) = folders.iter().find(|f| path.starts_with(&f.path)) else {
             continue;
         };
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            continue;
+        };
+        if !sources::reads(folder.agent, dir, name) {
+            continue;
+        }
         let Ok(meta) = fs::symlink_metadata(path) else {
             continue;
         };
@@ -408,12 +411,24 @@ pub fn find_tracking(
                 };
                 walk.dir(meta.ino(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec());
             }
-            Ok(_) => found
-                .warnings
-                .push(format!("{}: not a directory", projects.display())),
+            Ok(_) => {
+                found.unreadable += 1;
+                found
+                    .warnings
+                    .push(format!("{}: not a directory", projects.display()));
+            }
             // An agent's default folder that is not there: the agent is not installed.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !folder.named => {}
-            Err(e) => found.warnings.push(format!("{}: {e}", projects.display())),
+            Err(e) => {
+                // A named root without its folder (Claude Code's projects/) has no session
+                // yet; a root that is not there at all (a mistyped --source) is a folder of
+                // transcripts not read.
+                let root_exists = projects.parent().is_some_and(Path::exists);
+                if e.kind() != std::io::ErrorKind::NotFound || !root_exists {
+                    found.unreadable += 1;
+                }
+                found.warnings.push(format!("{}: {e}", projects.display()));
+            }
         }
     }
     found
@@ -594,7 +609,7 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
                 ChildKind::Dir
             } else if kind.is_symlink() {
                 ChildKind::Link
-            } else if kind.is_file() && Path::new(&name).extension() == Some(OsStr::new("jsonl")) {
+            } else if kind.is_file() && sources::reads(self.agent, self.path(), &name) {
                 ChildKind::Transcript
             } else {
                 continue;
@@ -641,7 +656,13 @@ impl<K: FnMut(&Path, &Identity) -> bool> Walk<'_, K> {
                 "link leads outside the data root ({}), not followed",
                 target.display()
             )),
-            Err(e) => self.warn(format_args!("broken link: {e}")),
+            // A transcript's name on a broken link: a transcript that cannot be read.
+            Err(e) => {
+                if self.path().extension() == Some(OsStr::new("jsonl")) {
+                    self.found.unreadable += 1;
+                }
+                self.warn(format_args!("broken link: {e}"));
+            }
         }
     }
 }

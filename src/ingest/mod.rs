@@ -2,8 +2,8 @@
 //!
 //! A pass walks the data roots, skips every file whose size, mtime and inode are what the
 //! ledger last saw (one `stat` each), and tails the others from their cursor: a file that
-//! shrank, changed inode or changed its first bytes is read again from 0 (the dedup rules
-//! keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
+//! shrank, changed inode, or changed its first bytes or the bytes just before the cursor
+//! is read again from 0 (the dedup rules keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
 //! `batch_size` rows, after `flush_interval`, at the end of the pass, and when asked to
 //! stop. A transcript that cannot be read is a warning; only the database failing is an
 //! error. `changes` decides what `watch` and `live` read between full passes: the files
@@ -17,6 +17,7 @@ pub mod parse;
 pub mod tail;
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +32,7 @@ use crate::ingest::discover::Transcript;
 use crate::ingest::parse::Parsed;
 use crate::ingest::tail::{Head, Identity};
 use crate::ledger::Store;
-use crate::sources::{self, Folder, LineParser};
+use crate::sources::{self, Folder, LineParser, Shape};
 
 /// How a pass batches its writes and bounds its memory.
 #[derive(Clone, Debug)]
@@ -399,6 +400,9 @@ impl<'s> Ingestor<'s> {
         let Some((mut file, mut read)) = self.open_changed(transcript, has_cursor)? else {
             return Ok(());
         };
+        if read.document {
+            return self.read_document(&mut file, &mut read, transcript, stop);
+        }
         let read_started = Instant::now();
         let first_line = read.progress.lines;
         let mut buf = std::mem::take(&mut self.buf);
@@ -415,7 +419,7 @@ impl<'s> Ingestor<'s> {
                 // Read to the end: record the size and mtime as stat'ed, even if no whole
                 // line was added, so the next pass over an unchanged file costs one stat.
                 read.progress.identity = transcript.identity;
-                self.record_progress(&mut read);
+                self.seal(&mut read);
             }
             tail::Stop::Caller(Halt::Stopped) => {}
             tail::Stop::Caller(Halt::Failed(e)) => return Err(FileError::Store(e)),
@@ -426,6 +430,49 @@ impl<'s> Ingestor<'s> {
             read_started.elapsed().as_secs_f64() * 1e3,
             read.info.path.display()
         );
+        Ok(())
+    }
+
+    /// A document rewritten whole (`Shape::Rewritten`), read whole by its source's
+    /// `DocumentParser`. Its records all have ids, so those read before are duplicates to
+    /// the dedup rules and only what is new adds a row. The cursor stays at 0 until the last record is batched: a pass killed
+    /// in between leaves the file changed to the next one, which reads it again.
+    fn read_document(
+        &mut self,
+        file: &mut File,
+        read: &mut FileRead,
+        transcript: &Transcript,
+        stop: &AtomicBool,
+    ) -> Result<(), FileError> {
+        let limit = self.options.max_line as u64;
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0))?;
+        file.by_ref().take(limit + 1).read_to_end(&mut bytes)?;
+        let documents = sources::of(transcript.agent).and_then(|s| s.documents());
+        let records = match (bytes.len() as u64 > limit, documents) {
+            (true, _) => vec![self.too_long()],
+            (false, None) => vec![Parsed::Skipped("not a document its source reads".into())],
+            (false, Some(documents)) => match documents.records(&bytes) {
+                Ok(records) => records
+                    .into_iter()
+                    .map(|r| Parsed::Billable(Box::new(r)))
+                    .collect(),
+                Err(e) => vec![Parsed::Skipped(format!("{e:#}"))],
+            },
+        };
+        read.progress.lines = 1;
+        self.stats.lines_read += 1;
+        self.stats.bytes_read += bytes.len() as u64;
+        for parsed in records {
+            match self.take_parsed(read, parsed, 0, stop) {
+                ControlFlow::Continue(()) => {}
+                ControlFlow::Break(Halt::Stopped) => return Ok(()),
+                ControlFlow::Break(Halt::Failed(e)) => return Err(FileError::Store(e)),
+            }
+        }
+        read.progress.offset = bytes.len() as u64;
+        read.progress.identity = transcript.identity;
+        self.record_progress(read);
         Ok(())
     }
 
@@ -454,9 +501,20 @@ impl<'s> Ingestor<'s> {
         }
         let mut file = File::open(&transcript.path)?;
         let mut progress = start_cursor(&mut file, committed.as_ref(), identity)?;
+        let document = sources::of(transcript.agent)
+            .is_some_and(|s| s.shape_of(&transcript.path) == Shape::Rewritten);
+        if document {
+            // Read again whole: nothing of it is known until all of it is read.
+            progress = Cursor {
+                offset: 0,
+                lines: 0,
+                lines_skipped: 0,
+                ..progress
+            };
+        }
         let parser = self.parser_at(transcript, &mut progress)?;
         self.stats.files_changed += 1;
-        let reset = committed.is_some_and(|c| c.offset > 0 && progress.offset == 0);
+        let reset = !document && committed.is_some_and(|c| c.offset > 0 && progress.offset == 0);
         if reset {
             self.stats.files_reset += 1;
             debug!(
@@ -477,9 +535,11 @@ impl<'s> Ingestor<'s> {
         };
         let read = FileRead {
             info,
+            file: file.try_clone()?,
             progress,
             segment: None,
             reset,
+            document,
             parser,
         };
         Ok(Some((file, read)))
@@ -529,6 +589,8 @@ impl<'s> Ingestor<'s> {
     ) -> ControlFlow<Halt> {
         read.progress.offset = line.end;
         read.progress.identity.size = line.end;
+        // Fingerprinted only where a cursor may be committed (`seal`), not per line.
+        read.progress.tail = None;
         read.progress.lines += 1;
         self.stats.lines_read += 1;
         self.stats.bytes_read += line.end - line.start;
@@ -536,36 +598,55 @@ impl<'s> Ingestor<'s> {
             self.tell_progress(false);
         }
         let parsed = match line.too_long {
-            true => Parsed::Skipped(format!(
-                "line longer than {} (limit), not read",
-                human_bytes(self.options.max_line as u64)
-            )),
+            true => self.too_long(),
             false => read.parser.line(line.bytes),
         };
-        if let Parsed::Skipped(_) = parsed {
-            read.progress.lines_skipped += 1;
-            self.stats.lines_skipped += 1;
-        }
+        self.take_parsed(read, parsed, line.start, stop)
+    }
+
+    fn too_long(&self) -> Parsed {
+        Parsed::Skipped(format!(
+            "line longer than {} (limit), not read",
+            human_bytes(self.options.max_line as u64)
+        ))
+    }
+
+    /// What one line (or one record of a document) turned out to be, starting at byte
+    /// `start`: batched, or counted as skipped; then a flush if one is due.
+    fn take_parsed(
+        &mut self,
+        read: &mut FileRead,
+        parsed: Parsed,
+        start: u64,
+        stop: &AtomicBool,
+    ) -> ControlFlow<Halt> {
+        // Every source's records meet the same limits here, so none can forget them. A
+        // line that holds several responses (`LineParser::take_more`) is drained whatever
+        // became of its first.
+        let first = crate::limits::admit(parsed);
+        let more: Vec<Parsed> = read
+            .parser
+            .take_more()
+            .into_iter()
+            .map(|record| crate::limits::admit(Parsed::Billable(Box::new(record))))
+            .collect();
+        let skipped = std::iter::once(&first)
+            .chain(&more)
+            .filter(|p| matches!(p, Parsed::Skipped(_)))
+            .count() as u64;
+        read.progress.lines_skipped += skipped;
+        self.stats.lines_skipped += skipped;
         let segment = self.record_progress(read);
-        match parsed {
-            Parsed::Billable(record) => self.batch.push(segment, *record),
-            Parsed::Skipped(reason) => {
-                let line_no = read.progress.lines;
-                debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
-                let skipped = SkippedLine {
-                    line_no,
-                    offset: line.start,
-                    reason,
-                };
-                self.batch.skip(segment, skipped);
-            }
-            Parsed::Other => {}
+        for parsed in std::iter::once(first).chain(more) {
+            self.batch_parsed(read, segment, parsed, start);
         }
         if stop.load(Ordering::Relaxed) {
             // Asked to stop: what was read so far is flushed with the pass's end.
+            self.seal(read);
             return ControlFlow::Break(Halt::Stopped);
         }
         if self.flush_due() {
+            self.seal(read);
             read.segment = None;
             match self.flush() {
                 // Another process owns this file now: leave it to it. (A conflict over
@@ -578,6 +659,25 @@ impl<'s> Ingestor<'s> {
             }
         }
         ControlFlow::Continue(())
+    }
+
+    /// Puts one parsed response of the line at byte `start` into `segment` of the batch:
+    /// a row, or a skipped line with its reason.
+    fn batch_parsed(&mut self, read: &FileRead, segment: usize, parsed: Parsed, start: u64) {
+        let line_no = read.progress.lines;
+        match parsed {
+            Parsed::Billable(record) => self.batch.push(segment, line_no, start, *record),
+            Parsed::Skipped(reason) => {
+                debug!("{}:{line_no}: skipped: {reason}", read.info.path.display());
+                let skipped = SkippedLine {
+                    line_no,
+                    offset: start,
+                    reason,
+                };
+                self.batch.skip(segment, skipped);
+            }
+            Parsed::Other => {}
+        }
     }
 
     /// Moves this file's segment of the batch to its progress, opening the segment (from
@@ -608,6 +708,15 @@ impl<'s> Ingestor<'s> {
         index
     }
 
+    /// Fingerprints the bytes before `read`'s cursor into its segment: every cursor a
+    /// flush commits is sealed first, so the next pass can tell a file rewritten since
+    /// from one that grew. A file that cannot be read there commits no fingerprint, and
+    /// is resumed as cursors without one always were.
+    fn seal(&mut self, read: &mut FileRead) {
+        read.progress.tail = tail::tail_hash(&read.file, read.progress.offset).ok();
+        self.record_progress(read);
+    }
+
     fn flush_due(&self) -> bool {
         self.batch.rows.len() >= self.options.batch_size
             || self
@@ -635,6 +744,7 @@ impl<'s> Ingestor<'s> {
         self.stats.rows_added += outcome.counts.added;
         self.stats.rows_upgraded += outcome.counts.upgraded;
         self.stats.duplicates += outcome.counts.duplicates;
+        self.stats.lines_skipped += outcome.counts.refused;
         for (path, cursor) in outcome.committed {
             self.committed.insert(path.into_os_string(), cursor);
         }
@@ -656,10 +766,14 @@ impl<'s> Ingestor<'s> {
 /// the batch.
 struct FileRead {
     info: FileInfo,
+    /// The file, for `seal`'s reads beside the tailer's.
+    file: File,
     progress: Cursor,
     segment: Option<usize>,
     /// The file was truncated or replaced: its segment, once opened, says so.
     reset: bool,
+    /// A document rewritten whole (`Shape::Rewritten`), read whole.
+    document: bool,
     /// Its source's parser, at `progress`.
     parser: Box<dyn LineParser>,
 }
@@ -694,6 +808,7 @@ fn start_cursor(
         id: committed.and_then(|c| c.id),
         identity,
         head,
+        tail: None,
         offset: 0,
         lines: 0,
         lines_skipped: 0,
@@ -707,7 +822,7 @@ fn start_cursor(
     let same_head = bytes
         .get(..c.head.len as usize)
         .is_some_and(|old| Head::of(old) == c.head);
-    if !same_file || !same_head || identity.size < c.offset {
+    if !same_file || !same_head || identity.size < c.offset || !same_tail(file, c)? {
         return Ok(fresh(head));
     }
     Ok(Cursor {
@@ -715,6 +830,20 @@ fn start_cursor(
         head,
         ..*c
     })
+}
+
+/// Whether the bytes before `c`'s offset are still those it fingerprinted (or it has no
+/// fingerprint): a file truncated and written longer again fails here though its size and
+/// first bytes pass. A file cut shorter since its stat is no longer the same either.
+fn same_tail(file: &File, c: &Cursor) -> std::io::Result<bool> {
+    let Some(hash) = c.tail else {
+        return Ok(true);
+    };
+    match tail::tail_hash(file, c.offset) {
+        Ok(now) => Ok(now == hash),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -767,6 +896,38 @@ mod tests {
         std::fs::write(&path, b"{").unwrap();
         let cut = start_of(&path, Some(&committed));
         assert_eq!(cut.offset, 0);
+    }
+
+    /// The head fingerprint covers the first 4 KiB only: a file truncated and written
+    /// longer with the same first 4 KiB is told apart by the bytes before the cursor.
+    #[test]
+    fn start_cursor_resets_a_rewrite_with_the_same_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let head = format!("{{\"x\":\"{}\"}}\n", "a".repeat(5000));
+        std::fs::write(&path, format!("{head}{{\"b\":1}}\n")).unwrap();
+        let offset = std::fs::metadata(&path).unwrap().len();
+        let sealed =
+            |path: &std::path::Path| tail::tail_hash(&File::open(path).unwrap(), offset).unwrap();
+        let committed = Cursor {
+            offset,
+            lines: 2,
+            tail: Some(sealed(&path)),
+            ..start_of(&path, None)
+        };
+        // Grown: the bytes before the cursor are unchanged, so it resumes.
+        let grown = format!("{head}{{\"b\":1}}\n{{\"c\":2}}\n");
+        std::fs::write(&path, &grown).unwrap();
+        assert_eq!(start_of(&path, Some(&committed)).offset, offset);
+        // Rewritten longer, same head, other bytes before the cursor: read from 0.
+        std::fs::write(&path, format!("{head}{{\"d\":333}}\n{{\"e\":4}}\n")).unwrap();
+        assert_eq!(start_of(&path, Some(&committed)).offset, 0);
+        // A cursor from before fingerprints (no tail) resumes as it always did.
+        let old = Cursor {
+            tail: None,
+            ..committed
+        };
+        assert_eq!(start_of(&path, Some(&old)).offset, offset);
     }
 
     #[test]

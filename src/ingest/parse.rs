@@ -9,17 +9,15 @@
 //! and a subagent response echoed in the parent's file by a `progress` line
 //! (`data.type == "agent_progress"`, the response under `data.message`). Everything else
 //! (unknown kinds, `toolUseResult` summaries in `user` lines) is not billable, and a line
-//! that cannot be read is reported as skipped with its reason, never as an error.
+//! that cannot be read is reported as skipped with its reason, never as an error. Whether
+//! a record's numbers are in range is the ingest's question, asked of every source's
+//! records alike (`limits::admit`).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use memchr::memmem;
 use serde::Deserialize;
-
-/// No response has a trillion tokens of one kind; a count above this is damage, and
-/// keeping it out keeps every sum far from overflowing (the ledger's integers are i64).
-pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 
 static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
@@ -84,6 +82,13 @@ pub struct Record {
     /// Reasoning tokens, already counted in `tokens.output` (OpenAI's models): kept apart
     /// for display only.
     pub reasoning: u64,
+    /// The line carried the response's `stop_reason`: it is the response's final copy.
+    pub stopped: bool,
+    /// Amp's credits for the response: its own figure, neither tokens nor dollars.
+    pub credits: Option<f64>,
+    /// GitHub Copilot's premium requests (the model's multiplier, summed): its own
+    /// figure, neither tokens nor dollars.
+    pub premium_requests: Option<f64>,
 }
 
 /// What one line turned out to be.
@@ -127,6 +132,8 @@ struct RawMessage<'a> {
     #[serde(borrow)]
     model: Option<Cow<'a, str>>,
     usage: Option<RawUsage<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
 }
 
 /// `data` of a `progress` line: an agent_progress echoes one subagent response.
@@ -282,35 +289,28 @@ impl Record {
     }
 }
 
-/// 2000-01-01T00:00:00Z: no Claude Code line is older. An earlier time is damage, and
-/// keeping it out keeps every time bucket positive, where SQL's and Rust's integer
-/// division agree.
-pub const EARLIEST_MS: i64 = 946_684_800_000;
+/// A billable line's time in milliseconds, or why the ledger cannot use it: it has none,
+/// or it does not parse. Whether the time is one a real response has is `limits`' rule,
+/// applied by the ingest to every source's records.
+pub fn line_time(timestamp: Option<&str>) -> Result<i64, String> {
+    let Some(timestamp) = timestamp else {
+        return Err("billable line without a timestamp".to_string());
+    };
+    match timestamp.parse::<jiff::Timestamp>() {
+        Ok(ts) => Ok(ts.as_millisecond()),
+        Err(_) => Err(format!("timestamp {timestamp:?} does not parse")),
+    }
+}
 
 fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
     let Some(usage) = message.usage else {
         return Parsed::Other;
     };
-    let Some(timestamp) = line.timestamp else {
-        return Parsed::Skipped("billable line without a timestamp".to_string());
-    };
-    let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
-        Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => ts.as_millisecond(),
-        Ok(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} is before 2000")),
-        Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
+    let ts_ms = match line_time(line.timestamp) {
+        Ok(ts_ms) => ts_ms,
+        Err(why) => return Parsed::Skipped(why),
     };
     let tokens = tokens(&usage);
-    let counts = [
-        tokens.input,
-        tokens.output,
-        tokens.cache_creation(),
-        tokens.cache_read,
-    ];
-    if counts.iter().any(|&n| n > MAX_TOKENS) {
-        return Parsed::Skipped(format!(
-            "a token count above {MAX_TOKENS}: not a real response"
-        ));
-    }
     let model = message
         .model
         .filter(|m| m != "<synthetic>" && !m.is_empty());
@@ -336,6 +336,7 @@ fn record(message: RawMessage<'_>, line: LineFields<'_, '_>) -> Parsed {
             .unwrap_or(0),
         cost_usd: line.cost_usd,
         version: owned(line.version),
+        stopped: message.stop_reason.is_some(),
         ..Record::default()
     }))
 }
@@ -362,6 +363,7 @@ fn tokens(usage: &RawUsage<'_>) -> Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits;
 
     const ASSISTANT: &[u8] = br#"{"parentUuid":"p","isSidechain":false,"userType":"external","cwd":"/home/u/app","sessionId":"23fe","version":"2.1.18","gitBranch":"main","type":"assistant","uuid":"d223","timestamp":"2026-07-31T01:06:51.365Z","requestId":"req_1","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"usage"}],"stop_reason":"end_turn","usage":{"input_tokens":156,"cache_creation_input_tokens":300,"cache_read_input_tokens":7,"output_tokens":79,"cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200},"server_tool_use":{"web_search_requests":2,"web_fetch_requests":0},"service_tier":"standard","speed":"fast"}}}"#;
 
@@ -505,11 +507,45 @@ mod tests {
         let line = br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","usage":{"input_tokens":18446744073709551615,"output_tokens":1}}}"#;
         let split = br#"{"type":"assistant","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","usage":{"cache_creation":{"ephemeral_5m_input_tokens":18446744073709551615,"ephemeral_1h_input_tokens":9}}}}"#;
         for line in [&line[..], &split[..]] {
-            match parse_line(line) {
-                Parsed::Skipped(why) => assert!(why.contains("token count"), "{why}"),
+            match limits::admit(parse_line(line)) {
+                Parsed::Skipped(why) => assert!(why.contains("tokens"), "{why}"),
                 other => panic!("expected skipped, got {other:?}"),
             }
         }
+    }
+
+    /// Issue 17: each number out of range costs its line, named in the reason.
+    #[test]
+    fn out_of_range_values_are_damage() {
+        let line = |ts: &str, cost: &str, search: &str| {
+            format!(
+                r#"{{"type":"assistant","timestamp":"{ts}","costUSD":{cost},"message":{{"id":"m","usage":{{"input_tokens":1,"server_tool_use":{{"web_search_requests":{search}}}}}}}}}"#
+            )
+        };
+        let ok = "2026-01-01T00:00:00Z";
+        for (text, reason) in [
+            (
+                line(ok, "0.5", "9223372036854775808"),
+                "web_search_requests",
+            ),
+            (
+                line(ok, "0.5", "4611686018427387904"),
+                "web_search_requests",
+            ),
+            (line(ok, "-1000000", "0"), "costUSD -1000000"),
+            (line(ok, "1e308", "0"), "costUSD 1e308"),
+            (line("9999-12-30T00:00:00Z", "0.5", "0"), "9999-12-30"),
+            (line("1999-12-31T23:59:59Z", "0.5", "0"), "1999-12-31"),
+        ] {
+            match limits::admit(parse_line(text.as_bytes())) {
+                Parsed::Skipped(why) => assert!(why.contains(reason), "{why}"),
+                other => panic!("expected skipped, got {other:?} for {text}"),
+            }
+        }
+        assert_eq!(
+            billable(line(ok, "1000", "1000000000000").as_bytes()).web_search,
+            1_000_000_000_000
+        );
     }
 
     #[test]

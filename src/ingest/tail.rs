@@ -9,8 +9,10 @@
 //! the limit the tailer discards bytes up to the next `\n` and reports the line as skipped,
 //! so memory stays bounded by `max_line` plus one read, whatever the file holds.
 //!
-//! This module also owns a file's identity (device, inode, size, mtime, head fingerprint),
-//! which is how a truncated or replaced file is told apart from one that grew.
+//! This module also owns a file's identity (device, inode, size, mtime, and the
+//! fingerprints of its head and of the bytes just before the cursor), which is how a
+//! truncated or replaced file is told apart from one that grew: the head alone missed a
+//! file truncated and written longer again with the same first 4 KiB.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -19,6 +21,10 @@ use std::ops::ControlFlow;
 /// Bytes fingerprinted at the head of a file: enough to hold its first line's uuid and
 /// timestamp, so a file rewritten with other content is told apart from one that grew.
 pub const HEAD_LEN: u64 = 4096;
+
+/// Bytes fingerprinted just before a cursor: a line or more of what was read last, so a
+/// file whose bytes there are no longer those is known to have been rewritten.
+pub const TAIL_LEN: u64 = 4096;
 
 /// Bytes asked of the OS per read.
 const READ_SIZE: usize = 1 << 20;
@@ -56,6 +62,15 @@ pub fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
     file.seek(SeekFrom::Start(0))?;
     file.by_ref().take(HEAD_LEN).read_to_end(&mut buf)?;
     Ok(buf)
+}
+
+/// The fingerprint of the `TAIL_LEN` bytes (fewer at the start of a file) that end at
+/// `offset`. Read with `pread`, so a handle being read elsewhere keeps its position.
+pub fn tail_hash(file: &File, offset: u64) -> io::Result<u64> {
+    let start = offset.saturating_sub(TAIL_LEN);
+    let mut bytes = vec![0; (offset - start) as usize];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut bytes, start)?;
+    Ok(fnv1a(&bytes))
 }
 
 /// FNV-1a: stable across builds and platforms, which a fingerprint kept on disk needs.

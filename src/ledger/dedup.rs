@@ -51,7 +51,8 @@ pub fn decide(new: &Record, stored: &[Stored]) -> Decision {
         return Decision::Insert;
     }
     let new_rank = Rank::of(new);
-    // Rules 1 and 3a: the same (message.id, requestId) is one response; the larger copy wins.
+    // Rules 1 and 3a: the same (message.id, requestId) is one response; the better copy
+    // (`Rank`: a `stop_reason`, then the larger total) wins.
     if let Some(same) = stored.iter().find(|s| s.request_id == new.request_id) {
         return if new_rank > same.rank {
             Decision::Replace(same.id)
@@ -87,6 +88,7 @@ mod tests {
             request_id: request.map(str::to_string),
             is_sidechain: sidechain,
             rank: Rank {
+                stopped: false,
                 total,
                 cost_usd: None,
                 has_speed: false,

@@ -2,21 +2,28 @@
 //!
 //! An export is every row (or those stamped after a cursor, see migration 9's
 //! `changed_seq`) with the host it was recorded on. An import pushes other ledgers' rows
-//! through the same dedup rules and write path as a flush (`apply`), in its own
+//! through the same dedup rules and write path as a flush (`write_decision`), in its own
 //! transactions, so a response that reached two machines is one row, and importing a file
 //! again (whole, or after a kill) finds every committed row already there: equal copies
 //! are kept, never added. Rows without a message id, which the rules never deduplicate,
 //! are recognised by their content (host, session, time, request, model, tokens) instead.
 //!
+//! An export is a claim, so an import cannot lower what this ledger recorded itself: a
+//! copy claiming this ledger's host replaces nothing, a copy from elsewhere wins no tie by
+//! its `costUSD` or `speed`, and a replaced row keeps its host, session and project
+//! (`judge`).
+//!
 //! The file format (NDJSON, its field names and version) is `render::export`'s; the
 //! ledger deals in `Row`s.
 
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::{FileRef, Flushed, Merged, Store, apply, tokens_at};
+use super::{FileRef, Flushed, Merged, Store, Written, stored_under, tokens_at, write_decision};
+use crate::ingest::batch::Rank;
 use crate::ingest::parse::Record;
-use crate::ledger::dedup::Decision;
+use crate::ledger::dedup::{self, Decision, Stored};
+use crate::ledger::msgindex::MessageIndex;
 
 /// One response as it travels between ledgers: its record, where it counts, and the host
 /// it was recorded on.
@@ -72,7 +79,7 @@ pub(super) fn set_change_seq(conn: &Connection, seq: i64) -> Result<()> {
 const EXPORT_COLUMNS: &str = "coalesce(h.host_id, ?2), coalesce(h.name, ?3), e.session_id,
     e.project, e.cwd, e.ts_ms, e.model, e.message_id, e.request_id, e.is_sidechain, e.speed,
     e.inference_geo, e.input, e.output, e.cache_write_5m, e.cache_write_1h, e.cache_read,
-    e.web_search, e.cost_usd, e.version, e.agent, e.reasoning";
+    e.web_search, e.cost_usd, e.version, e.agent, e.reasoning, e.credits, e.premium_requests";
 
 fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -97,6 +104,10 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             agent: r.get(20)?,
             reasoning: r.get(21)?,
             project: None,
+            // An export does not carry it: an imported copy ranks by its total.
+            stopped: false,
+            credits: r.get(22)?,
+            premium_requests: r.get(23)?,
         },
     })
 }
@@ -139,63 +150,68 @@ impl Store {
         })
     }
 
-    /// Commits `rows` (another ledger's export) in one transaction, through the dedup
-    /// rules: what is already here is kept, better copies replace it, the rest is added.
+    /// Commits `rows` (another ledger's export) in one transaction, through the import
+    /// rules (`judge`): what is already here is kept, better copies replace it, the rest
+    /// is added.
     pub fn import(&mut self, rows: &[Row]) -> Result<Flushed> {
-        let outcome = self.import_inner(rows);
-        if outcome.is_err() {
+        let done = self.import_with(|sink| {
+            sink.add(rows)?;
+            Ok(true)
+        })?;
+        Ok(done.expect("a fill that keeps its rows is committed"))
+    }
+
+    /// Runs `fill` inside one write transaction, handing it the sink that takes rows in
+    /// as many batches as it likes (one file of any size: only a batch is held at a
+    /// time). The transaction is committed if `fill` returns `Ok(true)`, with what it
+    /// did; rolled back (`None`) if it returns `Ok(false)` or fails.
+    pub fn import_with(
+        &mut self,
+        fill: impl FnOnce(&mut Sink<'_>) -> Result<bool>,
+    ) -> Result<Option<Flushed>> {
+        let outcome = self.import_inner(fill);
+        if !matches!(outcome, Ok(Some(_))) {
+            // Rows the sink put into the index were rolled back with the transaction.
             self.index.invalidate();
         }
         outcome
     }
 
-    fn import_inner(&mut self, rows: &[Row]) -> Result<Flushed> {
+    fn import_inner(
+        &mut self,
+        fill: impl FnOnce(&mut Sink<'_>) -> Result<bool>,
+    ) -> Result<Option<Flushed>> {
         let local = self.host()?.id;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
         self.index.sync(&tx)?;
-        let mut merged = Merged::read(&tx)?;
-        let file_id = import_file(&tx)?;
-        self.index.prefetch(
-            &tx,
-            rows.iter()
-                .filter_map(|row| row.record.message_id.as_deref()),
-        )?;
-        let mut hosts = foldhash::HashMap::<String, Option<i64>>::default();
-        let mut counts = Flushed::default();
-        for row in rows {
-            let host = match hosts.get(&row.host_id) {
-                Some(&host) => host,
-                None => {
-                    let host = host_key(&tx, row, &local)?;
-                    hosts.insert(row.host_id.clone(), host);
-                    host
-                }
-            };
-            if row.record.message_id.is_none() && holds_same_row(&tx, row, host)? {
-                counts.duplicates += 1;
-                continue;
-            }
-            let file = FileRef {
-                id: file_id,
-                session_id: &row.session_id,
-                project: &row.project,
-                host,
-            };
-            match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
-                Decision::Insert => counts.added += 1,
-                Decision::Replace(_) => counts.upgraded += 1,
-                Decision::Keep => counts.duplicates += 1,
-            }
+        let mut sink = Sink {
+            merged: Merged::read(&tx)?,
+            file_id: import_file(&tx)?,
+            tx,
+            index: &mut self.index,
+            local,
+            hosts: foldhash::HashMap::default(),
+            counts: Flushed::default(),
+        };
+        if !fill(&mut sink)? {
+            return Ok(None);
         }
+        let Sink {
+            tx,
+            index,
+            merged,
+            counts,
+            ..
+        } = sink;
         merged.finish(&tx, counts)?;
-        if self.index.merge_due() {
-            self.index.merge(&tx)?;
+        if index.merge_due() {
+            index.merge(&tx)?;
         }
         tx.commit().context("cannot commit to the database")?;
-        Ok(counts)
+        Ok(Some(counts))
     }
 
     /// This ledger's host first, then every host rows were imported from.
@@ -246,6 +262,152 @@ impl Store {
                     .join(", ")
             ),
             _ => bail!("{name:?} names several hosts: give its id instead"),
+        }
+    }
+}
+
+/// The rows of one import transaction going in (`Store::import_with`).
+pub struct Sink<'s> {
+    tx: Transaction<'s>,
+    index: &'s mut MessageIndex,
+    merged: Merged,
+    file_id: i64,
+    /// This ledger's host id: rows claiming it are this ledger's own, gone out and back.
+    local: String,
+    /// `entries.host` of each host id met so far.
+    hosts: foldhash::HashMap<String, Option<i64>>,
+    counts: Flushed,
+}
+
+impl Sink<'_> {
+    /// Takes `rows` in, each through `judge`. The rows the ledger's total cannot take
+    /// (`limits::admit`), by their place in `rows`, and why.
+    pub fn add(&mut self, rows: &[Row]) -> Result<Vec<(usize, String)>> {
+        self.index.prefetch(
+            &self.tx,
+            rows.iter()
+                .filter_map(|row| row.record.message_id.as_deref()),
+        )?;
+        let mut refused = Vec::new();
+        for (at, row) in rows.iter().enumerate() {
+            if let Some(reason) = self.add_one(row)? {
+                refused.push((at, reason));
+            }
+        }
+        if self.index.merge_due() {
+            self.index.merge(&self.tx)?;
+        }
+        Ok(refused)
+    }
+
+    /// Why the ledger refused `row`, if it did.
+    fn add_one(&mut self, row: &Row) -> Result<Option<String>> {
+        let host = match self.hosts.get(&row.host_id) {
+            Some(&host) => host,
+            None => {
+                let host = host_key(&self.tx, row, &self.local)?;
+                self.hosts.insert(row.host_id.clone(), host);
+                host
+            }
+        };
+        if row.record.message_id.is_none() && holds_same_row(&self.tx, row, host)? {
+            self.counts.duplicates += 1;
+            return Ok(None);
+        }
+        let here = FileRef {
+            id: self.file_id,
+            session_id: &row.session_id,
+            project: &row.project,
+            host,
+        };
+        let stored = stored_under(self.index, &row.record);
+        let (decision, place) = judge(&self.tx, &row.record, host, &stored)?;
+        let file = place.as_ref().map_or(here, Place::file_ref);
+        let merged = &mut self.merged;
+        match write_decision(&self.tx, &row.record, file, decision, merged, self.index)? {
+            Written::Done(decision) => self.counts.count(&decision),
+            Written::Refused(reason) => {
+                self.counts.refused += 1;
+                return Ok(Some(reason));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What an import does with `copy` (recorded on `host`, `None` for this ledger's), given
+/// the rows here under its message id; for a replacement, also where the row stays.
+///
+/// The dedup rules of an ingest (`dedup::decide`) decide, narrowed three ways, since an
+/// export is a claim and an import must not lower what this ledger recorded itself:
+/// - a copy claiming this ledger's host replaces nothing: it is one of its rows gone out
+///   and back, or a forgery of one, and what the ledger recorded stands (a row it no
+///   longer holds is added back as its own);
+/// - a copy from another host wins no tie (`is_tie`);
+/// - a replaced row keeps its place (`Place`): its host, session, project and file.
+fn judge(
+    tx: &Connection,
+    copy: &Record,
+    host: Option<i64>,
+    stored: &[Stored],
+) -> Result<(Decision, Option<Place>)> {
+    let decision = dedup::decide(copy, stored);
+    let Decision::Replace(id) = decision else {
+        return Ok((decision, None));
+    };
+    if host.is_none() {
+        return Ok((Decision::Keep, None));
+    }
+    let place = Place::of(tx, id)?;
+    if place.host != host && is_tie(copy, id, stored) {
+        return Ok((Decision::Keep, None));
+    }
+    Ok((decision, Some(place)))
+}
+
+/// Whether replacing row `id` by `copy` rests only on rule 3's tie-breaks (the same
+/// response with the same token total, told apart by `costUSD`, then `speed`).
+///
+/// An imported `costUSD` is another machine's claim, as is its `speed` (fast mode prices
+/// a request at a multiple): between copies recorded on different hosts a tie keeps the
+/// row that is here, so neither can raise this ledger's cost by itself. A copy with a
+/// larger token total still replaces it (rule 3), bringing its own `costUSD` and `speed`
+/// with its tokens; between copies of one host (its later export) rule 3 applies whole.
+/// How large a `costUSD` may be at all is the import's value checks' to say.
+fn is_tie(copy: &Record, id: i64, stored: &[Stored]) -> bool {
+    stored.iter().any(|s| {
+        s.id == id && s.request_id == copy.request_id && s.rank.total == Rank::of(copy).total
+    })
+}
+
+/// Where a stored row is: what a replacement by an imported copy leaves as it was.
+struct Place {
+    file_id: i64,
+    session_id: String,
+    project: String,
+    host: Option<i64>,
+}
+
+impl Place {
+    fn of(tx: &Connection, id: i64) -> Result<Place> {
+        Ok(tx
+            .prepare_cached("SELECT file_id, session_id, project, host FROM entries WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(Place {
+                    file_id: r.get(0)?,
+                    session_id: r.get(1)?,
+                    project: r.get(2)?,
+                    host: r.get(3)?,
+                })
+            })?)
+    }
+
+    fn file_ref(&self) -> FileRef<'_> {
+        FileRef {
+            id: self.file_id,
+            session_id: &self.session_id,
+            project: &self.project,
+            host: self.host,
         }
     }
 }
@@ -363,6 +525,40 @@ mod tests {
         assert_eq!(changed, vec![row("aa", Some("m1"), 50)]);
         assert!(second.change_seq > first.change_seq);
         assert!(all(&store, Some(second.change_seq)).0.is_empty());
+        assert!(crate::ledger::aggregate::consistent(store.conn()).unwrap());
+    }
+
+    #[test]
+    fn ties_go_to_a_hosts_own_later_copy_only_and_replaced_rows_keep_their_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let with_cost = |host: &str, output: u64, cost: f64| {
+            let mut r = row(host, Some("m1"), output);
+            r.record.cost_usd = Some(cost);
+            r
+        };
+        store.import(&[row("aa", Some("m1"), 5)]).unwrap();
+        // The same host's later export: rule 3 whole, the cost breaks the tie.
+        assert_eq!(
+            store.import(&[with_cost("aa", 5, 1.0)]).unwrap().upgraded,
+            1
+        );
+        // Another host's claim of a higher cost for the same tokens changes nothing.
+        let tie = store.import(&[with_cost("bb", 5, 9.0)]).unwrap();
+        assert_eq!((tie.upgraded, tie.duplicates), (0, 1));
+        assert_eq!(all(&store, None).0, vec![with_cost("aa", 5, 1.0)]);
+        // Its larger copy replaces the row, which stays the first host's.
+        assert_eq!(
+            store.import(&[with_cost("bb", 6, 2.0)]).unwrap().upgraded,
+            1
+        );
+        let (rows, _) = all(&store, None);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].host_id.as_str(), rows[0].record.tokens.output),
+            ("aa", 6)
+        );
+        assert_eq!(rows[0].record.cost_usd, Some(2.0));
         assert!(crate::ledger::aggregate::consistent(store.conn()).unwrap());
     }
 

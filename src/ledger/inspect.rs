@@ -48,7 +48,7 @@ impl Store {
             holdings.lines_skipped,
         ) = conn.query_row(
             &format!(
-                "SELECT count(*), total(lines), total(offset), total(lines_skipped) FROM files
+                "SELECT count(*), total(lines), total(offset), total(lines_skipped + rows_refused) FROM files
                  WHERE {}",
                 crate::ledger::exchange::TRANSCRIPTS
             ),

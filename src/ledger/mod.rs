@@ -32,13 +32,14 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::ingest::batch::{Batch, Cursor, Identities};
+use crate::ingest::batch::{Batch, Cursor, Identities, SkippedLine};
 use crate::ingest::discover::{DirCache, Listing};
 use crate::ingest::parse::{Record, Tokens};
-use crate::ingest::tail::{Head, Identity};
+use crate::ingest::tail::{HEAD_LEN, Head, Identity};
 use crate::ledger::aggregate::Deltas;
 use crate::ledger::dedup::{Decision, Stored};
 use crate::ledger::msgindex::MessageIndex;
+use crate::limits;
 
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
@@ -50,6 +51,12 @@ enum Step {
     /// so it runs once, after the last migration that reshapes one (12, which keys them
     /// by agent; 6 and 5 ran it until a later one came).
     RebuildAggregates,
+    /// `move_out_of_limits`: the rows a ledger took before `limits` existed and that
+    /// `limits::check` refuses leave for the skipped lines (migration 10; the aggregates
+    /// are summed again by migration 12's rebuild, which every upgrade through 10 runs).
+    MoveOutOfLimits,
+    /// `count_total`: the ledger's total weight summed from its rows (migration 11).
+    CountTotal,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -65,9 +72,18 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0008_hosts_and_counters.sql"))],
     &[Step::Sql(include_str!("sql/0009_export_import.sql"))],
     &[
+        Step::Sql(include_str!("sql/0010_values_and_rewrites.sql")),
+        Step::MoveOutOfLimits,
+    ],
+    &[
+        Step::Sql(include_str!("sql/0011_ledger_total.sql")),
+        Step::CountTotal,
+    ],
+    &[
         Step::Sql(include_str!("sql/0012_agents.sql")),
         Step::RebuildAggregates,
     ],
+    &[Step::Sql(include_str!("sql/0013_agent_figures.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -88,6 +104,8 @@ pub struct Flushed {
     pub added: u64,
     pub upgraded: u64,
     pub duplicates: u64,
+    /// Rows refused at the ledger's total (`limits::admit`).
+    pub refused: u64,
 }
 
 /// The result of a flush: counts, the cursors now committed, and the files another process
@@ -162,9 +180,10 @@ impl Store {
         let plain = Connection::open_with_flags(path, read_only).map_err(anyhow::Error::from);
         let (store, version) = match plain.and_then(open) {
             Ok(opened) => opened,
-            // On read-only media a WAL database without its -shm file cannot be opened the
-            // usual way; nothing can change it there, so SQLite may treat it as immutable.
-            Err(e) if is_cannot_open(&e) => {
+            // On read-only media, or in a folder that refuses the -shm file, a WAL ledger
+            // without one cannot be opened the usual way. No writer can be at work there
+            // (a writer needs that file), so SQLite may treat it as immutable.
+            Err(e) if is_cannot_open(&e) || is_shm_refused(&e) => {
                 let mut uri = std::ffi::OsString::from("file:");
                 uri.push(path.as_os_str());
                 uri.push("?immutable=1");
@@ -285,6 +304,8 @@ impl Store {
                 match step {
                     Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
+                    Step::MoveOutOfLimits => move_out_of_limits(&tx),
+                    Step::CountTotal => count_total(&tx),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -430,9 +451,16 @@ impl Store {
                 host: None,
             };
             match apply(&tx, &row.record, file, &mut merged, &mut self.index)? {
-                Decision::Insert => outcome.counts.added += 1,
-                Decision::Replace(_) => outcome.counts.upgraded += 1,
-                Decision::Keep => outcome.counts.duplicates += 1,
+                Written::Done(decision) => outcome.counts.count(&decision),
+                Written::Refused(reason) => {
+                    let at = SkippedLine {
+                        line_no: row.line_no,
+                        offset: row.offset,
+                        reason,
+                    };
+                    refuse_row(&tx, file_id, &at)?;
+                    outcome.counts.refused += 1;
+                }
             }
         }
         merged.finish(&tx, outcome.counts)?;
@@ -502,6 +530,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         aggregate::rebuild(&tx)?;
+        count_total(&tx)?;
         tx.execute_batch(
             "DELETE FROM message_index;
              INSERT INTO message_index (message_id, entry_id)
@@ -600,6 +629,18 @@ fn is_cannot_open(err: &anyhow::Error) -> bool {
     })
 }
 
+/// SQLite could not create the -shm file beside a ledger (`SQLITE_READONLY_DIRECTORY`):
+/// the folder is read-only, though the file may not be.
+fn is_shm_refused(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
+        )
+    })
+}
+
 /// Creates the database file (and its folders) private to the user before SQLite opens it.
 fn create_private(path: &Path) -> Result<()> {
     if let Some(dir) = path
@@ -674,13 +715,15 @@ fn cursor_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Cursor>
             len: r.get(at + 8)?,
             hash: r.get::<_, i64>(at + 9)? as u64,
         },
+        tail: r.get::<_, Option<i64>>(at + 10)?.map(|h| h as u64),
     })
 }
 
 fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash FROM files WHERE path = ?1",
+            "SELECT id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, tail_hash
+             FROM files WHERE path = ?1",
         )?
         .query_row([path], |r| cursor_from_row(r, 0))
         .optional()?)
@@ -703,6 +746,7 @@ fn write_cursor(
         next.head.len,
         next.head.hash as i64,
         now_ms,
+        next.tail.map(|h| h as i64),
     ];
     // The flush has checked that the database holds `base`: a file with a row is updated
     // by its id, cheaper than finding it again by its path, and one without has none.
@@ -712,7 +756,7 @@ fn write_cursor(
         conn.prepare_cached(
             "UPDATE files SET dev = ?2, inode = ?3, size = ?4, mtime_ns = ?5, offset = ?6,
                  lines = ?7, lines_skipped = ?8, head_len = ?9, head_hash = ?10, updated_ms = ?11,
-                 state = coalesce(?12, state)
+                 tail_hash = ?12, state = coalesce(?13, state)
              WHERE id = ?1",
         )?
         .execute(params_from_iter(
@@ -728,8 +772,8 @@ fn write_cursor(
     ];
     let id = conn
         .prepare_cached(
-            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms, state, agent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            "INSERT INTO files (path, project, session_id, dev, inode, size, mtime_ns, offset, lines, lines_skipped, head_len, head_hash, updated_ms, tail_hash, state, agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              RETURNING id",
         )?
         .query_row(
@@ -779,16 +823,25 @@ struct Merged {
     thresholds: Vec<u64>,
     deltas: Deltas,
     change_seq: i64,
+    /// The ledger's total weight (`limits::admit`), as this transaction leaves it.
+    total: u64,
+    /// The total as read: written back only if a row moved it.
+    total_read: u64,
 }
 
 impl Merged {
     /// Read inside the flush's write transaction, so no other writer takes the same marker.
     fn read(tx: &Connection) -> Result<Merged> {
+        let total = tx
+            .prepare_cached("SELECT weight FROM ledger_total")?
+            .query_row([], |r| r.get(0))?;
         Ok(Merged {
             through: aggregate::watermark(tx)?,
             thresholds: tier_thresholds(tx)?,
             deltas: Deltas::default(),
             change_seq: exchange::change_seq(tx)? + 1,
+            total,
+            total_read: total,
         })
     }
 
@@ -797,6 +850,9 @@ impl Merged {
         self.deltas.write(tx)?;
         if counts.added + counts.upgraded > 0 {
             exchange::set_change_seq(tx, self.change_seq)?;
+        }
+        if self.total != self.total_read {
+            write_total(tx, self.total)?;
         }
         Ok(())
     }
@@ -847,14 +903,12 @@ fn write_segments(
         let id = write_cursor(tx, segment, now_ms)?;
         if segment.reset {
             forget_rows_without_id(tx, id, merged)?;
+            // Its lines are read again, and refused again if they still do not fit.
+            tx.prepare_cached("UPDATE files SET rows_refused = 0 WHERE id = ?1")?
+                .execute([id])?;
         }
         for skipped in &segment.skipped {
-            if skipped.line_no <= SKIPPED_LINES_KEPT {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![id, skipped.line_no, skipped.offset, skipped.reason])?;
-            }
+            remember_skipped(tx, id, skipped)?;
         }
         for limit in &segment.limits {
             write_rate_limit(tx, limit)?;
@@ -891,6 +945,26 @@ fn write_rate_limit(tx: &Connection, limit: &crate::sources::RateLimit) -> Resul
     Ok(())
 }
 
+/// Keeps `skipped` for `status` and `doctor`, if it is among the first lines of its file.
+fn remember_skipped(tx: &Connection, file_id: i64, skipped: &SkippedLine) -> Result<()> {
+    if skipped.line_no <= SKIPPED_LINES_KEPT {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![file_id, skipped.line_no, skipped.offset, skipped.reason])?;
+    }
+    Ok(())
+}
+
+/// A row the ledger's total cannot take: skipped like a line out of range, and counted
+/// apart from the reader's skipped lines (its cursor rewrites those at every flush).
+fn refuse_row(tx: &Connection, file_id: i64, at: &SkippedLine) -> Result<()> {
+    remember_skipped(tx, file_id, at)?;
+    tx.prepare_cached("UPDATE files SET rows_refused = rows_refused + 1 WHERE id = ?1")?
+        .execute([file_id])?;
+    Ok(())
+}
+
 /// A file read again from 0 brings its rows again: those with a message id are found by
 /// dedup, those without one would count twice, so they go (and leave the aggregates).
 fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) -> Result<()> {
@@ -899,7 +973,9 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
     ))?;
     let removed = delete.query_map([file_id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
     for row in removed {
-        let (row_id, row): (i64, _) = row?;
+        let (row_id, row): (i64, aggregate::Row) = row?;
+        let weight = limits::weight(&row.tokens, row.web_search);
+        merged.total = merged.total.saturating_sub(weight);
         if row_id <= merged.through {
             merged.deltas.remove(&row, &merged.thresholds);
         }
@@ -908,22 +984,54 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
 }
 
 /// Applies one record through the dedup rules; `file` is (file id, session, project).
-/// What it changes in rows the aggregates already hold (ids up to `merged.through`) goes
-/// into `merged.deltas`; what it adds goes into `index` for later lookups.
 fn apply(
     conn: &Connection,
     record: &Record,
     file: FileRef<'_>,
     merged: &mut Merged,
     index: &mut MessageIndex,
-) -> Result<Decision> {
+) -> Result<Written> {
+    let decision = dedup::decide(record, &stored_under(index, record));
+    write_decision(conn, record, file, decision, merged, index)
+}
+
+/// The rows of `record`'s agent stored under its message id (none without one): another
+/// agent's row under the same id is another response.
+fn stored_under(index: &MessageIndex, record: &Record) -> Vec<Stored> {
     let mut stored = match &record.message_id {
         Some(message_id) => index.lookup(message_id),
         None => Vec::new(),
     };
-    // Another agent's row under the same id is another response.
     stored.retain(|s| s.agent == record.agent);
-    let decision = dedup::decide(record, &stored);
+    stored
+}
+
+/// Writes what `decision` says about `record`, the row going where `file` says. What it
+/// changes in rows the aggregates already hold (ids up to `merged.through`) goes into
+/// `merged.deltas`; what it adds goes into `index` for later lookups.
+fn write_decision(
+    conn: &Connection,
+    record: &Record,
+    file: FileRef<'_>,
+    decision: Decision,
+    merged: &mut Merged,
+    index: &mut MessageIndex,
+) -> Result<Written> {
+    let old = match decision {
+        Decision::Insert => 0,
+        Decision::Replace(id) => conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM entries WHERE id = ?1",
+                limits::WEIGHT_SQL
+            ))?
+            .query_row([id], |r| r.get(0))?,
+        Decision::Keep => return Ok(Written::Done(decision)),
+    };
+    let new = limits::weight(&record.tokens, record.web_search);
+    match limits::admit_weight(merged.total, old, new) {
+        Ok(total) => merged.total = total,
+        Err(reason) => return Ok(Written::Refused(reason)),
+    }
     let session_id = session_of(record, file.session_id);
     let row = EntryRef {
         file_id: file.id,
@@ -964,7 +1072,100 @@ fn apply(
         }
         Decision::Keep => {}
     }
-    Ok(decision)
+    Ok(Written::Done(decision))
+}
+
+/// What became of a record the dedup rules decided on.
+pub(crate) enum Written {
+    Done(Decision),
+    /// The ledger's total could not take it (`limits::admit`): why.
+    Refused(String),
+}
+
+impl Flushed {
+    fn count(&mut self, decision: &Decision) {
+        match decision {
+            Decision::Insert => self.added += 1,
+            Decision::Replace(_) => self.upgraded += 1,
+            Decision::Keep => self.duplicates += 1,
+        }
+    }
+}
+
+fn write_total(tx: &Connection, total: u64) -> Result<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO ledger_total (id, weight) VALUES (1, ?1)")?
+        .execute([total])?;
+    Ok(())
+}
+
+/// Sums the ledger's total weight from its rows (migration 11, `rebuild`). Row by row in
+/// u128, since a ledger changed by hand may hold more than SQL's `sum()` can: such a
+/// total is kept at i64's limit, and the ledger takes no row more.
+fn count_total(tx: &Connection) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT input, output, cache_write_5m, cache_write_1h, cache_read, web_search FROM entries",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut total: u128 = 0;
+    while let Some(r) = rows.next()? {
+        for at in 0..6 {
+            total += u128::try_from(r.get::<_, i64>(at)?).unwrap_or(0);
+        }
+    }
+    write_total(
+        tx,
+        u64::try_from(total)
+            .unwrap_or(u64::MAX)
+            .min(i64::MAX as u64),
+    )
+}
+
+/// A head length no file's fingerprint has (`tail::read_head` reads at most `HEAD_LEN`):
+/// a cursor given it is taken for a rewritten file, and the file is read again from 0.
+const NO_HEAD: u64 = HEAD_LEN + 1;
+
+/// Moves the rows a ledger took before `limits` existed, and that `limits::check` now
+/// refuses, out into the skipped lines (migration 10). Chosen over skipping them in every
+/// report: the rule stays where values enter, the aggregates and counters stay plain sums,
+/// and no query has to know it. Each such row's file is read again from 0 (the rows the
+/// dedup rules find again stay as they are), so the next pass names the line it came from
+/// as `file:line: reason`, as it would name it now; a note on line 0 says what the
+/// upgrade removed, for files no longer on disk. The aggregates are summed again, and the
+/// counter floors forgotten: a floor lifted to `inf` or 10^17 by such a row would hold
+/// every counter there for good, where one counter reset is what Prometheus expects.
+fn move_out_of_limits(tx: &Connection) -> Result<()> {
+    let outside = limits::outside_sql();
+    let files: Vec<(i64, u64)> = tx
+        .prepare(&format!(
+            "SELECT file_id, count(*) FROM entries WHERE {outside} GROUP BY file_id"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    tx.execute_batch(&format!(
+        "DELETE FROM message_index WHERE entry_id IN (SELECT id FROM entries WHERE {outside});
+         DELETE FROM entries WHERE {outside};
+         DELETE FROM counter_floor;"
+    ))?;
+    for (file_id, rows) in files {
+        tx.execute(
+            "UPDATE files SET lines_skipped = lines_skipped + ?2, head_len = ?3, mtime_ns = -1
+             WHERE id = ?1",
+            params![file_id, rows, NO_HEAD],
+        )?;
+        let reason = format!(
+            "{rows} rows stored before the value limits were outside them and were removed \
+             (the file is read again to name their lines)"
+        );
+        tx.execute(
+            "INSERT OR REPLACE INTO skipped_lines (file_id, line_no, byte_offset, reason)
+             VALUES (?1, 0, 0, ?2)",
+            params![file_id, reason],
+        )?;
+    }
+    Ok(())
 }
 
 /// The file a record was read from, as its row names it, and the host it was recorded on
@@ -1025,6 +1226,9 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
         change_seq,
         r.agent,
         r.reasoning,
+        r.stopped,
+        r.credits,
+        r.premium_requests,
         id,
     ];
     let sql = match id {
@@ -1032,9 +1236,9 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
             "INSERT INTO entries (file_id, ts_ms, session_id, line_session_id, project, cwd, model,
                  message_id, request_id, is_sidechain, speed, input, output, cache_write_5m,
                  cache_write_1h, cache_read, web_search, cost_usd, version, inference_geo, host,
-                 changed_seq, agent, reasoning)
+                 changed_seq, agent, reasoning, stopped, credits, premium_requests)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                     ?21, ?22, ?23, ?24)"
+                     ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
         }
         Some(_) => {
             "UPDATE entries SET file_id = ?1, ts_ms = ?2, session_id = ?3, line_session_id = ?4,
@@ -1042,8 +1246,8 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
                  is_sidechain = ?10, speed = ?11, input = ?12, output = ?13, cache_write_5m = ?14,
                  cache_write_1h = ?15, cache_read = ?16, web_search = ?17, cost_usd = ?18,
                  version = ?19, inference_geo = ?20, host = ?21, changed_seq = ?22, agent = ?23,
-                 reasoning = ?24
-             WHERE id = ?25"
+                 reasoning = ?24, stopped = ?25, credits = ?26, premium_requests = ?27
+             WHERE id = ?28"
         }
     };
     // The insert takes every value but the id (the last).
@@ -1080,6 +1284,7 @@ mod tests {
                 mtime_ns: 3,
             },
             head: Head { len: 4, hash: 5 },
+            tail: Some(6),
             offset,
             lines: 1,
             lines_skipped: 0,
@@ -1109,7 +1314,7 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file(path), base.as_ref(), cursor(offset));
         for r in rows {
-            batch.push(seg, r);
+            batch.push(seg, 0, 0, r);
         }
         store.flush(&batch).unwrap()
     }
@@ -1281,9 +1486,9 @@ mod tests {
 
         let mut batch = Batch::default();
         let first = batch.advance(&file("b"), None, cursor(10));
-        batch.push(first, record("m1", "r1", 50, false));
+        batch.push(first, 0, 0, record("m1", "r1", 50, false));
         let second = batch.advance(&file("c"), None, cursor(10));
-        batch.push(second, record("m1", "r1", 20, false));
+        batch.push(second, 0, 0, record("m1", "r1", 20, false));
         let outcome = store.flush(&batch).unwrap();
         assert_eq!(outcome.counts.upgraded, 1);
         assert_eq!(outcome.counts.duplicates, 1);
@@ -1314,10 +1519,99 @@ mod tests {
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
         batch.mark_reset(seg);
-        batch.push(seg, no_id);
+        batch.push(seg, 0, 0, no_id);
         store.flush(&batch).unwrap();
         assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
         assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// The ledger's total as kept, and summed from its rows.
+    fn totals(store: &Store) -> (u64, u64) {
+        store
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT (SELECT weight FROM ledger_total),
+                            (SELECT coalesce(sum({}), 0) FROM entries)",
+                    limits::WEIGHT_SQL
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_ledger_total_follows_upgrades_and_forgotten_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut no_id = record("x", "rx", 7, false);
+        no_id.message_id = None;
+        flush_rows(
+            &mut store,
+            "a",
+            10,
+            vec![record("m1", "r1", 5, false), no_id.clone()],
+        );
+        flush_rows(&mut store, "b", 10, vec![record("m1", "r1", 9, false)]);
+        // File a is read again from 0: its row without message.id goes, then comes back.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
+        batch.mark_reset(seg);
+        batch.push(seg, 1, 0, no_id.clone());
+        store.flush(&batch).unwrap();
+        let (kept, summed) = totals(&store);
+        assert_eq!(kept, summed);
+        let weight = |r: &Record| limits::weight(&r.tokens, r.web_search);
+        assert_eq!(kept, weight(&record("m1", "r1", 9, false)) + weight(&no_id));
+    }
+
+    #[test]
+    fn a_row_or_growth_past_the_cap_is_refused_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);
+        // As if the ledger held other rows up to 2 below its cap.
+        let full = limits::MAX_LEDGER_WEIGHT - 2;
+        store
+            .conn
+            .execute("UPDATE ledger_total SET weight = ?1", [full])
+            .unwrap();
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        // (`record`'s rows weigh their output.) Growing by 3 is refused; 2 more fits.
+        batch.push(seg, 2, 10, record("m1", "r1", 8, false));
+        batch.push(seg, 3, 15, record("m2", "r2", 2, false));
+        let outcome = store.flush(&batch).unwrap();
+        assert_eq!(outcome.counts.refused, 1);
+        assert_eq!(outcome.counts.added, 1);
+        assert_eq!(totals(&store).0, limits::MAX_LEDGER_WEIGHT);
+        assert_eq!(output_sum(&store).1, 5 + 2, "m1 kept as it was");
+        let (refused, line, reason): (u64, u64, String) = store
+            .conn
+            .query_row(
+                "SELECT rows_refused, line_no, reason FROM files JOIN skipped_lines ON file_id = id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((refused, line), (1, 2));
+        assert!(reason.contains("past 9007199254740992"), "{reason}");
+
+        // Read again from 0, the file's lines are refused again, not counted twice.
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
+        batch.mark_reset(seg);
+        batch.push(seg, 2, 10, record("m1", "r1", 8, false));
+        assert_eq!(store.flush(&batch).unwrap().counts.refused, 1);
+        let refused: u64 = store
+            .conn
+            .query_row("SELECT rows_refused FROM files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(refused, 1);
     }
 
     /// Output summed three ways: what reports see, what the aggregates hold, by session.
@@ -1365,8 +1659,8 @@ mod tests {
         let seg = batch.advance(&file("a"), base.as_ref(), cursor(20));
         batch.mark_reset(seg);
         no_id.tokens.output = 8;
-        batch.push(seg, no_id);
-        batch.push(seg, record("m1", "r1", 50, false));
+        batch.push(seg, 0, 0, no_id);
+        batch.push(seg, 0, 0, record("m1", "r1", 50, false));
         store.flush(&batch).unwrap();
         assert_eq!(report_sums(&store), (58, 58, 2));
         assert!(aggregate::consistent(store.conn()).unwrap());
@@ -1530,10 +1824,10 @@ mod tests {
         // Both start from "no cursor"; the other process commits first.
         let mut batch = Batch::default();
         let seg = batch.advance(&file("a"), None, cursor(10));
-        batch.push(seg, record("m1", "r1", 5, false));
+        batch.push(seg, 0, 0, record("m1", "r1", 5, false));
         let mut no_id = record("m2", "r2", 7, false);
         no_id.message_id = None;
-        batch.push(seg, no_id);
+        batch.push(seg, 0, 0, no_id);
         other.flush(&batch).unwrap();
         let outcome = mine.flush(&batch).unwrap();
 

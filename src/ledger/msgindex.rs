@@ -31,7 +31,7 @@ const MERGE_ROWS: usize = 1 << 16;
 /// The columns `stored` reads, in its order (`e` is the `entries` row).
 const STORED: &str = "e.id, e.request_id, e.is_sidechain,
     e.input + e.output + e.cache_write_5m + e.cache_write_1h + e.cache_read, e.cost_usd,
-    e.speed IS NOT NULL, e.agent";
+    e.speed IS NOT NULL, e.stopped, e.agent";
 
 fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
     Ok(Stored {
@@ -42,8 +42,9 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
             total: r.get(3)?,
             cost_usd: r.get(4)?,
             has_speed: r.get(5)?,
+            stopped: r.get(6)?,
         },
-        agent: r.get(6)?,
+        agent: r.get(7)?,
     })
 }
 

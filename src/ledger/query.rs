@@ -448,7 +448,7 @@ pub struct Health {
 pub fn health(conn: &Connection) -> Result<Health> {
     let (files_tracked, lines_skipped) = conn
         .prepare_cached(&format!(
-            "SELECT count(*), coalesce(sum(lines_skipped), 0) FROM files WHERE {}",
+            "SELECT count(*), coalesce(sum(lines_skipped + rows_refused), 0) FROM files WHERE {}",
             crate::ledger::exchange::TRANSCRIPTS
         ))?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -524,6 +524,37 @@ pub fn session_groups_of(conn: &Connection, session_id: &str) -> Result<Vec<Sess
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![session_id], session_group_from)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What an agent billed in other units than tokens and dollars, summed over a report's
+/// rows: `None` where none of its rows gave the figure.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Figures {
+    /// Amp's credits.
+    pub credits: Option<f64>,
+    /// GitHub Copilot's premium requests.
+    pub premium_requests: Option<f64>,
+}
+
+/// `Figures` per agent over the filter's rows. Only rows that have one are read (the
+/// partial index `entries_figures` holds nothing else), so a ledger of Claude Code's
+/// rows alone answers at once.
+pub fn figures(conn: &Connection, filter: &Filter) -> Result<BTreeMap<Agent, Figures>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT agent, sum(credits), sum(premium_requests) FROM entries
+         WHERE (credits IS NOT NULL OR premium_requests IS NOT NULL)
+           AND ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+           AND (?4 = -1 OR coalesce(host, 0) = ?4) AND {AGENTS}
+         GROUP BY agent"
+    ))?;
+    let rows = stmt.query_map(filter.params(), |r| {
+        let figures = Figures {
+            credits: r.get(1)?,
+            premium_requests: r.get(2)?,
+        };
+        Ok((r.get::<_, Agent>(0)?, figures))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -4,11 +4,16 @@
 //! Every report has the same token columns and, unless `--no-cost`, a `cost_usd` column
 //! (empty where nothing could be priced) and an `unpriced_models` column naming the
 //! models the cost leaves out, space-separated.
+//!
+//! CSV is read by people in a terminal and in spreadsheets as often as by programs: its
+//! fields are shown through `visible` (controls and bidi overrides escaped), as tables
+//! are. `--json` keeps the exact strings.
 
 use super::{Style, iso};
 use crate::ingest::parse::Tokens;
 use crate::report::blocks::Block;
 use crate::report::{Report, Session, Usage};
+use crate::visible;
 
 const TOKEN_COLUMNS: [&str; 5] = [
     "input_tokens",
@@ -68,7 +73,7 @@ impl Sheet {
     fn write(&mut self, fields: Vec<String>) {
         // Writing into a Vec cannot fail.
         self.writer
-            .write_record(&fields)
+            .write_record(fields.iter().map(|f| visible::text(f).into_owned()))
             .expect("a CSV record written to memory");
     }
 

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::parse::{MAX_TOKENS, Record, Tokens};
+use crate::ingest::parse::{Record, Tokens};
 use crate::ledger::exchange::Row;
+use crate::limits;
 use crate::render::iso;
 use crate::sources::Agent;
 
@@ -24,9 +25,6 @@ fn row_version(agent: Agent) -> u64 {
         _ => ROW_VERSION,
     }
 }
-
-/// 2000-01-01T00:00:00Z: no Claude Code response is older (ingest skips such lines too).
-const EARLIEST_MS: i64 = 946_684_800_000;
 
 /// One exported line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +73,16 @@ pub struct Line {
     /// Reasoning tokens, already in `outputTokens` (OpenAI's models).
     #[serde(rename = "reasoningTokens", default, skip_serializing_if = "is_zero")]
     pub reasoning_tokens: u64,
+    /// Amp's credits for the response, where Amp gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<f64>,
+    /// GitHub Copilot's premium requests, where Copilot gave them.
+    #[serde(
+        rename = "premiumRequests",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub premium_requests: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -116,6 +124,8 @@ pub fn line(row: &Row) -> Vec<u8> {
         is_sidechain: r.is_sidechain,
         agent: (r.agent != Agent::Claude).then(|| r.agent.name().to_string()),
         reasoning_tokens: r.reasoning,
+        credits: r.credits,
+        premium_requests: r.premium_requests,
     };
     let mut bytes = serde_json::to_vec(&line).expect("an export line always serializes");
     bytes.push(b'\n');
@@ -155,22 +165,6 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
         cache_write_1h: line.cache_write_1h_tokens,
         cache_read: line.cache_read_tokens,
     };
-    if tokens
-        .kinds()
-        .iter()
-        .chain([&line.web_search_requests])
-        .any(|&n| n > MAX_TOKENS)
-    {
-        return Err(Unreadable::Malformed(format!(
-            "a count above {MAX_TOKENS}: no real response has one"
-        )));
-    }
-    if line.ts_ms < EARLIEST_MS {
-        return Err(Unreadable::Malformed(format!(
-            "tsMs {} is before 2000",
-            line.ts_ms
-        )));
-    }
     let agent = match line.agent.as_deref() {
         None => Agent::Claude,
         Some(name) => Agent::from_name(name).ok_or_else(|| {
@@ -182,12 +176,21 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             "reasoningTokens above outputTokens, which holds them".into(),
         ));
     }
+    if [line.credits, line.premium_requests]
+        .into_iter()
+        .flatten()
+        .any(|n| !n.is_finite() || n < 0.0)
+    {
+        return Err(Unreadable::Malformed(
+            "credits and premiumRequests must be finite and not negative".into(),
+        ));
+    }
     if line.host_id.is_empty() || line.session_id.is_empty() {
         return Err(Unreadable::Malformed(
             "hostId and sessionId must not be empty".into(),
         ));
     }
-    Ok(Row {
+    let row = Row {
         host_id: line.host_id,
         host_name: line.host_name,
         session_id: line.session_id,
@@ -209,8 +212,13 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
             agent,
             reasoning: line.reasoning_tokens,
             project: None,
+            stopped: false,
+            credits: line.credits,
+            premium_requests: line.premium_requests,
         },
-    })
+    };
+    limits::check(&row.record).map_err(Unreadable::Malformed)?;
+    Ok(row)
 }
 
 #[cfg(test)]
@@ -262,7 +270,7 @@ mod tests {
             Err(Unreadable::Future(7))
         );
         let mut huge = serde_json::from_slice::<serde_json::Value>(&line(&row())).unwrap();
-        huge["inputTokens"] = (MAX_TOKENS + 1).into();
+        huge["inputTokens"] = (limits::MAX_COUNT + 1).into();
         assert!(matches!(
             parse(huge.to_string().as_bytes()),
             Err(Unreadable::Malformed(_))

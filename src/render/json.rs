@@ -203,6 +203,12 @@ struct AgentRow<'a> {
     sums: Sums<'a>,
     first_activity: String,
     last_activity: String,
+    /// Amp's credits, for Amp's row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credits: Option<f64>,
+    /// Copilot's premium requests, for Copilot's row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    premium_requests: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -213,7 +219,9 @@ struct Agents<'a> {
 
 /// `{"agents": [{"agent", "requests", "inputTokens", "outputTokens",
 /// "cacheCreationTokens", "cacheReadTokens", "totalTokens", "totalCost", "modelsUsed",
-/// "modelBreakdowns", "firstActivity", "lastActivity"}], "totals": {...}}`.
+/// "modelBreakdowns", "firstActivity", "lastActivity", "credits"?, "premiumRequests"?}],
+/// "totals": {...}}`: `credits` (Amp's) and `premiumRequests` (Copilot's) only on the rows
+/// of agents that bill in them.
 pub fn agents<'a>(
     agents: &'a [AgentUsage],
     totals: &'a Usage,
@@ -232,6 +240,8 @@ pub fn agents<'a>(
                 },
                 first_activity: iso(a.first_ms),
                 last_activity: iso(a.last_ms),
+                credits: a.figures.credits,
+                premium_requests: a.figures.premium_requests,
             })
             .collect(),
         totals: Sums::of(totals, false, style),
@@ -525,7 +535,7 @@ struct PeriodJson<'a> {
     until: Option<String>,
     #[serde(flatten)]
     rates: RatesJson,
-    tier: Option<TierJson>,
+    tiers: Vec<TierJson>,
     fast_multiplier: Option<f64>,
     geo_multipliers: &'a std::collections::BTreeMap<String, f64>,
     web_search_per1k: Option<f64>,
@@ -547,7 +557,7 @@ struct Prices<'a> {
 }
 
 /// `{"unit", "userFile", "models": [{"family", "periods": [{"from", "until", rates...,
-/// "tier", "fastMultiplier", "geoMultipliers", "webSearchPer1k", "source"}]}]}`; a
+/// "tiers", "fastMultiplier", "geoMultipliers", "webSearchPer1k", "source"}]}]}`; a
 /// family's periods in the order they are looked at (the user's first).
 pub fn prices(prices: &PriceTable) -> impl Serialize + '_ {
     let models = prices
@@ -562,10 +572,14 @@ pub fn prices(prices: &PriceTable) -> impl Serialize + '_ {
                     from: p.from.map(|d| d.to_string()),
                     until: p.until.map(|d| d.to_string()),
                     rates: RatesJson::of(&p.rates),
-                    tier: p.tier.map(|t| TierJson {
-                        above: t.above,
-                        rates: RatesJson::of(&t.rates),
-                    }),
+                    tiers: p
+                        .tiers
+                        .iter()
+                        .map(|t| TierJson {
+                            above: t.above,
+                            rates: RatesJson::of(&t.rates),
+                        })
+                        .collect(),
                     fast_multiplier: p.fast,
                     geo_multipliers: &p.geo,
                     web_search_per1k: p.web_search_per_1k,

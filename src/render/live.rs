@@ -1,7 +1,9 @@
 //! Draws `cco-stats live`'s screen from its model: a pure function of the model, the
 //! frame's size and whether to colour, so it is tested on ratatui's `TestBackend`.
 //! Narrow screens (down to 60×20) stack the session and model tables; wide ones put them
-//! side by side.
+//! side by side. Names from data (models, projects, sessions, the last pass's summary)
+//! are shown through `visible`, as in every other view, rather than left to ratatui,
+//! which drops control characters but draws bidi overrides.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,6 +15,7 @@ use crate::render::statusline::duration;
 use crate::render::{dollars, short_model, thousands};
 use crate::report::Usage;
 use crate::report::live::{LimitSource, Live};
+use crate::visible;
 
 /// `1234` → `1.2k`, `1834567` → `1.8M`: tokens where a column is short.
 pub fn compact(n: u64) -> String {
@@ -48,6 +51,11 @@ impl Palette {
             Color::Green
         })
     }
+}
+
+/// A model id as tables show it: shortened, through `visible`.
+fn shown_model(model: &str) -> String {
+    visible::text(&short_model(model)).into_owned()
 }
 
 fn cost_text(usage: &Usage) -> String {
@@ -92,7 +100,7 @@ pub fn draw(frame: &mut Frame<'_>, live: &Live, color: bool) {
     };
     draw_sessions(frame, live, &palette, sessions);
     draw_models(frame, live, &palette, models);
-    let pass = live.last_pass.as_deref().unwrap_or("reading…");
+    let pass = visible::text(live.last_pass.as_deref().unwrap_or("reading…"));
     frame.render_widget(
         Paragraph::new(format!("q quit · r refresh · {pass}")).style(palette.fg(Color::DarkGray)),
         footer,
@@ -110,7 +118,7 @@ fn draw_title(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect)
                 .strftime("%Y-%m-%d %H:%M")
                 .to_string()
         })
-        .map(|t| format!("{t} {}", live.zone_name))
+        .map(|t| format!("{t} {}", visible::text(&live.zone_name)))
         .unwrap_or(clock);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
@@ -123,7 +131,7 @@ fn draw_title(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect)
 
 /// Today's tokens, cost and models.
 fn draw_today(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect) {
-    let models: Vec<String> = live.today.models.keys().map(|m| short_model(m)).collect();
+    let models: Vec<String> = live.today.models.keys().map(|m| shown_model(m)).collect();
     let models = match models.is_empty() {
         true => "no responses yet".to_string(),
         false => models.join(", "),
@@ -233,8 +241,8 @@ fn draw_sessions(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Re
             let id: String = s.session_id.chars().take(8).collect();
             let project = s.project.rsplit('-').find(|p| !p.is_empty()).unwrap_or("");
             Row::new(vec![
-                id,
-                project.to_string(),
+                visible::text(&id).into_owned(),
+                visible::text(project).into_owned(),
                 compact(s.usage.tokens.total()),
                 cost_text(&s.usage),
             ])
@@ -270,7 +278,7 @@ fn draw_models(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect
             } else {
                 dollars(m.cost)
             };
-            Row::new(vec![short_model(model), compact(m.tokens.total()), cost])
+            Row::new(vec![shown_model(model), compact(m.tokens.total()), cost])
         })
         .collect();
     let table = Table::new(

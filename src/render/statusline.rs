@@ -1,12 +1,15 @@
 //! The status line's text: a pure function of its figures, the fields asked for and the
 //! moment. One line, never empty; ANSI colours unless asked not to (Claude Code draws
-//! them, and its stdout is a pipe, so a terminal test would always say no).
+//! them, and its stdout is a pipe, so a terminal test would always say no). Text from
+//! Claude Code's stdin and from errors (the model's name, paths) is shown through
+//! `visible`: only our own colours reach the terminal as codes.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::render::dollars;
 use crate::report::statusline::{Cost, Figures, Freshness, Unread};
+use crate::visible;
 
 /// What the line can show, in the order `--format` lists them (described for the
 /// command line in `cli.rs`).
@@ -89,7 +92,7 @@ pub fn line(figures: &Figures, style: &LineStyle<'_>, now_ms: i64) -> String {
     let paint = Paint(style.color);
     let mut parts: Vec<String> = Vec::new();
     if let Some(problem) = &figures.input_problem {
-        parts.push(paint.yellow(&format!("cco-stats: {problem}")));
+        parts.push(paint.yellow(&format!("cco-stats: {}", visible::text(problem))));
     }
     for field in style.fields {
         if let Some(part) = field_text(*field, figures, style, &paint, now_ms) {
@@ -97,7 +100,9 @@ pub fn line(figures: &Figures, style: &LineStyle<'_>, now_ms: i64) -> String {
         }
     }
     match &figures.unread {
-        Some(Unread::Failed(reason)) => parts.push(paint.red(&format!("⚠ {reason}"))),
+        Some(Unread::Failed(reason)) => {
+            parts.push(paint.red(&format!("⚠ {}", visible::text(reason))))
+        }
         Some(Unread::Busy) | None => {}
     }
     match figures.freshness {
@@ -121,7 +126,7 @@ fn field_text(
     now_ms: i64,
 ) -> Option<String> {
     Some(match field {
-        Field::Model => paint.bold(f.model.as_deref()?),
+        Field::Model => paint.bold(&visible::text(f.model.as_deref()?)),
         Field::Session => {
             let ledger = f.session.unwrap_or_default();
             match (style.cost_source, f.claude_session_usd) {

@@ -5,6 +5,9 @@
 //! ellipsis lines up. A table that is still too wide in its narrowest layout shrinks its
 //! shrinkable columns (model lists, projects, model ids), keeping the end of the text that
 //! tells rows apart, and never below a width where the text stops meaning anything.
+//! Cells from data are shown through `visible` (controls and bidi overrides escaped).
+
+use std::borrow::Cow;
 
 use anstyle::Style as Paint;
 use jiff::Timestamp;
@@ -15,6 +18,7 @@ use super::{Screen, Style, dollars, hours, percent, short_model, thousands};
 use crate::report::blocks::Block;
 use crate::report::pricing::PriceTable;
 use crate::report::{ModelUsage, Report, Session, Usage};
+use crate::visible;
 
 /// How a row is drawn.
 #[derive(Clone, Copy, PartialEq)]
@@ -140,7 +144,16 @@ impl Table {
         }
     }
 
+    /// A row of cells, shown through `visible` here, so widths are measured (and cuts
+    /// made) on the text the terminal will draw.
     fn push(&mut self, kind: Kind, cells: Vec<String>) {
+        let cells = cells
+            .into_iter()
+            .map(|cell| match visible::text(&cell) {
+                Cow::Borrowed(_) => cell,
+                Cow::Owned(shown) => shown,
+            })
+            .collect();
         self.rows.push((kind, cells));
     }
 
@@ -637,14 +650,18 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
                 (None, None) => "always".to_string(),
                 (from, until) => format!("{}..{}", date(from), date(until)),
             };
-            let tier = p.tier.map(|t| {
-                format!(
-                    "{}: {}/{}",
-                    thousands(t.above),
-                    t.rates.input,
-                    t.rates.output
-                )
-            });
+            let tiers: Vec<String> = p
+                .tiers
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}: {}/{}",
+                        thousands(t.above),
+                        t.rates.input,
+                        t.rates.output
+                    )
+                })
+                .collect();
             let geo: Vec<String> = p.geo.iter().map(|(k, v)| format!("{k} {v}x")).collect();
             table.push(
                 Kind::Row,
@@ -656,7 +673,7 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
                     r.cache_write_5m.to_string(),
                     r.cache_write_1h.to_string(),
                     r.cache_read.to_string(),
-                    tier.unwrap_or_default(),
+                    tiers.join("; "),
                     p.fast.map(|f| format!("{f}x")).unwrap_or_default(),
                     geo.join(" "),
                     p.web_search_per_1k
@@ -670,10 +687,36 @@ pub fn prices(prices: &PriceTable, color: bool) -> String {
     let mut out = table.render(color);
     out.push_str(
         "USD per million tokens; periods run from their first day to the day before `until`. \
-         Tier: a request whose input side (input + cache writes + cache reads) is above the \
-         threshold is billed whole at the tier's rates. Fast and geo multiply the whole request.\n",
+         Tier: a request whose input side (input + cache writes + cache reads) is above a \
+         threshold is billed whole at the rates of the highest tier it is above. Fast and geo multiply the whole request.\n",
     );
     out
+}
+
+/// The lines under the `agents` table for the figures agents bill in besides tokens and
+/// dollars (Amp's credits, Copilot's premium requests), one per agent that has one.
+pub fn agent_figures(agents: &[crate::report::AgentUsage]) -> String {
+    let mut lines = String::new();
+    for a in agents {
+        let f = a.figures;
+        for (value, unit) in [
+            (f.credits, "credits"),
+            (f.premium_requests, "premium requests"),
+        ] {
+            if let Some(value) = value {
+                lines.push_str(&format!("{}: {} {unit}\n", a.agent, figure(value)));
+            }
+        }
+    }
+    lines
+}
+
+/// A figure as people write it: whole numbers without decimals, others with two.
+fn figure(value: f64) -> String {
+    match value.fract() == 0.0 {
+        true => format!("{value:.0}"),
+        false => format!("{value:.2}"),
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,12 @@ pub fn families_to_import(text: &str, table: &PriceTable) -> Result<Vec<Imported
         if !is_anthropic_claude(key, entry) {
             continue;
         }
+        if !is_plausible_model_id(key) {
+            bail!(
+                "entry {key:?}: not a plausible model id (at most {MAX_MODEL_ID} of \
+                 A-Z a-z 0-9 . _ : / @ + -)"
+            );
+        }
         let family = family_name(key).to_string();
         if table.resolve(key).is_some() || table.resolve(&family).is_some() {
             continue;
@@ -62,6 +68,20 @@ pub fn families_to_import(text: &str, table: &PriceTable) -> Result<Vec<Imported
         }
     }
     Ok(found.into_values().collect())
+}
+
+/// The longest model id imported (LiteLLM's longest Claude key is under 60).
+const MAX_MODEL_ID: usize = 128;
+
+/// What a model id may look like: the characters of every id Anthropic, the clouds and
+/// LiteLLM use, bounded. A key outside it is damage (or an attempt to write into the price
+/// file), not a model.
+fn is_plausible_model_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_MODEL_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/@+-".contains(&b))
 }
 
 fn is_anthropic_claude(key: &str, entry: &Value) -> bool {
@@ -188,28 +208,53 @@ fn round(value: f64) -> f64 {
 }
 
 /// The price-file text of `imported`: one period each, since the beginning, with the key
-/// it came from.
+/// it came from. Written by the TOML serializer, so a name is always a quoted key where
+/// it must be, whatever it holds.
 pub fn price_file_text(imported: &[Imported], source: &str, today: &str) -> String {
     let mut out = String::new();
     for m in imported {
-        let r = &m.rates;
-        out.push_str(&format!(
-            "\n# Imported on {today} from {source} (LiteLLM entry {:?}).\n[[models.{}]]\n\
-             input = {}\noutput = {}\ncache_write_5m = {}\ncache_write_1h = {}\ncache_read = {}\n",
-            m.key, m.family, r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read
-        ));
+        let mut period = rates_table(&m.rates);
         if let Some(per_1k) = m.web_search_per_1k {
-            out.push_str(&format!("web_search_per_1k = {per_1k}\n"));
+            period.insert("web_search_per_1k".into(), per_1k.into());
         }
         if let Some(t) = &m.tier {
-            let r = &t.rates;
-            out.push_str(&format!(
-                "tier = {{ above = {}, input = {}, output = {}, cache_write_5m = {}, cache_write_1h = {}, cache_read = {} }}\n",
-                t.above, r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read
-            ));
+            let mut tier = rates_table(&t.rates);
+            // TOML integers are i64; a threshold beyond it is no real tier.
+            tier.insert(
+                "above".into(),
+                i64::try_from(t.above).unwrap_or(i64::MAX).into(),
+            );
+            period.insert("tier".into(), toml::Value::Table(tier));
+        }
+        let family = toml::Table::from_iter([(
+            m.family.clone(),
+            toml::Value::Array(vec![toml::Value::Table(period)]),
+        )]);
+        let file = toml::Table::from_iter([("models".to_string(), toml::Value::Table(family))]);
+        // `{:?}` escapes what would end the comment line.
+        out.push_str(&format!(
+            "\n# Imported on {today} from {source:?} (LiteLLM entry {:?}).\n",
+            m.key
+        ));
+        out.push_str(&toml::to_string(&file).expect("a table of numbers serializes"));
+        if !out.ends_with('\n') {
+            out.push('\n');
         }
     }
     out
+}
+
+fn rates_table(r: &Rates) -> toml::Table {
+    [
+        ("input", r.input),
+        ("output", r.output),
+        ("cache_write_5m", r.cache_write_5m),
+        ("cache_write_1h", r.cache_write_1h),
+        ("cache_read", r.cache_read),
+    ]
+    .into_iter()
+    .map(|(name, rate)| (name.to_string(), toml::Value::Float(rate)))
+    .collect()
 }
 
 #[cfg(test)]
@@ -283,6 +328,43 @@ mod tests {
         ] {
             let err = import(text).unwrap_err();
             assert!(format!("{err:#}").contains(expected), "{text}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn a_name_is_a_key_whatever_it_holds() {
+        let imported = import(
+            r#"{"claude-next-7": {"litellm_provider": "anthropic", "input_cost_per_token": 3e-06,
+                "output_cost_per_token": 1.5e-05, "input_cost_per_token_above_200k_tokens": 6e-06}}"#,
+        )
+        .unwrap();
+        let mut odd = imported[0].clone();
+        odd.family = "claude-x]]\n[[models.claude-sonnet-4-5".to_string();
+        let text = price_file_text(&[odd], "a\nb.json", "2026-12-02");
+        let mut table = PriceTable::builtin();
+        table.add_text(&text, "test").unwrap();
+        let sonnet = table.resolve("claude-sonnet-4-5").unwrap();
+        let builtin = PriceTable::builtin();
+        assert_eq!(
+            sonnet.periods,
+            builtin.resolve("claude-sonnet-4-5").unwrap().periods,
+            "the built-in price stands"
+        );
+        for bad in [
+            "claude-x]]\n",
+            "claude x",
+            &format!("claude-{}", "c".repeat(MAX_MODEL_ID)),
+        ] {
+            let text = format!(
+                r#"{{"{}": {{"litellm_provider": "anthropic", "input_cost_per_token": 1e-06,
+                    "output_cost_per_token": 1e-06}}}}"#,
+                bad.replace('\n', "\\n")
+            );
+            let err = import(&text).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("not a plausible model id"),
+                "{bad:?}: {err:#}"
+            );
         }
     }
 }

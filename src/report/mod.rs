@@ -277,6 +277,9 @@ pub struct AgentUsage {
     pub first_ms: i64,
     pub last_ms: i64,
     pub usage: Usage,
+    /// What the agent billed in its own units (Amp's credits, Copilot's premium
+    /// requests), read beside the usage.
+    pub figures: crate::ledger::query::Figures,
 }
 
 /// Sums session groups (which keep exact first and last activity times) into one row
@@ -298,6 +301,7 @@ pub fn agents(
                 first_ms: g.first_ms,
                 last_ms: g.last_ms,
                 usage: Usage::default(),
+                figures: Default::default(),
             });
         agent.first_ms = agent.first_ms.min(g.first_ms);
         agent.last_ms = agent.last_ms.max(g.last_ms);

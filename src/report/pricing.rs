@@ -1,5 +1,5 @@
-//! What a response cost on the day it ran: prices as dated data, applied the way
-//! Anthropic bills.
+//! What a response cost on the day it ran: prices as dated data, applied the way each
+//! provider bills.
 //!
 //! The table ships inside the binary (`src/report/prices.toml`), and a user file with the
 //! same layout (`~/.config/cco-stats/prices.toml`, or `--prices FILE`) adds model families
@@ -11,17 +11,23 @@
 //!
 //! Per request, four rules make cost depend on more than token sums, and the ledger keeps
 //! what they need in its aggregate keys (see `ledger::query::Group`):
-//! - a tier: a request whose input side (input + cache writes + cache reads) is above the
-//!   period's threshold is billed WHOLE at the tier's rates (Sonnet 4/4.5 above 200,000,
-//!   Haiku 5.5 above 100,000): the thresholds are data, and the ledger learns them from
-//!   `PriceTable::tier_thresholds`;
-//! - fast mode multiplies the whole request (a period without a multiplier has no known
-//!   fast price);
+//! - tiers: a request whose input side (input + cache writes + cache reads) is above a
+//!   threshold of its period is billed WHOLE at the rates of the highest such tier (Sonnet
+//!   4/4.5 above 200,000, Haiku 5.5 above 100,000, Gemini's Pro models above 200,000,
+//!   Qwen's coders at 32,000, 128,000 and 256,000): the thresholds are data, and the
+//!   ledger learns them from `PriceTable::tier_thresholds`;
+//! - fast mode multiplies the whole request (Anthropic's fast mode, OpenAI's Priority
+//!   processing; a period without a multiplier has no known fast price);
 //! - data residency (`inference_geo`) multiplies it where the period says so;
 //! - web searches cost a price per 1,000.
 //!
-//! A model id resolves to its family by dropping what Claude Code and the clouds add to
-//! it (see `family_name`). A model the table does not know, a date no period covers, or
+//! The other agents' providers bill cached input instead of cache writes: the ledger keeps
+//! non-cached input as input, cached input as cache reads and reasoning as output, so a
+//! model's `cache_read` is its cached-input rate and its cache-write rates are 0 unless the
+//! provider charges for writing a cache.
+//!
+//! A model id resolves to its family by dropping what the agents, routers and clouds add
+//! to it (see `family_name`). A model the table does not know, a date no period covers, or
 //! a fast request without a fast price has no price: callers show the cost as missing and
 //! name the model, never price it at zero or at a neighbour's rate.
 
@@ -90,7 +96,8 @@ pub struct PricePeriod {
     /// The first day it no longer applies; `None`: still in force.
     pub until: Option<Date>,
     pub rates: Rates,
-    pub tier: Option<Tier>,
+    /// Ascending by threshold, none equal.
+    pub tiers: Vec<Tier>,
     /// Multiplier on the whole request in fast mode.
     pub fast: Option<f64>,
     /// Multiplier on the whole request by `inference_geo` value (`us = 1.1`).
@@ -110,10 +117,14 @@ impl PricePeriod {
     /// the period does not price it (fast mode without a multiplier, web searches
     /// without a price).
     pub fn cost(&self, request: &Request<'_>) -> Option<f64> {
-        let rates = match self.tier {
-            Some(tier) if request.tier_class >= tier.above => tier.rates,
-            _ => self.rates,
-        };
+        // The ledger's class is the largest of all thresholds the input side is above, so
+        // every tier at or under it is exceeded too.
+        let rates = self
+            .tiers
+            .iter()
+            .rev()
+            .find(|tier| request.tier_class >= tier.above)
+            .map_or(self.rates, |tier| tier.rates);
         let fast = if request.fast { self.fast? } else { 1.0 };
         let geo = self.geo.get(request.geo).copied().unwrap_or(1.0);
         let searches = match (request.web_search, self.web_search_per_1k) {
@@ -223,11 +234,9 @@ impl PriceTable {
         format!("{:016x}", self.digest)
     }
 
-    /// The family `model` belongs to: its exact id, else its family name.
+    /// The family `model` belongs to: the table's names went through `family_name` too.
     pub fn resolve(&self, model: &str) -> Option<&Family> {
-        self.families
-            .get(model)
-            .or_else(|| self.families.get(family_name(model)))
+        self.families.get(&family_name(model))
     }
 
     /// Every tier threshold of every period: the ledger keys its aggregates by them.
@@ -235,7 +244,7 @@ impl PriceTable {
         self.families
             .values()
             .flat_map(|f| &f.periods)
-            .filter_map(|p| p.tier.map(|t| t.above))
+            .flat_map(|p| p.tiers.iter().map(|t| t.above))
             .collect()
     }
 
@@ -257,15 +266,20 @@ pub fn default_user_file() -> Option<PathBuf> {
     )
 }
 
-/// The family an id belongs to, with what Claude Code and the clouds add taken off:
-/// a `[1m]` context suffix, Bedrock's `us.`/`eu.`/`global.` region prefix, `anthropic.`
-/// and `-v1:0` version suffix, Vertex's `@20250929`, `-latest`, and a date suffix
-/// (`claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`). An id with none of them is its
-/// own family name.
-pub fn family_name(model: &str) -> &str {
+/// The family an id belongs to: lower case, version dots as dashes (`gpt-5.1` →
+/// `gpt-5-1`, so that a router's `claude-sonnet-4.5` is Anthropic's `claude-sonnet-4-5`),
+/// with what the agents, routers and clouds add taken off: a `[1m]` context suffix, a
+/// provider or path prefix (`openai/`, `z-ai/`, `models/`: everything up to the last `/`),
+/// Bedrock's `us.`/`eu.`/`global.` region prefix, `anthropic.` and `-v1:0` version suffix,
+/// Vertex's `@20250929`, `-latest`, and a date suffix (`claude-sonnet-4-5-20250929` →
+/// `claude-sonnet-4-5`, `gpt-5-mini-2025-08-07` → `gpt-5-mini`).
+pub fn family_name(model: &str) -> String {
     let mut id = model.trim();
     if let Some(open) = id.rfind('[').filter(|_| id.ends_with(']')) {
         id = &id[..open];
+    }
+    if let Some(slash) = id.rfind('/') {
+        id = &id[slash + 1..];
     }
     if let Some(at) = id.rfind("anthropic.") {
         id = &id[at + "anthropic.".len()..];
@@ -275,13 +289,25 @@ pub fn family_name(model: &str) -> &str {
         id = &id[..at];
     }
     id = id.strip_suffix("-latest").unwrap_or(id);
-    if let Some(dash) = id.rfind('-') {
-        let suffix = &id[dash + 1..];
-        if suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_digit()) {
-            id = &id[..dash];
-        }
+    id = strip_date(id);
+    id.to_ascii_lowercase().replace('.', "-")
+}
+
+/// `…-20250929` or `…-2025-09-29` → `…`.
+fn strip_date(id: &str) -> &str {
+    let b = id.as_bytes();
+    let n = b.len();
+    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
+    // Cut only at an ASCII `-`, so always at a character boundary.
+    if n > 9 && b[n - 9] == b'-' && digits(&b[n - 8..]) {
+        return &id[..n - 9];
     }
-    id
+    let dashed = n > 11
+        && [n - 11, n - 6, n - 3].iter().all(|&i| b[i] == b'-')
+        && digits(&b[n - 10..n - 6])
+        && digits(&b[n - 5..n - 3])
+        && digits(&b[n - 2..]);
+    if dashed { &id[..n - 11] } else { id }
 }
 
 /// `claude-sonnet-4-5-20250929-v1:0` → `claude-sonnet-4-5-20250929`.
@@ -310,7 +336,8 @@ struct RawPeriod {
     until: Option<String>,
     #[serde(flatten)]
     rates: Rates,
-    tier: Option<Tier>,
+    /// One tier (`tier = { above = …, … }`) or several (`tier = [{ … }, { … }]`).
+    tier: Option<toml::Value>,
     fast: Option<f64>,
     #[serde(default)]
     geo: BTreeMap<String, f64>,
@@ -326,10 +353,12 @@ struct RawFile {
 
 /// Reads a price file into each family's periods, checking what a price must be: rates
 /// finite and not negative, multipliers above zero, dates that parse, and periods that
-/// neither overlap nor end before they start.
+/// neither overlap nor end before they start. A family is named as `family_name` names a
+/// model id, so `[models."GPT-5.1"]` adds periods to the `gpt-5-1` that `openai/gpt-5.1`
+/// resolves to.
 fn parse_file(text: &str, source: &str) -> Result<BTreeMap<String, Vec<PricePeriod>>> {
     let file: RawFile = toml::from_str(text)?;
-    let mut families = BTreeMap::new();
+    let mut families: BTreeMap<String, Vec<PricePeriod>> = BTreeMap::new();
     for (name, value) in file.models {
         let raws = match value {
             toml::Value::Array(items) => items,
@@ -345,8 +374,13 @@ fn parse_file(text: &str, source: &str) -> Result<BTreeMap<String, Vec<PricePeri
             let raw = RawPeriod::deserialize(raw).with_context(at)?;
             periods.push(checked(raw, source).with_context(at)?);
         }
-        check_overlaps(&name, &periods)?;
-        families.insert(name, periods);
+        families
+            .entry(family_name(&name))
+            .or_default()
+            .extend(periods);
+    }
+    for (name, periods) in &families {
+        check_overlaps(name, periods)?;
     }
     Ok(families)
 }
@@ -364,17 +398,14 @@ fn checked(raw: RawPeriod, source: &str) -> Result<PricePeriod> {
         from: date("from", &raw.from)?,
         until: date("until", &raw.until)?,
         rates: raw.rates,
-        tier: raw.tier,
+        tiers: tiers(raw.tier)?,
         fast: raw.fast,
         geo: raw.geo,
         web_search_per_1k: raw.web_search_per_1k,
         source: source.to_string(),
     };
     let mut rates: Vec<(&str, f64)> = rate_names(&period.rates);
-    if let Some(tier) = &period.tier {
-        if tier.above == 0 {
-            bail!("tier.above must be a number of tokens above 0");
-        }
+    for tier in &period.tiers {
         rates.extend(rate_names(&tier.rates));
     }
     rates.extend(period.web_search_per_1k.map(|v| ("web_search_per_1k", v)));
@@ -396,6 +427,35 @@ fn checked(raw: RawPeriod, source: &str) -> Result<PricePeriod> {
         bail!("until = {until} is not after from = {from}");
     }
     Ok(period)
+}
+
+/// A period's tiers, ascending by threshold: thresholds above 0, no two equal.
+fn tiers(raw: Option<toml::Value>) -> Result<Vec<Tier>> {
+    let items = match raw {
+        None => vec![],
+        Some(toml::Value::Array(items)) => items,
+        Some(table @ toml::Value::Table(_)) => vec![table],
+        Some(other) => bail!(
+            "tier: expected a table of rates or a list of them, found a {}",
+            other.type_str()
+        ),
+    };
+    let mut tiers = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let tier = Tier::deserialize(item).with_context(|| format!("tier {}", index + 1))?;
+        if tier.above == 0 {
+            bail!("tier.above must be a number of tokens above 0");
+        }
+        tiers.push(tier);
+    }
+    tiers.sort_by_key(|t| t.above);
+    if let Some(pair) = tiers.windows(2).find(|w| w[0].above == w[1].above) {
+        bail!(
+            "two tiers above {} tokens (each needs its own threshold)",
+            pair[0].above
+        );
+    }
+    Ok(tiers)
 }
 
 fn rate_names(rates: &Rates) -> Vec<(&'static str, f64)> {
@@ -487,6 +547,23 @@ mod tests {
                 "claude-3-7-sonnet",
             ),
             ("gpt-4", "gpt-4"),
+            ("openai/gpt-5-codex", "gpt-5-codex"),
+            ("gpt-5-mini-2025-08-07", "gpt-5-mini"),
+            ("gpt-5.1-codex-max", "gpt-5-1-codex-max"),
+            ("google/gemini-2.5-pro", "gemini-2-5-pro"),
+            ("models/gemini-2.5-flash", "gemini-2-5-flash"),
+            ("z-ai/GLM-4.7", "glm-4-7"),
+            ("MiniMax-M2.1", "minimax-m2-1"),
+            ("qwen3-coder-plus-2025-09-23", "qwen3-coder-plus"),
+            (
+                "openrouter/anthropic/claude-sonnet-4.5",
+                "claude-sonnet-4-5",
+            ),
+            ("o4-mini-2025-04-16", "o4-mini"),
+            (
+                "gemini-2.5-flash-preview-05-20",
+                "gemini-2-5-flash-preview-05-20",
+            ),
         ] {
             assert_eq!(family_name(id), family, "{id}");
         }
@@ -528,6 +605,29 @@ mod tests {
         // Above 100,000 only: below Sonnet's threshold, so its normal rates.
         r.tier_class = 100_000;
         assert_eq!(table.cost("claude-sonnet-4-5", &r), Some(normal));
+    }
+
+    #[test]
+    fn the_highest_tier_below_the_class_applies() {
+        let text = "[models.x]\ninput = 1\noutput = 0\ncache_write_5m = 0\ncache_write_1h = 0\ncache_read = 0\n\
+                    tier = [{ above = 128000, input = 3, output = 0, cache_write_5m = 0, cache_write_1h = 0, cache_read = 0 },\n\
+                    { above = 32000, input = 2, output = 0, cache_write_5m = 0, cache_write_1h = 0, cache_read = 0 }]\n";
+        let family = Family {
+            periods: parse_file(text, "test").unwrap().remove("x").unwrap(),
+        };
+        let t = tokens(1_000_000, 0, 0, 0, 0);
+        let mut r = request("2026-01-10", &t);
+        // Classes are the ledger's thresholds of every family: 100,000 is another model's.
+        for (class, cost) in [
+            (0, 1.0),
+            (32_000, 2.0),
+            (100_000, 2.0),
+            (128_000, 3.0),
+            (200_000, 3.0),
+        ] {
+            r.tier_class = class;
+            assert_eq!(family.cost(&r), Some(cost), "class {class}");
+        }
     }
 
     #[test]
@@ -618,6 +718,21 @@ mod tests {
                 "multiplier",
             ),
             ("models = 3\n", "invalid type"),
+            (
+                "[models.x]\ninput = 1\noutput = 1\ncache_write_5m = 1\ncache_write_1h = 1\ncache_read = 1\ntier = 3\n",
+                "expected a table of rates or a list",
+            ),
+            (
+                "[models.x]\ninput = 1\noutput = 1\ncache_write_5m = 1\ncache_write_1h = 1\ncache_read = 1\n\
+                 tier = [{ above = 10, input = 1, output = 1, cache_write_5m = 1, cache_write_1h = 1, cache_read = 1 }, { above = 20, input = 1 }]\n",
+                "tier 2",
+            ),
+            (
+                "[models.x]\ninput = 1\noutput = 1\ncache_write_5m = 1\ncache_write_1h = 1\ncache_read = 1\n\
+                 tier = [{ above = 10, input = 1, output = 1, cache_write_5m = 1, cache_write_1h = 1, cache_read = 1 }, \
+                 { above = 10, input = 2, output = 1, cache_write_5m = 1, cache_write_1h = 1, cache_read = 1 }]\n",
+                "two tiers above 10",
+            ),
         ];
         for (text, expected) in cases {
             let err = parse_file(text, "test").unwrap_err();
@@ -630,5 +745,6 @@ mod tests {
         let thresholds = PriceTable::builtin().tier_thresholds();
         assert!(thresholds.contains(&200_000), "{thresholds:?}");
         assert!(thresholds.contains(&100_000), "{thresholds:?}");
+        assert!(thresholds.contains(&32_000), "{thresholds:?}");
     }
 }

@@ -4,6 +4,7 @@
 //! wrong type counts as missing, and garbage on stdin leaves everything missing. The
 //! line is then degraded, never absent.
 
+use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -48,16 +49,17 @@ pub fn default_context_size(model_id: Option<&str>) -> u64 {
 }
 
 impl Input {
-    /// Reads Claude Code's JSON. `Err` (with a short reason) only when the bytes are no
-    /// JSON object at all; missing and mistyped fields are `None`.
-    pub fn parse(bytes: &[u8]) -> Result<Input, String> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                "no input on stdin".to_string()
-            } else {
-                format!("stdin is not JSON ({e})")
-            }
-        })?;
+    /// Reads Claude Code's JSON: the first JSON value of `reader`, and not a byte past it
+    /// (Claude Code may keep the pipe open after it). `Err` (with a short reason) only
+    /// when that is no JSON object at all; missing and mistyped fields are `None`.
+    pub fn read(reader: impl Read) -> Result<Input, String> {
+        let mut values = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
+        let value = match values.next() {
+            Some(Ok(value)) => value,
+            None => return Err("no input on stdin".to_string()),
+            Some(Err(e)) if e.is_io() => return Err(format!("cannot read stdin: {e}")),
+            Some(Err(e)) => return Err(format!("stdin is not JSON ({e})")),
+        };
         if !value.is_object() {
             return Err("stdin is not a JSON object".to_string());
         }
@@ -193,14 +195,14 @@ mod tests {
 
     #[test]
     fn a_full_input_is_read() {
-        let input = Input::parse(
-            br#"{"session_id":"abc","transcript_path":"/p/x/abc.jsonl",
+        let input = Input::read(
+            &br#"{"session_id":"abc","transcript_path":"/p/x/abc.jsonl",
                  "model":{"id":"claude-opus-4-5","display_name":"Opus 4.5"},
                  "cost":{"total_cost_usd":0.42},
                  "context_window":{"context_window_size":200000,"used_percentage":41.5,
                    "current_usage":{"input_tokens":10,"output_tokens":5,
                      "cache_creation_input_tokens":20,"cache_read_input_tokens":30}},
-                 "rate_limits":{"five_hour":{"used_percentage":37,"resets_at":1767225600}}}"#,
+                 "rate_limits":{"five_hour":{"used_percentage":37,"resets_at":1767225600}}}"#[..],
         )
         .unwrap();
         assert_eq!(input.session().as_deref(), Some("abc"));
@@ -218,10 +220,10 @@ mod tests {
 
     #[test]
     fn nulls_and_wrong_types_are_missing_fields() {
-        let input = Input::parse(
-            br#"{"session_id":null,"transcript_path":"/p/x/s9.jsonl","model":"Opus",
+        let input = Input::read(
+            &br#"{"session_id":null,"transcript_path":"/p/x/s9.jsonl","model":"Opus",
                  "cost":{"total_cost_usd":"1"},"context_window":{"current_usage":null},
-                 "rate_limits":{"five_hour":{"resets_at":5}}}"#,
+                 "rate_limits":{"five_hour":{"resets_at":5}}}"#[..],
         )
         .unwrap();
         assert_eq!(
@@ -237,9 +239,9 @@ mod tests {
 
     #[test]
     fn context_from_usage_against_the_window() {
-        let input = Input::parse(
-            br#"{"model":{"id":"claude-sonnet-4-5[1m]"},
-                 "context_window":{"current_usage":{"input_tokens":250000}}}"#,
+        let input = Input::read(
+            &br#"{"model":{"id":"claude-sonnet-4-5[1m]"},
+                 "context_window":{"current_usage":{"input_tokens":250000}}}"#[..],
         )
         .unwrap();
         assert_eq!(input.context.unwrap().percent, 25.0);
@@ -247,9 +249,29 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_with_a_reason() {
-        assert!(Input::parse(b"not json").unwrap_err().contains("not JSON"));
-        assert_eq!(Input::parse(b"  \n").unwrap_err(), "no input on stdin");
-        assert!(Input::parse(b"[1]").is_err());
-        assert_eq!(Input::parse(b"{}").unwrap(), Input::default());
+        assert!(
+            Input::read(&b"not json"[..])
+                .unwrap_err()
+                .contains("not JSON")
+        );
+        assert_eq!(Input::read(&b"  \n"[..]).unwrap_err(), "no input on stdin");
+        assert!(Input::read(&b"[1]"[..]).is_err());
+        assert_eq!(Input::read(&b"{}"[..]).unwrap(), Input::default());
+    }
+
+    #[test]
+    fn reading_ends_with_the_first_value() {
+        // A reader that fails past the object: it is never asked for more.
+        let object = &br#" {"session_id":"a"}"#[..];
+        let input = Input::read(object.chain(FailingRead)).unwrap();
+        assert_eq!(input.session_id.as_deref(), Some("a"));
+    }
+
+    struct FailingRead;
+
+    impl Read for FailingRead {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("read past the JSON value")
+        }
     }
 }

@@ -39,7 +39,8 @@ use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{EARLIEST_MS, MAX_TOKENS, Parsed, Record, Tokens};
+use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::limits::{self, MAX_COUNT};
 use crate::sources::{Agent, Folder, LineParser, RateLimit, Shape, Source, env_paths};
 
 pub struct Codex;
@@ -369,10 +370,13 @@ impl Rollout {
             return Parsed::Skipped("token_count without a timestamp".to_string());
         };
         let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
-            Ok(ts) if ts.as_millisecond() >= EARLIEST_MS => ts.as_millisecond(),
-            Ok(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} is before 2000")),
+            Ok(ts) => ts.as_millisecond(),
             Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
         };
+        // A rate-limit sample at a time no real event has is kept out with its line.
+        if let Err(reason) = limits::check_time(ts_ms) {
+            return Parsed::Skipped(reason);
+        }
         if let Some(limits) = payload.rate_limits {
             self.limits.extend(
                 [limits.primary, limits.secondary]
@@ -385,9 +389,11 @@ impl Rollout {
         let Some(totals) = payload.info.and_then(|i| i.total_token_usage) else {
             return Parsed::Other;
         };
-        if totals.kinds().iter().any(|&n| n > MAX_TOKENS) {
+        // The running totals themselves must be in range, or one damaged event would
+        // become the base every later growth is measured from.
+        if totals.kinds().iter().any(|&n| n > MAX_COUNT) {
             return Parsed::Skipped(format!(
-                "a token count above {MAX_TOKENS}: not a real response"
+                "a cumulative token count above {MAX_COUNT}: not a real session"
             ));
         }
         let before = self.state.totals.unwrap_or_default();

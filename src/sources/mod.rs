@@ -10,15 +10,19 @@
 //! What a source implements (`Source`):
 //! - `agent`: its name in the ledger, as ccusage's subcommands name it (`Agent`).
 //! - `shape`: how its agent writes (`Shape`): append-only JSONL tailed from a byte
-//!   cursor (Claude Code, Codex), a whole file rewritten in place, or a SQLite database
-//!   written by the running agent. Only the first is read today; the other two have
-//!   their cursor kinds (`CursorKind`) and interfaces (`rewritten::DocumentParser` with
+//!   cursor (Claude Code, Codex, Gemini CLI, Qwen Code), a whole file rewritten in place,
+//!   or a SQLite database written by the running agent. The first is read, and Gemini
+//!   CLI's legacy documents of the second (whole, each time they change); the other two
+//!   have their cursor kinds (`CursorKind`) and interfaces (`rewritten::DocumentParser` with
 //!   its `Digest`, `database::DatabaseReader` with its `Watermark`), each tested with a
 //!   small example, for the agents of the part 2.
 //! - `folders`: the folders the walk looks in, every one probed whether it exists or not
 //!   (`doctor` lists them all).
 //! - `names`: the (project, session) a file's path below its folder names.
 //! - `parser`: a fresh `LineParser` for one file.
+//! - `reads`, `shape_of` and `documents`, where the source's files are more than
+//!   `*.jsonl` of its one shape (Gemini CLI: legacy `.json` documents, rewritten whole,
+//!   beside its logs, read by the ingest with the source's `rewritten::DocumentParser`).
 //!
 //! How parser state survives a restart: a line parser that needs more than the line at
 //! hand (Codex counts the growth of cumulative totals, and takes the model from an
@@ -28,18 +32,23 @@
 //! it, so a pass killed at any point resumes with exactly the state that matches its
 //! offset. A stateless parser (Claude Code's) never has any.
 
+pub mod amp;
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod database;
+pub mod gemini;
 pub mod opencode;
+pub mod qwen;
 pub mod rewritten;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::Parsed;
+use crate::ingest::parse::{Parsed, Record};
 
 /// A coding agent, named as ccusage's subcommands name it. Stored by `name` in the
 /// ledger's `agent` columns.
@@ -50,16 +59,20 @@ pub enum Agent {
     Codex,
     Gemini,
     Qwen,
+    Amp,
+    Copilot,
     OpenCode,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 5] = [
+    pub const ALL: [Agent; 7] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
         Agent::Qwen,
+        Agent::Amp,
+        Agent::Copilot,
         Agent::OpenCode,
     ];
 
@@ -69,6 +82,8 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::Amp => "amp",
+            Agent::Copilot => "copilot",
             Agent::OpenCode => "opencode",
         }
     }
@@ -167,6 +182,20 @@ pub trait Source: Sync {
     fn names(&self, relative: &Path, path: &Path) -> (String, String);
     /// A parser for one file, at its start.
     fn parser(&self) -> Box<dyn LineParser>;
+    /// Whether the file `name` in the folder `dir` is one of this agent's logs: the walk
+    /// and the watchers look at nothing else. `*.jsonl` unless the source says more.
+    fn reads(&self, _dir: &Path, name: &OsStr) -> bool {
+        Path::new(name).extension() == Some(OsStr::new("jsonl"))
+    }
+    /// The shape of the file at `path`: the source's, unless its agent writes two
+    /// (Gemini CLI's legacy `.json` documents beside its `.jsonl` logs).
+    fn shape_of(&self, _path: &Path) -> Shape {
+        self.shape()
+    }
+    /// The parser of its `Rewritten` files (see `shape_of`), if it has any.
+    fn documents(&self) -> Option<&dyn rewritten::DocumentParser> {
+        None
+    }
     /// The reader of a `Shape::Database` source's databases (see `Folder::database`).
     fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
         None
@@ -182,6 +211,12 @@ pub trait LineParser {
     /// The state after the last line read, if it changed since last taken: stored with
     /// the cursor. A parser at a file's start has changed (its state is the empty one).
     fn take_state(&mut self) -> Option<String>;
+    /// The responses after the first of a line that holds several (Copilot's
+    /// `session.shutdown`, one per model): asked right after `line` gave its first as
+    /// `Parsed::Billable`.
+    fn take_more(&mut self) -> Vec<Record> {
+        Vec::new()
+    }
     /// The rate-limit windows the lines read since last asked reported.
     fn take_limits(&mut self) -> Vec<RateLimit> {
         Vec::new()
@@ -202,13 +237,36 @@ pub struct RateLimit {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 3] {
-    [&claude::CLAUDE, &codex::CODEX, &opencode::OPENCODE]
+pub fn all() -> [&'static dyn Source; 7] {
+    [
+        &claude::CLAUDE,
+        &codex::CODEX,
+        &gemini::GEMINI,
+        &qwen::QWEN,
+        &amp::AMP,
+        &copilot::COPILOT,
+        &opencode::OPENCODE,
+    ]
 }
 
 /// The source of `agent`'s files; `None` for an agent read by a later version.
 pub fn of(agent: Agent) -> Option<&'static dyn Source> {
     all().into_iter().find(|s| s.agent() == agent)
+}
+
+/// Whether the file `name` in `dir` is a log file of `agent`'s: the one rule for the walk
+/// and the watchers.
+pub fn reads(agent: Agent, dir: &Path, name: &OsStr) -> bool {
+    of(agent).is_some_and(|source| source.reads(dir, name))
+}
+
+/// Whether the file at `path` is a log file of any agent's (a watcher's first look,
+/// before it knows the folder).
+pub fn any_reads(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    all().iter().any(|source| source.reads(dir, name))
 }
 
 /// Every folder of every source.

@@ -35,7 +35,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{MAX_TOKENS, Parsed, Record, Tokens};
+use crate::ingest::parse::{Parsed, Record, Tokens};
 use crate::sources::codex::project_of_cwd;
 use crate::sources::database::DatabaseReader;
 use crate::sources::rewritten::DocumentParser;
@@ -255,15 +255,12 @@ pub fn record_of(data: &[u8]) -> Result<Option<Record>> {
     if tokens.total() == 0 {
         return Ok(None);
     }
-    if tokens.kinds().iter().any(|&n| n > MAX_TOKENS) {
-        anyhow::bail!("a token count above {MAX_TOKENS}");
-    }
     let ts_ms = message
         .time
         .and_then(|t| t.created)
         .context("no time.created")?;
     let cwd = message.path.and_then(|p| p.cwd.or(p.root));
-    Ok(Some(Record {
+    let record = Record {
         agent: Agent::OpenCode,
         message_id: message.id,
         line_session_id: message.session_id,
@@ -275,7 +272,10 @@ pub fn record_of(data: &[u8]) -> Result<Option<Record>> {
         project: cwd.as_deref().map(project_of_cwd),
         cwd,
         ..Record::default()
-    }))
+    };
+    // The ledger's ranges, as every source's lines pass them (`limits::admit`).
+    crate::limits::check(&record).map_err(anyhow::Error::msg)?;
+    Ok(Some(record))
 }
 
 #[cfg(test)]

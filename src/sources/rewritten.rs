@@ -10,13 +10,33 @@
 
 use anyhow::Result;
 
-use crate::ingest::parse::Record;
+use crate::ingest::parse::{Parsed, Record};
 use crate::ingest::tail::{Head, Identity};
+use crate::sources::LineParser;
 
 /// Turns one version of a whole document into its billable records. Every record must
 /// have a message id: that is what makes reading the document again add nothing.
 pub trait DocumentParser {
     fn records(&self, document: &[u8]) -> Result<Vec<Record>>;
+}
+
+/// The line parser of a source whose files are all documents: the ingest reads those
+/// whole (`DocumentParser`) and never hands it a line; if it ever did, the line is
+/// skipped, named, rather than read as something it is not.
+pub struct ReadWhole;
+
+impl LineParser for ReadWhole {
+    fn resume(&mut self, _state: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn line(&mut self, _line: &[u8]) -> Parsed {
+        Parsed::Skipped("a document rewritten whole is read whole, not by lines".into())
+    }
+
+    fn take_state(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// Where reading of a rewritten file stands: the file as last stat'ed, and a digest of

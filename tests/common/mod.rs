@@ -47,6 +47,13 @@ impl Scratch {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env_remove("CLAUDE_CONFIG_DIR")
             .env_remove("CODEX_HOME")
+            .env_remove("GEMINI_CLI_HOME")
+            .env_remove("GEMINI_DATA_DIR")
+            .env_remove("QWEN_RUNTIME_DIR")
+            .env_remove("QWEN_HOME")
+            .env_remove("QWEN_DATA_DIR")
+            .env_remove("AMP_DATA_DIR")
+            .env_remove("COPILOT_HOME")
             .env_remove("OPENCODE_DATA_DIR")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
