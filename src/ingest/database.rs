@@ -231,7 +231,14 @@ impl Ingestor<'_> {
                 Some(id) => watermark_of(self.store.parser_state(id)?),
                 None => 0,
             };
+            let started = std::time::Instant::now();
             let read = open(&db.path).and_then(|conn| db.reader.read_since(&conn, watermark));
+            log::debug!(
+                "Read {} rows updated since {watermark} in {:.3} ms ({})",
+                read.as_ref().map_or(0, |(records, _)| records.len()),
+                started.elapsed().as_secs_f64() * 1e3,
+                db.path.display()
+            );
             let (records, next) = match read {
                 Ok(read) => read,
                 Err(e) if busy(&e) => {

@@ -40,6 +40,9 @@ pub trait DatabaseReader: Sync {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Watermark(pub i64);
 
+/// How much of an agent's database is mapped into memory rather than read.
+const MMAP_BYTES: i64 = 256 << 20;
+
 /// Opens an agent's database for reading only: a database another program is writing is
 /// never written to, and a missing one is not created.
 pub fn open(path: &Path) -> Result<Connection> {
@@ -50,6 +53,9 @@ pub fn open(path: &Path) -> Result<Connection> {
     // rollback-journal writer) is waited for a moment, then left to the next pass: a
     // pass (and the status line's) must not stall on an agent's lock.
     db.busy_timeout(std::time::Duration::from_millis(100))?;
+    // A changed database is scanned (agents index no update time): mapped, its pages
+    // cost no read call each, a third of a 100,000-message scan.
+    db.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(db)
 }
 
