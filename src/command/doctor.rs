@@ -117,7 +117,11 @@ fn check_other_agents(findings: &mut Findings, roots: &Roots) {
             .transcripts
             .iter()
             .filter(|t| t.path.starts_with(&folder.path))
-            .count();
+            .count()
+            + folder.database().map_or(0, |reader| {
+                let databases = sources::database::databases_in(&folder.path, reader);
+                databases.len() + reader.documents(&folder.path).len()
+            });
         findings.say(
             Level::Ok,
             format!(

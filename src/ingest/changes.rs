@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::{Stamp, Track};
 use crate::ingest::tail::Identity;
-use crate::ingest::{Ingestor, PassStats};
+use crate::ingest::{Ingestor, PassStats, database};
 use crate::sources::Folder;
 
 /// How long after a first event the files it named are read: a response's lines come
@@ -130,6 +130,9 @@ struct Notify {
     /// Each watched folder as the crate spells it in events (absolute, as it makes it)
     /// and as the walk and the ledger's cursors spell it (as the root was given).
     spellings: Vec<(PathBuf, PathBuf)>,
+    /// Folders watched without what is below them: an agent's database folder, whose
+    /// other files (OpenCode's git snapshots) are none of ours.
+    flat: Vec<PathBuf>,
 }
 
 impl Notify {
@@ -143,6 +146,11 @@ impl Notify {
             waiting: Vec::new(),
             missing: Vec::new(),
             spellings: Vec::new(),
+            flat: folders
+                .iter()
+                .filter(|f| f.database().is_some())
+                .map(|f| f.path.clone())
+                .collect(),
         };
         for folder in folders {
             notify.watch_folder(&folder.path)?;
@@ -155,7 +163,11 @@ impl Notify {
     fn watch_folder(&mut self, folder: &Path) -> notify::Result<()> {
         let parent = folder.parent().unwrap_or(folder);
         if folder.is_dir() {
-            self.watcher.watch(folder, RecursiveMode::Recursive)?;
+            let mode = match self.flat.iter().any(|f| f == folder) {
+                true => RecursiveMode::NonRecursive,
+                false => RecursiveMode::Recursive,
+            };
+            self.watcher.watch(folder, mode)?;
             self.spell(folder);
             if let Some(at) = self.waiting.iter().position(|f| f == folder) {
                 self.waiting.remove(at);
@@ -416,6 +428,12 @@ impl Changes {
             if self.waiting_for(&path) {
                 continue;
             }
+            // A database written (its WAL, or the file itself at a checkpoint).
+            if let Some(db) = database::database_of(&self.folders, &path) {
+                self.pending.insert(db.path);
+                self.pending_since.get_or_insert_with(Instant::now);
+                continue;
+            }
             if folder || !crate::sources::any_reads(&path) {
                 // A new or renamed folder: files may be written into it before the crate
                 // has its watch in place (it adds it after handing over the event). A
@@ -524,6 +542,7 @@ impl Changes {
                     let (stats, found) =
                         ingestor.pass_tracking(&self.folders, stop, Some(track))?;
                     self.hot = hot_set(&self.folders, found.recent, found.folders);
+                    self.hot.add_databases(&self.folders);
                     stats
                 };
                 self.record.full_passes += 1;
@@ -559,6 +578,28 @@ impl Changes {
         ingestor.set_meta(WATCH_META, &serde_json::to_string(&self.record)?)?;
         self.recorded = Some(Instant::now());
         Ok(())
+    }
+}
+
+impl Hot {
+    /// Polls each database's WAL and the database itself (a database not written to
+    /// since its last checkpoint has none), and its folder, where a WAL appears.
+    fn add_databases(&mut self, folders: &[Folder]) {
+        for folder in folders {
+            if folder.database().is_none() {
+                continue;
+            }
+            if let Ok(meta) = std::fs::symlink_metadata(&folder.path) {
+                self.folders.insert(folder.path.clone(), Stamp::of(&meta));
+            }
+        }
+        for db in database::databases_in(folders) {
+            for path in [database::wal_of(&db.path), db.path] {
+                if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                    self.files.insert(path, identity_of(&meta));
+                }
+            }
+        }
     }
 }
 

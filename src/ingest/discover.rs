@@ -318,7 +318,7 @@ pub struct DirCache {
     pub dirs: foldhash::HashMap<OsString, Listing>,
 }
 
-const RACY_NS: i64 = 2_000_000_000;
+pub(crate) const RACY_NS: i64 = 2_000_000_000;
 
 impl Listing {
     /// Children as stored: one kind byte, the name, a NUL, per child. A name cannot hold
@@ -389,6 +389,10 @@ pub fn find_tracking(
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
     for folder in folders {
+        // Its databases are read by `ingest::database`.
+        if folder.database().is_some() {
+            continue;
+        }
         // The root and its projects/ may be links (a data folder moved to another disk):
         // the user named them. Links below it are another matter (see `Walk::link`).
         let projects = &folder.path;

@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod changes;
+pub mod database;
 pub mod discover;
 pub mod parse;
 pub mod tail;
@@ -200,10 +201,21 @@ impl<'s> Ingestor<'s> {
         transcripts: &[Transcript],
         stop: &AtomicBool,
     ) -> Result<PassStats> {
+        self.pass_files_and(transcripts, &[], stop)
+    }
+
+    /// `pass_files`, also reading `databases`.
+    fn pass_files_and(
+        &mut self,
+        transcripts: &[Transcript],
+        databases: &[database::Database],
+        stop: &AtomicBool,
+    ) -> Result<PassStats> {
         let started = Instant::now();
         self.begin();
         self.stats.files_seen = transcripts.len() as u64;
         self.read_changed(transcripts, |_| true, stop)?;
+        self.read_databases(databases, stop)?;
         self.flush()?;
         self.store.merge_pending()?;
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -266,7 +278,8 @@ impl<'s> Ingestor<'s> {
         stop: &AtomicBool,
     ) -> Result<PassStats> {
         let transcripts = discover::transcripts_at(folders, paths.iter().map(PathBuf::as_path));
-        let stats = self.pass_files(&transcripts, stop)?;
+        let databases = database::databases_at(folders, paths.iter().map(PathBuf::as_path));
+        let stats = self.pass_files_and(&transcripts, &databases, stop)?;
         if stats.files_changed > 0 {
             self.store
                 .set_meta("last_ingest", &serde_json::to_string(&stats)?)?;
@@ -327,11 +340,14 @@ impl<'s> Ingestor<'s> {
             progress.start(found.transcripts.len() as u64, bytes.sum());
         }
         let transcripts = std::mem::take(&mut found.transcripts);
-        let read = self.read_changed(
-            &transcripts,
-            |t| identities.contains_key(t.path.as_os_str()),
-            stop,
-        );
+        let read = self
+            .read_changed(
+                &transcripts,
+                |t| identities.contains_key(t.path.as_os_str()),
+                stop,
+            )
+            .and_then(|()| self.read_databases(&database::databases_in(folders), stop))
+            .and_then(|()| self.read_documents(folders, &identities, stop));
         if let Some(progress) = self.progress.as_mut() {
             progress.finish();
         }

@@ -875,10 +875,13 @@ pub fn tokens_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tokens> {
 }
 
 /// Older flat subagent files (`agent-<hex>.jsonl`) are named after the agent: their
-/// session is the parent's, which the lines carry.
+/// session is the parent's, which the lines carry. A file that names no session (an
+/// agent's database, holding all of them) leaves it to its records.
 fn session_of<'a>(record: &'a Record, file_session: &'a str) -> &'a str {
     match &record.line_session_id {
-        Some(line_session) if file_session.starts_with("agent-") => line_session,
+        Some(line_session) if file_session.starts_with("agent-") || file_session.is_empty() => {
+            line_session
+        }
         _ => file_session,
     }
 }

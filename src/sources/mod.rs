@@ -38,6 +38,7 @@ pub mod codex;
 pub mod copilot;
 pub mod database;
 pub mod gemini;
+pub mod opencode;
 pub mod qwen;
 pub mod rewritten;
 
@@ -60,17 +61,19 @@ pub enum Agent {
     Qwen,
     Amp,
     Copilot,
+    OpenCode,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 6] = [
+    pub const ALL: [Agent; 7] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
         Agent::Qwen,
         Agent::Amp,
         Agent::Copilot,
+        Agent::OpenCode,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +84,7 @@ impl Agent {
             Agent::Qwen => "qwen",
             Agent::Amp => "amp",
             Agent::Copilot => "copilot",
+            Agent::OpenCode => "opencode",
         }
     }
 
@@ -157,6 +161,15 @@ pub struct Folder {
     pub named: bool,
 }
 
+impl Folder {
+    /// The reader of the databases in this folder, if its agent keeps one: such a folder
+    /// is looked in for them by name, never walked (it holds the agent's other files,
+    /// OpenCode's git snapshots among them).
+    pub fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
+        of(self.agent)?.database()
+    }
+}
+
 /// One agent's source: see the module doc.
 pub trait Source: Sync {
     fn agent(&self) -> Agent;
@@ -181,6 +194,10 @@ pub trait Source: Sync {
     }
     /// The parser of its `Rewritten` files (see `shape_of`), if it has any.
     fn documents(&self) -> Option<&dyn rewritten::DocumentParser> {
+        None
+    }
+    /// The reader of a `Shape::Database` source's databases (see `Folder::database`).
+    fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
         None
     }
 }
@@ -248,7 +265,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 6] {
+pub fn all() -> [&'static dyn Source; 7] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -256,6 +273,7 @@ pub fn all() -> [&'static dyn Source; 6] {
         &qwen::QWEN,
         &amp::AMP,
         &copilot::COPILOT,
+        &opencode::OPENCODE,
     ]
 }
 

@@ -1,0 +1,318 @@
+//! OpenCode: its SQLite database, `opencode.db` (or a channel build's
+//! `opencode-<channel>.db`) in `$OPENCODE_DATA_DIR` (a comma list, as ccusage reads it),
+//! else `$XDG_DATA_HOME/opencode` (`~/.local/share/opencode`).
+//!
+//! OpenCode (since v1.2) keeps each message as a row of `message(id, session_id,
+//! time_created, time_updated, data)` (its `packages/opencode/src/session/session.sql.ts`),
+//! and updates an assistant message in place while its response streams: a row first
+//! written with no tokens gets its counts, then its cost, later, each write stamping
+//! `time_updated`. The ledger reads the rows updated since its watermark and keeps one
+//! row per message id, the copy with the most tokens (the dedup rules' rule 1), so a
+//! message read while it streamed and again when done counts once, with its final counts.
+//!
+//! `data` (an assistant message): `{role, modelID, providerID, cost, path: {cwd, root},
+//! time: {created, completed}, tokens: {input, output, reasoning, cache: {read, write}}}`.
+//! The counts have Anthropic's meanings whatever the provider (OpenCode splits cached
+//! input out of `input` itself). Reasoning is billed as output: the ledger adds it to
+//! output and keeps it apart for display, as it does for OpenAI's models. `cost` is
+//! OpenCode's own figure, used in `auto` mode as Claude Code's `costUSD` is; a zero cost
+//! (OpenCode's for models it has no price for) is no figure, and the tokens are priced.
+//!
+//! A subtask's session (`session.parent_id`) is filed under its parent's, so the session
+//! view shows one session per conversation (in the database; a legacy file's subtask
+//! stays its own session).
+//!
+//! Before v1.2 OpenCode wrote each message to `storage/message/<session>/msg_<id>.json`,
+//! rewritten whole as it streamed; v1.2 copies them into the database under the same
+//! ids. Those files are read as the rewritten shape (again when their size or time
+//! moved), and a message in both counts once: same agent, same message id. Deleting a session in OpenCode deletes its
+//! messages; the ledger never deletes, so what it read stays.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use serde::Deserialize;
+
+use crate::ingest::discover::Roots;
+use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::sources::codex::project_of_cwd;
+use crate::sources::database::DatabaseReader;
+use crate::sources::rewritten::DocumentParser;
+use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+
+/// The variable OpenCode (and ccusage) read for its data folder.
+const DATA_VAR: &str = "OPENCODE_DATA_DIR";
+
+/// Rows updated this long before the watermark are read again: a write stamped before
+/// our read but committed after it (OpenCode waiting for the lock) is not missed. What is
+/// read again is a copy the dedup rules keep out.
+const SLACK_MS: i64 = 10_000;
+
+pub static OPENCODE: OpenCode = OpenCode;
+
+pub struct OpenCode;
+
+impl Source for OpenCode {
+    fn agent(&self) -> Agent {
+        Agent::OpenCode
+    }
+
+    fn shape(&self) -> Shape {
+        Shape::Database
+    }
+
+    fn folders(&self, _claude: &Roots) -> Vec<Folder> {
+        if let Some(dirs) = env_paths(DATA_VAR) {
+            return dirs
+                .into_iter()
+                .map(|path| Folder {
+                    agent: Agent::OpenCode,
+                    path,
+                    named: true,
+                })
+                .collect();
+        }
+        crate::paths::data_home()
+            .map(|data| Folder {
+                agent: Agent::OpenCode,
+                path: data.join("opencode"),
+                named: false,
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// A database holds every session and project: each record names its own.
+    fn names(&self, _relative: &Path, _path: &Path) -> (String, String) {
+        (String::new(), String::new())
+    }
+
+    fn parser(&self) -> Box<dyn LineParser> {
+        Box::new(NoLines)
+    }
+
+    fn database(&self) -> Option<&'static dyn DatabaseReader> {
+        Some(&OPENCODE)
+    }
+}
+
+/// OpenCode has no line-written files: the walk never hands it one (see `Source::database`).
+struct NoLines;
+
+impl LineParser for NoLines {
+    fn resume(&mut self, _state: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn line(&mut self, _line: &[u8]) -> Parsed {
+        Parsed::Skipped("OpenCode keeps its messages in a database, not in lines".into())
+    }
+
+    fn take_state(&mut self) -> Option<String> {
+        None
+    }
+}
+
+impl DatabaseReader for OpenCode {
+    fn is_database(&self, name: &str) -> bool {
+        name == "opencode.db"
+            || name
+                .strip_prefix("opencode-")
+                .and_then(|rest| rest.strip_suffix(".db"))
+                .is_some_and(|channel| {
+                    !channel.is_empty()
+                        && channel
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+    }
+
+    fn documents(&self, folder: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let Ok(sessions) = std::fs::read_dir(folder.join("storage").join("message")) else {
+            return found;
+        };
+        for session in sessions.filter_map(|e| e.ok()) {
+            let Ok(messages) = std::fs::read_dir(session.path()) else {
+                continue;
+            };
+            found.extend(
+                messages
+                    .filter_map(|e| e.ok())
+                    .filter(|e| {
+                        e.file_name()
+                            .to_str()
+                            .is_some_and(|n| n.starts_with("msg_") && n.ends_with(".json"))
+                    })
+                    .map(|e| e.path()),
+            );
+        }
+        found.sort();
+        found
+    }
+
+    fn document_parser(&self) -> Option<&'static dyn DocumentParser> {
+        Some(&OPENCODE)
+    }
+
+    fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
+        // No index on time_updated (OpenCode has none, and we may not add one): one scan,
+        // which decodes only the columns before `data` for rows it passes over.
+        let mut stmt = db
+            .prepare_cached(
+                "SELECT m.id, coalesce(s.parent_id, m.session_id), m.time_updated, m.data
+                 FROM message m LEFT JOIN session s ON s.id = m.session_id
+                 WHERE m.time_updated > ?1",
+            )
+            .context("not an OpenCode database (no message table)")?;
+        let mut rows = stmt.query([watermark.saturating_sub(SLACK_MS)])?;
+        let mut records = Vec::new();
+        let mut next = watermark;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let updated: i64 = row.get(2)?;
+            next = next.max(updated);
+            let data = row.get_ref(3)?.as_bytes()?;
+            match record_of(data) {
+                Ok(Some(mut record)) => {
+                    record.message_id = Some(id);
+                    record.line_session_id = row.get(1)?;
+                    records.push(record);
+                }
+                Ok(None) => {}
+                Err(e) => log::warn!("OpenCode message {id}: {e}; not counted"),
+            }
+        }
+        Ok((records, next))
+    }
+}
+
+/// A message file of OpenCode before v1.2 (the database copies them in, ids kept).
+impl DocumentParser for OpenCode {
+    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+        Ok(record_of(document)?.into_iter().collect())
+    }
+}
+
+#[derive(Deserialize)]
+struct Message {
+    /// In a legacy file only: a database row's id and session are its columns.
+    id: Option<String>,
+    #[serde(rename = "sessionID")]
+    session_id: Option<String>,
+    role: Option<String>,
+    #[serde(rename = "modelID")]
+    model_id: Option<String>,
+    cost: Option<f64>,
+    path: Option<MessagePath>,
+    time: Option<MessageTime>,
+    tokens: Option<MessageTokens>,
+}
+
+#[derive(Deserialize)]
+struct MessagePath {
+    cwd: Option<String>,
+    root: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessageTime {
+    created: Option<i64>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct MessageTokens {
+    input: u64,
+    output: u64,
+    reasoning: u64,
+    cache: Cache,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Cache {
+    read: u64,
+    write: u64,
+}
+
+/// The record of one message's `data`: `None` for what is not billed (a user message, an
+/// assistant message still without tokens).
+pub fn record_of(data: &[u8]) -> Result<Option<Record>> {
+    let message: Message = serde_json::from_slice(data).context("unreadable data")?;
+    if message.role.as_deref() != Some("assistant") {
+        return Ok(None);
+    }
+    let t = message.tokens.unwrap_or_default();
+    let tokens = Tokens {
+        input: t.input,
+        output: t.output.saturating_add(t.reasoning),
+        cache_write_5m: t.cache.write,
+        cache_write_1h: 0,
+        cache_read: t.cache.read,
+    };
+    if tokens.total() == 0 {
+        return Ok(None);
+    }
+    let ts_ms = message
+        .time
+        .and_then(|t| t.created)
+        .context("no time.created")?;
+    let cwd = message.path.and_then(|p| p.cwd.or(p.root));
+    let record = Record {
+        agent: Agent::OpenCode,
+        message_id: message.id,
+        line_session_id: message.session_id,
+        ts_ms,
+        model: message.model_id.filter(|m| !m.is_empty()),
+        tokens,
+        reasoning: t.reasoning,
+        cost_usd: message.cost.filter(|c| c.is_finite() && *c > 0.0),
+        project: cwd.as_deref().map(project_of_cwd),
+        cwd,
+        ..Record::default()
+    };
+    // The ledger's ranges, as every source's lines pass them (`limits::admit`).
+    crate::limits::check(&record).map_err(anyhow::Error::msg)?;
+    Ok(Some(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_databases_are_opencodes_and_nothing_else() {
+        for name in ["opencode.db", "opencode-beta.db", "opencode-dev_2.db"] {
+            assert!(OPENCODE.is_database(name), "{name}");
+        }
+        for name in [
+            "opencode.db-wal",
+            "opencode-.db",
+            "other.db",
+            "opencode-a.b.db",
+        ] {
+            assert!(!OPENCODE.is_database(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_assistant_message_is_billed_with_reasoning_as_output() {
+        let data = br#"{"role":"assistant","modelID":"gpt-5","providerID":"openai","cost":0,
+            "path":{"cwd":"/home/u/app","root":"/home/u/app"},"time":{"created":1767312000000},
+            "tokens":{"input":100,"output":40,"reasoning":10,"cache":{"read":7,"write":3}}}"#;
+        let r = record_of(data).unwrap().unwrap();
+        assert_eq!(
+            (r.tokens.input, r.tokens.output, r.reasoning),
+            (100, 50, 10)
+        );
+        assert_eq!((r.tokens.cache_write_5m, r.tokens.cache_read), (3, 7));
+        assert_eq!(r.cost_usd, None, "a zero cost is no figure");
+        assert_eq!(r.project.as_deref(), Some("-home-u-app"));
+        let user = br#"{"role":"user","time":{"created":1}}"#;
+        assert_eq!(record_of(user).unwrap(), None);
+        let streaming = br#"{"role":"assistant","time":{"created":1},"tokens":{"input":0,"output":0,"reasoning":0,"cache":{"read":0,"write":0}}}"#;
+        assert_eq!(record_of(streaming).unwrap(), None);
+    }
+}
