@@ -68,11 +68,12 @@ value_enum!(CostSource {
     CostSource::Both => "both": "The ledger's, with Claude Code's beside it",
 });
 
-/// A permanent, exact ledger of your Claude Code usage.
+/// A permanent, exact ledger of your coding agents' usage.
 ///
-/// cco-stats reads Claude Code's transcripts from where it last stopped, keeps every
-/// billable response in a SQLite ledger exactly once, and answers reports from it. The
-/// ledger keeps your history after Claude Code deletes old transcripts.
+/// cco-stats reads the logs of Claude Code, Codex, Gemini CLI, Qwen Code, OpenCode, Amp
+/// and GitHub Copilot CLI from where it last stopped, keeps every billable response in a
+/// SQLite ledger exactly once, and answers reports from it. The ledger keeps your history
+/// after the agents delete theirs.
 #[derive(Debug, Parser)]
 #[command(name = "cco-stats", version, max_term_width = 100)]
 pub struct Cli {

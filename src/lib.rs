@@ -1,5 +1,7 @@
-//! cco-stats keeps a permanent, exact ledger of coding-agent usage: it tails Claude
-//! Code's JSONL transcripts and Codex's rollouts from stored byte offsets into SQLite,
+//! cco-stats keeps a permanent, exact ledger of coding-agent usage: it tails the agents'
+//! append-only logs (Claude Code's transcripts, Codex's rollouts, Gemini's, Qwen's and
+//! Copilot's sessions) from stored byte offsets, reads rewritten files (Amp's threads)
+//! and agents' SQLite databases (OpenCode's) by watermark and upsert, all into SQLite,
 //! exactly once, and answers reports from that ledger in milliseconds.
 //!
 //! The folders follow the data's path:
