@@ -99,6 +99,30 @@ const FILLER: &str = "fn main() { let total = compute(42); println!(\"{}\", tota
 /// 2025-09-01T00:00:00Z in milliseconds.
 pub const START_MS: i64 = 1_756_684_800_000;
 
+/// Points every agent but Claude Code at an empty home below `dir`, made here: a bench
+/// then reads the generated tree alone, not this machine's agents, and no agent's missing
+/// folder counts as one that could not be read (a named one does: `once` would exit 1).
+///
+/// # Safety
+/// It sets the process's environment: call it before any thread starts.
+pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
+    let homes: [(&str, &str, &str); 6] = [
+        ("CODEX_HOME", "no-codex-home", "sessions"),
+        ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
+        ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
+        ("OPENCODE_DATA_DIR", "no-opencode-home", ""),
+        ("AMP_DATA_DIR", "no-amp-home", "threads"),
+        ("COPILOT_HOME", "no-copilot-home", "session-state"),
+    ];
+    for (var, home, folder) in homes {
+        let home = dir.join(home);
+        fs::create_dir_all(home.join(folder))?;
+        // SAFETY: the caller has started no thread yet.
+        unsafe { std::env::set_var(var, &home) };
+    }
+    Ok(())
+}
+
 pub fn iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);

@@ -31,17 +31,10 @@ const MODES: [(&str, &[&str]); 3] = [
 fn main() {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_cco-stats"));
     let scratch = tempfile::tempdir().expect("a scratch folder");
-    // Every run below reads this machine's Codex, Gemini CLI, Qwen Code, Amp and Copilot
-    // homes too, unless told others: empty ones, so the figures are the generated tree's
-    // alone.
-    // SAFETY: set before any thread is started.
-    unsafe {
-        std::env::set_var("CODEX_HOME", scratch.path().join("no-codex-home"));
-        std::env::set_var("GEMINI_CLI_HOME", scratch.path().join("no-gemini-home"));
-        std::env::set_var("QWEN_RUNTIME_DIR", scratch.path().join("no-qwen-home"));
-        std::env::set_var("AMP_DATA_DIR", scratch.path().join("no-amp-home"));
-        std::env::set_var("COPILOT_HOME", scratch.path().join("no-copilot-home"));
-    }
+    // Every run below would read this machine's other agents too: empty homes instead,
+    // so the figures are the generated tree's alone.
+    // SAFETY: no thread has started yet.
+    unsafe { corpus::empty_agent_homes(scratch.path()) }.expect("empty agent homes");
     let work = scratch.path();
     let root = work.join("claude");
     let spec = corpus::Spec {
