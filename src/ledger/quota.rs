@@ -20,7 +20,11 @@ const RESET_UNIT_MS: i64 = 60_000;
 /// Records one sample (see the module doc).
 pub fn record(tx: &Connection, sample: &RateLimit) -> Result<()> {
     let sample = &RateLimit {
-        resets_at_ms: (sample.resets_at_ms + RESET_UNIT_MS / 2).div_euclid(RESET_UNIT_MS)
+        // Saturating: a reset time from a hostile file may sit at i64's edge.
+        resets_at_ms: sample
+            .resets_at_ms
+            .saturating_add(RESET_UNIT_MS / 2)
+            .div_euclid(RESET_UNIT_MS)
             * RESET_UNIT_MS,
         ..sample.clone()
     };

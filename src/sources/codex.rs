@@ -39,7 +39,7 @@ use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
 use crate::limits::{self, MAX_COUNT};
 use crate::sources::{Agent, Folder, LineParser, RateLimit, Shape, Source, env_paths};
 
@@ -371,12 +371,9 @@ impl Rollout {
     }
 
     fn token_count(&mut self, timestamp: Option<&str>, payload: RawPayload<'_>) -> Parsed {
-        let Some(timestamp) = timestamp else {
-            return Parsed::Skipped("token_count without a timestamp".to_string());
-        };
-        let ts_ms = match timestamp.parse::<jiff::Timestamp>() {
-            Ok(ts) => ts.as_millisecond(),
-            Err(_) => return Parsed::Skipped(format!("timestamp {timestamp:?} does not parse")),
+        let ts_ms = match line_time(timestamp) {
+            Ok(ts_ms) => ts_ms,
+            Err(why) => return Parsed::Skipped(why),
         };
         // A rate-limit sample at a time no real event has is kept out with its line.
         if let Err(reason) = limits::check_time(ts_ms) {
@@ -446,9 +443,9 @@ impl RateLimit {
     fn of(window: RawWindow, ts_ms: i64) -> Option<RateLimit> {
         let resets_at_ms = match (window.resets_at, window.resets_in_seconds) {
             (Some(at), _) => at.checked_mul(1000)?,
-            // Relative to the event: rounded to the minute, so the refreshes of one window
-            // name the same reset.
-            (None, Some(secs)) => (ts_ms + secs * 1000 + 30_000) / 60_000 * 60_000,
+            // Relative to the event; `ledger::quota` rounds every reset to the minute, so
+            // the refreshes of one window name the same reset.
+            (None, Some(secs)) => ts_ms.checked_add(secs.checked_mul(1000)?)?,
             (None, None) => return None,
         };
         let minutes = window.window_minutes?;
