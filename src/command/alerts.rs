@@ -24,18 +24,18 @@ use serde::Serialize;
 
 use crate::cli::{AlertArgs, CheckArgs};
 use crate::config::Config;
-use crate::ingest::discover::Roots;
 use crate::ledger::query::{self, Filter};
 use crate::ledger::{self, Store};
+use crate::model::Agent;
+use crate::model::calendar;
 use crate::report::alerts::{
     Budget, Finding, Level, Percents, Period, QuotaSample, Scope, Thresholds, judge_budget,
     judge_quota, worst,
 };
-use crate::report::calendar;
 use crate::report::options::WeekStart;
 use crate::report::pricing::PriceTable;
 use crate::report::{self, CostMode, quota};
-use crate::sources::Agent;
+use crate::sources::claude::roots::Roots;
 
 /// `watch` and `live` judge the thresholds at least this often.
 pub const ALERT_EVERY: Duration = Duration::from_secs(60);

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use crate::model::Agent;
 use crate::report::options::WeekStart;
-use crate::sources::Agent;
 
 /// Where a figure stands against its threshold. Ordered: the worst of several is `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

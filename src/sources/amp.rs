@@ -23,12 +23,13 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Record, Tokens, line_time};
 use crate::limits::MAX_COUNT;
+use crate::model::Agent;
+use crate::model::{Record, Tokens, line_time};
+use crate::sources::claude::roots::Roots;
 use crate::sources::codex::project_of_cwd;
 use crate::sources::rewritten::{DocumentParser, ReadWhole};
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Amp;
 

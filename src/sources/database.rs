@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::ingest::parse::Record;
+use crate::model::Record;
 use crate::sources::rewritten::DocumentParser;
 
 /// Reads an agent's database from a watermark.
@@ -80,8 +80,8 @@ pub fn databases_in(folder: &Path, reader: &dyn DatabaseReader) -> Vec<PathBuf> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
     use crate::ledger::dedup::{Decision, decide};
+    use crate::model::Tokens;
 
     /// A small example of the shape: OpenCode's `message(id, time_updated, data)`, the
     /// tokens in `data`.

@@ -36,11 +36,12 @@ use anyhow::{Context, Result, anyhow};
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
 use crate::limits::MAX_COUNT;
+use crate::model::Agent;
+use crate::model::{Parsed, Record, Tokens, line_time};
+use crate::sources::claude::roots::Roots;
 use crate::sources::rewritten::DocumentParser;
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Gemini;
 

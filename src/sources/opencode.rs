@@ -34,12 +34,13 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::model::Agent;
+use crate::model::{Parsed, Record, Tokens};
+use crate::sources::claude::roots::Roots;
 use crate::sources::codex::project_of_cwd;
 use crate::sources::database::DatabaseReader;
 use crate::sources::rewritten::DocumentParser;
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 /// The variable OpenCode (and ccusage) read for its data folder.
 const DATA_VAR: &str = "OPENCODE_DATA_DIR";

@@ -10,8 +10,8 @@
 
 use anyhow::Result;
 
-use crate::ingest::parse::{Parsed, Record};
-use crate::ingest::tail::{Head, Identity};
+use crate::model::{Head, Identity};
+use crate::model::{Parsed, Record};
 use crate::sources::LineParser;
 
 /// Turns one version of a whole document into its billable records. Every record must
@@ -71,8 +71,8 @@ impl Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
     use crate::ledger::dedup::{Decision, Stored, decide};
+    use crate::model::Tokens;
 
     /// A small example of the shape: `{"messages": [{"id", "output"}]}`, rewritten whole
     /// as a conversation goes on (as Amp's thread files are).
