@@ -40,7 +40,8 @@
 //! ```
 //!
 //! Imports only point down: a module names the modules below it in this drawing, never
-//! one above. `ingest` builds the ledger's write request (`ledger::batch`) from a
+//! one above nor its sibling (`tests/layers.rs` checks every `crate::` path, and lists
+//! the few that still climb). `ingest` builds the ledger's write request (`ledger::batch`) from a
 //! source's records; neither `sources` nor `ledger` knows the ingest exists. The bottom
 //! floor, `model`, holds what every layer shares: a record and its tokens, its agent and
 //! quota samples, what the ledger keeps of a file (identity, head fingerprint) and of a

@@ -5,8 +5,8 @@
 //! whose it is (`Agent`) and the quota samples beside it (`RateLimit`); what the ledger
 //! keeps of the files and folders records come from between passes (`Identity`, `Head`,
 //! `Listing`); and the calendar every layer counts days by (`calendar`: a local day in a
-//! zone). Values and pure rules: the floor names no other module of the crate and
-//! opens no database; the one file it reads is a time zone's.
+//! zone). Values and pure rules: the floor names no other module of the crate
+//! (`tests/layers.rs`) and opens no database; the one file it reads is a time zone's.
 
 pub mod agent;
 pub mod calendar;
