@@ -106,13 +106,14 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 6] = [
+    let homes: [(&str, &str, &str); 7] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
         ("OPENCODE_DATA_DIR", "no-opencode-home", ""),
         ("AMP_DATA_DIR", "no-amp-home", "threads"),
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
+        ("DROID_SESSIONS_DIR", "no-droid-home", ""),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1640,6 +1641,106 @@ pub fn copilot(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             &lines,
             &mut tree.expected,
         )?;
+    }
+    Ok(tree)
+}
+
+const DROID_MODELS: [&str; 3] = [
+    "claude-sonnet-4-5-20250929",
+    "custom:Claude-Opus-4.5-[Anthropic]",
+    "gpt-5-codex",
+];
+
+/// A Droid sessions folder under `root` (what `~/.factory/sessions` holds): per session
+/// `<project>/<uuid>.settings.json`, its cumulative usage as Droid last rewrote it, with
+/// the traps of `fixtures/README.md`: thinking tokens (billed as output), a usage given
+/// only as `totalTokens`, a model named only in the transcript beside it, sessions with
+/// no usage yet, Droid's `.settings.json.bak` of the settings before (not read), and an
+/// older copy of a session's settings in an `archive/` folder (smaller, earlier: counted
+/// once, at its latest). ccusage's oracle: the same, less the thinking tokens, which its
+/// daily `outputTokens` leaves out.
+pub fn droid(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x64726f6964);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let id = uuid(&mut rng);
+        let project = format!("-home-u-project-{}", rng.below(4));
+        let ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let path = root.join(&project).join(format!("{id}.settings.json"));
+        let transcript = format!(
+            r#"{{"type":"session_start","id":"{id}","title":"work","cwd":"/home/u/{project}"}}"#
+        );
+        let settings = |model: &str, usage: &str| {
+            format!(
+                r#"{{"assistantActiveTimeMs":1000,{model}"providerLock":"anthropic","providerLockTimestamp":"{}","tokenUsage":{{{usage}}}}}"#,
+                iso(ts)
+            )
+        };
+        let drawn = [
+            rng.range(1, 20_000),
+            rng.range(1, 8_000),
+            rng.range(0, 9_000),
+            rng.range(0, 400_000),
+        ];
+        let model = format!(r#""model":"{}","#, DROID_MODELS[rng.below(3) as usize]);
+        let parts = |[input, output, write, read]: Sums, thinking: u64| {
+            format!(
+                r#""inputTokens":{input},"outputTokens":{output},"cacheCreationTokens":{write},"cacheReadTokens":{read},"thinkingTokens":{thinking}"#
+            )
+        };
+        let mut transcript = vec![transcript];
+        let (document, sums, thinking) = match rng.below(10) {
+            0 => (settings(&model, &parts([0; 4], 0)), [0; 4], 0),
+            1 => {
+                // Only a total: billed as output.
+                let total: u64 = drawn.iter().sum();
+                let usage = format!(r#""totalTokens":{total}"#);
+                (settings(&model, &usage), [0, total, 0, 0], 0)
+            }
+            2 => {
+                transcript.push(
+                    r#"{"type":"message","message":{"role":"system","content":[{"type":"text","text":"Model: Claude Opus 4.5 [Anthropic]"}]}}"#
+                        .to_string(),
+                );
+                let thinking = rng.range(0, 2_000);
+                (settings("", &parts(drawn, thinking)), drawn, thinking)
+            }
+            _ => {
+                let thinking = rng.range(0, 2_000);
+                (settings(&model, &parts(drawn, thinking)), drawn, thinking)
+            }
+        };
+        if sums.iter().sum::<u64>() > 0 {
+            let [input, output, write, read] = sums;
+            count(
+                &mut tree.expected,
+                ts,
+                [input, output + thinking, write, read],
+            );
+            tree.ccusage(ts, sums);
+        }
+        write_file(&path, &[document], &mut tree.expected)?;
+        // The transcript holds no usage, and is not read.
+        let lines = transcript.join("\n") + "\n";
+        fs::write(root.join(&project).join(format!("{id}.jsonl")), lines)?;
+        let half = sums.map(|n| n / 2);
+        if rng.chance(0.3) {
+            // Droid's copy of the settings before their last write: not read.
+            let bak = root.join(&project).join(format!("{id}.settings.json.bak"));
+            fs::write(bak, settings(&model, &parts(half, thinking / 2)))?;
+        }
+        if rng.chance(0.15) {
+            // An older copy of the session, kept in an archive: counted once.
+            let older = format!(
+                r#"{{{model}"providerLockTimestamp":"{}","tokenUsage":{{{}}}}}"#,
+                iso(ts - 3_600_000),
+                parts(half, thinking / 2)
+            );
+            let archived = root.join("archive").join(format!("{id}.settings.json"));
+            write_file(&archived, &[older], &mut tree.expected)?;
+        }
     }
     Ok(tree)
 }

@@ -190,7 +190,7 @@ impl DatabaseReader for OpenCode {
 
 /// A message file of OpenCode before v1.2 (the database copies them in, ids kept).
 impl DocumentParser for OpenCode {
-    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+    fn records(&self, _path: &Path, document: &[u8]) -> Result<Vec<Record>> {
         Ok(record_of(document)?.into_iter().collect())
     }
 }
