@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 7] = [
+    let homes: [(&str, &str, &str); 8] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -114,6 +114,7 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("AMP_DATA_DIR", "no-amp-home", "threads"),
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
         ("DROID_SESSIONS_DIR", "no-droid-home", ""),
+        ("KILO_DATA_DIR", "no-kilo-home", ""),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1742,5 +1743,113 @@ pub fn droid(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             write_file(&archived, &[older], &mut tree.expected)?;
         }
     }
+    Ok(tree)
+}
+
+const KILO_MODELS: [&str; 3] = [
+    "anthropic/claude-sonnet-4.5",
+    "openai/gpt-5",
+    "anthropic/claude-opus-4.6",
+];
+
+/// A Kilo data folder under `root` (what `~/.local/share/kilo` holds): `kilo.db` with
+/// Kilo's schema (`fixtures/kilo/schema.sql`), written in two stages as Kilo writes its
+/// messages: `stage` 0 makes the database with every message as it stood mid-stream
+/// (written with no tokens yet, or with its first step's counts), `stage` 1 updates each
+/// in place to its final counts, later. The traps of `fixtures/README.md`: user messages,
+/// messages aborted before any token (never counted), subtask sessions, reasoning
+/// (billed as output). The oracle is the final counts, whichever stage was read when;
+/// ccusage's is the same less reasoning, which its daily `outputTokens` leaves out.
+pub fn kilo(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
+    let sqlite = |e: rusqlite::Error| io::Error::other(e.to_string());
+    fs::create_dir_all(root)?;
+    let db = rusqlite::Connection::open(root.join("kilo.db")).map_err(sqlite)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite)?;
+    if stage == 0 {
+        db.execute_batch(include_str!("../fixtures/kilo/schema.sql"))
+            .map_err(sqlite)?;
+    }
+    let mut rng = Rng(spec.seed ^ 0x6b696c6f);
+    let mut tree = AgentTree::default();
+    let tx = db.unchecked_transaction().map_err(sqlite)?;
+    let mut main = String::new();
+    for file in 0..spec.files {
+        let session = format!("ses_{}", rng.hex(12));
+        let parent = match rng.chance(0.2) && !main.is_empty() {
+            true => Some(main.clone()),
+            false => None,
+        };
+        if parent.is_none() {
+            main = session.clone();
+        }
+        if stage == 0 {
+            tx.execute(
+                "INSERT INTO session (id, project_id, parent_id, slug, directory, title, version, time_created, time_updated)
+                 VALUES (?1, 'p1', ?2, ?1, '/home/u/shop', 't', '7.0.14', 0, 0)",
+                rusqlite::params![session, parent],
+            )
+            .map_err(sqlite)?;
+        }
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(80_000_000) as i64;
+        for turn in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(2_000, 60_000) as i64;
+            let id = format!("msg_{file:05}_{turn:03}");
+            let model = KILO_MODELS[rng.below(3) as usize];
+            let [input, output, reasoning, read, write] = [
+                rng.range(1, 20_000),
+                rng.range(1, 3_000),
+                rng.range(0, 1) * rng.range(1, 2_000),
+                rng.range(0, 200_000),
+                rng.range(0, 8_000),
+            ];
+            let aborted = rng.chance(0.05);
+            let streaming = rng.below(3);
+            let tokens = |[i, o, r, cr, cw]: [u64; 5]| {
+                format!(
+                    r#"{{"input":{i},"output":{o},"reasoning":{r},"cache":{{"read":{cr},"write":{cw}}}}}"#
+                )
+            };
+            let final_tokens = match aborted {
+                true => [0; 5],
+                false => [input, output, reasoning, read, write],
+            };
+            let (written, updated) = match (stage, streaming) {
+                (0, 0) => ([0; 5], ts),
+                (0, 1) => ([input, output / 2, 0, read, write], ts + 1),
+                (0, _) => (final_tokens, ts + 2),
+                (_, _) => (final_tokens, START_MS + 400 * 86_400_000 + ts % 1_000_000),
+            };
+            let data = format!(
+                r#"{{"role":"assistant","mode":"code","agent":"code","modelID":"{model}","providerID":"kilo","path":{{"cwd":"/home/u/shop","root":"/home/u/shop"}},"time":{{"created":{ts}}},"cost":0,"tokens":{}}}"#,
+                tokens(written)
+            );
+            tx.execute(
+                "INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET time_updated = excluded.time_updated, data = excluded.data",
+                rusqlite::params![id, session, ts, updated, data],
+            )
+            .map_err(sqlite)?;
+            if stage == 0 {
+                let user = format!(r#"{{"role":"user","time":{{"created":{ts}}}}}"#);
+                tx.execute(
+                    "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
+                    rusqlite::params![format!("{id}_u"), session, ts - 1, user],
+                )
+                .map_err(sqlite)?;
+            }
+            if !aborted {
+                count(
+                    &mut tree.expected,
+                    ts,
+                    [input, output + reasoning, write, read],
+                );
+                tree.ccusage(ts, [input, output, write, read]);
+            }
+        }
+    }
+    tx.commit().map_err(sqlite)?;
     Ok(tree)
 }

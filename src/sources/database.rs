@@ -31,7 +31,7 @@ pub trait DatabaseReader: Sync {
         Vec::new()
     }
     /// The parser of `documents`' files.
-    fn document_parser(&self) -> Option<&'static dyn DocumentParser> {
+    fn document_parser(&self) -> Option<&dyn DocumentParser> {
         None
     }
 }

@@ -39,6 +39,7 @@ pub mod copilot;
 pub mod database;
 pub mod droid;
 pub mod gemini;
+pub mod kilo;
 pub mod opencode;
 pub mod qwen;
 pub mod rewritten;
@@ -64,11 +65,12 @@ pub enum Agent {
     Copilot,
     OpenCode,
     Droid,
+    Kilo,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 8] = [
+    pub const ALL: [Agent; 9] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -77,6 +79,7 @@ impl Agent {
         Agent::Copilot,
         Agent::OpenCode,
         Agent::Droid,
+        Agent::Kilo,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Agent {
             Agent::Copilot => "copilot",
             Agent::OpenCode => "opencode",
             Agent::Droid => "droid",
+            Agent::Kilo => "kilo",
         }
     }
 
@@ -201,7 +205,7 @@ pub trait Source: Sync {
         None
     }
     /// The reader of a `Shape::Database` source's databases (see `Folder::database`).
-    fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
+    fn database(&self) -> Option<&dyn database::DatabaseReader> {
         None
     }
 }
@@ -269,7 +273,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 8] {
+pub fn all() -> [&'static dyn Source; 9] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -279,6 +283,7 @@ pub fn all() -> [&'static dyn Source; 8] {
         &copilot::COPILOT,
         &opencode::OPENCODE,
         &droid::DROID,
+        &kilo::KILO,
     ]
 }
 
