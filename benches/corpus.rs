@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 8] = [
+    let homes: [(&str, &str, &str); 9] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -115,6 +115,7 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
         ("DROID_SESSIONS_DIR", "no-droid-home", ""),
         ("KILO_DATA_DIR", "no-kilo-home", ""),
+        ("CODEBUFF_DATA_DIR", "no-codebuff-home", "projects"),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1851,5 +1852,113 @@ pub fn kilo(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
         }
     }
     tx.commit().map_err(sqlite)?;
+    Ok(tree)
+}
+
+/// A Codebuff config folder under `root` (what `~/.config` holds): chats in
+/// `<channel>/projects/<project>/chats/<chat id>/chat-messages.json`, each as the CLI last
+/// rewrote it, with the traps of `fixtures/README.md`: usage in `metadata.usage`, in
+/// `metadata.codebuff.usage` (snake case, a total above the parts) or only in the run
+/// state's history, replies with credits and no tokens, replies without an id or a time
+/// (the chat's id is its start), error messages with usage (not replies), and the run
+/// state file beside the messages (not read). ccusage reads it all as a correct reader
+/// does, so its oracle is the same.
+pub fn codebuff(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6275_6666);
+    let mut tree = AgentTree::default();
+    for file in 0..spec.files {
+        let channel = ["manicode", "manicode-dev", "manicode-staging"][rng.below(3) as usize];
+        let project = format!("project-{}", rng.below(4));
+        // Chats start at different milliseconds: the start is the chat's id.
+        let start = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(80_000) as i64 * 1_000
+            + file as i64;
+        // The chat's id is its start time, to the millisecond, `:` as `-`.
+        let chat = iso(start).replace(':', "-");
+        let dir = root
+            .join(channel)
+            .join("projects")
+            .join(&project)
+            .join("chats")
+            .join(chat);
+        let mut ts = start;
+        let mut messages = Vec::new();
+        for turn in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(2_000, 300_000) as i64;
+            messages.push(format!(
+                r#"{{"id":"user-{turn}","variant":"user","content":"step {turn}","timestamp":"{}"}}"#,
+                iso(ts)
+            ));
+            ts += rng.range(2_000, 60_000) as i64;
+            let [input, output, write, read] = [
+                rng.range(1, 20_000),
+                rng.range(1, 3_000),
+                rng.range(0, 5_000),
+                rng.range(0, 100_000),
+            ];
+            let credits = rng.range(0, 40) as f64 / 4.0;
+            let credit_field = match credits > 0.0 {
+                true => format!(r#","credits":{credits}"#),
+                false => String::new(),
+            };
+            let id = match rng.chance(0.1) {
+                true => String::new(),
+                false => format!(r#""id":"ai-{turn}-{}","#, rng.hex(6)),
+            };
+            // Some replies carry no time: the chat's start is theirs.
+            let (time, at) = match rng.chance(0.1) {
+                true => (String::new(), start),
+                false => (format!(r#","timestamp":"{}""#, iso(ts)), ts),
+            };
+            let (metadata, sums) = match rng.below(5) {
+                0 => {
+                    let total = input + output + write + read;
+                    (
+                        format!(
+                            r#"{{"model":"openai/gpt-5","codebuff":{{"usage":{{"input_tokens":{input},"output_tokens":0,"cache_read_input_tokens":{read},"cache_creation_input_tokens":{write},"total_tokens":{total}}}}}}}"#
+                        ),
+                        [input, output, write, read],
+                    )
+                }
+                1 => (
+                    format!(
+                        r#"{{"runState":{{"sessionState":{{"mainAgentState":{{"messageHistory":[{{"role":"user","content":"x"}},{{"role":"assistant","providerOptions":{{"codebuff":{{"model":"openai/gpt-5","usage":{{"promptTokens":{input},"completionTokens":{output},"cacheCreationTokens":{write},"promptTokensDetails":{{"cachedTokens":{read}}}}}}}}}}}]}}}}}}}}"#
+                    ),
+                    [input, output, write, read],
+                ),
+                2 if credits > 0.0 => ("null".to_string(), [0; 4]),
+                _ => (
+                    format!(
+                        r#"{{"model":"anthropic/claude-sonnet-4.5","usage":{{"inputTokens":{input},"outputTokens":{output},"cacheCreationInputTokens":{write},"cacheReadInputTokens":{read}}}}}"#
+                    ),
+                    [input, output, write, read],
+                ),
+            };
+            messages.push(format!(
+                r#"{{{id}"variant":"{}","content":"done"{time}{credit_field},"metadata":{metadata}}}"#,
+                ["ai", "agent"][rng.below(2) as usize]
+            ));
+            if sums.iter().sum::<u64>() > 0 || credits > 0.0 {
+                count(&mut tree.expected, at, sums);
+                tree.ccusage(at, sums);
+            }
+            if rng.chance(0.05) {
+                messages.push(format!(
+                    r#"{{"id":"error-{turn}","variant":"error","content":"lost","timestamp":"{}","metadata":{{"usage":{{"inputTokens":5}}}}}}"#,
+                    iso(ts + 1)
+                ));
+            }
+        }
+        write_file(
+            &dir.join("chat-messages.json"),
+            &[format!("[{}]", messages.join(","))],
+            &mut tree.expected,
+        )?;
+        fs::write(
+            dir.join("run-state.json"),
+            r#"{"usage":{"inputTokens":99999}}"#,
+        )?;
+    }
     Ok(tree)
 }

@@ -34,6 +34,7 @@
 
 pub mod amp;
 pub mod claude;
+pub mod codebuff;
 pub mod codex;
 pub mod copilot;
 pub mod database;
@@ -66,11 +67,12 @@ pub enum Agent {
     OpenCode,
     Droid,
     Kilo,
+    Codebuff,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 9] = [
+    pub const ALL: [Agent; 10] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -80,6 +82,7 @@ impl Agent {
         Agent::OpenCode,
         Agent::Droid,
         Agent::Kilo,
+        Agent::Codebuff,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +96,7 @@ impl Agent {
             Agent::OpenCode => "opencode",
             Agent::Droid => "droid",
             Agent::Kilo => "kilo",
+            Agent::Codebuff => "codebuff",
         }
     }
 
@@ -273,7 +277,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 9] {
+pub fn all() -> [&'static dyn Source; 10] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -284,6 +288,7 @@ pub fn all() -> [&'static dyn Source; 9] {
         &opencode::OPENCODE,
         &droid::DROID,
         &kilo::KILO,
+        &codebuff::CODEBUFF,
     ]
 }
 

@@ -57,6 +57,7 @@ impl Scratch {
             .env_remove("OPENCODE_DATA_DIR")
             .env_remove("DROID_SESSIONS_DIR")
             .env_remove("KILO_DATA_DIR")
+            .env_remove("CODEBUFF_DATA_DIR")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
