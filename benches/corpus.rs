@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 9] = [
+    let homes: [(&str, &str, &str); 10] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -116,6 +116,7 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("DROID_SESSIONS_DIR", "no-droid-home", ""),
         ("KILO_DATA_DIR", "no-kilo-home", ""),
         ("CODEBUFF_DATA_DIR", "no-codebuff-home", "projects"),
+        ("HERMES_HOME", "no-hermes-home", ""),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1960,5 +1961,88 @@ pub fn codebuff(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             r#"{"usage":{"inputTokens":99999}}"#,
         )?;
     }
+    Ok(tree)
+}
+
+const HERMES_MODELS: [&str; 3] = ["claude-sonnet-4-6", "gpt-5", "anthropic/claude-opus-4.6"];
+
+/// A Hermes home under `root` (what `~/.hermes` holds): `state.db` with Hermes' sessions
+/// table (`fixtures/hermes/schema.sql`), each session's counts cumulative on its row, as
+/// Hermes adds each call's to them: `stage` 0 writes every session as it stood halfway,
+/// `stage` 1 its final counts, in place. The traps of `fixtures/README.md`: sessions
+/// without a model yet or without usage (not read), compression children (their own
+/// counts), reasoning (billed as output), `started_at` with a fraction of a second. The
+/// oracle is the final counts; ccusage's is the same less reasoning.
+pub fn hermes(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
+    let sqlite = |e: rusqlite::Error| io::Error::other(e.to_string());
+    fs::create_dir_all(root)?;
+    let db = rusqlite::Connection::open(root.join("state.db")).map_err(sqlite)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite)?;
+    if stage == 0 {
+        db.execute_batch(include_str!("../fixtures/hermes/schema.sql"))
+            .map_err(sqlite)?;
+    }
+    let mut rng = Rng(spec.seed ^ 0x6865_726d);
+    let mut tree = AgentTree::default();
+    let tx = db.unchecked_transaction().map_err(sqlite)?;
+    let mut last = None::<String>;
+    for file in 0..spec.files {
+        let id = format!("2025_{file:05}_{}", rng.hex(6));
+        let started = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_000_000) as i64;
+        let parent = if rng.chance(0.2) { last.clone() } else { None };
+        let model = match rng.below(12) {
+            0 => None,
+            n => Some(HERMES_MODELS[n as usize % 3]),
+        };
+        let idle = rng.chance(0.1);
+        let final_counts = [
+            rng.range(1, 200_000),
+            rng.range(1, 30_000),
+            rng.range(0, 900_000),
+            rng.range(0, 40_000),
+            rng.range(0, 1) * rng.range(1, 5_000),
+        ];
+        let counts = match (model, idle, stage) {
+            (None, _, _) | (_, true, _) => [0; 5],
+            (_, _, 0) => final_counts.map(|n| n / 2),
+            _ => final_counts,
+        };
+        let [input, output, read, write, reasoning] = counts;
+        tx.execute(
+            "INSERT INTO sessions (id, source, model, parent_session_id, started_at, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, api_call_count)
+             VALUES (?1, 'cli', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)
+             ON CONFLICT (id) DO UPDATE SET input_tokens = excluded.input_tokens,
+                 output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
+                 cache_write_tokens = excluded.cache_write_tokens,
+                 reasoning_tokens = excluded.reasoning_tokens",
+            rusqlite::params![
+                id,
+                model,
+                parent,
+                started as f64 / 1000.0,
+                input as i64,
+                output as i64,
+                read as i64,
+                write as i64,
+                reasoning as i64
+            ],
+        )
+        .map_err(sqlite)?;
+        if model.is_some() && !idle {
+            let [input, output, read, write, reasoning] = final_counts;
+            count(
+                &mut tree.expected,
+                started,
+                [input, output + reasoning, write, read],
+            );
+            tree.ccusage(started, [input, output, write, read]);
+        }
+        last = Some(id);
+    }
+    tx.commit().map_err(sqlite)?;
     Ok(tree)
 }

@@ -40,6 +40,7 @@ pub mod copilot;
 pub mod database;
 pub mod droid;
 pub mod gemini;
+pub mod hermes;
 pub mod kilo;
 pub mod opencode;
 pub mod qwen;
@@ -68,11 +69,12 @@ pub enum Agent {
     Droid,
     Kilo,
     Codebuff,
+    Hermes,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 10] = [
+    pub const ALL: [Agent; 11] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -83,6 +85,7 @@ impl Agent {
         Agent::Droid,
         Agent::Kilo,
         Agent::Codebuff,
+        Agent::Hermes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +100,7 @@ impl Agent {
             Agent::Droid => "droid",
             Agent::Kilo => "kilo",
             Agent::Codebuff => "codebuff",
+            Agent::Hermes => "hermes",
         }
     }
 
@@ -277,7 +281,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 10] {
+pub fn all() -> [&'static dyn Source; 11] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -289,6 +293,7 @@ pub fn all() -> [&'static dyn Source; 10] {
         &droid::DROID,
         &kilo::KILO,
         &codebuff::CODEBUFF,
+        &hermes::HERMES,
     ]
 }
 

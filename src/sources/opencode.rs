@@ -35,9 +35,9 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::ingest::parse::{Record, Tokens};
 use crate::sources::codex::project_of_cwd;
-use crate::sources::database::DatabaseReader;
+use crate::sources::database::{DatabaseReader, NoLines};
 use crate::sources::rewritten::DocumentParser;
 use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
 
@@ -103,23 +103,6 @@ impl Source for OpenCode {
 
     fn database(&self) -> Option<&dyn DatabaseReader> {
         Some(self)
-    }
-}
-
-/// OpenCode has no line-written files: the walk never hands it one (see `Source::database`).
-struct NoLines;
-
-impl LineParser for NoLines {
-    fn resume(&mut self, _state: &str) -> Result<()> {
-        Ok(())
-    }
-
-    fn line(&mut self, _line: &[u8]) -> Parsed {
-        Parsed::Skipped("OpenCode keeps its messages in a database, not in lines".into())
-    }
-
-    fn take_state(&mut self) -> Option<String> {
-        None
     }
 }
 

@@ -58,6 +58,7 @@ impl Scratch {
             .env_remove("DROID_SESSIONS_DIR")
             .env_remove("KILO_DATA_DIR")
             .env_remove("CODEBUFF_DATA_DIR")
+            .env_remove("HERMES_HOME")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
