@@ -198,3 +198,82 @@ fn a_generated_folder_gives_exactly_the_generators_totals_even_when_killed() {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }
 }
+
+/// `watch` reads settings Droid rewrites (a new file renamed over the old) and a new
+/// session's settings in a new project folder, by notification and by polling.
+#[test]
+fn watch_reads_settings_droid_rewrites() {
+    for poll in [false, true] {
+        let s = with_fixture();
+        let args = match poll {
+            true => ["watch", "--poll", "--interval", "200ms", "--rescan", "1h"].as_slice(),
+            false => ["watch", "--interval", "1h", "--rescan", "1h"].as_slice(),
+        };
+        let _watch = Running(
+            s.std_cmd()
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        within(|| days_now(&s) == Some(fixture_days()));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let path = sessions(&s).join(format!("-home-u-app/{SESSION}.settings.json"));
+        let mut settings: Value = json(&std::fs::read(&path).unwrap());
+        settings["tokenUsage"]["inputTokens"] = 1_250.into();
+        rewrite(&path, &settings);
+        let mut grown = fixture_days();
+        grown[0].1[0] += 50;
+        within(|| days_now(&s) == Some(grown.clone()));
+        let new =
+            sessions(&s).join("-home-u-new/f6a5b7c9-0006-4f3d-8b66-0d7a2c8e4f06.settings.json");
+        std::fs::create_dir_all(new.parent().unwrap()).unwrap();
+        settings["tokenUsage"]["inputTokens"] = 7.into();
+        rewrite(&new, &settings);
+        grown[0].1 = [1_757, 1_300 + 1_000, 3_000 + 3_000, 46_000 + 40_000];
+        within(|| days_now(&s) == Some(grown.clone()));
+    }
+}
+
+/// `days`, or `None` while the ledger is not ready (a `watch` starting makes it).
+fn days_now(s: &Scratch) -> Option<Vec<(String, [u64; 4])>> {
+    let out = s
+        .cmd()
+        .args([
+            "daily",
+            "--json",
+            "--no-ingest",
+            "--timezone",
+            "UTC",
+            "--agent",
+            "droid",
+        ])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| common::days(&json(&out.stdout)))
+}
+
+/// Waits until `done`; fails after ten seconds.
+fn within(done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "not within 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A spawned `watch`, stopped when the test ends, failed or not.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
