@@ -166,7 +166,7 @@ impl Ingestor<'_> {
                 }
                 let records = std::fs::read(&path)
                     .map_err(anyhow::Error::from)
-                    .and_then(|bytes| parser.records(&bytes));
+                    .and_then(|bytes| parser.records(&path, &bytes));
                 let records = match records {
                     Ok(records) => records,
                     Err(e) => {

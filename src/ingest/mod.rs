@@ -445,7 +445,7 @@ impl<'s> Ingestor<'s> {
         let records = match (bytes.len() as u64 > limit, documents) {
             (true, _) => vec![self.too_long()],
             (false, None) => vec![Parsed::Skipped("not a document its source reads".into())],
-            (false, Some(documents)) => match documents.records(&bytes) {
+            (false, Some(documents)) => match documents.records(&transcript.path, &bytes) {
                 Ok(records) => records
                     .into_iter()
                     .map(|r| Parsed::Billable(Box::new(r)))

@@ -14,11 +14,15 @@ pub enum Agent {
     Amp,
     Copilot,
     OpenCode,
+    Droid,
+    Kilo,
+    Codebuff,
+    Hermes,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 7] = [
+    pub const ALL: [Agent; 11] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -26,6 +30,10 @@ impl Agent {
         Agent::Amp,
         Agent::Copilot,
         Agent::OpenCode,
+        Agent::Droid,
+        Agent::Kilo,
+        Agent::Codebuff,
+        Agent::Hermes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +45,10 @@ impl Agent {
             Agent::Amp => "amp",
             Agent::Copilot => "copilot",
             Agent::OpenCode => "opencode",
+            Agent::Droid => "droid",
+            Agent::Kilo => "kilo",
+            Agent::Codebuff => "codebuff",
+            Agent::Hermes => "hermes",
         }
     }
 

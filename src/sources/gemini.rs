@@ -352,7 +352,7 @@ impl Session {
 struct LegacyDocuments;
 
 impl DocumentParser for LegacyDocuments {
-    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+    fn records(&self, _path: &Path, document: &[u8]) -> Result<Vec<Record>> {
         #[derive(Deserialize)]
         struct Document<'a> {
             #[serde(borrow, default)]
@@ -476,7 +476,10 @@ mod tests {
     #[test]
     fn a_legacy_document_holds_the_replies_its_migrated_jsonl_repeats() {
         let legacy = LegacyDocuments
-            .records(fixture(&format!("{LEGACY}.json")).as_bytes())
+            .records(
+                Path::new("s.json"),
+                fixture(&format!("{LEGACY}.json")).as_bytes(),
+            )
             .unwrap();
         let (_, migrated) = read(&fixture(&format!("{LEGACY}.jsonl")));
         assert_eq!(legacy.len(), 2);
@@ -513,7 +516,7 @@ mod tests {
     #[test]
     fn a_broken_document_is_an_error() {
         let cut = b"{\n  \"sessionId\": \"s\",\n  \"messages\": [";
-        assert!(LegacyDocuments.records(cut).is_err());
+        assert!(LegacyDocuments.records(Path::new("s.json"), cut).is_err());
     }
 
     #[test]

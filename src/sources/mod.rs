@@ -34,10 +34,14 @@
 
 pub mod amp;
 pub mod claude;
+pub mod codebuff;
 pub mod codex;
 pub mod copilot;
 pub mod database;
+pub mod droid;
 pub mod gemini;
+pub mod hermes;
+pub mod kilo;
 pub mod opencode;
 pub mod qwen;
 pub mod rewritten;
@@ -129,7 +133,7 @@ pub trait Source: Sync {
         None
     }
     /// The reader of a `Shape::Database` source's databases (see `Folder::database`).
-    fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
+    fn database(&self) -> Option<&dyn database::DatabaseReader> {
         None
     }
 }
@@ -156,7 +160,7 @@ pub trait LineParser {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 7] {
+pub fn all() -> [&'static dyn Source; 11] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -165,6 +169,10 @@ pub fn all() -> [&'static dyn Source; 7] {
         &amp::AMP,
         &copilot::COPILOT,
         &opencode::OPENCODE,
+        &droid::DROID,
+        &kilo::KILO,
+        &codebuff::CODEBUFF,
+        &hermes::HERMES,
     ]
 }
 
