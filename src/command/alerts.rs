@@ -247,7 +247,7 @@ impl Alerts {
     fn fire(&mut self, finding: &Finding, now_ms: i64) {
         let line = finding.line();
         match &mut self.say {
-            Say::Stderr => eprintln!("cco-stats: alert: {line}"),
+            Say::Stderr => super::say::line(format_args!("alert: {line}")),
             Say::Keep(lines) => lines.push(line.clone()),
         }
         if let Some(notifier) = &self.notifier {

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod prices;
 pub mod progress;
 pub mod report;
+pub mod say;
 pub mod status;
 pub mod statusline;
 
@@ -26,7 +27,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command, IngestArgs, OnceArgs, ReportArgs, StatusArgs, WatchArgs};
 use crate::command::report::Periods;
 use crate::ingest::Ingestor;
-use crate::ingest::changes::{Changes, Waker};
+use crate::ingest::changes::{Changes, Mode, Waker};
 use crate::ingest::discover::{self, Roots};
 use crate::ledger::{self, Store};
 use crate::report::pricing;
@@ -181,7 +182,7 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     let stats = progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), env.quiet)
         .pass(&sources::folders(&env.roots), &stop)?;
     if !env.quiet {
-        eprintln!("cco-stats: {}", stats.summary());
+        say::line(stats.summary());
     }
     if args.json {
         print(&crate::render::json::text(&stats))?;
@@ -203,6 +204,7 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
     let stop = stop_flag_waking(changes.waker())?;
     let mut store = Store::open(&env.db)?;
     warn_if_no_roots(&env.roots);
+    say_what_is_watched(env, &changes, args);
     // Its own connection: the ingestor holds the other for the whole watch.
     let alerting = (
         alerts::Alerts::load(
@@ -244,6 +246,30 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
         Some(failure) => Err(anyhow::anyhow!("{failure}")),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `watch`'s first lines: what it reads, how it learns of changes, where it writes. A
+/// service's log then says what a watch was doing without `status`.
+fn say_what_is_watched(env: &Env, changes: &Changes, args: &WatchArgs) {
+    let folders: Vec<String> = sources::folders(&env.roots)
+        .into_iter()
+        .filter(|f| f.path.exists())
+        .map(|f| format!("{} {}", f.agent, f.path.display()))
+        .collect();
+    match folders.is_empty() {
+        true => say::line("watching: no agent folder is there yet"),
+        false => say::line(format_args!("watching {}", folders.join(", "))),
+    }
+    let every = |d: Duration| humantime::format_duration(d).to_string();
+    let how = match changes.mode() {
+        Mode::Notify => "notify mode (the OS tells of changes)".to_string(),
+        Mode::Poll => format!("poll mode (every {})", every(args.interval)),
+    };
+    say::line(format_args!(
+        "{how}, a full pass every {}; ledger {}",
+        every(args.changes.rescan),
+        env.db.display()
+    ));
 }
 
 fn run_status(env: &Env, args: &StatusArgs) -> Result<ExitCode> {
