@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            say::line(format_args!("error: {:#}", err));
+            say::line(format_args!("error: {}", command::describe(&err)));
             if let Some(advice) = command::advice(&err) {
                 say::line(advice);
             }

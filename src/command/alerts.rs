@@ -426,7 +426,7 @@ pub fn check(
         Ok(level) => ExitCode::from(level.exit_code()),
         Err(e) if crate::command::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cco-stats: error: {:#}", crate::visible::Shown(&e));
+            super::say::line(format_args!("error: {}", super::describe(&e)));
             ExitCode::from(3)
         }
     }

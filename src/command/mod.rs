@@ -52,11 +52,33 @@ pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
         ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Some(
             "the database cannot be opened: check that its folder exists and is writable, or choose another with --db.",
         ),
-        ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some(
+        ErrorCode::DatabaseCorrupt => Some(
             "the database is damaged: `cco-stats doctor` checks it; keep a copy and start a new one with --db if it cannot be read.",
         ),
         _ => None,
     }
+}
+
+/// An error and its causes, as anyhow's `{:#}` writes them, each said once: SQLite's
+/// errors carry their text twice (rusqlite's message, then the same after its code:
+/// "Error code 26: file is not a database").
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let said = cause.to_string();
+        let bare = said
+            .strip_prefix("Error code ")
+            .and_then(|rest| rest.split_once(": "))
+            .map_or(said.as_str(), |(_, message)| message);
+        if text.contains(bare) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
