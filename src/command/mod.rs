@@ -199,7 +199,7 @@ impl Env {
 
 fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     let stop = stop_flag()?;
-    let mut store = Store::open(&env.db)?;
+    let mut store = open_for_ingest(env)?;
     warn_if_no_roots(&env.roots);
     let stats = progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), env.quiet)
         .pass(&sources::folders(&env.roots), &stop)?;
@@ -217,6 +217,15 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     })
 }
 
+/// The ledger, for `once` and `watch`, its aggregates split at the price table's tier
+/// thresholds: a report read from it later with `--no-ingest` (cron's `once`, then
+/// `daily --no-ingest`) then has nothing to learn, and no warning to give.
+fn open_for_ingest(env: &Env) -> Result<Store> {
+    let mut store = Store::open(&env.db)?;
+    store.learn_tiers(&pricing::PriceTable::load(env.prices())?.tier_thresholds())?;
+    Ok(store)
+}
+
 fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
     // Watching first: nothing written while the ledger opens is missed.
     let changes = Changes::start(
@@ -224,7 +233,7 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
         args.changes.schedule(args.interval),
     );
     let stop = stop_flag_waking(changes.waker())?;
-    let mut store = Store::open(&env.db)?;
+    let mut store = open_for_ingest(env)?;
     warn_if_no_roots(&env.roots);
     say_what_is_watched(env, &changes, args);
     // Its own connection: the ingestor holds the other for the whole watch.
