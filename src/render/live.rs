@@ -272,7 +272,8 @@ fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect
     };
     let used = active.block.usage.tokens.total();
     let left = duration((active.block.end_ms - live.now_ms).max(0));
-    let (ratio, text, style) = match live.estimated_limit() {
+    let cost = cost_text(&active.block.usage);
+    match live.estimated_limit() {
         Some((limit, source)) if limit > 0 => {
             let percent = used as f64 * 100.0 / limit as f64;
             let source = match source {
@@ -280,27 +281,27 @@ fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect
                 LimitSource::Max => " max",
                 LimitSource::P90 => " p90",
             };
-            (
-                (used as f64 / limit as f64).min(1.0),
-                format!("{percent:.0}% of {}{source} · {left} left", compact(limit)),
-                palette.level(percent),
-            )
+            let ratio = used as f64 / limit as f64;
+            frame.render_widget(
+                Paragraph::new(bar_text(ratio, bar.width)).style(palette.level(percent)),
+                bar,
+            );
+            let text = format!(
+                "{cost} {percent:.0}% of {}{source} · {left} left",
+                compact(limit)
+            );
+            frame.render_widget(Paragraph::new(text), figures);
         }
-        _ => (
-            0.0,
-            match live.limit {
+        // No limit to fill a bar against: the figures alone, where the bar would be.
+        _ => {
+            let text = match live.limit {
                 // Claude Code's own 5-hour figure is drawn below instead of the guess.
-                Some(_) => format!("{} tokens · {left} left", compact(used)),
-                None => format!("{} tokens · {left} left (no limit)", compact(used)),
-            },
-            palette.fg(Color::Green),
-        ),
-    };
-    frame.render_widget(Paragraph::new(bar_text(ratio, bar.width)).style(style), bar);
-    frame.render_widget(
-        Paragraph::new(format!("{} {text}", cost_text(&active.block.usage))),
-        figures,
-    );
+                Some(_) => format!("{cost} {} tokens · {left} left", compact(used)),
+                None => format!("{cost} {} tokens · {left} left (no limit)", compact(used)),
+            };
+            frame.render_widget(Paragraph::new(text), bar.union(figures));
+        }
+    }
     let rate = match (active.burn, active.projection) {
         (Some(rate), Some(p)) => format!(
             "{} tok/min · {}/h · → {}, {} at end",
