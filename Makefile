@@ -1,7 +1,7 @@
 # cco-stats — a permanent, exact ledger of your Claude Code usage.
 #
 #   make run      ingest your Claude Code data and print the daily report
-#                 (no data on this machine: the sample tree in fixtures/, and it says so)
+#                 (no data on this machine: the sample month in fixtures/sample, and it says so)
 #   make test     the tests (unit, CLI through the real binary, exactly-once); not the root-only ones
 #   make test-root  the tests that mount a tmpfs (full and read-only disks): run as root
 #   make lint     rustfmt and clippy, warnings are errors
@@ -30,9 +30,8 @@ run: build
 	      -name '*.jsonl' -print -quit 2>/dev/null | grep -q .; then \
 	    $(BIN) once && $(BIN) daily --no-ingest; \
 	else \
-	    echo "No Claude Code data on this machine: using the sample tree in fixtures/claude (ledger: $(SAMPLE_DB))."; \
-	    $(BIN) --source fixtures/claude --db $(SAMPLE_DB) once && \
-	    $(BIN) --source fixtures/claude --db $(SAMPLE_DB) daily --no-ingest --timezone UTC; \
+	    echo "No Claude Code data on this machine: here is the sample in fixtures/sample, a made-up month of use (November 2026, fixed dates; ledger: $(SAMPLE_DB))."; \
+	    fixtures/sample/run.sh $(BIN) $(SAMPLE_DB); \
 	fi
 
 test:

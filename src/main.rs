@@ -1,6 +1,6 @@
 //! cco-stats: the binary. Everything it does lives in the library (`src/lib.rs` draws the
-//! pipeline); this file sets up logging, runs the command and turns its outcome into an
-//! exit code.
+//! pipeline); this file sets up logging (its lines begin as `command::say` decides), runs
+//! the command and turns its outcome into an exit code.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use cco_stats::cli::{Cli, Command};
-use cco_stats::command;
+use cco_stats::command::{self, say};
 use cco_stats::visible;
 
 fn main() -> ExitCode {
@@ -29,15 +29,18 @@ fn main() -> ExitCode {
         // a panic included (the command turns it into its line).
         std::panic::set_hook(Box::new(|_| {}));
     } else {
+        if matches!(cli.command, Command::Once(_) | Command::Watch(_)) {
+            say::stamp_unless_terminal();
+        }
         init_logging();
     }
     match command::run(cli) {
         Ok(code) => code,
         Err(err) if command::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("cco-stats: error: {:#}", visible::Shown(&err));
+            say::line(format_args!("error: {}", command::describe(&err)));
             if let Some(advice) = command::advice(&err) {
-                eprintln!("cco-stats: {advice}");
+                say::line(advice);
             }
             ExitCode::from(2)
         }
@@ -60,7 +63,8 @@ fn init_logging() {
         .format(|f, record| {
             let level = record.level().to_string().to_lowercase();
             // Warnings name files, models and hosts: shown, never obeyed by the terminal.
-            writeln!(f, "cco-stats: {level}: {}", visible::Shown(record.args()))
+            let text = visible::Shown(record.args());
+            writeln!(f, "{}{level}: {text}", say::prefix())
         })
         .init();
 }

@@ -345,10 +345,8 @@ fn no_progress_bar_on_a_pipe_and_nothing_at_all_with_quiet() {
     let out = s.cmd().arg("once").assert().success();
     let err = stderr(out.get_output());
     assert_eq!(err.lines().count(), 1, "only the summary: {err}");
-    assert!(
-        err.starts_with("cco-stats: ") && !err.contains('\r'),
-        "{err}"
-    );
+    // On a pipe the line is stamped with the time (`tests/watch.rs` checks the stamp).
+    assert!(err.contains(" cco-stats: ") && !err.contains('\r'), "{err}");
     s.cmd()
         .args(["--quiet", "once"])
         .assert()
@@ -454,4 +452,78 @@ fn statusline_as_an_argument_is_not_the_status_line() {
     let line = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(line.starts_with("cco-stats: "), "{line}");
     assert!(out.get_output().stderr.is_empty());
+}
+
+/// The mistakes of a first hour, each said once and for what it is: a `--db` that names a
+/// text file or a folder, a time zone that does not exist, an import file that is not an
+/// export.
+#[test]
+fn a_wrong_db_zone_or_import_file_is_said_once_for_what_it_is() {
+    let mut s = Scratch::with_fixtures();
+    let (ledger, text) = (s.db.clone(), s.dir.path().join("notdb.txt"));
+    std::fs::write(&text, "my notes\n").unwrap();
+    s.db = text.clone();
+    let out = s.cmd().arg("daily").assert().code(2);
+    let err = stderr(out.get_output());
+    assert!(err.contains("notdb.txt"), "{err}");
+    assert!(err.contains("not a cco-stats ledger"), "{err}");
+    assert!(err.contains("not a SQLite database"), "{err}");
+    assert!(
+        !err.contains("damaged"),
+        "a wrong path is no lost data: {err}"
+    );
+    assert!(!err.contains("Error code"), "SQLite's text once: {err}");
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "my notes\n");
+
+    let out = s.cmd().arg("doctor").assert().code(1);
+    let said = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        said.contains("PROBLEM") && said.contains("not a cco-stats ledger"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("narrows"),
+        "another file's mode is not ours: {said}"
+    );
+    assert!(
+        !said.contains("damaged") && !said.contains("Error code"),
+        "{said}"
+    );
+
+    let folder = s.dir.path().join("ledgers");
+    std::fs::create_dir_all(&folder).unwrap();
+    s.db = folder.clone();
+    for command in ["once", "daily"] {
+        let out = s.cmd().arg(command).assert().code(2);
+        let err = stderr(out.get_output());
+        assert!(
+            err.contains(&format!("{} is a folder", folder.display())),
+            "{err}"
+        );
+        assert!(!err.contains("check that its folder exists"), "{err}");
+    }
+
+    s.db = ledger;
+    let out = s
+        .cmd()
+        .args(["daily", "--timezone", "Mars/Olympus"])
+        .assert()
+        .code(2);
+    let err = stderr(out.get_output());
+    assert_eq!(err.matches("Mars/Olympus").count(), 1, "{err}");
+    assert!(err.contains("timedatectl list-timezones"), "{err}");
+
+    let bad = s.dir.path().join("rows.ndjson");
+    std::fs::write(&bad, "\n{\"v\":1}\nnot json\n").unwrap();
+    let out = s.cmd().arg("import").arg(&bad).assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("rows.ndjson:2: not an export row: missing field"),
+        "{err}"
+    );
+    assert!(err.contains("rows.ndjson:3: not an export row"), "{err}");
+    assert!(
+        !err.contains("line 1"),
+        "the file's line, not serde's: {err}"
+    );
 }

@@ -1,6 +1,9 @@
 //! The real `cco-stats live` in a real tmux: it starts at 60×20, redraws when the window
 //! grows to 200×60, and `q` or Ctrl-C end it with exit 0 and the terminal as it was
-//! (main screen, cooked mode with echo). Without a terminal it refuses.
+//! (main screen, cooked mode with echo). It uses its whole width (120×40: the 12-hour
+//! chart spans the panel over an hour axis), keeps the gauge's figures out of its bar
+//! (60×20), and below 60×20 says the terminal is too small. Without a terminal it
+//! refuses.
 //!
 //! tmux is a test dependency (.ci/run installs it): under CI a missing tmux fails the
 //! test; elsewhere the test says it skipped.
@@ -92,6 +95,11 @@ fn shell_quote(path: &Path) -> String {
 /// Starts `live` in a 60×20 tmux window; after it ends, the pane shows its exit code and
 /// the terminal's modes, and stays open.
 fn start(s: &Scratch, tmux: &Tmux, interval: &str) -> std::path::PathBuf {
+    start_with(s, tmux, &format!("--interval {interval}"))
+}
+
+/// `start`, with these flags (shell words) for `live`.
+fn start_with(s: &Scratch, tmux: &Tmux, flags: &str) -> std::path::PathBuf {
     let rc = s.dir.path().join("rc");
     let script = s.dir.path().join("run.sh");
     let env = format!(
@@ -103,7 +111,7 @@ fn start(s: &Scratch, tmux: &Tmux, interval: &str) -> std::path::PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nunset CLAUDE_CONFIG_DIR CCO_STATS_DB RUST_LOG\n{env} {} --db {} --source {} live --interval {interval}\necho $? > {}.tmp && mv {}.tmp {}\necho AFTER-LIVE\nstty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo\nsleep 120\n",
+            "#!/bin/sh\nunset CLAUDE_CONFIG_DIR CCO_STATS_DB RUST_LOG\n{env} {} --db {} --source {} live {flags}\necho $? > {}.tmp && mv {}.tmp {}\necho AFTER-LIVE\nstty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo\nsleep 120\n",
             shell_quote(Path::new(common::BIN)),
             shell_quote(&s.db),
             shell_quote(&s.root),
@@ -292,4 +300,108 @@ fn live_fires_a_budget_crossing_and_shows_it() {
         std::fs::read_to_string(&fired).unwrap(),
         "budget/daily/all\n"
     );
+}
+
+/// The columns of `line` holding `c`.
+fn columns_of(line: &str, c: impl Fn(char) -> bool) -> Vec<usize> {
+    line.chars()
+        .enumerate()
+        .filter(|(_, ch)| c(*ch))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn live_uses_its_width_keeps_the_gauge_apart_and_says_when_too_small() {
+    if !tmux_available() {
+        return;
+    }
+    let s = Scratch::new();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let dir = s.root.join("projects/-home-dev-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: String = [(now - 7_200_000, 1), (now - 600_000, 2)]
+        .iter()
+        .map(|&(at, n)| {
+            let at = jiff::Timestamp::from_millisecond(at).unwrap();
+            serde_json::json!({
+                "type": "assistant", "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "requestId": format!("req_{n}"), "sessionId": "s1", "cwd": "/home/dev/app",
+                "message": {"id": format!("msg_{n}"), "model": "claude-sonnet-4-5", "usage": {
+                    "input_tokens": 1000, "output_tokens": 200_000,
+                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}},
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("s1.jsonl"), lines).unwrap();
+    let tmux = Tmux::new("size");
+    let rc = start_with(&s, &tmux, "--interval 1s --token-limit 1000000");
+
+    // 60×20: the gauge's bar, a space, then its figures; never the one inside the other.
+    let small = tmux.wait_for("the gauge at 60x20", |s| s.contains("of 1.0M"));
+    let gauge = small.lines().find(|l| l.starts_with("Block")).unwrap();
+    let bar: String = gauge["Block  ".len()..]
+        .chars()
+        .take_while(|c| "█▏▎▍▌▋▊▉░".contains(*c))
+        .collect();
+    assert!(bar.chars().count() >= 10, "{small}");
+    let figures = &gauge["Block  ".len() + bar.len()..];
+    assert!(figures.starts_with(" $"), "{small}");
+    assert!(figures.contains("40% of 1.0M"), "{small}");
+    assert!(!figures.contains(['█', '░']), "{small}");
+
+    // 120×40: the chart's frame, bars and hour axis reach the right edge.
+    tmux.ok(&["resize-window", "-t", "live", "-x", "120", "-y", "40"]);
+    let large = tmux.wait_for("the view at 120x40", |s| {
+        s.lines()
+            .any(|l| l.starts_with("┌Last 12.0 h") && l.chars().count() == 120)
+    });
+    let lines: Vec<&str> = large.lines().collect();
+    let top = lines.iter().position(|l| l.starts_with("┌Last")).unwrap();
+    let bottom = top
+        + lines[top..]
+            .iter()
+            .position(|l| l.starts_with('└'))
+            .unwrap();
+    let axis = lines[bottom - 1];
+    let labels: Vec<&str> = axis
+        .trim_matches(|c| c == '│' || c == ' ')
+        .split_whitespace()
+        .collect();
+    assert!(labels.len() >= 11, "an hour axis: {axis}");
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.len() == 2 && l.parse::<u8>().is_ok_and(|h| h < 24)),
+        "{axis}"
+    );
+    let last_label = *columns_of(axis, |c| c.is_ascii_digit()).last().unwrap();
+    assert!(last_label >= 105, "the axis spans the panel: {axis}");
+    let bars: Vec<usize> = lines[top + 1..bottom - 1]
+        .iter()
+        .flat_map(|l| columns_of(l, |c| c == '█'))
+        .collect();
+    assert!(
+        bars.iter().any(|&c| c >= 105),
+        "now's bar at the right edge:\n{large}"
+    );
+    assert!(
+        bars.iter().any(|&c| c < 100),
+        "two hours ago further left:\n{large}"
+    );
+    assert!(bars.iter().all(|&c| c > 50), "nothing older:\n{large}");
+
+    // 40×10: too small, and it says so.
+    tmux.ok(&["resize-window", "-t", "live", "-x", "40", "-y", "10"]);
+    let tiny = tmux.wait_for("the view at 40x10", |s| {
+        s.contains("terminal too small (need 60×20)")
+    });
+    assert!(tiny.contains("now 40×10"), "{tiny}");
+    assert!(!tiny.contains("Block"), "no panel cut off:\n{tiny}");
+
+    tmux.ok(&["send-keys", "-t", "live", "q"]);
+    assert_eq!(exit_code(&rc), 0);
+    assert_restored(&tmux);
 }

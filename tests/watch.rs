@@ -458,3 +458,106 @@ fn a_watch_stopped_by_sigterm_flushes_and_records_itself() {
     );
     assert!(s.status()["watch"]["events"].as_u64().unwrap() >= 1);
 }
+
+/// The start of a line written to a log: the local time to the second and the zone's
+/// offset; the rest of the line.
+fn stamped(line: &str) -> (jiff::Timestamp, &str) {
+    let (time, rest) = line
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("no time stamp: {line:?}"));
+    let at = jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%:z", time)
+        .unwrap_or_else(|e| panic!("{time:?} is not a local time to the second: {e}"));
+    (at, rest)
+}
+
+/// Started where its stderr is kept (a service's log, a pipe), `watch` says what it reads,
+/// how it learns of changes and where it writes, each line stamped with the local time.
+#[test]
+fn watch_says_what_it_watches_in_which_mode_its_lines_stamped() {
+    let s = Scratch::new();
+    one_session(&s, 1);
+    let codex = s.dir.path().join(".codex/sessions");
+    fs::create_dir_all(&codex).unwrap();
+    for (extra, mode) in [
+        (&[][..], "notify mode"),
+        (
+            &["--poll", "--interval", "250ms"][..],
+            "poll mode (every 250ms)",
+        ),
+    ] {
+        let mut cmd = watch(&s, extra);
+        cmd.env("TZ", "Asia/Kolkata");
+        let w = Watch::spawn(cmd);
+        rows_within(&s, 1, Duration::from_secs(10), "first pass");
+        let err = w.stop();
+        let lines: Vec<(jiff::Timestamp, &str)> = err.lines().map(stamped).collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(
+            err.starts_with("20") && err.contains("+05:30 cco-stats: "),
+            "{err}"
+        );
+        let age = jiff::Timestamp::now().duration_since(lines[0].0);
+        assert!(age.as_secs() < 60, "{err}");
+        let (what, how) = (lines[0].1, lines[1].1);
+        let claude = format!("claude {}", s.root.join("projects").display());
+        assert!(what.starts_with("cco-stats: watching "), "{err}");
+        assert!(what.contains(&claude), "{err}");
+        assert!(
+            what.contains(&format!("codex {}", codex.display())),
+            "{err}"
+        );
+        assert!(how.contains(mode), "{err}");
+        assert!(how.contains("a full pass every 1h"), "{err}");
+        assert!(
+            how.ends_with(&format!("ledger {}", s.db.display())),
+            "{err}"
+        );
+    }
+}
+
+/// `once 2>> log` from cron: the log says when each run happened. The journal stamps its
+/// own lines, and a terminal's reader knows the time: neither gets a stamp.
+#[test]
+fn once_stamps_its_lines_in_a_log_but_not_in_the_journal() {
+    let s = Scratch::new();
+    one_session(&s, 1);
+    let log = s.dir.path().join("cron.log");
+    for _ in 0..2 {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let out = s.std_cmd().arg("once").stderr(file).output().unwrap();
+        assert!(out.status.success());
+    }
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<(jiff::Timestamp, &str)> = text.lines().map(stamped).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].1.starts_with("cco-stats: 1 files seen, 1 changed"),
+        "{text}"
+    );
+    assert!(
+        lines[1].1.starts_with("cco-stats: 1 files seen, 0 changed"),
+        "{text}"
+    );
+
+    use std::os::unix::fs::MetadataExt;
+    let journal = s.dir.path().join("journal");
+    let file = fs::File::create(&journal).unwrap();
+    let meta = file.metadata().unwrap();
+    let out = s
+        .std_cmd()
+        .arg("once")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = fs::read_to_string(&journal).unwrap();
+    assert!(
+        text.starts_with("cco-stats: 1 files seen, 0 changed"),
+        "{text}"
+    );
+}

@@ -255,7 +255,7 @@ impl Alerts {
     fn fire(&mut self, finding: &Finding, now_ms: i64) {
         let line = render::finding_line(finding);
         match &mut self.say {
-            Say::Stderr => eprintln!("cco-stats: alert: {line}"),
+            Say::Stderr => super::say::line(format_args!("alert: {line}")),
             Say::Keep(lines) => lines.push(line.clone()),
         }
         if let Some(notifier) = &self.notifier {
@@ -434,7 +434,7 @@ pub fn check(
         Ok(level) => ExitCode::from(level.exit_code()),
         Err(e) if crate::command::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cco-stats: error: {:#}", crate::visible::Shown(&e));
+            super::say::line(format_args!("error: {}", super::describe(&e)));
             ExitCode::from(3)
         }
     }

@@ -173,6 +173,20 @@ fn check_database(findings: &mut Findings, db: &Path) -> Option<Store> {
         );
         return None;
     }
+    let store = match Store::open_read_only(db) {
+        Ok(store) => store,
+        Err(e) => {
+            // A file damaged where SQLite reads its schema fails here, before the
+            // integrity check: say what it means, as every command's error does.
+            let text = match super::advice(&e) {
+                Some(advice) => format!("{}; {advice}", super::describe(&e)),
+                None => super::describe(&e),
+            };
+            findings.say(Level::Problem, text);
+            return None;
+        }
+    };
+    // Only now is the file known to be a ledger, whose mode the next write narrows.
     match ledger::permissions(db) {
         Ok(mode) if mode & 0o077 == 0 => findings.say(
             Level::Ok,
@@ -187,19 +201,6 @@ fn check_database(findings: &mut Findings, db: &Path) -> Option<Store> {
         ),
         Err(e) => findings.say(Level::Problem, format!("database {}: {e}", db.display())),
     }
-    let store = match Store::open_read_only(db) {
-        Ok(store) => store,
-        Err(e) => {
-            // A file damaged where SQLite reads its schema fails here, before the
-            // integrity check: say what it means, as every command's error does.
-            let text = match super::advice(&e) {
-                Some(advice) => format!("{e:#}; {advice}"),
-                None => format!("{e:#}"),
-            };
-            findings.say(Level::Problem, text);
-            return None;
-        }
-    };
     let integrity = store.quick_check();
     if integrity != ["ok"] {
         findings.say(

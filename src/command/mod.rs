@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod prices;
 pub mod progress;
 pub mod report;
+pub mod say;
 pub mod status;
 pub mod statusline;
 
@@ -26,7 +27,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command, IngestArgs, OnceArgs, ReportArgs, StatusArgs, WatchArgs};
 use crate::command::report::Periods;
 use crate::ingest::Ingestor;
-use crate::ingest::changes::{Changes, Waker};
+use crate::ingest::changes::{Changes, Mode, Waker};
 use crate::ledger::{self, Store};
 use crate::report::pricing;
 use crate::sources;
@@ -51,11 +52,33 @@ pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
         ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Some(
             "the database cannot be opened: check that its folder exists and is writable, or choose another with --db.",
         ),
-        ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some(
+        ErrorCode::DatabaseCorrupt => Some(
             "the database is damaged: `cco-stats doctor` checks it; keep a copy and start a new one with --db if it cannot be read.",
         ),
         _ => None,
     }
+}
+
+/// An error and its causes, as anyhow's `{:#}` writes them, each said once: SQLite's
+/// errors carry their text twice (rusqlite's message, then the same after its code:
+/// "Error code 26: file is not a database").
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let said = cause.to_string();
+        let bare = said
+            .strip_prefix("Error code ")
+            .and_then(|rest| rest.split_once(": "))
+            .map_or(said.as_str(), |(_, message)| message);
+        if text.contains(bare) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -176,12 +199,12 @@ impl Env {
 
 fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     let stop = stop_flag()?;
-    let mut store = Store::open(&env.db)?;
+    let mut store = open_for_ingest(env)?;
     warn_if_no_roots(&env.roots);
     let stats = progress::attach(Ingestor::new(&mut store, (&args.ingest).into()), env.quiet)
         .pass(&sources::folders(&env.roots), &stop)?;
     if !env.quiet {
-        eprintln!("cco-stats: {}", stats.summary());
+        say::line(stats.summary());
     }
     if args.json {
         print(&crate::render::json::text(&stats))?;
@@ -194,6 +217,15 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     })
 }
 
+/// The ledger, for `once` and `watch`, its aggregates split at the price table's tier
+/// thresholds: a report read from it later with `--no-ingest` (cron's `once`, then
+/// `daily --no-ingest`) then has nothing to learn, and no warning to give.
+fn open_for_ingest(env: &Env) -> Result<Store> {
+    let mut store = Store::open(&env.db)?;
+    store.learn_tiers(&pricing::PriceTable::load(env.prices())?.tier_thresholds())?;
+    Ok(store)
+}
+
 fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
     // Watching first: nothing written while the ledger opens is missed.
     let changes = Changes::start(
@@ -201,8 +233,9 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
         args.changes.schedule(args.interval),
     );
     let stop = stop_flag_waking(changes.waker())?;
-    let mut store = Store::open(&env.db)?;
+    let mut store = open_for_ingest(env)?;
     warn_if_no_roots(&env.roots);
+    say_what_is_watched(env, &changes, args);
     // Its own connection: the ingestor holds the other for the whole watch.
     let alerting = (
         alerts::Alerts::load(
@@ -244,6 +277,30 @@ fn run_watch(env: &Env, args: &WatchArgs) -> Result<ExitCode> {
         Some(failure) => Err(anyhow::anyhow!("{failure}")),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `watch`'s first lines: what it reads, how it learns of changes, where it writes. A
+/// service's log then says what a watch was doing without `status`.
+fn say_what_is_watched(env: &Env, changes: &Changes, args: &WatchArgs) {
+    let folders: Vec<String> = sources::folders(&env.roots)
+        .into_iter()
+        .filter(|f| f.path.exists())
+        .map(|f| format!("{} {}", f.agent, f.path.display()))
+        .collect();
+    match folders.is_empty() {
+        true => say::line("watching: no agent folder is there yet"),
+        false => say::line(format_args!("watching {}", folders.join(", "))),
+    }
+    let every = |d: Duration| humantime::format_duration(d).to_string();
+    let how = match changes.mode() {
+        Mode::Notify => "notify mode (the OS tells of changes)".to_string(),
+        Mode::Poll => format!("poll mode (every {})", every(args.interval)),
+    };
+    say::line(format_args!(
+        "{how}, a full pass every {}; ledger {}",
+        every(args.changes.rescan),
+        env.db.display()
+    ));
 }
 
 fn run_status(env: &Env, args: &StatusArgs) -> Result<ExitCode> {

@@ -149,6 +149,7 @@ impl Store {
     }
 
     fn open_waiting(path: &Path, busy: Duration) -> Result<Store> {
+        refuse_folder(path)?;
         create_private(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
@@ -170,6 +171,7 @@ impl Store {
 
     /// Opens an existing ledger without writing to it (reports with `--no-ingest`).
     pub fn open_read_only(path: &Path) -> Result<Store> {
+        refuse_folder(path)?;
         if !path.exists() {
             bail!(
                 "no database at {} (run `cco-stats once` first, or drop --no-ingest)",
@@ -285,7 +287,13 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .context("cannot read its header")?;
+            .map_err(|e| match e.sqlite_error_code() {
+                // A wrong path more likely than lost data: no "damaged" advice.
+                Some(rusqlite::ErrorCode::NotADatabase) => anyhow::anyhow!(
+                    "not a cco-stats ledger: not a SQLite database at all (the wrong file?); left untouched"
+                ),
+                _ => anyhow::Error::new(e).context("cannot read its header"),
+            })?;
         if app != APPLICATION_ID && (app != 0 || version != 0 || tables != 0) {
             bail!("not a cco-stats database (it belongs to another program); left untouched");
         }
@@ -652,6 +660,18 @@ fn is_shm_refused(err: &anyhow::Error) -> bool {
 }
 
 /// Creates the database file (and its folders) private to the user before SQLite opens it.
+/// A folder given where the ledger's file belongs (`--db ~/.local/share/cco-stats`).
+fn refuse_folder(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{} is a folder: --db takes the ledger's file (e.g. {})",
+            path.display(),
+            path.join("stats.db").display()
+        );
+    }
+    Ok(())
+}
+
 fn create_private(path: &Path) -> Result<()> {
     if let Some(dir) = path
         .parent()

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -27,8 +27,11 @@ pub fn zone(name: Option<&str>) -> Result<TimeZone> {
         return Ok(zone);
     }
     match name {
-        Some(name) => TimeZone::get(name).with_context(|| {
-            format!("unknown time zone {name:?} (an IANA name such as Europe/Berlin)")
+        // jiff's error only says the name again.
+        Some(name) => TimeZone::get(name).map_err(|_| {
+            anyhow::anyhow!(
+                "unknown time zone {name:?}: an IANA name such as Europe/Berlin or UTC (`timedatectl list-timezones` lists them, as do the files under /usr/share/zoneinfo)"
+            )
         }),
         None => Ok(TimeZone::system()),
     }

@@ -141,6 +141,18 @@ pub enum Unreadable {
     Future(u64),
 }
 
+/// Why serde refused a line, with the column where it helps but without serde's "line 1":
+/// the caller names the file's own line.
+fn reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let place = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&place) {
+        Some(what) if e.column() > 0 => format!("{what} (column {})", e.column()),
+        Some(what) => what.to_string(),
+        None => text,
+    }
+}
+
 /// Reads one export line back into a row.
 pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
     let line: Line = match serde_json::from_slice(bytes) {
@@ -148,7 +160,7 @@ pub fn parse(bytes: &[u8]) -> Result<Row, Unreadable> {
         Err(e) => {
             return Err(match serde_json::from_slice::<Versioned>(bytes) {
                 Ok(Versioned { v }) if v > ROW_VERSION => Unreadable::Future(v),
-                _ => Unreadable::Malformed(format!("not an export row: {e}")),
+                _ => Unreadable::Malformed(format!("not an export row: {}", reason(&e))),
             });
         }
     };
