@@ -90,6 +90,11 @@ pub struct Budget {
 pub enum WeekStartName {
     Sunday,
     Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
 }
 
 impl From<WeekStartName> for WeekStart {
@@ -97,6 +102,11 @@ impl From<WeekStartName> for WeekStart {
         match name {
             WeekStartName::Sunday => WeekStart::Sunday,
             WeekStartName::Monday => WeekStart::Monday,
+            WeekStartName::Tuesday => WeekStart::Tuesday,
+            WeekStartName::Wednesday => WeekStart::Wednesday,
+            WeekStartName::Thursday => WeekStart::Thursday,
+            WeekStartName::Friday => WeekStart::Friday,
+            WeekStartName::Saturday => WeekStart::Saturday,
         }
     }
 }

@@ -1,0 +1,288 @@
+//! The flags ccusage users type, through the real binary: its short flags, `--last`,
+//! `--start-of-week` with any day, `--compact`, `--color`/`--no-color` and FORCE_COLOR,
+//! mean here what they mean there.
+
+mod common;
+
+use common::{Scratch, json, stderr};
+use serde_json::Value;
+
+/// A scratch with the fixtures read into its ledger.
+fn ingested() -> Scratch {
+    let s = Scratch::with_fixtures();
+    s.once();
+    s
+}
+
+fn stdout(s: &Scratch, args: &[&str]) -> String {
+    let out = s.cmd().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_of(s: &Scratch, args: &[&str]) -> Value {
+    json(stdout(s, args).as_bytes())
+}
+
+#[test]
+fn short_flags_mean_their_long_ones() {
+    let s = ingested();
+    let pairs: [(&[&str], &[&str]); 4] = [
+        (
+            &[
+                "daily",
+                "-j",
+                "-s",
+                "20260111",
+                "-u",
+                "2026-01-12",
+                "-z",
+                "UTC",
+            ],
+            &[
+                "daily",
+                "--json",
+                "--since",
+                "20260111",
+                "--until",
+                "2026-01-12",
+                "--timezone",
+                "UTC",
+            ],
+        ),
+        (
+            &[
+                "monthly",
+                "-j",
+                "-b",
+                "-o",
+                "desc",
+                "-m",
+                "calculate",
+                "-O",
+                "-z",
+                "UTC",
+            ],
+            &[
+                "monthly",
+                "--json",
+                "--breakdown",
+                "--order",
+                "desc",
+                "--mode",
+                "calculate",
+                "-z",
+                "UTC",
+            ],
+        ),
+        (
+            &["session", "-j", "-p", "/home/dev/app", "-z", "UTC"],
+            &[
+                "session",
+                "--json",
+                "--project",
+                "/home/dev/app",
+                "-z",
+                "UTC",
+            ],
+        ),
+        (
+            &[
+                "blocks", "-j", "-r", "-a", "-t", "max", "-n", "3", "-z", "UTC",
+            ],
+            &[
+                "blocks",
+                "--json",
+                "--recent",
+                "--active",
+                "--token-limit",
+                "max",
+                "--session-length",
+                "3",
+                "-z",
+                "UTC",
+            ],
+        ),
+    ];
+    for (short, long) in pairs {
+        let mut short = short.to_vec();
+        short.push("--no-ingest");
+        let mut long = long.to_vec();
+        long.push("--no-ingest");
+        assert_eq!(json_of(&s, &short), json_of(&s, &long), "{short:?}");
+    }
+    // The project filter did filter: one project's sessions only.
+    let sessions = json_of(&s, &["session", "-j", "-p", "/home/dev/app", "--no-ingest"]);
+    assert!(
+        sessions["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["projectPath"] == "-home-dev-app"),
+        "{sessions}"
+    );
+    let out = s.cmd().arg("-v").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("cco-stats "));
+}
+
+#[test]
+fn weeks_start_on_any_day() {
+    let s = ingested();
+    // The fixtures' days are Saturday 10, Sunday 11 and Monday 12 January 2026.
+    let weeks = |day: &str| -> Vec<String> {
+        let report = json_of(&s, &["weekly", "-j", "-z", "UTC", "--no-ingest", "-w", day]);
+        report["weekly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["week"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(weeks("friday"), ["2026-01-09"]);
+    assert_eq!(weeks("monday"), ["2026-01-05", "2026-01-12"]);
+    assert_eq!(weeks("sunday"), ["2026-01-04", "2026-01-11"]);
+    assert_eq!(weeks("tuesday"), ["2026-01-06"]);
+    let out = s.cmd().args(["weekly", "-w", "someday"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A transcript with one response `days_ago` days before now, for each of `days_ago`.
+fn recent_transcript(s: &Scratch, days_ago: &[i64]) {
+    let now = jiff::Timestamp::now();
+    let lines: String = days_ago
+        .iter()
+        .map(|&d| {
+            let at = now - jiff::SignedDuration::from_hours(24 * d);
+            format!(
+                r#"{{"type":"assistant","isSidechain":false,"cwd":"/home/dev/p","sessionId":"s","version":"2.1.18","timestamp":"{at}","requestId":"r{d}","message":{{"id":"m{d}","model":"claude-sonnet-4-5-20250929","usage":{{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":{d}}}}}}}"#
+            ) + "\n"
+        })
+        .collect();
+    let dir = s.root.join("projects/-home-dev-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s.jsonl"), lines).unwrap();
+}
+
+fn row_count(report: &Value, key: &str) -> usize {
+    report[key].as_array().unwrap().len()
+}
+
+#[test]
+fn last_n_counts_periods_back_from_today() {
+    let s = Scratch::new();
+    recent_transcript(&s, &[0, 1, 5, 70, 800]);
+    s.once();
+    let report = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-j", "-z", "UTC", "--no-ingest"]);
+        json_of(&s, &all)
+    };
+    assert_eq!(row_count(&report(&["daily", "--last", "1"]), "daily"), 1);
+    assert_eq!(row_count(&report(&["daily", "--last", "2"]), "daily"), 2);
+    // Empty days count: the last 5 days hold today and yesterday only.
+    assert_eq!(row_count(&report(&["daily", "--last", "5"]), "daily"), 2);
+    assert_eq!(row_count(&report(&["daily", "--last", "6"]), "daily"), 3);
+    let monthly = report(&["monthly", "--last", "5"]);
+    assert!(
+        (2..=3).contains(&row_count(&monthly, "monthly")),
+        "the 70-day-old response is in the last 5 months, the 800-day-old one not: {monthly}"
+    );
+    assert_eq!(
+        row_count(&report(&["monthly", "--last", "40"]), "monthly"),
+        row_count(&report(&["monthly"]), "monthly")
+    );
+    let weekly = report(&["weekly", "--last", "1", "-w", "wednesday"]);
+    assert!((1..=2).contains(&row_count(&weekly, "weekly")), "{weekly}");
+    // As in ccusage: at least one period, and not with --since or --until.
+    for bad in [
+        &["daily", "--last", "0"][..],
+        &["daily", "--last", "2", "--since", "20260101"],
+        &["monthly", "--last", "2", "-u", "20260101"],
+    ] {
+        let out = s.cmd().args(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+#[test]
+fn compact_keeps_the_narrow_layout_at_any_width() {
+    let s = ingested();
+    let table = |args: &[&str]| {
+        let out = s
+            .cmd()
+            .args(args)
+            .args(["-z", "UTC", "--no-ingest"])
+            .env("COLUMNS", "200")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let wide = table(&["daily"]);
+    assert!(wide.contains("Cache"), "{wide}");
+    let compact = table(&["daily", "--compact"]);
+    let header = compact.lines().next().unwrap();
+    assert!(
+        !header.contains("Cache") && header.contains("Input"),
+        "{compact}"
+    );
+    assert!(
+        compact.contains("260,476"),
+        "the totals are all there: {compact}"
+    );
+    let blocks = table(&["blocks", "--compact"]);
+    assert!(
+        !blocks.lines().next().unwrap().contains("Models"),
+        "{blocks}"
+    );
+}
+
+/// Whether `daily`'s table on a pipe carries ANSI colour, with `env` set (NO_COLOR is
+/// cleared first) and `flags` given.
+fn colored(s: &Scratch, env: &[(&str, &str)], flags: &[&str]) -> bool {
+    let mut cmd = s.cmd();
+    cmd.env_remove("NO_COLOR").env_remove("FORCE_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["daily", "--no-ingest", "-z", "UTC"])
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).contains("\x1b[")
+}
+
+#[test]
+fn color_follows_the_flags_then_no_color_then_force_color() {
+    let s = ingested();
+    // A pipe: no colour unless asked.
+    assert!(!colored(&s, &[], &[]));
+    assert!(colored(&s, &[], &["--color"]));
+    assert!(colored(&s, &[("FORCE_COLOR", "1")], &[]));
+    assert!(!colored(&s, &[("FORCE_COLOR", "0")], &[]));
+    assert!(!colored(
+        &s,
+        &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")],
+        &[]
+    ));
+    assert!(!colored(&s, &[("FORCE_COLOR", "1")], &["--no-color"]));
+    // The command line over the environment, and its last word over its first.
+    assert!(colored(&s, &[("NO_COLOR", "1")], &["--color"]));
+    assert!(!colored(&s, &[], &["--color", "--no-color"]));
+    // The status line colours on a pipe (Claude Code shows it) unless told not to.
+    let line = |flags: &[&str]| {
+        let out = s
+            .cmd()
+            .env_remove("NO_COLOR")
+            .args(["statusline", "--format", "model"])
+            .args(flags)
+            .write_stdin(r#"{"model":{"id":"claude-opus-4-5","display_name":"Opus 4.5"}}"#)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("\x1b[")
+    };
+    assert!(line(&[]));
+    assert!(!line(&["--no-color"]));
+}
