@@ -421,16 +421,45 @@ pub struct ExportArgs {
 
     /// Only the rows added or upgraded after the export that printed this cursor
     #[arg(long, value_name = "CURSOR")]
-    pub since: Option<String>,
+    pub after: Option<String>,
+
+    /// Only responses from this day on (YYYY-MM-DD or YYYYMMDD); a cursor here, as
+    /// before --after, still works
+    #[arg(long, short, value_parser = parse_export_since, value_name = "DATE")]
+    pub since: Option<ExportSince>,
+
+    /// Only responses up to this day, inclusive (YYYY-MM-DD or YYYYMMDD)
+    #[arg(long, short, value_parser = parse_date, value_name = "DATE")]
+    pub until: Option<Date>,
+
+    /// IANA time zone that --since and --until days are counted in [default: the system's]
+    #[arg(long, short = 'z', value_name = "ZONE")]
+    pub timezone: Option<String>,
 
     /// Also write the cursor this export ends at to this file (atomically)
     #[arg(long, value_name = "PATH")]
     pub cursor_file: Option<PathBuf>,
 }
 
+/// `export --since`: a day, or (its meaning before `--after`) a cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportSince {
+    Date(Date),
+    Cursor(String),
+}
+
+/// A cursor is `<host id>:<number>`; no date has a colon.
+fn parse_export_since(text: &str) -> Result<ExportSince, String> {
+    match parse_date(text) {
+        Ok(date) => Ok(ExportSince::Date(date)),
+        Err(_) if text.contains(':') => Ok(ExportSince::Cursor(text.to_string())),
+        Err(e) => Err(format!("{e}; a cursor goes to --after")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Export files (`cco-stats export`), from this machine or others
+    /// Export files (`cco-stats export`), from this machine or others; `-` reads stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

@@ -1,10 +1,13 @@
 //! The flags ccusage users type, through the real binary: its short flags, `--last`,
 //! `--start-of-week` with any day, `--compact`, `--color`/`--no-color` and FORCE_COLOR,
-//! mean here what they mean there.
+//! mean here what they mean there; `export` filters by date like every `--since`, and
+//! `import -` takes an export through a pipe.
 
 mod common;
 
-use common::{Scratch, json, stderr};
+use std::process::Stdio;
+
+use common::{Scratch, days, json, stderr};
 use serde_json::Value;
 
 /// A scratch with the fixtures read into its ledger.
@@ -285,4 +288,82 @@ fn color_follows_the_flags_then_no_color_then_force_color() {
     };
     assert!(line(&[]));
     assert!(!line(&["--no-color"]));
+}
+
+#[test]
+fn an_export_piped_into_import_dash_gives_the_same_report() {
+    let a = ingested();
+    let b = Scratch::new();
+    let mut export = a
+        .std_cmd()
+        .arg("export")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let import = b
+        .std_cmd()
+        .args(["import", "-"])
+        .stdin(export.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(export.wait().unwrap().success());
+    assert!(import.status.success(), "{}", stderr(&import));
+    let said = stderr(&import);
+    assert!(said.contains("stdin: 10 rows: 10 added"), "{said}");
+    let daily = |s: &Scratch| days(&s.daily(&["--timezone", "UTC"]));
+    assert_eq!(daily(&b), daily(&a));
+}
+
+/// The `tsMs` of each row `export` writes with `args`.
+fn exported(s: &Scratch, args: &[&str]) -> (Vec<i64>, String) {
+    let out = s.cmd().arg("export").args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    let times = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| json(l.as_bytes())["tsMs"].as_i64().unwrap())
+        .collect();
+    (times, stderr(&out))
+}
+
+#[test]
+fn export_since_and_until_are_days_and_the_cursor_moved_to_after() {
+    let s = ingested();
+    let (all, said) = exported(&s, &[]);
+    assert_eq!(all.len(), 10);
+    let cursor = said.rsplit("cursor ").next().unwrap().trim().to_string();
+    // 2026-01-11 in UTC.
+    let day = 1_768_089_600_000..1_768_176_000_000;
+    let (one_day, _) = exported(
+        &s,
+        &["--since", "2026-01-11", "-u", "20260111", "-z", "UTC"],
+    );
+    assert!(
+        !one_day.is_empty() && one_day.len() < all.len(),
+        "{one_day:?}"
+    );
+    assert!(one_day.iter().all(|t| day.contains(t)), "{one_day:?}");
+    assert_eq!(
+        one_day.len(),
+        all.iter().filter(|t| day.contains(t)).count()
+    );
+    let (from_day, _) = exported(&s, &["-s", "2026-01-11", "-z", "UTC"]);
+    assert_eq!(
+        from_day.len(),
+        all.iter().filter(|&&t| t >= day.start).count()
+    );
+    // The cursor: nothing changed since it, and its old spelling still works, with a note.
+    let (after, _) = exported(&s, &["--after", &cursor]);
+    assert!(after.is_empty(), "{after:?}");
+    let (old, note) = exported(&s, &["--since", &cursor]);
+    assert!(old.is_empty(), "{old:?}");
+    assert!(note.contains("--after"), "{note}");
+    for bad in [
+        &["--since", "yesterday"][..],
+        &["--since", "2026-01-12", "--until", "2026-01-11"],
+        &["--since", &cursor, "--after", &cursor],
+    ] {
+        let out = s.cmd().arg("export").args(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
 }
