@@ -105,8 +105,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub prices: Option<PathBuf>,
 
-    /// The config file (thresholds, budgets, the alert command) [default:
-    /// ~/.config/cco-stats/config.toml]
+    /// The config file (the commands' defaults, thresholds, budgets, the alert command)
+    /// [default: ~/.config/cco-stats/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 

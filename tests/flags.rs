@@ -367,3 +367,170 @@ fn export_since_and_until_are_days_and_the_cursor_moved_to_after() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
     }
 }
+
+/// Writes the default config file of `s` (under its XDG_CONFIG_HOME).
+fn config(s: &Scratch, text: &str) -> std::path::PathBuf {
+    let path = s.dir.path().join("config/cco-stats/config.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_config_files_defaults_lie_under_the_command_line() {
+    let s = ingested();
+    let empty = s.dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let without = |args: &[&str]| {
+        let mut all = vec!["--config", empty.to_str().unwrap()];
+        all.extend(args);
+        all.push("--no-ingest");
+        stdout(&s, &all)
+    };
+    let with = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--no-ingest");
+        stdout(&s, &all)
+    };
+    config(
+        &s,
+        r#"
+# ccusage's shape: [defaults] for every command, [commands.NAME] over it.
+[defaults]
+timezone = "UTC"
+json = true
+start_of_week = "monday"   # only the commands that have it
+
+[commands.daily]
+breakdown = true
+since = 2026-01-11         # a TOML date, or "20260111"
+
+[commands.blocks]
+session_length = 3
+agent = ["claude"]
+"#,
+    );
+    assert_eq!(
+        with(&["daily"]),
+        without(&["daily", "--json", "-z", "UTC", "-b", "--since", "20260111"])
+    );
+    assert_eq!(
+        with(&["weekly"]),
+        without(&["weekly", "--json", "-z", "UTC", "-w", "monday"])
+    );
+    assert_eq!(
+        with(&["blocks"]),
+        without(&[
+            "blocks", "--json", "-z", "UTC", "-n", "3", "--agent", "claude"
+        ])
+    );
+    // The command line wins: its own value, and an option that conflicts with the file's.
+    assert_eq!(
+        with(&[
+            "daily",
+            "--csv",
+            "-z",
+            "Asia/Kolkata",
+            "--since",
+            "20260110"
+        ]),
+        without(&[
+            "daily",
+            "--csv",
+            "-z",
+            "Asia/Kolkata",
+            "-b",
+            "--since",
+            "20260110"
+        ])
+    );
+    assert_eq!(
+        with(&["daily", "--last", "3"]),
+        without(&["daily", "--json", "-z", "UTC", "-b", "--last", "3"])
+    );
+    // --config names another file, which then is the one read.
+    let other = s.dir.path().join("other.toml");
+    std::fs::write(&other, "[commands.monthly]\nno_cost = true\n").unwrap();
+    assert_eq!(
+        with(&["--config", other.to_str().unwrap(), "monthly"]),
+        without(&["monthly", "--no-cost"])
+    );
+    // An option and its `no-` twin are one setting: the command line's wins.
+    std::fs::write(&other, "[defaults]\ncolor = true\n").unwrap();
+    let colored = |args: &[&str]| {
+        let mut all = vec!["--config", other.to_str().unwrap()];
+        all.extend(args);
+        with(&all).contains("\x1b[")
+    };
+    assert!(colored(&["daily"]));
+    assert!(!colored(&["daily", "--no-color"]));
+}
+
+#[test]
+fn a_bad_default_is_an_error_naming_the_file_and_line() {
+    let s = ingested();
+    for (text, says) in [
+        (
+            "[defaults]\ntimezone = \"UTC\"\ntimezon = \"UTC\"\n",
+            "line 3: \"timezon\" is not an option",
+        ),
+        (
+            "[commands.daily]\n\nactive = true\n",
+            "line 3: \"active\" is not an option of `daily`",
+        ),
+        (
+            "[commands.dayly]\njson = true\n",
+            "[commands.dayly]: no such command",
+        ),
+        (
+            "[commands.weekly]\nstart_of_week = \"someday\"\n",
+            "line 2: [commands.weekly] start_of_week: invalid value 'someday'",
+        ),
+        ("[defaults]\nsince = \"last week\"\n", "line 2: since: "),
+        (
+            "[defaults]\nbreakdown = \"yes\"\n",
+            "line 2: breakdown: --breakdown is a flag: true or false",
+        ),
+        (
+            "[commands.watch]\nmetrics_allow_remote = true\n",
+            "--metrics-listen",
+        ),
+    ] {
+        let path = config(&s, text);
+        // Whichever command runs: the file is wrong for all.
+        let out = s.cmd().args(["monthly", "--no-ingest"]).output().unwrap();
+        let said = stderr(&out);
+        if says == "--metrics-listen" {
+            // Each value is right alone; together on `watch`'s command line they are not.
+            assert!(out.status.success(), "{said}");
+            let out = s.cmd().arg("watch").output().unwrap();
+            let said = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{said}");
+            assert!(
+                said.contains(&path.display().to_string()) && said.contains(says),
+                "{said}"
+            );
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{text}: {said}");
+        assert!(
+            said.contains(&format!("config file {}", path.display())),
+            "{said}"
+        );
+        assert!(said.contains(says), "{text}: {said}");
+    }
+    // The status line says so in its line, and exits 0.
+    config(&s, "[defaults]\ntimezone = true\n");
+    let out = s
+        .cmd()
+        .arg("statusline")
+        .write_stdin("{}")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.starts_with("cco-stats: config file ") && line.contains("line 2"),
+        "{line}"
+    );
+}
