@@ -607,11 +607,15 @@ impl ReportArgs {
     }
 }
 
-/// `daily`: the shared options, and ccusage's breakdown by project.
+/// `daily`: the shared options, `--last` and ccusage's breakdown by project.
 #[derive(Debug, Args)]
 pub struct DailyArgs {
     #[command(flatten)]
     pub report: ReportArgs,
+
+    /// Each project's days apart (ccusage's instances), then the projects' totals
+    #[arg(long, short)]
+    pub instances: bool,
 
     #[command(flatten)]
     pub last: LastArgs,

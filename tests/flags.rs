@@ -534,3 +534,54 @@ fn a_bad_default_is_an_error_naming_the_file_and_line() {
         "{line}"
     );
 }
+
+#[test]
+fn instances_splits_the_days_by_project() {
+    let s = ingested();
+    let report = |args: &[&str]| {
+        let mut all = vec!["daily", "-z", "UTC", "--no-ingest"];
+        all.extend(args);
+        stdout(&s, &all)
+    };
+    let whole = json(report(&["-j"]).as_bytes());
+    let split = json(report(&["-j", "-i"]).as_bytes());
+    let projects = split["projects"].as_object().unwrap();
+    assert_eq!(
+        projects.keys().collect::<Vec<_>>(),
+        ["-home-dev-app", "-home-dev-other"]
+    );
+    assert_eq!(split["totals"], whole["totals"]);
+    // Each day's tokens, summed over the projects, are the day's.
+    let mut by_day = std::collections::BTreeMap::<String, u64>::new();
+    for days in projects.values() {
+        for day in days.as_array().unwrap() {
+            *by_day
+                .entry(day["date"].as_str().unwrap().into())
+                .or_default() += day["totalTokens"].as_u64().unwrap();
+        }
+    }
+    let days: std::collections::BTreeMap<String, u64> = whole["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().into(),
+                d["totalTokens"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_day, days);
+    let one = json(report(&["-j", "-i", "-p", "-home-dev-other"]).as_bytes());
+    assert_eq!(one["projects"].as_object().unwrap().len(), 1);
+    let csv = report(&["-i", "--csv"]);
+    assert!(csv.starts_with("project,date,models,"), "{csv}");
+    assert!(csv.contains("\n-home-dev-other,2026-01-12,"), "{csv}");
+    let table = report(&["-i"]);
+    assert!(table.starts_with("-home-dev-app\n"), "{table}");
+    assert!(table.contains("\n-home-dev-other\nDate "), "{table}");
+    assert!(
+        table.contains("260,476"),
+        "the projects' totals close it: {table}"
+    );
+}

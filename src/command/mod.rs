@@ -97,13 +97,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Once(args) => run_once(&env, args),
         Command::Watch(args) => run_watch(&env, args),
         Command::Status(args) => run_status(&env, args),
-        Command::Daily(args) => env.periods(&args.report, &args.last, Periods::Daily),
-        Command::Weekly(args) => env.periods(
-            &args.report,
-            &args.last,
-            Periods::Weekly(args.start_of_week),
-        ),
-        Command::Monthly(args) => env.periods(&args.report, &args.last, Periods::Monthly),
+        Command::Daily(args) => {
+            let mut report = env.dated(&args.report, &args.last, Periods::Daily)?;
+            match args.instances {
+                true => report.instances(),
+                false => report.periods(Periods::Daily),
+            }
+        }
+        Command::Weekly(args) => {
+            let weeks = Periods::Weekly(args.start_of_week);
+            env.dated(&args.report, &args.last, weeks)?.periods(weeks)
+        }
+        Command::Monthly(args) => env
+            .dated(&args.report, &args.last, Periods::Monthly)?
+            .periods(Periods::Monthly),
         Command::Projects(args) => env.report(args)?.periods(Periods::Projects),
         Command::Models(args) => env.report(args)?.periods(Periods::Models),
         Command::Session(args) => env.report(args)?.sessions(),
@@ -168,13 +175,18 @@ impl Env {
         self.config.as_deref()
     }
 
-    /// `daily`, `weekly` or `monthly`, over the last N of them with `--last N`.
-    fn periods(&self, args: &ReportArgs, last: &LastArgs, periods: Periods) -> Result<ExitCode> {
+    /// A report by day, week or month, over the last N of them with `--last N`.
+    fn dated(
+        &self,
+        args: &ReportArgs,
+        last: &LastArgs,
+        periods: Periods,
+    ) -> Result<report::Context> {
         let mut report = self.report(args)?;
         if let Some(n) = last.last {
             report.last(periods, n)?;
         }
-        report.periods(periods)
+        Ok(report)
     }
 
     /// A report over the ledger, after an incremental ingest unless `--no-ingest`.

@@ -274,6 +274,34 @@ impl Context {
         Ok(report)
     }
 
+    /// `daily --instances`: each project's days (as ccusage shows them), then, in a
+    /// table, the projects' own totals.
+    pub fn instances(&mut self) -> Result<ExitCode> {
+        let all = self.period_report(Periods::Projects)?;
+        let asked = self.filter.project.clone();
+        let mut projects = Vec::new();
+        for project in &all.periods {
+            self.filter.project = Some(project.key.clone());
+            projects.push((project.key.clone(), self.period_report(Periods::Daily)?));
+        }
+        self.filter.project = asked;
+        let style = self.style();
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&json::instances(&projects, &all.totals, style)),
+            OutputFormat::Csv => render::csv::instances(&projects, style),
+            OutputFormat::Table => {
+                let mut text = String::new();
+                for (project, report) in &projects {
+                    text += &format!("{}\n", crate::visible::text(project));
+                    text += &table::periods(report, "Date", style, screen());
+                    text += "\n";
+                }
+                text + &table::periods(&all, "Project", style, screen())
+            }
+        };
+        self.finish(&text, &all.totals)
+    }
+
     /// The `hosts` view: usage per host the ledger's rows were recorded on, this ledger's
     /// own first. Read from the raw rows (the aggregates keep no host).
     pub fn hosts(&self) -> Result<ExitCode> {
