@@ -22,9 +22,13 @@ use clap::{Arg, ArgMatches, Command};
 use crate::config::{self, Config};
 
 /// The command line's matches with the config file's defaults added where it leaves an
-/// option unset; `None` when the file adds nothing. `matches` are `argv`'s own, by
-/// `cli`.
-pub fn apply(cli: &Command, argv: &[OsString], matches: &ArgMatches) -> Result<Option<ArgMatches>> {
+/// option unset; `None` when the file adds nothing. `matches` are `argv`'s own, by the
+/// command `cli` makes (only when there is a file: the status line runs often).
+pub fn apply(
+    cli: impl FnOnce() -> Command,
+    argv: &[OsString],
+    matches: &ArgMatches,
+) -> Result<Option<ArgMatches>> {
     let Some((name, sub)) = matches.subcommand() else {
         return Ok(None);
     };
@@ -36,7 +40,7 @@ pub fn apply(cli: &Command, argv: &[OsString], matches: &ArgMatches) -> Result<O
     if config.defaults.is_empty() && config.commands.is_empty() {
         return Ok(None);
     }
-    let mut cli = cli.clone();
+    let mut cli = cli();
     cli.build();
     check(&cli, &config).map_err(|e| anyhow!("config file {}{e}", path.display()))?;
     let command = cli.find_subcommand(name).expect("clap matched it");

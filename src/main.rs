@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 
 /// The command line with the config file's defaults under it (`defaults`).
 fn with_defaults(argv: &[OsString], matches: ArgMatches) -> anyhow::Result<Cli> {
-    let matches = defaults::apply(&Cli::command(), argv, &matches)?.unwrap_or(matches);
+    let matches = defaults::apply(Cli::command, argv, &matches)?.unwrap_or(matches);
     Ok(Cli::from_arg_matches(&matches)?)
 }
 
