@@ -24,7 +24,8 @@ use crate::sources::Agent;
 
 /// A config file larger than this is refused: a real one is a few hundred bytes.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;
-/// The most budgets named per agent or project, and windows named in `[thresholds]`.
+/// The most budgets named per agent or project, windows named in `[thresholds]`,
+/// options in `[defaults]` or a `[commands.<name>]`, and commands named.
 pub const MAX_NAMED: usize = 256;
 /// The longest alert command, in bytes.
 pub const MAX_COMMAND_BYTES: usize = 4096;
@@ -265,6 +266,12 @@ type RangeError = (String, String);
 
 impl Config {
     fn check(&self) -> Result<(), RangeError> {
+        // Each option is checked by its own parser for every command it is for: bounded.
+        count("[defaults]", self.defaults.len())?;
+        count("[commands]", self.commands.len())?;
+        for (name, options) in &self.commands {
+            count(&format!("[commands.{name}]"), options.len())?;
+        }
         let t = &self.thresholds;
         check_percents(&Percents {
             warn_percent: t.warn_percent,
@@ -478,6 +485,8 @@ command = "notify.sh --loud"
             .map(|i| format!("[budgets.project.p{i}]\ndaily = 1\n"))
             .collect();
         assert!(error(&many).contains("more than 256"));
+        let many: String = (0..=MAX_NAMED).map(|i| format!("o{i} = 1\n")).collect();
+        assert!(error(&format!("[defaults]\n{many}")).contains("more than 256"));
         let long = format!("[alerts]\ncommand = \"{}\"\n", "x".repeat(5000));
         assert!(error(&long).contains("longer than 4096"));
         let dir = tempfile::tempdir().unwrap();
