@@ -539,8 +539,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
 
-    /// Only these agents' usage: claude, codex, gemini, qwen (a comma list) [default:
-    /// every agent; Claude Code's for blocks]
+    /// Only these agents' usage (a comma list of: claude, codex, gemini, qwen, opencode,
+    /// amp, copilot) [default: every agent; Claude Code's for blocks]
     #[arg(long, value_name = "NAME[,NAME…]", value_delimiter = ',', value_parser = parse_agent)]
     pub agent: Vec<Agent>,
 
