@@ -49,6 +49,11 @@ value_enum!(Order {
 value_enum!(WeekStart {
     WeekStart::Sunday => "sunday",
     WeekStart::Monday => "monday",
+    WeekStart::Tuesday => "tuesday",
+    WeekStart::Wednesday => "wednesday",
+    WeekStart::Thursday => "thursday",
+    WeekStart::Friday => "friday",
+    WeekStart::Saturday => "saturday",
 });
 
 value_enum!(Field {
@@ -75,8 +80,18 @@ value_enum!(CostSource {
 /// SQLite ledger exactly once, and answers reports from it. The ledger keeps your history
 /// after the agents delete theirs.
 #[derive(Debug, Parser)]
-#[command(name = "cco-stats", version, max_term_width = 100)]
+#[command(
+    name = "cco-stats",
+    version,
+    disable_version_flag = true,
+    max_term_width = 100,
+    next_help_heading = "Global options"
+)]
 pub struct Cli {
+    /// Print version (-v as ccusage spells it)
+    #[arg(short = 'V', short_alias = 'v', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+
     /// The ledger database [default: $XDG_DATA_HOME/cco-stats/stats.db]
     #[arg(long, global = true, env = "CCO_STATS_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
@@ -90,8 +105,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub prices: Option<PathBuf>,
 
-    /// The config file (thresholds, budgets, the alert command) [default:
-    /// ~/.config/cco-stats/config.toml]
+    /// The config file (the commands' defaults, thresholds, budgets, the alert command)
+    /// [default: ~/.config/cco-stats/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -104,6 +119,18 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Colour even when stdout is not a terminal (as FORCE_COLOR=1 does)
+    #[arg(long, global = true, overrides_with = "no_color")]
+    pub color: bool,
+
+    /// No colour (as NO_COLOR=1 does)
+    #[arg(long, global = true, overrides_with = "color")]
+    pub no_color: bool,
+
+    /// Tables in their narrow layout (input, output, total, cost), whatever the width
+    #[arg(long, global = true)]
+    pub compact: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -112,16 +139,17 @@ pub struct Cli {
 pub enum Command {
     /// Read new transcript lines into the ledger once, then exit (for cron)
     Once(OnceArgs),
-    /// Keep the ledger up to date: read new lines every interval until stopped
+    /// Keep the ledger up to date until stopped: read new lines as the OS reports changes
+    /// (or every --interval with --poll)
     Watch(WatchArgs),
     /// What the ledger holds and where it comes from
     Status(StatusArgs),
     /// Usage and cost per day
-    Daily(ReportArgs),
+    Daily(DailyArgs),
     /// Usage and cost per week (named by the day it starts)
     Weekly(WeeklyArgs),
     /// Usage and cost per month
-    Monthly(ReportArgs),
+    Monthly(MonthlyArgs),
     /// Usage and cost per session (subagents count in their parent session)
     Session(ReportArgs),
     /// Usage per 5-hour billing block, with the active block's burn rate
@@ -166,19 +194,17 @@ pub enum Command {
 pub struct StatuslineArgs {
     /// What to show, in this order (comma list of: model, session, today, block, burn,
     /// context, limits, weekly)
-    #[arg(long, value_enum, value_delimiter = ',', default_value = render::statusline::DEFAULT_FIELDS, value_name = "FIELDS")]
+    // The values are listed above: their own help would turn `--help` into the long form.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = render::statusline::DEFAULT_FIELDS, value_name = "FIELDS", hide_possible_values = true)]
     pub format: Vec<Field>,
 
-    /// No ANSI colours (also with NO_COLOR set)
-    #[arg(long)]
-    pub no_color: bool,
-
-    /// Whose session cost to show
-    #[arg(long, value_enum, default_value_t = CostSource::Ledger)]
+    /// Whose session cost to show: ledger (from the session's transcripts, subagents
+    /// included), claude (Claude Code's own estimate, reset by /clear) or both
+    #[arg(long, value_enum, default_value_t = CostSource::Ledger, hide_possible_values = true, value_name = "SOURCE")]
     pub cost_source: CostSource,
 
     /// IANA time zone that "today" is counted in [default: the system's]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, short = 'z', value_name = "ZONE")]
     pub timezone: Option<String>,
 
     /// Say that other sessions' figures are old when no full pass (`watch`, `once`, a
@@ -205,7 +231,7 @@ pub struct LiveArgs {
     pub token_limit: Option<TokenLimit>,
 
     /// IANA time zone that "today" is counted in [default: the system's]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, short = 'z', value_name = "ZONE")]
     pub timezone: Option<String>,
 
     #[command(flatten)]
@@ -395,16 +421,45 @@ pub struct ExportArgs {
 
     /// Only the rows added or upgraded after the export that printed this cursor
     #[arg(long, value_name = "CURSOR")]
-    pub since: Option<String>,
+    pub after: Option<String>,
+
+    /// Only responses from this day on (YYYY-MM-DD or YYYYMMDD); a cursor here, as
+    /// before --after, still works
+    #[arg(long, short, value_parser = parse_export_since, value_name = "DATE")]
+    pub since: Option<ExportSince>,
+
+    /// Only responses up to this day, inclusive (YYYY-MM-DD or YYYYMMDD)
+    #[arg(long, short, value_parser = parse_date, value_name = "DATE")]
+    pub until: Option<Date>,
+
+    /// IANA time zone that --since and --until days are counted in [default: the system's]
+    #[arg(long, short = 'z', value_name = "ZONE")]
+    pub timezone: Option<String>,
 
     /// Also write the cursor this export ends at to this file (atomically)
     #[arg(long, value_name = "PATH")]
     pub cursor_file: Option<PathBuf>,
 }
 
+/// `export --since`: a day, or (its meaning before `--after`) a cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportSince {
+    Date(Date),
+    Cursor(String),
+}
+
+/// A cursor is `<host id>:<number>`; no date has a colon.
+fn parse_export_since(text: &str) -> Result<ExportSince, String> {
+    match parse_date(text) {
+        Ok(date) => Ok(ExportSince::Date(date)),
+        Err(_) if text.contains(':') => Ok(ExportSince::Cursor(text.to_string())),
+        Err(e) => Err(format!("{e}; a cursor goes to --after")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Export files (`cco-stats export`), from this machine or others
+    /// Export files (`cco-stats export`), from this machine or others; `-` reads stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -464,41 +519,41 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// First day to include (YYYY-MM-DD or YYYYMMDD)
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    #[arg(long, short, value_parser = parse_date, value_name = "DATE")]
     pub since: Option<Date>,
 
     /// Last day to include (YYYY-MM-DD or YYYYMMDD)
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    #[arg(long, short, value_parser = parse_date, value_name = "DATE")]
     pub until: Option<Date>,
 
     /// IANA time zone that days are counted in [default: the system's]
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, short = 'z', value_name = "ZONE")]
     pub timezone: Option<String>,
 
     /// Only this project: its folder name under projects/, or its working directory
     // Folder names start with '-' (an encoded '/'): they are values, not flags.
-    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    #[arg(long, short, value_name = "NAME", allow_hyphen_values = true)]
     pub project: Option<String>,
 
     /// Only the rows recorded on this host: its name or id (see `cco-stats hosts`)
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
 
-    /// Only these agents' usage: claude, codex, gemini, qwen (a comma list) [default:
-    /// every agent; Claude Code's for blocks]
+    /// Only these agents' usage (a comma list of: claude, codex, gemini, qwen, opencode,
+    /// amp, copilot) [default: every agent; Claude Code's for blocks]
     #[arg(long, value_name = "NAME[,NAME…]", value_delimiter = ',', value_parser = parse_agent)]
     pub agent: Vec<Agent>,
 
     /// Show usage per model under each row
-    #[arg(long)]
+    #[arg(long, short)]
     pub breakdown: bool,
 
     /// Row order
-    #[arg(long, value_enum, default_value_t = Order::Asc)]
+    #[arg(long, short, value_enum, default_value_t = Order::Asc)]
     pub order: Order,
 
     /// Print as JSON (ccusage's shape where it has one)
-    #[arg(long, conflicts_with = "csv")]
+    #[arg(long, short, conflicts_with = "csv")]
     pub json: bool,
 
     /// Print as CSV (RFC 4180)
@@ -511,8 +566,13 @@ pub struct ReportArgs {
 
     /// auto: a line's own costUSD where it has one, else computed; calculate: always
     /// computed from tokens; display: costUSD only
-    #[arg(long, value_enum, default_value_t = CostMode::Auto)]
+    #[arg(long, short, value_enum, default_value_t = CostMode::Auto)]
     pub mode: CostMode,
+
+    /// Accepted as ccusage takes it: prices here never come from the network (the
+    /// built-in table and your price file)
+    #[arg(long, short = 'O')]
+    pub offline: bool,
 
     /// Read the ledger only; do not read new transcript lines first
     #[arg(long)]
@@ -547,14 +607,49 @@ impl ReportArgs {
     }
 }
 
+/// `daily`: the shared options, `--last` and ccusage's breakdown by project.
+#[derive(Debug, Args)]
+pub struct DailyArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Each project's days apart (ccusage's instances), then the projects' totals
+    #[arg(long, short)]
+    pub instances: bool,
+
+    #[command(flatten)]
+    pub last: LastArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct WeeklyArgs {
     #[command(flatten)]
     pub report: ReportArgs,
 
     /// The day a week starts on
-    #[arg(long, value_enum, default_value_t = WeekStart::Sunday)]
+    #[arg(long, short = 'w', value_enum, default_value_t = WeekStart::Sunday, value_name = "DAY")]
     pub start_of_week: WeekStart,
+
+    #[command(flatten)]
+    pub last: LastArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MonthlyArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    #[command(flatten)]
+    pub last: LastArgs,
+}
+
+/// `--last N`, of the reports by day, week and month.
+#[derive(Debug, Args)]
+pub struct LastArgs {
+    /// Only the last N periods up to now, empty ones counted (1: today, this week or
+    /// this month)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["since", "until"])]
+    pub last: Option<u32>,
 }
 
 fn parse_token_limit(text: &str) -> Result<TokenLimit, String> {
@@ -597,20 +692,20 @@ pub struct BlocksArgs {
     pub report: ReportArgs,
 
     /// Only the active block, with its burn rate and projection
-    #[arg(long)]
+    #[arg(long, short)]
     pub active: bool,
 
     /// Only blocks of the last 3 days
-    #[arg(long)]
+    #[arg(long, short)]
     pub recent: bool,
 
     /// Warn when a block (or the active block's projection) passes this many tokens;
     /// `max` takes the most any finished block used, `p90` their 90th percentile
-    #[arg(long, value_parser = parse_token_limit, value_name = "N|max|p90")]
+    #[arg(long, short, value_parser = parse_token_limit, value_name = "N|max|p90")]
     pub token_limit: Option<TokenLimit>,
 
     /// Block length in hours (Claude's limits use 5)
-    #[arg(long, default_value = "5", value_parser = parse_hours, value_name = "H")]
+    #[arg(long, short = 'n', default_value = "5", value_parser = parse_hours, value_name = "H")]
     pub session_length: f64,
 }
 
@@ -661,6 +756,6 @@ mod tests {
         let Command::Daily(args) = cli.command else {
             panic!("daily parses as daily");
         };
-        assert_eq!(args.options(), ReportOptions::default());
+        assert_eq!(args.report.options(), ReportOptions::default());
     }
 }

@@ -1,7 +1,9 @@
 //! The config file of cco-stats: `$XDG_CONFIG_HOME/cco-stats/config.toml` (else
 //! `~/.config/cco-stats/config.toml`), or `--config PATH`. One file, in sections, so that
-//! every setting a person keeps has one home; today it holds the alert thresholds
-//! (`[thresholds]`), the dollar budgets (`[budgets]`) and the alert command (`[alerts]`).
+//! every setting a person keeps has one home; today it holds the commands' defaults
+//! (`[defaults]`, `[commands.<name>]`: options as on the command line, applied by
+//! `crate::defaults`), the alert thresholds (`[thresholds]`), the dollar budgets
+//! (`[budgets]`) and the alert command (`[alerts]`).
 //!
 //! It is read strictly: an unknown section or key, a value of the wrong type or out of
 //! range is an error naming the file and the line, never a setting silently ignored (a
@@ -22,7 +24,8 @@ use crate::report::options::WeekStart;
 
 /// A config file larger than this is refused: a real one is a few hundred bytes.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;
-/// The most budgets named per agent or project, and windows named in `[thresholds]`.
+/// The most budgets named per agent or project, windows named in `[thresholds]`,
+/// options in `[defaults]` or a `[commands.<name>]`, and commands named.
 pub const MAX_NAMED: usize = 256;
 /// The longest alert command, in bytes.
 pub const MAX_COMMAND_BYTES: usize = 4096;
@@ -34,12 +37,32 @@ pub const MAX_BUDGET_USD: f64 = 1e9;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[defaults]`: options of every command that has them, by their long name.
+    #[serde(default)]
+    pub defaults: Options,
+    /// `[commands.daily]`: one command's options, over `[defaults]`.
+    #[serde(default)]
+    pub commands: BTreeMap<String, Options>,
+    /// Where each line of the file starts, to name the line of a setting.
+    #[serde(skip)]
+    lines: Vec<usize>,
     #[serde(default)]
     pub thresholds: ThresholdsSection,
     #[serde(default)]
     pub budgets: BudgetsSection,
     #[serde(default)]
     pub alerts: AlertsSection,
+}
+
+/// Command-line options set in the file, by name, each with where it is.
+pub type Options = BTreeMap<String, toml::Spanned<toml::Value>>;
+
+impl Config {
+    /// The line (from 1) of a setting, by its span.
+    pub fn line(&self, setting: &toml::Spanned<toml::Value>) -> usize {
+        self.lines
+            .partition_point(|&start| start <= setting.span().start)
+    }
 }
 
 /// `[thresholds]`: when a quota window warns and is over, and when a budget warns.
@@ -90,6 +113,11 @@ pub struct Budget {
 pub enum WeekStartName {
     Sunday,
     Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
 }
 
 impl From<WeekStartName> for WeekStart {
@@ -97,6 +125,11 @@ impl From<WeekStartName> for WeekStart {
         match name {
             WeekStartName::Sunday => WeekStart::Sunday,
             WeekStartName::Monday => WeekStart::Monday,
+            WeekStartName::Tuesday => WeekStart::Tuesday,
+            WeekStartName::Wednesday => WeekStart::Wednesday,
+            WeekStartName::Thursday => WeekStart::Thursday,
+            WeekStartName::Friday => WeekStart::Friday,
+            WeekStartName::Saturday => WeekStart::Saturday,
         }
     }
 }
@@ -129,15 +162,20 @@ pub fn default_path() -> Option<PathBuf> {
     )
 }
 
+/// The file the config is read from: `path` when given, else the default file when it
+/// exists.
+pub fn locate(path: Option<&Path>) -> Option<PathBuf> {
+    match path {
+        Some(path) => Some(path.to_path_buf()),
+        None => default_path().filter(|p| p.exists()),
+    }
+}
+
 /// The config: `path` (which must exist) when given, else the default file when it
 /// exists, else the defaults.
 pub fn load(path: Option<&Path>) -> Result<Config> {
-    let path = match path {
-        Some(path) => path.to_path_buf(),
-        None => match default_path().filter(|p| p.exists()) {
-            Some(path) => path,
-            None => return Ok(Config::default()),
-        },
+    let Some(path) = locate(path) else {
+        return Ok(Config::default());
     };
     let text = read_bounded(&path)?;
     parse(&text).map_err(|e| anyhow::anyhow!("config file {}{e}", path.display()))
@@ -168,6 +206,16 @@ pub struct ParseError {
     message: String,
 }
 
+impl ParseError {
+    /// An error on `line` (from 1; 0: no line).
+    pub fn at(line: usize, message: String) -> ParseError {
+        ParseError {
+            line: (line > 0).then_some(line),
+            message,
+        }
+    }
+}
+
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {
@@ -179,10 +227,13 @@ impl std::fmt::Display for ParseError {
 
 /// Parses and checks a config file's text.
 pub fn parse(text: &str) -> Result<Config, ParseError> {
-    let config: Config = toml::from_str(text).map_err(|e| ParseError {
+    let mut config: Config = toml::from_str(text).map_err(|e| ParseError {
         line: e.span().map(|span| line_of(text, span.start)),
         message: e.message().trim().to_string(),
     })?;
+    config.lines = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|at| at + 1))
+        .collect();
     config.check().map_err(|(key, message)| ParseError {
         line: find_line(text, &key),
         message,
@@ -215,6 +266,12 @@ type RangeError = (String, String);
 
 impl Config {
     fn check(&self) -> Result<(), RangeError> {
+        // Each option is checked by its own parser for every command it is for: bounded.
+        count("[defaults]", self.defaults.len())?;
+        count("[commands]", self.commands.len())?;
+        for (name, options) in &self.commands {
+            count(&format!("[commands.{name}]"), options.len())?;
+        }
         let t = &self.thresholds;
         check_percents(&Percents {
             warn_percent: t.warn_percent,
@@ -428,6 +485,8 @@ command = "notify.sh --loud"
             .map(|i| format!("[budgets.project.p{i}]\ndaily = 1\n"))
             .collect();
         assert!(error(&many).contains("more than 256"));
+        let many: String = (0..=MAX_NAMED).map(|i| format!("o{i} = 1\n")).collect();
+        assert!(error(&format!("[defaults]\n{many}")).contains("more than 256"));
         let long = format!("[alerts]\ncommand = \"{}\"\n", "x".repeat(5000));
         assert!(error(&long).contains("longer than 4096"));
         let dir = tempfile::tempdir().unwrap();

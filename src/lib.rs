@@ -69,7 +69,8 @@
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
 //! command-line definition, `config` the config file (thresholds, budgets, the alert
-//! command), `paths` the home and XDG folders and whole-file replacement,
+//! command, the commands' defaults) and `defaults` those defaults laid under the command
+//! line, `paths` the home and XDG folders and whole-file replacement,
 //! `visible` how text from data is shown on a terminal (controls and bidi overrides
 //! escaped), for every format for people and every warning, `http` the bounded HTTP
 //! server that `watch --metrics-listen` answers on,
@@ -79,6 +80,7 @@
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod defaults;
 pub mod http;
 pub mod ingest;
 pub mod ledger;

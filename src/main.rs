@@ -2,27 +2,39 @@
 //! pipeline); this file sets up logging (its lines begin as `command::say` decides), runs
 //! the command and turns its outcome into an exit code.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use cco_stats::cli::{Cli, Command};
 use cco_stats::command::{self, say};
-use cco_stats::visible;
+use cco_stats::{defaults, visible};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let matches = match Cli::command().try_get_matches_from(&argv) {
+        Ok(matches) => matches,
         // A status line that cannot read its flags still prints a line, and exits 0.
         Err(e) if e.use_stderr() && parses_as_statusline() => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            let first = first.trim_start_matches("error: ");
-            println!("cco-stats: {}", visible::text(first));
+            println!("cco-stats: {}", visible::text(&defaults::first_line(&e)));
             return ExitCode::SUCCESS;
         }
         Err(e) => e.exit(),
+    };
+    let name = matches.subcommand_name().unwrap_or_default().to_string();
+    let cli = match with_defaults(&argv, matches) {
+        Ok(cli) => cli,
+        Err(err) if name == "statusline" => {
+            println!("cco-stats: {}", visible::text(&format!("{err:#}")));
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("cco-stats: error: {:#}", visible::Shown(&err));
+            // `check` says an error with 3 (its 2 is "over").
+            return ExitCode::from(if name == "check" { 3 } else { 2 });
+        }
     };
     if matches!(cli.command, Command::Statusline(_)) {
         // Claude Code shows what a status line command prints: nothing goes to stderr,
@@ -45,6 +57,12 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The command line with the config file's defaults under it (`defaults`).
+fn with_defaults(argv: &[OsString], matches: ArgMatches) -> anyhow::Result<Cli> {
+    let matches = defaults::apply(Cli::command, argv, &matches)?.unwrap_or(matches);
+    Ok(Cli::from_arg_matches(&matches)?)
 }
 
 /// Whether the command line names the `statusline` subcommand, as clap reads it when it

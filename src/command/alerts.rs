@@ -175,9 +175,7 @@ impl Alerts {
         for budget in &self.thresholds.budgets {
             let first = match budget.period {
                 Period::Day => today,
-                Period::Week => {
-                    calendar::week_start(today, self.thresholds.week_start == WeekStart::Monday)
-                }
+                Period::Week => calendar::week_start(today, self.thresholds.week_start.weekday()),
                 Period::Month => today.first_of_month(),
             };
             let spent = self.spent(conn, &budget.scope, first)?;

@@ -1,8 +1,10 @@
 //! `export` and `import`: glue between the ledger's rows (`ledger::exchange`), the NDJSON
 //! format (`render::export`) and files.
 //!
-//! An export streams rows from one snapshot to stdout or to a temporary file renamed over
-//! the target at the end, then tells its cursor. An import reads each file line by line,
+//! An export streams rows from one snapshot (those after a cursor, `--after`, and of
+//! the days `--since`..`--until`) to stdout or to a temporary file renamed over the
+//! target at the end, then tells its cursor. An import reads each file (`-`: stdin, the
+//! far end of `ssh host cco-stats export |`) line by line,
 //! no line held past `--max-line-mib` (ingest's limit and default), and commits every
 //! chunk (`IMPORT_CHUNK` rows or `IMPORT_CHUNK_BYTES`): a kill loses at most the
 //! uncommitted chunk, and importing the file again finds the committed rows already there.
@@ -22,8 +24,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{ExportArgs, ImportArgs};
-use crate::ledger::exchange::Row;
+use crate::cli::{ExportArgs, ExportSince, ImportArgs};
+use crate::ledger::exchange::{Row, Selection};
 use crate::ledger::{Flushed, Store};
 use crate::paths::Replacement;
 use crate::render::export::{self, ROW_VERSION, Unreadable};
@@ -40,15 +42,11 @@ const IMPORT_CHUNK_BYTES: usize = 8 << 20;
 pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
     let store = Store::open(db)?;
     let host = store.host()?;
-    let since = args
-        .since
-        .as_deref()
-        .map(|c| parse_cursor(c, &host.id))
-        .transpose()?;
+    let selection = selection(args, &host.id)?;
     let done = match &args.output {
         None => {
             let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            let done = store.export(since, |row| Ok(out.write_all(&export::line(row))?))?;
+            let done = store.export(selection, |row| Ok(out.write_all(&export::line(row))?))?;
             out.flush()?;
             done
         }
@@ -56,7 +54,7 @@ pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
             // Private: it holds usage history. Left unfinished, it is removed.
             let file = Replacement::create(path, 0o600)?;
             let mut out = BufWriter::with_capacity(1 << 16, file.file());
-            let done = store.export(since, |row| Ok(out.write_all(&export::line(row))?))?;
+            let done = store.export(selection, |row| Ok(out.write_all(&export::line(row))?))?;
             out.flush()
                 .with_context(|| format!("cannot write {}", path.display()))?;
             drop(out);
@@ -68,9 +66,35 @@ pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
     if let Some(path) = &args.cursor_file {
         crate::paths::write_replacing(path, &format!("{cursor}\n"), 0o600)?;
     }
-    // Always, --quiet or not: the cursor is what the next `--since` needs.
+    // Always, --quiet or not: the cursor is what the next `--after` needs.
     eprintln!("cco-stats: exported {} rows; cursor {cursor}", done.rows);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rows `export` was asked for. A cursor given to `--since` (its name before
+/// `--after`) still works, with a note.
+fn selection(args: &ExportArgs, host_id: &str) -> Result<Selection> {
+    let (since, old_cursor) = match &args.since {
+        Some(ExportSince::Date(date)) => (Some(*date), None),
+        Some(ExportSince::Cursor(cursor)) => {
+            log::warn!(
+                "export --since CURSOR is now spelt --after CURSOR (--since takes a date, as in the reports)"
+            );
+            (None, Some(cursor))
+        }
+        None => (None, None),
+    };
+    let cursor = match (&args.after, old_cursor) {
+        (Some(_), Some(_)) => bail!("a cursor is given twice: to --after and to --since"),
+        (after, old) => after.as_ref().or(old),
+    };
+    let zone = crate::model::calendar::zone(args.timezone.as_deref())?;
+    let (since_ms, until_ms) = crate::model::calendar::range_ms(since, args.until, &zone)?;
+    Ok(Selection {
+        after: cursor.map(|c| parse_cursor(c, host_id)).transpose()?,
+        since_ms,
+        until_ms,
+    })
 }
 
 /// A cursor is `<host id>:<change marker>`: one from another ledger would skip or repeat
@@ -78,16 +102,16 @@ pub fn export(db: &Path, args: &ExportArgs) -> Result<ExitCode> {
 fn parse_cursor(text: &str, host_id: &str) -> Result<i64> {
     let text = text.trim();
     let (host, seq) = text.split_once(':').with_context(|| {
-        format!("--since {text:?} is not a cursor (an export prints one, `<host id>:<number>`)")
+        format!("--after {text:?} is not a cursor (an export prints one, `<host id>:<number>`)")
     })?;
     let seq: i64 = seq
         .parse()
         .ok()
         .filter(|&s| s >= 0)
-        .with_context(|| format!("--since {text:?} is not a cursor (`<host id>:<number>`)"))?;
+        .with_context(|| format!("--after {text:?} is not a cursor (`<host id>:<number>`)"))?;
     if host != host_id {
         bail!(
-            "--since {text:?} is a cursor of another ledger (host {host}); this one is {host_id}"
+            "--after {text:?} is a cursor of another ledger (host {host}); this one is {host_id}"
         );
     }
     Ok(seq)
@@ -149,7 +173,7 @@ pub fn import(db: &Path, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
         store.merge_pending()?;
         failed |= done.failed();
         if !quiet {
-            eprintln!("cco-stats: {}", Shown(done.summary(path)));
+            eprintln!("cco-stats: {}", Shown(done.summary(name(path))));
         }
     }
     Ok(if failed {
@@ -157,6 +181,19 @@ pub fn import(db: &Path, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `-` names stdin.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How messages name a file: stdin as `stdin`.
+fn name(path: &Path) -> &Path {
+    match is_stdin(path) {
+        true => Path::new("stdin"),
+        false => path,
+    }
 }
 
 /// Imports one file, naming each line it cannot take on stderr as `file:line: reason`. A
@@ -168,17 +205,20 @@ fn import_file(
     max_line: usize,
 ) -> Result<FileImport> {
     let mut done = FileImport::default();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) => {
-            eprintln!("cco-stats: cannot read {}: {e}", Shown(path.display()));
-            done.stopped_at = Some(1);
-            return Ok(done);
-        }
+    let source: Box<dyn io::Read> = match is_stdin(path) {
+        true => Box::new(io::stdin().lock()),
+        false => match File::open(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!("cco-stats: cannot read {}: {e}", Shown(path.display()));
+                done.stopped_at = Some(1);
+                return Ok(done);
+            }
+        },
     };
     let mut lines = ExportLines {
-        path,
-        reader: BufReader::with_capacity(1 << 16, file),
+        path: name(path),
+        reader: BufReader::with_capacity(1 << 16, source),
         line: Vec::new(),
         line_no: 0,
         max_line,

@@ -99,7 +99,7 @@ fn event_loop(
     args: &LiveArgs,
     stop: &AtomicBool,
 ) -> Result<()> {
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = super::report::colored(true);
     let mut view: Option<Live> = None;
     let mut next_check = Instant::now();
     let mut fired: Option<String> = None;

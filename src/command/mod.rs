@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, IngestArgs, OnceArgs, ReportArgs, StatusArgs, WatchArgs};
+use crate::cli::{Cli, Command, IngestArgs, LastArgs, OnceArgs, ReportArgs, StatusArgs, WatchArgs};
 use crate::command::report::Periods;
 use crate::ingest::Ingestor;
 use crate::ingest::changes::{Changes, Mode, Waker};
@@ -90,6 +90,14 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    report::set_terminal(report::Terminal {
+        color: match (cli.color, cli.no_color) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        compact: cli.compact,
+    });
     let env = Env {
         db: match &cli.db {
             Some(path) => path.clone(),
@@ -112,11 +120,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Once(args) => run_once(&env, args),
         Command::Watch(args) => run_watch(&env, args),
         Command::Status(args) => run_status(&env, args),
-        Command::Daily(args) => env.report(args)?.periods(Periods::Daily),
-        Command::Weekly(args) => env
-            .report(&args.report)?
-            .periods(Periods::Weekly(args.start_of_week)),
-        Command::Monthly(args) => env.report(args)?.periods(Periods::Monthly),
+        Command::Daily(args) => {
+            let mut report = env.dated(&args.report, &args.last, Periods::Daily)?;
+            match args.instances {
+                true => report.instances(),
+                false => report.periods(Periods::Daily),
+            }
+        }
+        Command::Weekly(args) => {
+            let weeks = Periods::Weekly(args.start_of_week);
+            env.dated(&args.report, &args.last, weeks)?.periods(weeks)
+        }
+        Command::Monthly(args) => env
+            .dated(&args.report, &args.last, Periods::Monthly)?
+            .periods(Periods::Monthly),
         Command::Projects(args) => env.report(args)?.periods(Periods::Projects),
         Command::Models(args) => env.report(args)?.periods(Periods::Models),
         Command::Session(args) => env.report(args)?.sessions(),
@@ -179,6 +196,20 @@ impl Env {
 
     fn config(&self) -> Option<&Path> {
         self.config.as_deref()
+    }
+
+    /// A report by day, week or month, over the last N of them with `--last N`.
+    fn dated(
+        &self,
+        args: &ReportArgs,
+        last: &LastArgs,
+        periods: Periods,
+    ) -> Result<report::Context> {
+        let mut report = self.report(args)?;
+        if let Some(n) = last.last {
+            report.last(periods, n)?;
+        }
+        Ok(report)
     }
 
     /// A report over the ledger, after an incremental ingest unless `--no-ingest`.

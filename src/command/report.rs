@@ -36,6 +36,18 @@ pub enum Periods {
     Models,
 }
 
+impl Periods {
+    /// What `--last` counts for these periods; `None`: they are not periods of time.
+    fn unit(self) -> Option<calendar::Unit> {
+        match self {
+            Periods::Daily => Some(calendar::Unit::Day),
+            Periods::Weekly(start) => Some(calendar::Unit::Week(start.weekday())),
+            Periods::Monthly => Some(calendar::Unit::Month),
+            Periods::Projects | Periods::Models => None,
+        }
+    }
+}
+
 /// Claude's usage limits count 5-hour blocks (the estimate where no official figure is).
 const BLOCK_MS: i64 = 5 * 3_600_000;
 
@@ -116,6 +128,16 @@ impl Context {
         (self.filter.since_ms, self.filter.until_ms) =
             calendar::range_ms(since, until, &self.zone)?;
         Ok(())
+    }
+
+    /// `--last n`: from now on, the report covers the last `n` periods up to today (in
+    /// its zone), today's the first of them.
+    pub fn last(&mut self, periods: Periods, n: u32) -> Result<()> {
+        let unit = periods
+            .unit()
+            .context("--last counts days, weeks or months")?;
+        let today = calendar::local_date(jiff::Timestamp::now().as_millisecond(), &self.zone);
+        self.set_days(calendar::last_periods_start(today, unit, n), None)
     }
 
     /// Every block of the report's range, as `blocks` lists them (for `--token-limit max`
@@ -223,9 +245,7 @@ impl Context {
                         }
                     };
                     match periods {
-                        Periods::Weekly(start) => {
-                            calendar::week_start(day, start == WeekStart::Monday)
-                        }
+                        Periods::Weekly(start) => calendar::week_start(day, start.weekday()),
                         Periods::Monthly => day.first_of_month(),
                         _ => day,
                     }
@@ -252,6 +272,34 @@ impl Context {
             report.reverse();
         }
         Ok(report)
+    }
+
+    /// `daily --instances`: each project's days (as ccusage shows them), then, in a
+    /// table, the projects' own totals.
+    pub fn instances(&mut self) -> Result<ExitCode> {
+        let all = self.period_report(Periods::Projects)?;
+        let asked = self.filter.project.clone();
+        let mut projects = Vec::new();
+        for project in &all.periods {
+            self.filter.project = Some(project.key.clone());
+            projects.push((project.key.clone(), self.period_report(Periods::Daily)?));
+        }
+        self.filter.project = asked;
+        let style = self.style();
+        let text = match self.options.format {
+            OutputFormat::Json => json::text(&json::instances(&projects, &all.totals, style)),
+            OutputFormat::Csv => render::csv::instances(&projects, style),
+            OutputFormat::Table => {
+                let mut text = String::new();
+                for (project, report) in &projects {
+                    text += &format!("{}\n", crate::visible::text(project));
+                    text += &table::periods(report, "Date", style, screen());
+                    text += "\n";
+                }
+                text + &table::periods(&all, "Project", style, screen())
+            }
+        };
+        self.finish(&text, &all.totals)
     }
 
     /// The `hosts` view: usage per host the ledger's rows were recorded on, this ledger's
@@ -635,8 +683,46 @@ pub(crate) fn ingested(db: &Path, roots: &Roots, quiet: bool) -> Result<Store> {
     Ok(store)
 }
 
-/// The terminal's width and whether to color: color only on a terminal, and never with
-/// NO_COLOR set or TERM=dumb. Piped output is laid out for 120 columns.
+/// What the command line said of terminals (`--color`, `--no-color`, `--compact`): set
+/// once, by `command::run`, for every view that prints to one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Terminal {
+    /// `--color` (`Some(true)`) or `--no-color`; `None`: neither.
+    pub color: Option<bool>,
+    pub compact: bool,
+}
+
+static TERMINAL: std::sync::OnceLock<Terminal> = std::sync::OnceLock::new();
+
+pub fn set_terminal(terminal: Terminal) {
+    // Set once per process; a second call (none today) changes nothing.
+    let _ = TERMINAL.set(terminal);
+}
+
+fn terminal() -> Terminal {
+    TERMINAL.get().copied().unwrap_or_default()
+}
+
+/// Whether to colour: `--color` or `--no-color` decide; else NO_COLOR (set, not empty)
+/// says no and FORCE_COLOR (set, neither empty nor `0`) yes; else `auto` (the view's own
+/// default: a terminal, for tables).
+pub fn colored(auto: bool) -> bool {
+    if let Some(choice) = terminal().color {
+        return choice;
+    }
+    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if set("NO_COLOR").is_some() {
+        return false;
+    }
+    if set("FORCE_COLOR").is_some_and(|v| v != "0") {
+        return true;
+    }
+    auto
+}
+
+/// The terminal's width, whether to colour (on a terminal unless TERM=dumb, see
+/// `colored`) and whether `--compact` was asked. Piped output is laid out for 120
+/// columns.
 pub fn screen() -> Screen {
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();
@@ -648,10 +734,12 @@ pub fn screen() -> Screen {
                 .flatten()
         })
         .unwrap_or(120);
-    let color = tty
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var("TERM").map_or(true, |t| t != "dumb");
-    Screen { width, color }
+    let color = colored(tty && std::env::var("TERM").map_or(true, |t| t != "dumb"));
+    Screen {
+        width,
+        color,
+        compact: terminal().compact,
+    }
 }
 
 #[cfg(test)]

@@ -73,7 +73,8 @@ pub fn run(db: &Path, roots: &Roots, prices: Option<&Path>, args: &StatuslineArg
         };
         let mut figures = figures(db, roots, prices, args, &input, &zone, now_ms)?;
         figures.input_problem = input_problem;
-        let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        // Claude Code shows the line's colours though it reads it from a pipe.
+        let color = super::report::colored(true);
         let style = LineStyle {
             fields: &args.format,
             cost_source: args.cost_source,

@@ -36,7 +36,16 @@ pub struct Row {
     pub record: Record,
 }
 
-/// Where an export got to: `--since` with this writes only rows stamped after it.
+/// Which rows an export writes: those stamped after the cursor `after` (all without it),
+/// of responses from `since_ms` (inclusive) to `until_ms` (exclusive).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub after: Option<i64>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+}
+
+/// Where an export got to: `--after` with this writes only rows stamped after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exported {
     pub rows: u64,
@@ -113,29 +122,36 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 impl Store {
-    /// Hands every row stamped after `since` (all of them without it) to `each`, from one
-    /// snapshot, and says where that snapshot stands: the cursor of the next `--since`.
+    /// Hands every row of `selection` to `each`, from one snapshot, and says where that
+    /// snapshot stands: the cursor of the next `--after`.
     pub fn export(
         &self,
-        since: Option<i64>,
+        selection: Selection,
         mut each: impl FnMut(&Row) -> Result<()>,
     ) -> Result<Exported> {
         let snapshot = self.conn.unchecked_transaction()?;
         let host = self.host()?;
         let change_seq = change_seq(&snapshot)?;
+        const IN_RANGE: &str = "(?4 IS NULL OR e.ts_ms >= ?4) AND (?5 IS NULL OR e.ts_ms < ?5)";
         // A whole export scans the table in id order; a few changes are found by the index.
-        let sql = match since {
+        let sql = match selection.after {
             None => format!(
                 "SELECT {EXPORT_COLUMNS} FROM entries e LEFT JOIN hosts h ON h.id = e.host
-                 WHERE ?1 IS NULL ORDER BY e.id"
+                 WHERE ?1 IS NULL AND {IN_RANGE} ORDER BY e.id"
             ),
             Some(_) => format!(
                 "SELECT {EXPORT_COLUMNS} FROM entries e LEFT JOIN hosts h ON h.id = e.host
-                 WHERE e.changed_seq > ?1 ORDER BY e.changed_seq, e.id"
+                 WHERE e.changed_seq > ?1 AND {IN_RANGE} ORDER BY e.changed_seq, e.id"
             ),
         };
         let mut stmt = snapshot.prepare(&sql)?;
-        let mut rows = stmt.query(params![since, host.id, host.name])?;
+        let mut rows = stmt.query(params![
+            selection.after,
+            host.id,
+            host.name,
+            selection.since_ms,
+            selection.until_ms
+        ])?;
         let mut count = 0;
         while let Some(r) = rows.next()? {
             each(&export_row(r)?)?;
@@ -496,10 +512,14 @@ mod tests {
         }
     }
 
-    fn all(store: &Store, since: Option<i64>) -> (Vec<Row>, Exported) {
+    fn all(store: &Store, after: Option<i64>) -> (Vec<Row>, Exported) {
         let mut rows = Vec::new();
+        let selection = Selection {
+            after,
+            ..Selection::default()
+        };
         let done = store
-            .export(since, |r| {
+            .export(selection, |r| {
                 rows.push(r.clone());
                 Ok(())
             })

@@ -1805,7 +1805,7 @@ mod tests {
         let host = store.host().unwrap();
         let mut seen = Vec::new();
         let first = store
-            .export(None, |row| {
+            .export(exchange::Selection::default(), |row| {
                 seen.push((row.host_id.clone(), row.record.tokens.output));
                 Ok(())
             })
@@ -1815,10 +1815,16 @@ mod tests {
         let mut since = Vec::new();
         flush_rows(&mut store, "b", 10, vec![record("m1", "r1", 50, false)]);
         let second = store
-            .export(Some(first.change_seq), |row| {
-                since.push(row.record.tokens.output);
-                Ok(())
-            })
+            .export(
+                exchange::Selection {
+                    after: Some(first.change_seq),
+                    ..Default::default()
+                },
+                |row| {
+                    since.push(row.record.tokens.output);
+                    Ok(())
+                },
+            )
             .unwrap();
         assert_eq!(since, vec![50]);
         assert_eq!(second.change_seq, 1);

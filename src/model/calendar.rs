@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use jiff::Timestamp;
-use jiff::civil::Date;
+use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 
 /// `2026-02-10` or `20260210`.
@@ -104,15 +104,32 @@ pub fn local_date(ms: i64, zone: &TimeZone) -> Date {
         .unwrap_or_default()
 }
 
-/// The day the week holding `date` starts on (Sunday- or Monday-based).
-pub fn week_start(date: Date, monday: bool) -> Date {
-    let since_start = if monday {
-        date.weekday().to_monday_zero_offset()
-    } else {
-        date.weekday().to_sunday_zero_offset()
-    };
+/// The day the week holding `date` starts on, for weeks that start on `start`.
+pub fn week_start(date: Date, start: Weekday) -> Date {
+    let since_start = date.weekday().since(start);
     date.checked_sub(jiff::Span::new().days(i64::from(since_start)))
         .unwrap_or(date)
+}
+
+/// What `--last N` counts.
+#[derive(Clone, Copy, Debug)]
+pub enum Unit {
+    Day,
+    /// Weeks that start on this day.
+    Week(Weekday),
+    Month,
+}
+
+/// The first day of the last `n` periods up to `today`, today's period the first of
+/// them (ccusage's `--last`): `None` when that is before the calendar's start.
+pub fn last_periods_start(today: Date, unit: Unit, n: u32) -> Option<Date> {
+    let back = i64::from(n.saturating_sub(1));
+    let (from, span) = match unit {
+        Unit::Day => (today, jiff::Span::new().try_days(back)),
+        Unit::Week(start) => (week_start(today, start), jiff::Span::new().try_weeks(back)),
+        Unit::Month => (today.first_of_month(), jiff::Span::new().try_months(back)),
+    };
+    from.checked_sub(span.ok()?).ok()
 }
 
 #[cfg(test)]
@@ -172,11 +189,35 @@ mod tests {
     #[test]
     fn weeks_start_on_sunday_or_monday() {
         let wednesday = parse_date("2026-02-11").unwrap();
-        assert_eq!(week_start(wednesday, false).to_string(), "2026-02-08");
-        assert_eq!(week_start(wednesday, true).to_string(), "2026-02-09");
+        assert_eq!(
+            week_start(wednesday, Weekday::Sunday).to_string(),
+            "2026-02-08"
+        );
+        assert_eq!(
+            week_start(wednesday, Weekday::Monday).to_string(),
+            "2026-02-09"
+        );
+        assert_eq!(week_start(wednesday, Weekday::Wednesday), wednesday);
+        assert_eq!(
+            week_start(wednesday, Weekday::Thursday).to_string(),
+            "2026-02-05"
+        );
         let sunday = parse_date("2026-02-08").unwrap();
-        assert_eq!(week_start(sunday, false), sunday);
-        assert_eq!(week_start(sunday, true).to_string(), "2026-02-02");
+        assert_eq!(week_start(sunday, Weekday::Sunday), sunday);
+        let last = |unit, n| last_periods_start(wednesday, unit, n).map(|d| d.to_string());
+        assert_eq!(last(Unit::Day, 1).as_deref(), Some("2026-02-11"));
+        assert_eq!(last(Unit::Day, 3).as_deref(), Some("2026-02-09"));
+        assert_eq!(
+            last(Unit::Week(Weekday::Monday), 2).as_deref(),
+            Some("2026-02-02")
+        );
+        assert_eq!(last(Unit::Month, 2).as_deref(), Some("2026-01-01"));
+        assert_eq!(last(Unit::Month, 14).as_deref(), Some("2025-01-01"));
+        assert_eq!(last(Unit::Day, u32::MAX), None);
+        assert_eq!(
+            week_start(sunday, Weekday::Monday).to_string(),
+            "2026-02-02"
+        );
     }
 
     #[test]

@@ -88,21 +88,41 @@ impl Sheet {
 
 /// One record per period; with `breakdown`, one per period and model.
 pub fn periods(report: &Report, key_name: &str, style: Style) -> String {
-    let models = if style.breakdown { "model" } else { "models" };
-    let mut sheet = Sheet::new(&[key_name, models], style);
+    let mut sheet = Sheet::new(&[key_name, models_header(style)], style);
+    period_rows(&mut sheet, &[], report, style);
+    sheet.finish()
+}
+
+/// `daily --instances`: each project's days, the project in the first column.
+pub fn instances(projects: &[(String, Report)], style: Style) -> String {
+    let mut sheet = Sheet::new(&["project", "date", models_header(style)], style);
+    for (project, report) in projects {
+        period_rows(&mut sheet, std::slice::from_ref(project), report, style);
+    }
+    sheet.finish()
+}
+
+fn models_header(style: Style) -> &'static str {
+    if style.breakdown { "model" } else { "models" }
+}
+
+/// A record per period (per model of each, with `breakdown`), after the fields `first`.
+fn period_rows(sheet: &mut Sheet, first: &[String], report: &Report, style: Style) {
     for p in &report.periods {
+        let fields = |second: String| {
+            let mut fields = first.to_vec();
+            fields.extend([p.key.clone(), second]);
+            fields
+        };
         if style.breakdown {
             for (model, m) in p.usage.breakdown() {
                 let unpriced: &[&str] = if m.unpriced { &[model] } else { &[] };
-                let fields = vec![p.key.clone(), model.to_string()];
-                sheet.row(fields, &m.tokens, m.cost, unpriced);
+                sheet.row(fields(model.to_string()), &m.tokens, m.cost, unpriced);
             }
         } else {
-            let fields = vec![p.key.clone(), p.usage.models_used().join(" ")];
-            sheet.usage_row(fields, &p.usage);
+            sheet.usage_row(fields(p.usage.models_used().join(" ")), &p.usage);
         }
     }
-    sheet.finish()
 }
 
 /// One record per model id: the model is the row, no model list beside it.

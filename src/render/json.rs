@@ -177,6 +177,38 @@ impl Serialize for Periods<'_> {
     }
 }
 
+/// `daily --instances`: `{"projects": {"<project>": [{"date": ..., ...}]}, "totals":
+/// {...}}`, as ccusage writes it; `totals` are every project's.
+pub fn instances<'a>(
+    projects: &'a [(String, Report)],
+    totals: &'a Usage,
+    style: Style,
+) -> impl Serialize + 'a {
+    let days = |report: &'a Report| -> Vec<PeriodRow<'a>> {
+        report
+            .periods
+            .iter()
+            .map(|p| PeriodRow {
+                key: PeriodKind::Daily.key(&p.key),
+                sums: Sums::of(&p.usage, true, style),
+            })
+            .collect()
+    };
+    Instances {
+        projects: projects
+            .iter()
+            .map(|(name, r)| (name.as_str(), days(r)))
+            .collect(),
+        totals: Sums::of(totals, false, style),
+    }
+}
+
+#[derive(Serialize)]
+struct Instances<'a> {
+    projects: std::collections::BTreeMap<&'a str, Vec<PeriodRow<'a>>>,
+    totals: Sums<'a>,
+}
+
 /// `{"daily": [{"date": ..., ...}], "totals": {...}}`, as `ccusage daily --json`; the
 /// same with `weekly`/`week`, `monthly`/`month`, `projects`/`project`.
 pub fn periods(report: &Report, kind: PeriodKind, style: Style) -> impl Serialize + '_ {

@@ -36,6 +36,8 @@ pub struct Style {
 pub struct Screen {
     pub width: usize,
     pub color: bool,
+    /// `--compact`: the narrow layouts only, whatever the width.
+    pub compact: bool,
 }
 
 /// `1234567` → `1,234,567`.

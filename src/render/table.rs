@@ -436,7 +436,12 @@ fn usage_table(
     };
     let labels = labels.as_slice();
     let mut table = None;
-    for layout in LAYOUTS {
+    // The narrow layouts start where the per-model and cache columns are gone.
+    let layouts = match screen.compact {
+        true => &LAYOUTS[2..],
+        false => &LAYOUTS[..],
+    };
+    for &layout in layouts {
         // A breakdown line's model name runs across the labels (and the empty model list).
         let span = labels.len() + usize::from(layout == Layout::Full);
         let mut candidate = Table::new(usage_columns(labels, layout, style), span);
@@ -533,7 +538,7 @@ pub fn blocks(
     screen: Screen,
 ) -> String {
     let mut table = None;
-    for with_models in [true, false] {
+    for with_models in [!screen.compact, false] {
         let mut candidate = blocks_table(blocks, now_ms, token_limit, zone, style, with_models);
         let fits = candidate.fit(screen.width);
         table = Some(candidate);
@@ -776,6 +781,7 @@ mod tests {
         Screen {
             width,
             color: false,
+            compact: false,
         }
     }
 
@@ -820,6 +826,7 @@ Total                            1,005   2,010             3   1,000,000     1,0
             Screen {
                 width: 200,
                 color: true,
+                compact: false,
             },
         );
         assert!(colored.contains("\x1b[1m"));

@@ -23,12 +23,32 @@ pub enum Order {
     Desc,
 }
 
-/// The day a week is named by.
+/// The day a week starts on, and is named by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WeekStart {
     #[default]
     Sunday,
     Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+}
+
+impl WeekStart {
+    pub fn weekday(self) -> jiff::civil::Weekday {
+        use jiff::civil::Weekday;
+        match self {
+            WeekStart::Sunday => Weekday::Sunday,
+            WeekStart::Monday => Weekday::Monday,
+            WeekStart::Tuesday => Weekday::Tuesday,
+            WeekStart::Wednesday => Weekday::Wednesday,
+            WeekStart::Thursday => Weekday::Thursday,
+            WeekStart::Friday => Weekday::Friday,
+            WeekStart::Saturday => Weekday::Saturday,
+        }
+    }
 }
 
 /// A block's token limit: a number of tokens, `max` (the most any finished block used) or
