@@ -122,8 +122,9 @@ pub enum Command {
     Weekly(WeeklyArgs),
     /// Usage and cost per month
     Monthly(ReportArgs),
-    /// Usage and cost per session (subagents count in their parent session)
-    Session(ReportArgs),
+    /// Usage and cost per session (subagents count in their parent session), the
+    /// costliest first
+    Session(SessionArgs),
     /// Usage per 5-hour billing block, with the active block's burn rate
     Blocks(BlocksArgs),
     /// Usage and cost per project
@@ -493,9 +494,10 @@ pub struct ReportArgs {
     #[arg(long)]
     pub breakdown: bool,
 
-    /// Row order
-    #[arg(long, value_enum, default_value_t = Order::Asc)]
-    pub order: Order,
+    /// Row order, by date (or name) [default: asc; `session`: by cost, the costliest
+    /// first]
+    #[arg(long, value_enum)]
+    pub order: Option<Order>,
 
     /// Print as JSON (ccusage's shape where it has one)
     #[arg(long, conflicts_with = "csv")]
@@ -532,6 +534,7 @@ impl ReportArgs {
             project: self.project.clone(),
             host: self.host.clone(),
             agents: self.agent.clone(),
+            session: None,
             breakdown: self.breakdown,
             order: self.order,
             format: match (self.json, self.csv) {
@@ -543,6 +546,25 @@ impl ReportArgs {
             mode: self.mode,
             ingest: !self.no_ingest,
             strict: self.strict,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Only the sessions whose id starts with this (a whole id, or its first characters)
+    #[arg(long, short, value_name = "ID")]
+    pub id: Option<String>,
+}
+
+impl SessionArgs {
+    pub fn options(&self) -> ReportOptions {
+        ReportOptions {
+            session: self.id.clone(),
+            ..self.report.options()
         }
     }
 }

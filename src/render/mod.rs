@@ -76,10 +76,15 @@ pub(crate) fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `1h 05m`.
+/// `1h 05m`; from a day on, `398d 6h` (minutes no longer tell anything, and `9558h`
+/// has to be divided by 24 in the head).
 pub fn hours(ms: i64) -> String {
     let minutes = ms.max(0) / 60_000;
-    format!("{}h {:02}m", minutes / 60, minutes % 60)
+    let hours = minutes / 60;
+    match hours >= 24 {
+        true => format!("{}d {}h", hours / 24, hours % 24),
+        false => format!("{hours}h {:02}m", minutes % 60),
+    }
 }
 
 /// `claude-sonnet-4-5-20250929` → `sonnet-4-5`: tables are read by people.
@@ -103,6 +108,13 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(77_423_878), "77,423,878");
+    }
+
+    #[test]
+    fn durations_read_in_hours_then_days() {
+        assert_eq!(hours(65 * 60_000), "1h 05m");
+        assert_eq!(hours(23 * 3_600_000 + 59 * 60_000), "23h 59m");
+        assert_eq!(hours((9558 * 60 + 15) * 60_000), "398d 6h");
     }
 
     #[test]

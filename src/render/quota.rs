@@ -173,14 +173,9 @@ fn date_time(ms: i64, zone: &TimeZone) -> String {
         .unwrap_or_default()
 }
 
-/// For people: a block per agent and window, its history below it.
+/// For people: a block per agent and window, its history below it (the caller says
+/// when there is none).
 pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64) -> String {
-    if windows.is_empty() {
-        return "No quota figures: no agent has reported a quota window (Claude Code sends them \
-                to the status line on subscription plans; Codex in its rollouts), and there is \
-                no usage to estimate from.\n"
-            .to_string();
-    }
     let mut out = String::new();
     for w in windows {
         out.push_str(&format!(

@@ -55,8 +55,11 @@ pub struct ReportOptions {
     pub host: Option<String>,
     /// These agents' rows only; empty: every agent's (but for blocks, Claude Code's).
     pub agents: Vec<Agent>,
+    /// `session --id`: the sessions whose id starts with this.
+    pub session: Option<String>,
     pub breakdown: bool,
-    pub order: Order,
+    /// `None`: the view's own order (by date, oldest first; sessions by cost).
+    pub order: Option<Order>,
     pub format: OutputFormat,
     pub no_cost: bool,
     pub mode: CostMode,
@@ -75,8 +78,9 @@ impl Default for ReportOptions {
             project: None,
             host: None,
             agents: Vec::new(),
+            session: None,
             breakdown: false,
-            order: Order::Asc,
+            order: None,
             format: OutputFormat::Table,
             no_cost: false,
             mode: CostMode::Auto,
