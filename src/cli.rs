@@ -476,7 +476,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
 
-    /// Only this project: its folder name under projects/, or its working directory
+    /// Only this project: its path (`~/dev/app`), its folder's name (`app`), a part of its
+    /// path that only it has, its encoded folder (`-home-dev-app`), or an alias from the
+    /// config file's `[projects]`
     // Folder names start with '-' (an encoded '/'): they are values, not flags.
     #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
     pub project: Option<String>,
@@ -532,6 +534,7 @@ impl ReportArgs {
             until: self.until,
             timezone: self.timezone.clone(),
             project: self.project.clone(),
+            project_aliases: Default::default(),
             host: self.host.clone(),
             agents: self.agent.clone(),
             session: None,

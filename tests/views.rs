@@ -169,7 +169,7 @@ fn breakdown_is_honoured_by_session_csv_and_by_blocks() {
         3,
         "{csv}"
     );
-    assert!(csv.contains("s1,-home-dev-app"), "{csv}");
+    assert!(csv.contains("s1,/home/dev/app,"), "{csv}");
 
     let blocks = table(&s, &["blocks", "--breakdown"]);
     assert!(blocks.contains("  └ opus-4-6-fast"), "{blocks}");
@@ -312,4 +312,85 @@ fn every_table_fits_the_terminal() {
     }
     let prices = run(&s, &["prices"], "120").1;
     assert!(prices.contains("USD per million tokens"), "{prices}");
+}
+
+#[test]
+fn projects_are_found_as_people_name_them_and_shown_by_path() {
+    let s = fixtures();
+    // A project under the home folder (the scratch's HOME), and an alias for it.
+    let home = s.dir.path().to_string_lossy().into_owned();
+    let site = format!("{home}/code/site");
+    let folder: String = site
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let dir = s.root.join("projects").join(&folder);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("s9.jsonl"),
+        format!(
+            r#"{{"type":"assistant","timestamp":"2026-01-13T10:00:00Z","cwd":"{site}","requestId":"r9","message":{{"id":"m9","model":"claude-sonnet-4-5","usage":{{"input_tokens":7,"output_tokens":9}}}}}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    let config = s.dir.path().join("config/cco-stats");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[projects]\nblog = \"~/code/site\"\n",
+    )
+    .unwrap();
+    s.once();
+
+    let total =
+        |project: &str| s.report(&["daily", "--project", project])["totals"]["totalTokens"].clone();
+    let app = total("-home-dev-app");
+    assert_eq!(app, 10_366);
+    for asked in ["/home/dev/app", "/home/dev/app/", "app", "dev/ap"] {
+        assert_eq!(total(asked), app, "--project {asked}");
+    }
+    for asked in ["~/code/site", "~/code/site/", "site", "blog", site.as_str()] {
+        assert_eq!(total(asked), 16, "--project {asked}");
+    }
+
+    // Unknown and ambiguous names are errors that list the candidates.
+    let (code, out, err) = run(&s, &["daily", "--project", "nope"], "120");
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("no project matches \"nope\""), "{err}");
+    assert!(
+        err.contains("/home/dev/app") && err.contains("blog"),
+        "{err}"
+    );
+    let (code, _, err) = run(&s, &["daily", "--project", "dev"], "120");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("matches 2 projects: /home/dev/app, -home-dev-other"),
+        "{err}"
+    );
+
+    // Tables and CSV show the path (home as ~) or the alias; JSON the name and the path.
+    let out = table(&s, &["projects"]);
+    assert!(
+        out.contains("/home/dev/app ") && out.contains("blog "),
+        "{out}"
+    );
+    assert!(!out.contains("-home-dev-app"), "{out}");
+    let (_, csv, _) = run(&s, &["session", "--csv"], "120");
+    assert!(
+        csv.contains("s9,blog,") && csv.contains("s1,/home/dev/app,"),
+        "{csv}"
+    );
+    let doc = s.report(&["projects"]);
+    let row = doc["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["project"] == "-home-dev-app")
+        .unwrap();
+    assert_eq!(row["path"], "/home/dev/app");
+
+    // Without the alias, the home folder is `~`.
+    std::fs::remove_file(config.join("config.toml")).unwrap();
+    let out = table(&s, &["projects"]);
+    assert!(out.contains("~/code/site"), "{out}");
 }

@@ -165,7 +165,8 @@ impl Env {
     }
 
     /// `report`, with the options a subcommand built from `args` and its own flags.
-    fn report_of(&self, args: &ReportArgs, options: ReportOptions) -> Result<report::Context> {
+    fn report_of(&self, args: &ReportArgs, mut options: ReportOptions) -> Result<report::Context> {
+        options.project_aliases = crate::config::load(self.config())?.projects;
         if !args.no_ingest {
             // An empty report should not leave the reader guessing why.
             warn_if_no_roots(&self.roots);

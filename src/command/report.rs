@@ -2,6 +2,7 @@
 //! `--no-ingest`), query it, build the report model, and render it in the chosen format.
 //! Every report goes through `Context`, so the common flags mean the same everywhere.
 
+use std::cell::OnceCell;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ use crate::report::options::{
     BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
 };
 use crate::report::pricing::PriceTable;
+use crate::report::projects::Projects;
 use crate::report::quota;
 use crate::report::{self, Usage};
 use crate::sources::Agent;
@@ -46,6 +48,8 @@ pub struct Context {
     zone: TimeZone,
     filter: Filter,
     options: ReportOptions,
+    /// The ledger's projects, read once when a view names or matches one.
+    projects: OnceCell<Projects>,
 }
 
 impl Context {
@@ -84,20 +88,41 @@ impl Context {
             Some(name) => Some(store.find_host(name)?.key),
             None => None,
         };
-        let filter = Filter {
-            since_ms,
-            until_ms,
-            project: options.project.as_deref().map(project_name),
-            host,
-            agents: options.agents.clone(),
-        };
-        Ok(Context {
+        let mut context = Context {
             store,
             prices,
             zone,
-            filter,
+            filter: Filter {
+                since_ms,
+                until_ms,
+                project: None,
+                host,
+                agents: options.agents.clone(),
+            },
             options,
-        })
+            projects: OnceCell::new(),
+        };
+        if let Some(asked) = &context.options.project {
+            let project = context
+                .projects()?
+                .resolve(asked)
+                .map_err(anyhow::Error::msg)?;
+            context.filter.project = Some(project);
+        }
+        Ok(context)
+    }
+
+    /// The ledger's projects and the config's aliases (`report::projects`).
+    pub fn projects(&self) -> Result<&Projects> {
+        if let Some(projects) = self.projects.get() {
+            return Ok(projects);
+        }
+        let projects = Projects::new(
+            ledger::projects::known(self.store.conn())?,
+            &self.options.project_aliases,
+            crate::paths::home().as_deref(),
+        );
+        Ok(self.projects.get_or_init(|| projects))
     }
 
     fn style(&self) -> Style {
@@ -179,6 +204,13 @@ impl Context {
             },
             _ => self.style(),
         };
+        if matches!(periods, Periods::Projects) && self.options.format != OutputFormat::Json {
+            // People know a project by its path (or alias); JSON keeps the key beside it.
+            let projects = self.projects()?;
+            for p in &mut report.periods {
+                p.key = projects.display(&p.key);
+            }
+        }
         let text = match (self.options.format, periods) {
             (OutputFormat::Json, Periods::Models) => {
                 render::json::text(&json::models(&report, style))
@@ -190,7 +222,11 @@ impl Context {
                     Periods::Monthly => json::PeriodKind::Monthly,
                     _ => json::PeriodKind::Projects,
                 };
-                render::json::text(&json::periods(&report, kind, style))
+                let projects = match periods {
+                    Periods::Projects => Some(self.projects()?),
+                    _ => None,
+                };
+                render::json::text(&json::periods(&report, kind, style, projects))
             }
             (OutputFormat::Csv, Periods::Models) => render::csv::models(&report, style),
             (OutputFormat::Csv, _) => render::csv::periods(&report, key, style),
@@ -336,10 +372,16 @@ impl Context {
     }
 
     pub fn sessions(&self) -> Result<ExitCode> {
-        let (sessions, totals) = self.session_report()?;
+        let (mut sessions, totals) = self.session_report()?;
         let style = self.style();
+        let projects = self.projects()?;
+        if self.options.format != OutputFormat::Json {
+            for s in &mut sessions {
+                s.project = projects.display(&s.project);
+            }
+        }
         let text = match self.options.format {
-            OutputFormat::Json => json::text(&json::sessions(&sessions, &totals, style)),
+            OutputFormat::Json => json::text(&json::sessions(&sessions, &totals, style, projects)),
             OutputFormat::Csv => render::csv::sessions(&sessions, style),
             OutputFormat::Table => table::sessions(&sessions, &totals, &self.zone, style, screen()),
         };
@@ -665,9 +707,7 @@ fn warn_past_limit(blocks: &[blocks::Block], limit: u64, now_ms: i64) {
 /// Claude Code encodes by replacing every character outside [A-Za-z0-9] with '-'.
 pub(crate) fn project_name(name: &str) -> String {
     if name.contains('/') {
-        name.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect()
+        crate::sources::codex::project_of_cwd(name)
     } else {
         name.to_string()
     }

@@ -18,6 +18,7 @@ pub mod dedup;
 pub mod exchange;
 pub mod inspect;
 pub mod msgindex;
+pub mod projects;
 pub mod query;
 pub mod quota;
 
@@ -59,6 +60,9 @@ enum Step {
     MoveOutOfLimits,
     /// `count_total`: the ledger's total weight summed from its rows (migration 11).
     CountTotal,
+    /// `projects::learn` from every row: the paths of the projects already held
+    /// (migration 16).
+    LearnProjectPaths,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -88,6 +92,10 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0013_agent_figures.sql"))],
     &[Step::Sql(include_str!("sql/0014_quota.sql"))],
     &[Step::Sql(include_str!("sql/0015_alerts.sql"))],
+    &[
+        Step::Sql(include_str!("sql/0016_project_paths.sql")),
+        Step::LearnProjectPaths,
+    ],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -310,6 +318,7 @@ impl Store {
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
                     Step::MoveOutOfLimits => move_out_of_limits(&tx),
                     Step::CountTotal => count_total(&tx),
+                    Step::LearnProjectPaths => projects::learn(&tx, 0),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -414,6 +423,8 @@ impl Store {
             if !self.index.is_merged() {
                 self.index.merge(&tx)?;
             }
+            // The new rows' projects' paths, read before the watermark moves past them.
+            projects::learn(&tx, aggregate::watermark(&tx)?)?;
             aggregate::merge(&tx)?;
             tx.commit()?;
             Ok(())

@@ -14,6 +14,7 @@ pub mod live;
 pub mod metrics;
 pub mod options;
 pub mod pricing;
+pub mod projects;
 pub mod quota;
 pub mod statusline;
 
