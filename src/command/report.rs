@@ -544,7 +544,9 @@ impl Context {
         let text = match self.options.format {
             OutputFormat::Json => json::text(&render::quota::json(&windows)),
             OutputFormat::Csv => render::quota::csv(&windows),
-            OutputFormat::Table => render::quota::table(&windows, &self.zone, now_ms),
+            OutputFormat::Table => {
+                render::quota::table(&windows, &self.zone, now_ms, screen().width)
+            }
         };
         crate::command::print(&text)?;
         Ok(ExitCode::SUCCESS)

@@ -87,6 +87,32 @@ pub fn hours(ms: i64) -> String {
     }
 }
 
+/// `text` in lines of at most `width` display columns, broken between words (a longer
+/// word has a line of its own), each line indented by `indent`.
+pub fn wrap_indented(text: &str, width: usize, indent: &str) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = String::new();
+    let mut line = indent.to_string();
+    for word in text.split_whitespace() {
+        if !line.trim().is_empty() && line.width() + 1 + word.width() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if !line.trim().is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// `wrap_indented` without an indent.
+pub fn wrap(text: &str, width: usize) -> String {
+    wrap_indented(text, width, "")
+}
+
 /// `claude-sonnet-4-5-20250929` → `sonnet-4-5`: tables are read by people.
 pub fn short_model(model: &str) -> String {
     let without_vendor = model.strip_prefix("claude-").unwrap_or(model);
@@ -108,6 +134,16 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(77_423_878), "77,423,878");
+    }
+
+    #[test]
+    fn text_wraps_between_words() {
+        assert_eq!(wrap("one two three", 7), "one two\nthree\n");
+        assert_eq!(
+            wrap_indented("one two three", 9, "  "),
+            "  one two\n  three\n"
+        );
+        assert_eq!(wrap("unbreakable", 4), "unbreakable\n");
     }
 
     #[test]

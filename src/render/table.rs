@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use unicode_width::UnicodeWidthStr;
 
-use super::{Screen, Style, dollars, hours, percent, short_model, thousands};
+use super::{Screen, Style, dollars, hours, percent, short_model, thousands, wrap};
 use crate::report::blocks::Block;
 use crate::report::pricing::PriceTable;
 use crate::report::{HostUsage, ModelUsage, Report, Session, Usage};
@@ -813,27 +813,6 @@ pub fn prices(prices: &PriceTable, screen: Screen) -> String {
          the whole request.",
         screen.width,
     ));
-    out
-}
-
-/// `text` in lines of at most `width` columns, broken between words (a longer word has
-/// a line of its own).
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && self::width(&line) + 1 + self::width(word) > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out.push('\n');
     out
 }
 
