@@ -60,9 +60,9 @@ enum Step {
     MoveOutOfLimits,
     /// `count_total`: the ledger's total weight summed from its rows (migration 11).
     CountTotal,
-    /// `projects::learn` from every row: the paths of the projects already held
+    /// `projects::learn` from every row: the projects already held and their paths
     /// (migration 16).
-    LearnProjectPaths,
+    LearnProjects,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -93,8 +93,8 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0014_quota.sql"))],
     &[Step::Sql(include_str!("sql/0015_alerts.sql"))],
     &[
-        Step::Sql(include_str!("sql/0016_project_paths.sql")),
-        Step::LearnProjectPaths,
+        Step::Sql(include_str!("sql/0016_projects.sql")),
+        Step::LearnProjects,
     ],
 ];
 
@@ -318,7 +318,7 @@ impl Store {
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
                     Step::MoveOutOfLimits => move_out_of_limits(&tx),
                     Step::CountTotal => count_total(&tx),
-                    Step::LearnProjectPaths => projects::learn(&tx, 0),
+                    Step::LearnProjects => projects::learn(&tx, 0),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -423,7 +423,7 @@ impl Store {
             if !self.index.is_merged() {
                 self.index.merge(&tx)?;
             }
-            // The new rows' projects' paths, read before the watermark moves past them.
+            // The new rows' projects and paths, read before the watermark moves past them.
             projects::learn(&tx, aggregate::watermark(&tx)?)?;
             aggregate::merge(&tx)?;
             tx.commit()?;
@@ -1807,6 +1807,31 @@ mod tests {
             .unwrap();
         assert_eq!(since, vec![50]);
         assert_eq!(second.change_seq, 1);
+    }
+
+    #[test]
+    fn a_schema_15_ledger_learns_its_projects_and_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        ledger_at(
+            &path,
+            15,
+            "(1, 1700000000000, 's', '-home-u-app', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 1, 5, 0, 0, 0, 0, NULL),
+             (1, 1700000000001, 's', '-home-u-app', 'claude-sonnet-4-5', 'm2', 'r2', 0, NULL, 1, 5, 0, 0, 0, 0, NULL),
+             (1, 1700000000002, 't', '-home-u-web', 'claude-sonnet-4-5', 'm3', 'r3', 0, NULL, 1, 5, 0, 0, 0, 0, NULL)",
+        );
+        // The first row's session moved elsewhere: its cwd does not name its project.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "UPDATE entries SET cwd = '/elsewhere' WHERE message_id = 'm1';
+                 UPDATE entries SET cwd = '/home/u/app/' WHERE message_id = 'm2';",
+            )
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let known = projects::known(store.conn()).unwrap();
+        assert_eq!(known["-home-u-app"].as_deref(), Some("/home/u/app"));
+        assert_eq!(known["-home-u-web"], None);
     }
 
     #[test]
