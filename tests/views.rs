@@ -155,6 +155,11 @@ fn sessions_come_costliest_first_and_are_found_by_their_id() {
         "{narrow}"
     );
     assert_eq!(ids(&s.report(&["session", "--id", "0f8e"])), [id]);
+    // A whole id is that session, though another id starts with it.
+    transcript(&s, "p", "0f8e", &[(30, 10)]);
+    s.once();
+    assert_eq!(ids(&s.report(&["session", "--id", "0f8e"])), ["0f8e"]);
+    assert_eq!(ids(&s.report(&["session", "--id", "0f8"])).len(), 2);
 }
 
 #[test]

@@ -390,11 +390,17 @@ impl Context {
 
     /// The sessions report's model (sessions in the requested order, and their totals):
     /// by cost, the costliest first, as ccusage lists them, unless `--order` asks for
-    /// them by last activity. With `--id`, the sessions whose id starts with it.
+    /// them by last activity. With `--id`, that session, or the sessions whose id starts
+    /// with it.
     pub fn session_report(&self) -> Result<(Vec<report::Session>, Usage)> {
         let mut groups = query::session_groups(self.store.conn(), &self.filter)?;
-        if let Some(prefix) = &self.options.session {
-            groups.retain(|g| g.session_id.starts_with(prefix.as_str()));
+        if let Some(id) = &self.options.session {
+            // A whole id is that session alone (`s1`, not `s10` too).
+            let whole = groups.iter().any(|g| g.session_id == *id);
+            groups.retain(|g| match whole {
+                true => g.session_id == *id,
+                false => g.session_id.starts_with(id.as_str()),
+            });
         }
         let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.options.mode);
         match self.options.order {
