@@ -150,8 +150,9 @@ pub enum Command {
     Weekly(WeeklyArgs),
     /// Usage and cost per month
     Monthly(MonthlyArgs),
-    /// Usage and cost per session (subagents count in their parent session)
-    Session(ReportArgs),
+    /// Usage and cost per session (subagents count in their parent session), the
+    /// costliest first
+    Session(SessionArgs),
     /// Usage per 5-hour billing block, with the active block's burn rate
     Blocks(BlocksArgs),
     /// Usage and cost per project
@@ -530,7 +531,9 @@ pub struct ReportArgs {
     #[arg(long, short = 'z', value_name = "ZONE")]
     pub timezone: Option<String>,
 
-    /// Only this project: its folder name under projects/, or its working directory
+    /// Only this project: its path (`~/dev/app`), its folder's name (`app`), a part of its
+    /// path that only it has, its encoded folder (`-home-dev-app`), or an alias from the
+    /// config file's `[projects]`
     // Folder names start with '-' (an encoded '/'): they are values, not flags.
     #[arg(long, short, value_name = "NAME", allow_hyphen_values = true)]
     pub project: Option<String>,
@@ -548,9 +551,10 @@ pub struct ReportArgs {
     #[arg(long, short)]
     pub breakdown: bool,
 
-    /// Row order
-    #[arg(long, short, value_enum, default_value_t = Order::Asc)]
-    pub order: Order,
+    /// Row order, by date (or name) [default: asc; `session`: by cost, the costliest
+    /// first]
+    #[arg(long, short, value_enum)]
+    pub order: Option<Order>,
 
     /// Print as JSON (ccusage's shape where it has one)
     #[arg(long, short, conflicts_with = "csv")]
@@ -590,8 +594,10 @@ impl ReportArgs {
             until: self.until,
             timezone: self.timezone.clone(),
             project: self.project.clone(),
+            project_aliases: Default::default(),
             host: self.host.clone(),
             agents: self.agent.clone(),
+            session: None,
             breakdown: self.breakdown,
             order: self.order,
             format: match (self.json, self.csv) {
@@ -619,6 +625,25 @@ pub struct DailyArgs {
 
     #[command(flatten)]
     pub last: LastArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Only the sessions whose id starts with this (a whole id, or its first characters)
+    #[arg(long, short, value_name = "ID")]
+    pub id: Option<String>,
+}
+
+impl SessionArgs {
+    pub fn options(&self) -> ReportOptions {
+        ReportOptions {
+            session: self.id.clone(),
+            ..self.report.options()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 //! every setting a person keeps has one home; today it holds the commands' defaults
 //! (`[defaults]`, `[commands.<name>]`: options as on the command line, applied by
 //! `crate::defaults`), the alert thresholds (`[thresholds]`), the dollar budgets
-//! (`[budgets]`) and the alert command (`[alerts]`).
+//! (`[budgets]`), the alert command (`[alerts]`) and project aliases (`[projects]`).
 //!
 //! It is read strictly: an unknown section or key, a value of the wrong type or out of
 //! range is an error naming the file and the line, never a setting silently ignored (a
@@ -52,6 +52,10 @@ pub struct Config {
     pub budgets: BudgetsSection,
     #[serde(default)]
     pub alerts: AlertsSection,
+    /// `[projects]`: `alias = "~/dev/app"`, a name `--project` takes and tables show for
+    /// the project its value names (a path, folder name or part, as `--project` takes).
+    #[serde(default)]
+    pub projects: BTreeMap<String, String>,
 }
 
 /// Command-line options set in the file, by name, each with where it is.
@@ -313,6 +317,17 @@ impl Config {
             }
             check_budget(budget)?;
         }
+        count("[projects]", self.projects.len())?;
+        for (alias, target) in &self.projects {
+            let bad =
+                |text: &str| text.trim().is_empty() || text.len() > 4096 || text.contains('\0');
+            if bad(alias) || bad(target) {
+                return Err((
+                    alias.clone(),
+                    format!("{alias:?}: an alias names a project by its path or folder name"),
+                ));
+            }
+        }
         if let Some(command) = &self.alerts.command {
             check_command(command).map_err(|e| ("command".to_string(), e))?;
         }
@@ -432,9 +447,13 @@ monthly = 100
 
 [alerts]
 command = "notify.sh --loud"
+
+[projects]
+site = "~/work/site"
 "#,
         )
         .unwrap();
+        assert_eq!(config.projects["site"], "~/work/site");
         assert_eq!(config.thresholds.warn_percent, Some(70.0));
         assert_eq!(
             config.thresholds.window["seven_day"].warn_percent,

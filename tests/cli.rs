@@ -438,9 +438,11 @@ fn statusline_as_an_argument_is_not_the_status_line() {
         .arg(&nowhere)
         .args(["daily", "--project", "statusline"])
         .assert()
-        .success();
+        .code(2);
     let err = stderr(out.get_output());
     assert!(err.contains("nowhere/projects"), "{err}");
+    // (A project the ledger does not hold is named as such, not an empty report.)
+    assert!(err.contains("no project matches \"statusline\""), "{err}");
 
     // The status line itself, with a flag it does not know: a line, exit 0.
     let out = s

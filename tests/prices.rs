@@ -639,14 +639,22 @@ fn prices_lists_periods_tiers_multipliers_and_sources() {
     let table = s.cmd().arg("prices").assert().success();
     let table = String::from_utf8(table.get_output().stdout.clone()).unwrap();
     assert!(
-        table.contains("claude-haiku-5-5") && table.contains("100,000"),
+        table.contains("claude-haiku-5-5") && table.contains("└ above 100,000"),
         "{table}"
     );
     assert!(table.contains("..2026-10-07"), "{table}");
-    assert!(
-        table.contains("32,000: 1.8/9; 128,000: 3/15; 256,000: 6/60"),
-        "{table}"
-    );
+    // Each tier on its own line, its rates in the rate columns.
+    for tier in ["above 32,000", "above 128,000", "above 256,000"] {
+        assert!(table.contains(tier), "{table}");
+    }
+    let lines: Vec<&str> = table.lines().collect();
+    let plus = lines
+        .iter()
+        .position(|l| l.starts_with("qwen3-coder-plus"))
+        .unwrap();
+    let top = lines[plus + 3];
+    let rates: Vec<&str> = top.split_whitespace().skip(3).collect();
+    assert_eq!(rates[..2], ["6", "60"], "{table}");
 }
 
 fn litellm_fixture() -> std::path::PathBuf {

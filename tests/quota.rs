@@ -175,6 +175,20 @@ fn status_line_calls_build_the_history_limits_shows() {
     assert!(weekly["history"].as_array().unwrap().is_empty());
     // The pace of the 5-hour window: 2 of 5 hours gone, 12 %: 30 %.
     assert_near(&five["pacePercent"], 30.0);
+
+    // The table, history included, within the terminal's width.
+    for columns in [60, 80, 120] {
+        let out = s
+            .cmd()
+            .env("COLUMNS", columns.to_string())
+            .args(["limits", "--no-ingest", "--timezone", "UTC"])
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(text.contains("100.0 %  yes"), "{text}");
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= columns, "{widest} wide at {columns}:\n{text}");
+    }
 }
 
 #[test]
@@ -327,6 +341,14 @@ fn without_official_figures_the_estimate_says_so() {
     let table = s.cmd().args(["limits", "--no-ingest"]).assert().success();
     let text = String::from_utf8_lossy(&table.get_output().stdout).to_string();
     assert!(text.contains("no official figure"), "{text}");
+    let narrow = s
+        .cmd()
+        .env("COLUMNS", "60")
+        .args(["limits", "--no-ingest"])
+        .assert()
+        .success();
+    let narrow = String::from_utf8_lossy(&narrow.get_output().stdout).to_string();
+    assert!(narrow.lines().all(|l| l.chars().count() <= 60), "{narrow}");
     // The status line shows official figures only: no window without a sample.
     let line = statusline(&s, &[]);
     assert!(!line.contains("5h"), "{line}");

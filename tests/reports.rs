@@ -77,7 +77,9 @@ fn sessions_hold_their_subagents_and_add_up_to_the_daily_totals() {
         acc
     });
     assert_eq!(summed, sums(&s.report(&["daily"])["totals"]));
-    let first = &rows(&sessions, "sessions")[0];
+    // (By last activity: the default lists the costliest first.)
+    let by_time = s.report(&["session", "--order", "asc"]);
+    let first = &rows(&by_time, "sessions")[0];
     assert_eq!(first["sessionId"], "s1");
     assert_eq!(first["projectPath"], "-home-dev-app");
     assert_eq!(first["firstActivity"], "2026-01-10T09:00:05.300Z");

@@ -400,8 +400,9 @@ fn ledger_from_before_the_limits(db: &Path) {
         .exists([])
         .unwrap()
     };
-    // Undone newest first. Migration 15 (alerts fired) added a table of its own.
-    conn.execute_batch("DROP TABLE IF EXISTS alerts_fired")
+    // Undone newest first. Migrations 16 (projects) and 15 (alerts fired) added a table
+    // of their own.
+    conn.execute_batch("DROP TABLE IF EXISTS projects; DROP TABLE IF EXISTS alerts_fired")
         .unwrap();
     // Migration 14 (quota samples) replaced migration 12's limits table.
     if has("quota_samples", "agent") {

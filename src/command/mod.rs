@@ -29,6 +29,7 @@ use crate::command::report::Periods;
 use crate::ingest::Ingestor;
 use crate::ingest::changes::{Changes, Mode, Waker};
 use crate::ledger::{self, Store};
+use crate::report::options::ReportOptions;
 use crate::report::pricing;
 use crate::sources;
 use crate::sources::claude::roots::{self, Roots};
@@ -136,7 +137,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             .periods(Periods::Monthly),
         Command::Projects(args) => env.report(args)?.periods(Periods::Projects),
         Command::Models(args) => env.report(args)?.periods(Periods::Models),
-        Command::Session(args) => env.report(args)?.sessions(),
+        Command::Session(args) => env.report_of(&args.report, args.options())?.sessions(),
         Command::Hosts(args) => env.report(args)?.hosts(),
         Command::Agents(args) => env.report(args)?.agents(),
         Command::Limits(args) => env.report(args)?.limits(),
@@ -214,17 +215,17 @@ impl Env {
 
     /// A report over the ledger, after an incremental ingest unless `--no-ingest`.
     fn report(&self, args: &ReportArgs) -> Result<report::Context> {
+        self.report_of(args, args.options())
+    }
+
+    /// `report`, with the options a subcommand built from `args` and its own flags.
+    fn report_of(&self, args: &ReportArgs, mut options: ReportOptions) -> Result<report::Context> {
+        options.project_aliases = crate::config::load(self.config())?.projects;
         if !args.no_ingest {
             // An empty report should not leave the reader guessing why.
             warn_if_no_roots(&self.roots);
         }
-        report::Context::open(
-            &self.db,
-            &self.roots,
-            self.prices(),
-            args.options(),
-            self.quiet,
-        )
+        report::Context::open(&self.db, &self.roots, self.prices(), options, self.quiet)
     }
 }
 

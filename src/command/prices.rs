@@ -26,7 +26,7 @@ pub fn run(args: &PricesArgs, user_file: Option<&Path>) -> Result<ExitCode> {
     }
     let text = match args.json {
         true => render::json::text(&render::json::prices(&table)),
-        false => render::table::prices(&table, screen().color),
+        false => render::table::prices(&table, screen()),
     };
     print(&text)?;
     Ok(ExitCode::SUCCESS)

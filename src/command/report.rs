@@ -2,6 +2,7 @@
 //! `--no-ingest`), query it, build the report model, and render it in the chosen format.
 //! Every report goes through `Context`, so the common flags mean the same everywhere.
 
+use std::cell::OnceCell;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ use crate::report::options::{
     BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
 };
 use crate::report::pricing::PriceTable;
+use crate::report::projects::Projects;
 use crate::report::quota;
 use crate::report::{self, Usage};
 use crate::sources::claude::roots::Roots;
@@ -58,6 +60,8 @@ pub struct Context {
     zone: TimeZone,
     filter: Filter,
     options: ReportOptions,
+    /// The ledger's projects, read once when a view names or matches one.
+    projects: OnceCell<Projects>,
 }
 
 impl Context {
@@ -96,20 +100,41 @@ impl Context {
             Some(name) => Some(store.find_host(name)?.key),
             None => None,
         };
-        let filter = Filter {
-            since_ms,
-            until_ms,
-            project: options.project.as_deref().map(project_name),
-            host,
-            agents: options.agents.clone(),
-        };
-        Ok(Context {
+        let mut context = Context {
             store,
             prices,
             zone,
-            filter,
+            filter: Filter {
+                since_ms,
+                until_ms,
+                project: None,
+                host,
+                agents: options.agents.clone(),
+            },
             options,
-        })
+            projects: OnceCell::new(),
+        };
+        if let Some(asked) = &context.options.project {
+            let project = context
+                .projects()?
+                .resolve(asked)
+                .map_err(anyhow::Error::msg)?;
+            context.filter.project = Some(project);
+        }
+        Ok(context)
+    }
+
+    /// The ledger's projects and the config's aliases (`report::projects`).
+    pub fn projects(&self) -> Result<&Projects> {
+        if let Some(projects) = self.projects.get() {
+            return Ok(projects);
+        }
+        let projects = Projects::new(
+            ledger::projects::known(self.store.conn())?,
+            &self.options.project_aliases,
+            crate::paths::home().as_deref(),
+        );
+        Ok(self.projects.get_or_init(|| projects))
     }
 
     fn style(&self) -> Style {
@@ -182,7 +207,10 @@ impl Context {
     }
 
     pub fn periods(&self, periods: Periods) -> Result<ExitCode> {
-        let report = self.period_report(periods)?;
+        let mut report = self.period_report(periods)?;
+        if matches!(periods, Periods::Models) && self.options.format != OutputFormat::Json {
+            report = report.without_empty_rows();
+        }
         let (key, title) = match periods {
             Periods::Daily => ("date", "Date"),
             Periods::Weekly(_) => ("week", "Week"),
@@ -198,6 +226,13 @@ impl Context {
             },
             _ => self.style(),
         };
+        if matches!(periods, Periods::Projects) && self.options.format != OutputFormat::Json {
+            // People know a project by its path (or alias); JSON keeps the key beside it.
+            let projects = self.projects()?;
+            for p in &mut report.periods {
+                p.key = projects.display(&p.key);
+            }
+        }
         let text = match (self.options.format, periods) {
             (OutputFormat::Json, Periods::Models) => {
                 render::json::text(&json::models(&report, style))
@@ -209,14 +244,18 @@ impl Context {
                     Periods::Monthly => json::PeriodKind::Monthly,
                     _ => json::PeriodKind::Projects,
                 };
-                render::json::text(&json::periods(&report, kind, style))
+                let projects = match periods {
+                    Periods::Projects => Some(self.projects()?),
+                    _ => None,
+                };
+                render::json::text(&json::periods(&report, kind, style, projects))
             }
             (OutputFormat::Csv, Periods::Models) => render::csv::models(&report, style),
             (OutputFormat::Csv, _) => render::csv::periods(&report, key, style),
             (OutputFormat::Table, Periods::Models) => table::models(&report, style, screen()),
             (OutputFormat::Table, _) => table::periods(&report, title, style, screen()),
         };
-        self.finish(&text, &report.totals)
+        self.finish(&text, &report.totals, report.periods.is_empty(), &[])
     }
 
     /// The periods report's model, in the requested order.
@@ -268,7 +307,7 @@ impl Context {
                 report::build(&groups, prices, mode, key_of, String::clone)
             }
         };
-        if self.options.order == Order::Desc {
+        if self.options.order == Some(Order::Desc) {
             report.reverse();
         }
         Ok(report)
@@ -285,6 +324,17 @@ impl Context {
             projects.push((project.key.clone(), self.period_report(Periods::Daily)?));
         }
         self.filter.project = asked;
+        let mut all = all;
+        if self.options.format != OutputFormat::Json {
+            // People know a project by its path (or alias); JSON keeps ccusage's key.
+            let known = self.projects()?;
+            for (name, _) in &mut projects {
+                *name = known.display(name);
+            }
+            for p in &mut all.periods {
+                p.key = known.display(&p.key);
+            }
+        }
         let style = self.style();
         let text = match self.options.format {
             OutputFormat::Json => json::text(&json::instances(&projects, &all.totals, style)),
@@ -299,7 +349,7 @@ impl Context {
                 text + &table::periods(&all, "Project", style, screen())
             }
         };
-        self.finish(&text, &all.totals)
+        self.finish(&text, &all.totals, all.periods.is_empty(), &[])
     }
 
     /// The `hosts` view: usage per host the ledger's rows were recorded on, this ledger's
@@ -331,27 +381,17 @@ impl Context {
                 usage: period.usage.clone(),
             });
         }
-        if self.options.order == Order::Desc {
+        if self.options.order == Some(Order::Desc) {
             hosts.reverse();
         }
         let style = self.style();
-        // Tables and CSV name a host by its name and the first digits of its id.
-        let named = report::Report {
-            periods: hosts
-                .iter()
-                .map(|h| report::Period {
-                    key: format!("{} ({})", h.name, &h.id[..h.id.len().min(8)]),
-                    usage: h.usage.clone(),
-                })
-                .collect(),
-            totals: by_key.totals.clone(),
-        };
+        let totals = &by_key.totals;
         let text = match self.options.format {
-            OutputFormat::Json => json::text(&json::hosts(&hosts, &by_key.totals, style)),
-            OutputFormat::Csv => render::csv::periods(&named, "host", style),
-            OutputFormat::Table => table::periods(&named, "Host", style, screen()),
+            OutputFormat::Json => json::text(&json::hosts(&hosts, totals, style)),
+            OutputFormat::Csv => render::csv::hosts(&hosts, style),
+            OutputFormat::Table => table::hosts(&hosts, totals, &self.zone, style, screen()),
         };
-        self.finish(&text, &by_key.totals)
+        self.finish(&text, totals, hosts.is_empty(), &[])
     }
 
     /// The `agents` view: usage, models and first and last activity per agent.
@@ -362,7 +402,7 @@ impl Context {
         for agent in &mut agents {
             agent.figures = figures.get(&agent.agent).copied().unwrap_or_default();
         }
-        if self.options.order == Order::Desc {
+        if self.options.order == Some(Order::Desc) {
             agents.reverse();
         }
         let style = self.style();
@@ -387,26 +427,45 @@ impl Context {
                 table::periods(&named, "Agent", style, screen()) + &table::agent_figures(&agents)
             }
         };
-        self.finish(&text, &totals)
+        self.finish(&text, &totals, agents.is_empty(), &[])
     }
 
     pub fn sessions(&self) -> Result<ExitCode> {
-        let (sessions, totals) = self.session_report()?;
+        let (mut sessions, totals) = self.session_report()?;
         let style = self.style();
+        let projects = self.projects()?;
+        if self.options.format != OutputFormat::Json {
+            for s in &mut sessions {
+                s.project = projects.display(&s.project);
+            }
+        }
         let text = match self.options.format {
-            OutputFormat::Json => json::text(&json::sessions(&sessions, &totals, style)),
+            OutputFormat::Json => json::text(&json::sessions(&sessions, &totals, style, projects)),
             OutputFormat::Csv => render::csv::sessions(&sessions, style),
             OutputFormat::Table => table::sessions(&sessions, &totals, &self.zone, style, screen()),
         };
-        self.finish(&text, &totals)
+        self.finish(&text, &totals, sessions.is_empty(), &[])
     }
 
-    /// The sessions report's model (sessions in the requested order, and their totals).
+    /// The sessions report's model (sessions in the requested order, and their totals):
+    /// by cost, the costliest first, as ccusage lists them, unless `--order` asks for
+    /// them by last activity. With `--id`, that session, or the sessions whose id starts
+    /// with it.
     pub fn session_report(&self) -> Result<(Vec<report::Session>, Usage)> {
-        let groups = query::session_groups(self.store.conn(), &self.filter)?;
+        let mut groups = query::session_groups(self.store.conn(), &self.filter)?;
+        if let Some(id) = &self.options.session {
+            // A whole id is that session alone (`s1`, not `s10` too).
+            let whole = groups.iter().any(|g| g.session_id == *id);
+            groups.retain(|g| match whole {
+                true => g.session_id == *id,
+                false => g.session_id.starts_with(id.as_str()),
+            });
+        }
         let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.options.mode);
-        if self.options.order == Order::Desc {
-            sessions.reverse();
+        match self.options.order {
+            None => sessions.sort_by(|a, b| b.usage.cost.total_cmp(&a.usage.cost)),
+            Some(Order::Asc) => {}
+            Some(Order::Desc) => sessions.reverse(),
         }
         Ok((sessions, totals))
     }
@@ -538,10 +597,21 @@ impl Context {
     pub fn limits(&self) -> Result<ExitCode> {
         let now_ms = jiff::Timestamp::now().as_millisecond();
         let windows = self.quota(now_ms)?;
+        if windows.is_empty() && self.options.format == OutputFormat::Table {
+            eprintln!(
+                "{} No agent has reported a quota window (Claude Code sends them to the status \
+                 line on subscription plans; Codex in its rollouts), and there is no usage to \
+                 estimate from.",
+                self.nothing_found("quota figures", &[])
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         let text = match self.options.format {
             OutputFormat::Json => json::text(&render::quota::json(&windows)),
             OutputFormat::Csv => render::quota::csv(&windows),
-            OutputFormat::Table => render::quota::table(&windows, &self.zone, now_ms),
+            OutputFormat::Table => {
+                render::quota::table(&windows, &self.zone, now_ms, screen().width)
+            }
         };
         crate::command::print(&text)?;
         Ok(ExitCode::SUCCESS)
@@ -573,16 +643,18 @@ impl Context {
             Some(TokenLimit::P90) => Some(blocks::p90_tokens(&all)),
             None => None,
         };
+        let mut asked = Vec::new();
+        if blocks_options.recent {
+            asked.push("--recent".to_string());
+        }
         if blocks_options.active {
             all.retain(|b| b.is_active);
-            if all.is_empty() {
-                eprintln!(
-                    "cco-stats: no active block (no response in the last {})",
-                    render::hours(length_ms)
-                );
-            }
+            asked.push(format!(
+                "--active (no response in the last {})",
+                render::hours(length_ms)
+            ));
         }
-        if self.options.order == Order::Desc {
+        if self.options.order == Some(Order::Desc) {
             all.reverse();
         }
         if let Some(limit) = limit {
@@ -595,14 +667,51 @@ impl Context {
         let style = self.style();
         let text = match self.options.format {
             OutputFormat::Json => json::text(&json::blocks(&all, now_ms, limit, style)),
-            OutputFormat::Csv => render::csv::blocks(&all, style),
+            OutputFormat::Csv => render::csv::blocks(&all, now_ms, style),
             OutputFormat::Table => table::blocks(&all, now_ms, limit, &self.zone, style, screen()),
         };
-        self.finish(&text, &totals)
+        self.finish(&text, &totals, all.is_empty(), &asked)
+    }
+
+    /// The filters the report was asked for, as the command line spells them, then
+    /// `more` (a view's own).
+    fn filters(&self, more: &[String]) -> Vec<String> {
+        let o = &self.options;
+        let mut filters = Vec::new();
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                filters.push(format!("--{name} {value}"));
+            }
+        };
+        flag("since", o.since.map(|d| d.to_string()));
+        flag("until", o.until.map(|d| d.to_string()));
+        flag("project", o.project.clone());
+        flag("host", o.host.clone());
+        flag("id", o.session.clone());
+        let agents: Vec<&str> = o.agents.iter().map(|a| a.name()).collect();
+        flag("agent", (!agents.is_empty()).then(|| agents.join(",")));
+        filters.extend(more.iter().cloned());
+        filters
+    }
+
+    /// The one sentence every view prints (on stderr) where a table would have no rows:
+    /// `No usage found for --since 2030-01-01, --project app.`
+    fn nothing_found(&self, what: &str, more: &[String]) -> String {
+        let filters = self.filters(more);
+        match filters.is_empty() {
+            true => format!("No {what} found."),
+            false => format!("No {what} found for {}.", filters.join(", ")),
+        }
     }
 
     /// Prints the report, names unpriced models, and turns them into exit 1 with --strict.
-    fn finish(&self, text: &str, totals: &Usage) -> Result<ExitCode> {
+    /// A table without rows is the nothing-found sentence instead (JSON and CSV keep
+    /// their empty shapes: programs read them); `more` names the view's own filters.
+    fn finish(&self, text: &str, totals: &Usage, empty: bool, more: &[String]) -> Result<ExitCode> {
+        if empty && self.options.format == OutputFormat::Table {
+            eprintln!("{}", self.nothing_found("usage", more));
+            return Ok(ExitCode::SUCCESS);
+        }
         crate::command::print(text)?;
         let unpriced = totals.unpriced_models();
         if unpriced.is_empty() || self.options.no_cost {
@@ -665,9 +774,7 @@ fn warn_past_limit(blocks: &[blocks::Block], limit: u64, now_ms: i64) {
 /// Claude Code encodes by replacing every character outside [A-Za-z0-9] with '-'.
 pub(crate) fn project_name(name: &str) -> String {
     if name.contains('/') {
-        name.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect()
+        crate::sources::codex::project_of_cwd(name)
     } else {
         name.to_string()
     }

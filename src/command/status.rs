@@ -212,7 +212,7 @@ pub fn render(s: &Status) -> String {
         line("agents", agents.join("; "));
     }
     if let (Some(first), Some(last)) = (&s.first_entry, &s.last_entry) {
-        line("history", format!("{first} … {last}"));
+        line("history", format!("{} … {}", local(first), local(last)));
     }
     line("lines skipped", thousands(s.lines_skipped));
     for skipped in &s.first_skipped {
@@ -224,15 +224,15 @@ pub fn render(s: &Status) -> String {
     line(
         "last ingest",
         match &s.last_ingest {
-            Some(pass) => format!("{} ({})", pass.finished_at, pass.summary()),
+            Some(pass) => format!("{} ({})", local(&pass.finished_at), pass.summary()),
             None => "never".to_string(),
         },
     );
     line(
         "last full pass",
         s.last_full_pass
-            .clone()
-            .unwrap_or_else(|| "never".to_string()),
+            .as_deref()
+            .map_or_else(|| "never".to_string(), local),
     );
     if let Some(w) = &s.watch {
         let fallback = match &w.fallback {
@@ -244,20 +244,33 @@ pub fn render(s: &Status) -> String {
             thousands(w.events),
             thousands(w.full_passes)
         );
-        let (mode, pid, started) = (w.mode.name(), w.pid, &w.started_at);
+        let (mode, pid, started) = (w.mode.name(), w.pid, local(&w.started_at));
         line(
             "watch",
             match s.watch_running {
                 Some(true) => format!(
                     "{mode}{fallback} (pid {pid}, started {started}): {counts}; recorded {}",
-                    w.updated_at
+                    local(&w.updated_at)
                 ),
                 _ => format!(
                     "{mode}{fallback}, last ran {}, exited (pid {pid}, started {started}): {counts}",
-                    w.updated_at
+                    local(&w.updated_at)
                 ),
             },
         );
     }
     out
+}
+
+/// An instant as people read it: in the system's zone, to the second
+/// (`2026-01-12 10:00:00 CET`); JSON keeps the exact UTC instant. Text that is not an
+/// instant is shown as it is.
+fn local(instant: &str) -> String {
+    match instant.parse::<jiff::Timestamp>() {
+        Ok(t) => t
+            .to_zoned_datetime(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        Err(_) => instant.to_string(),
+    }
 }

@@ -19,6 +19,7 @@ pub mod dedup;
 pub mod exchange;
 pub mod inspect;
 pub mod msgindex;
+pub mod projects;
 pub mod query;
 pub mod quota;
 
@@ -65,6 +66,9 @@ enum Step {
     MoveOutOfLimits,
     /// `count_total`: the ledger's total weight summed from its rows (migration 11).
     CountTotal,
+    /// `projects::learn` from every row: the projects already held and their paths
+    /// (migration 16).
+    LearnProjects,
 }
 
 /// Applied in order; `user_version` counts how many have run. Append, never edit
@@ -94,6 +98,10 @@ const MIGRATIONS: &[&[Step]] = &[
     &[Step::Sql(include_str!("sql/0013_agent_figures.sql"))],
     &[Step::Sql(include_str!("sql/0014_quota.sql"))],
     &[Step::Sql(include_str!("sql/0015_alerts.sql"))],
+    &[
+        Step::Sql(include_str!("sql/0016_projects.sql")),
+        Step::LearnProjects,
+    ],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -324,6 +332,7 @@ impl Store {
                     Step::RebuildAggregates => aggregate::rebuild(&tx),
                     Step::MoveOutOfLimits => move_out_of_limits(&tx),
                     Step::CountTotal => count_total(&tx),
+                    Step::LearnProjects => projects::learn(&tx, 0),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
@@ -428,6 +437,8 @@ impl Store {
             if !self.index.is_merged() {
                 self.index.merge(&tx)?;
             }
+            // The new rows' projects and paths, read before the watermark moves past them.
+            projects::learn(&tx, aggregate::watermark(&tx)?)?;
             aggregate::merge(&tx)?;
             tx.commit()?;
             Ok(())
@@ -1828,6 +1839,31 @@ mod tests {
             .unwrap();
         assert_eq!(since, vec![50]);
         assert_eq!(second.change_seq, 1);
+    }
+
+    #[test]
+    fn a_schema_15_ledger_learns_its_projects_and_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        ledger_at(
+            &path,
+            15,
+            "(1, 1700000000000, 's', '-home-u-app', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 1, 5, 0, 0, 0, 0, NULL),
+             (1, 1700000000001, 's', '-home-u-app', 'claude-sonnet-4-5', 'm2', 'r2', 0, NULL, 1, 5, 0, 0, 0, 0, NULL),
+             (1, 1700000000002, 't', '-home-u-web', 'claude-sonnet-4-5', 'm3', 'r3', 0, NULL, 1, 5, 0, 0, 0, 0, NULL)",
+        );
+        // The first row's session moved elsewhere: its cwd does not name its project.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "UPDATE entries SET cwd = '/elsewhere' WHERE message_id = 'm1';
+                 UPDATE entries SET cwd = '/home/u/app/' WHERE message_id = 'm2';",
+            )
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let known = projects::known(store.conn()).unwrap();
+        assert_eq!(known["-home-u-app"].as_deref(), Some("/home/u/app"));
+        assert_eq!(known["-home-u-web"], None);
     }
 
     #[test]

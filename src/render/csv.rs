@@ -12,7 +12,7 @@
 use super::{Style, iso};
 use crate::model::Tokens;
 use crate::report::blocks::Block;
-use crate::report::{Report, Session, Usage};
+use crate::report::{HostUsage, Report, Session, Usage};
 use crate::visible;
 
 const TOKEN_COLUMNS: [&str; 5] = [
@@ -70,6 +70,19 @@ impl Sheet {
         self.row(fields, &usage.tokens, usage.cost, &unpriced);
     }
 
+    /// A row's records: one naming its models (`fields(models)`), or with `breakdown` one
+    /// per model (`fields(model)`) with that model's sums.
+    fn usage_rows(&mut self, usage: &Usage, fields: impl Fn(String) -> Vec<String>) {
+        if !self.style.breakdown || usage.models.is_empty() {
+            self.usage_row(fields(usage.models_used().join(" ")), usage);
+            return;
+        }
+        for (model, m) in usage.breakdown() {
+            let unpriced: &[&str] = if m.unpriced { &[model] } else { &[] };
+            self.row(fields(model.to_string()), &m.tokens, m.cost, unpriced);
+        }
+    }
+
     fn write(&mut self, fields: Vec<String>) {
         // Writing into a Vec cannot fail.
         self.writer
@@ -89,7 +102,7 @@ impl Sheet {
 /// One record per period; with `breakdown`, one per period and model.
 pub fn periods(report: &Report, key_name: &str, style: Style) -> String {
     let mut sheet = Sheet::new(&[key_name, models_header(style)], style);
-    period_rows(&mut sheet, &[], report, style);
+    period_rows(&mut sheet, &[], report);
     sheet.finish()
 }
 
@@ -97,7 +110,7 @@ pub fn periods(report: &Report, key_name: &str, style: Style) -> String {
 pub fn instances(projects: &[(String, Report)], style: Style) -> String {
     let mut sheet = Sheet::new(&["project", "date", models_header(style)], style);
     for (project, report) in projects {
-        period_rows(&mut sheet, std::slice::from_ref(project), report, style);
+        period_rows(&mut sheet, std::slice::from_ref(project), report);
     }
     sheet.finish()
 }
@@ -107,75 +120,124 @@ fn models_header(style: Style) -> &'static str {
 }
 
 /// A record per period (per model of each, with `breakdown`), after the fields `first`.
-fn period_rows(sheet: &mut Sheet, first: &[String], report: &Report, style: Style) {
+fn period_rows(sheet: &mut Sheet, first: &[String], report: &Report) {
     for p in &report.periods {
-        let fields = |second: String| {
+        sheet.usage_rows(&p.usage, |models| {
             let mut fields = first.to_vec();
-            fields.extend([p.key.clone(), second]);
+            fields.extend([p.key.clone(), models]);
             fields
-        };
-        if style.breakdown {
-            for (model, m) in p.usage.breakdown() {
-                let unpriced: &[&str] = if m.unpriced { &[model] } else { &[] };
-                sheet.row(fields(model.to_string()), &m.tokens, m.cost, unpriced);
-            }
-        } else {
-            sheet.usage_row(fields(p.usage.models_used().join(" ")), &p.usage);
-        }
+        });
     }
 }
 
-/// One record per model id: the model is the row, no model list beside it.
+/// One record per model id with its requests: the model is the row, no model list
+/// beside it.
 pub fn models(report: &Report, style: Style) -> String {
-    let mut sheet = Sheet::new(&["model"], style);
+    let mut sheet = Sheet::new(&["model", "requests"], style);
     for p in &report.periods {
-        sheet.usage_row(vec![p.key.clone()], &p.usage);
+        let fields = vec![p.key.clone(), p.usage.requests.to_string()];
+        sheet.usage_row(fields, &p.usage);
     }
     sheet.finish()
 }
 
+/// One record per host (with `breakdown`, per host and model): its name and id in
+/// cells of their own, its first and last activity and requests.
+pub fn hosts(hosts: &[HostUsage], style: Style) -> String {
+    let models = if style.breakdown { "model" } else { "models" };
+    let first = [
+        "host",
+        "host_id",
+        "first_activity",
+        "last_activity",
+        "requests",
+        models,
+    ];
+    let mut sheet = Sheet::new(&first, style);
+    for h in hosts {
+        sheet.usage_rows(&h.usage, |models| {
+            vec![
+                h.name.clone(),
+                h.id.clone(),
+                iso(h.first_ms),
+                iso(h.last_ms),
+                h.usage.requests.to_string(),
+                models,
+            ]
+        });
+    }
+    sheet.finish()
+}
+
+/// One record per session; with `breakdown`, one per session and model.
 pub fn sessions(sessions: &[Session], style: Style) -> String {
+    let models = if style.breakdown { "model" } else { "models" };
     let first = [
         "session_id",
         "project",
         "first_activity",
         "last_activity",
-        "models",
+        models,
     ];
     let mut sheet = Sheet::new(&first, style);
     for s in sessions {
-        let fields = vec![
-            s.session_id.clone(),
-            s.project.clone(),
-            iso(s.first_ms),
-            iso(s.last_ms),
-            s.usage.models_used().join(" "),
-        ];
-        sheet.usage_row(fields, &s.usage);
+        let fields = |models: String| {
+            vec![
+                s.session_id.clone(),
+                s.project.clone(),
+                iso(s.first_ms),
+                iso(s.last_ms),
+                models,
+            ]
+        };
+        sheet.usage_rows(&s.usage, fields);
     }
     sheet.finish()
 }
 
-pub fn blocks(blocks: &[Block], style: Style) -> String {
+/// One record per block (with `breakdown`, per block and model); the active block's
+/// burn rate and projection to its end fill their columns, empty on the others.
+pub fn blocks(blocks: &[Block], now_ms: i64, style: Style) -> String {
+    let models = if style.breakdown { "model" } else { "models" };
     let first = [
         "start",
         "end",
         "last_activity",
         "status",
         "entries",
-        "models",
+        models,
+        "tokens_per_minute",
+        "cost_per_hour_usd",
+        "projected_total_tokens",
+        "projected_cost_usd",
     ];
     let mut sheet = Sheet::new(&first, style);
     for b in blocks {
-        let fields = vec![
-            iso(b.start_ms),
-            iso(b.end_ms),
-            b.actual_end_ms.map(iso).unwrap_or_default(),
-            status(b).to_string(),
-            b.entries.to_string(),
-            b.usage.models_used().join(" "),
-        ];
-        sheet.usage_row(fields, &b.usage);
+        let (rate, projection) = match b.is_active {
+            true => (b.burn_rate(), b.projection(now_ms)),
+            false => (None, None),
+        };
+        let fields = |models: String| {
+            vec![
+                iso(b.start_ms),
+                iso(b.end_ms),
+                b.actual_end_ms.map(iso).unwrap_or_default(),
+                status(b).to_string(),
+                b.entries.to_string(),
+                models,
+                rate.map(|r| format!("{:.0}", r.tokens_per_minute))
+                    .unwrap_or_default(),
+                rate.map(|r| format!("{:.6}", r.cost_per_hour))
+                    .unwrap_or_default(),
+                projection
+                    .map(|p| p.total_tokens.to_string())
+                    .unwrap_or_default(),
+                projection
+                    .map(|p| format!("{:.6}", p.total_cost))
+                    .unwrap_or_default(),
+            ]
+        };
+        sheet.usage_rows(&b.usage, fields);
     }
     sheet.finish()
 }

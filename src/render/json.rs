@@ -15,6 +15,7 @@ use super::{Style, iso, money, percent};
 use crate::model::Tokens;
 use crate::report::blocks::{Block, limit_status};
 use crate::report::pricing::{PriceTable, Rates};
+use crate::report::projects::Projects;
 use crate::report::{AgentUsage, HostUsage, ModelUsage, Report, Session, Usage};
 
 /// Which list a periods document holds, and so the name of each row's key field.
@@ -156,6 +157,9 @@ impl<'a> Breakdown<'a> {
 struct PeriodRow<'a> {
     #[serde(flatten)]
     key: PeriodKey<'a>,
+    /// A project's directory beside its encoded name (`null`: the ledger never saw it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<Option<&'a str>>,
     #[serde(flatten)]
     sums: Sums<'a>,
 }
@@ -190,6 +194,7 @@ pub fn instances<'a>(
             .iter()
             .map(|p| PeriodRow {
                 key: PeriodKind::Daily.key(&p.key),
+                path: None,
                 sums: Sums::of(&p.usage, true, style),
             })
             .collect()
@@ -210,8 +215,14 @@ struct Instances<'a> {
 }
 
 /// `{"daily": [{"date": ..., ...}], "totals": {...}}`, as `ccusage daily --json`; the
-/// same with `weekly`/`week`, `monthly`/`month`, `projects`/`project`.
-pub fn periods(report: &Report, kind: PeriodKind, style: Style) -> impl Serialize + '_ {
+/// same with `weekly`/`week`, `monthly`/`month`, `projects`/`project` (and `path`, from
+/// `projects`).
+pub fn periods<'a>(
+    report: &'a Report,
+    kind: PeriodKind,
+    style: Style,
+    projects: Option<&'a Projects>,
+) -> impl Serialize + 'a {
     Periods {
         list: kind.list(),
         rows: report
@@ -219,6 +230,7 @@ pub fn periods(report: &Report, kind: PeriodKind, style: Style) -> impl Serializ
             .iter()
             .map(|p| PeriodRow {
                 key: kind.key(&p.key),
+                path: projects.map(|projects| projects.path(&p.key)),
                 sums: Sums::of(&p.usage, true, style),
             })
             .collect(),
@@ -366,7 +378,11 @@ pub fn models<'a>(report: &'a Report, style: Style) -> impl Serialize + 'a {
 #[serde(rename_all = "camelCase")]
 struct SessionRow<'a> {
     session_id: &'a str,
+    /// ccusage's name for the encoded project folder.
     project_path: &'a str,
+    /// The project's directory (`null`: the ledger never saw it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<Option<&'a str>>,
     first_activity: String,
     last_activity: String,
     #[serde(flatten)]
@@ -384,6 +400,7 @@ pub fn sessions<'a>(
     sessions: &'a [Session],
     totals: &'a Usage,
     style: Style,
+    projects: &'a Projects,
 ) -> impl Serialize + 'a {
     Sessions {
         sessions: sessions
@@ -391,6 +408,7 @@ pub fn sessions<'a>(
             .map(|s| SessionRow {
                 session_id: &s.session_id,
                 project_path: &s.project,
+                path: Some(projects.path(&s.project)),
                 first_activity: iso(s.first_ms),
                 last_activity: iso(s.last_ms),
                 sums: Sums::of(&s.usage, true, style),

@@ -114,10 +114,41 @@ pub(crate) fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `1h 05m`.
+/// `1h 05m`; from a day on, `398d 6h` (minutes no longer tell anything, and `9558h`
+/// has to be divided by 24 in the head).
 pub fn hours(ms: i64) -> String {
     let minutes = ms.max(0) / 60_000;
-    format!("{}h {:02}m", minutes / 60, minutes % 60)
+    let hours = minutes / 60;
+    match hours >= 24 {
+        true => format!("{}d {}h", hours / 24, hours % 24),
+        false => format!("{hours}h {:02}m", minutes % 60),
+    }
+}
+
+/// `text` in lines of at most `width` display columns, broken between words (a longer
+/// word has a line of its own), each line indented by `indent`.
+pub fn wrap_indented(text: &str, width: usize, indent: &str) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = String::new();
+    let mut line = indent.to_string();
+    for word in text.split_whitespace() {
+        if !line.trim().is_empty() && line.width() + 1 + word.width() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if !line.trim().is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// `wrap_indented` without an indent.
+pub fn wrap(text: &str, width: usize) -> String {
+    wrap_indented(text, width, "")
 }
 
 /// `claude-sonnet-4-5-20250929` → `sonnet-4-5`: tables are read by people.
@@ -141,6 +172,23 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(77_423_878), "77,423,878");
+    }
+
+    #[test]
+    fn text_wraps_between_words() {
+        assert_eq!(wrap("one two three", 7), "one two\nthree\n");
+        assert_eq!(
+            wrap_indented("one two three", 9, "  "),
+            "  one two\n  three\n"
+        );
+        assert_eq!(wrap("unbreakable", 4), "unbreakable\n");
+    }
+
+    #[test]
+    fn durations_read_in_hours_then_days() {
+        assert_eq!(hours(65 * 60_000), "1h 05m");
+        assert_eq!(hours(23 * 3_600_000 + 59 * 60_000), "23h 59m");
+        assert_eq!(hours((9558 * 60 + 15) * 60_000), "398d 6h");
     }
 
     #[test]

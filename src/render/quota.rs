@@ -173,14 +173,12 @@ fn date_time(ms: i64, zone: &TimeZone) -> String {
         .unwrap_or_default()
 }
 
-/// For people: a block per agent and window, its history below it.
-pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64) -> String {
-    if windows.is_empty() {
-        return "No quota figures: no agent has reported a quota window (Claude Code sends them \
-                to the status line on subscription plans; Codex in its rollouts), and there is \
-                no usage to estimate from.\n"
-            .to_string();
-    }
+/// The width a history line needs under the labels (a cost of up to $9,999.99).
+const HISTORY_WIDE: usize = 76;
+
+/// For people: a block per agent and window, its history below it (the caller says
+/// when there is none), within `width` columns.
+pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64, width: usize) -> String {
     let mut out = String::new();
     for w in windows {
         out.push_str(&format!(
@@ -190,10 +188,12 @@ pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64) -> String {
             w.source.name()
         ));
         if w.source == crate::report::quota::Source::Estimate {
-            out.push_str(
-                "  no official figure from this agent yet: estimated from the ledger's tokens \
-                 against the most a finished 5-hour block used\n",
-            );
+            out.push_str(&super::wrap_indented(
+                "no official figure from this agent yet: estimated from the ledger's tokens \
+                 against the most a finished 5-hour block used",
+                width,
+                "  ",
+            ));
         }
         match (w.used_percent, w.resets_at_ms) {
             (Some(used), Some(resets)) => {
@@ -230,10 +230,19 @@ pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64) -> String {
             });
         }
         if !w.history.is_empty() {
-            out.push_str("  history     reset             peak    hit  tokens          cost\n");
+            // Under the labels where the lines fit, else from the left edge.
+            let indent = if width >= HISTORY_WIDE { 14 } else { 2 };
+            let label = if width >= HISTORY_WIDE {
+                "  history     "
+            } else {
+                "  history\n  "
+            };
+            out.push_str(label);
+            out.push_str("reset             peak    hit  tokens          cost\n");
             for p in &w.history {
                 out.push_str(&format!(
-                    "              {}  {:>5.1} %  {:<3}  {:<14}  {}\n",
+                    "{:indent$}{}  {:>5.1} %  {:<3}  {:<14}  {}\n",
+                    "",
                     date_time(p.resets_at_ms, zone),
                     p.peak_percent,
                     if p.hit { "yes" } else { "no" },

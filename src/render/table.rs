@@ -14,10 +14,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use unicode_width::UnicodeWidthStr;
 
-use super::{Screen, Style, dollars, hours, percent, short_model, thousands};
+use super::{Screen, Style, dollars, hours, percent, short_model, thousands, wrap};
 use crate::report::blocks::Block;
 use crate::report::pricing::PriceTable;
-use crate::report::{ModelUsage, Report, Session, Usage};
+use crate::report::{HostUsage, ModelUsage, Report, Session, Usage};
 use crate::visible;
 
 /// How a row is drawn.
@@ -325,7 +325,31 @@ impl Label {
     }
 }
 
-fn usage_columns(labels: &[Label], layout: Layout, style: Style) -> Vec<Column> {
+/// The columns a usage table has besides its labels and figures.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// The models each row used (not where the rows are the models).
+    models: bool,
+    /// How many responses each row counts.
+    requests: bool,
+}
+
+const PERIODS: Shape = Shape {
+    models: true,
+    requests: false,
+};
+
+impl Shape {
+    fn models_in(self, layout: Layout) -> bool {
+        self.models && layout == Layout::Full
+    }
+
+    fn requests_in(self, layout: Layout) -> bool {
+        self.requests && layout != Layout::Minimal
+    }
+}
+
+fn usage_columns(labels: &[Label], layout: Layout, shape: Shape, style: Style) -> Vec<Column> {
     let mut columns: Vec<Column> = labels
         .iter()
         .map(|l| Column {
@@ -333,8 +357,11 @@ fn usage_columns(labels: &[Label], layout: Layout, style: Style) -> Vec<Column> 
             ..Column::text(l.header)
         })
         .collect();
-    if layout == Layout::Full {
+    if shape.models_in(layout) {
         columns.push(Column::text("Models").shrinking(Keep::Start, 16));
+    }
+    if shape.requests_in(layout) {
+        columns.push(Column::number("Requests"));
     }
     if layout != Layout::Minimal {
         columns.push(Column::number("Input"));
@@ -345,7 +372,7 @@ fn usage_columns(labels: &[Label], layout: Layout, style: Style) -> Vec<Column> 
         columns.push(Column::number("Cache Read"));
         columns.push(Column::number("Total Tokens"));
     } else {
-        columns.push(Column::number("Total"));
+        columns.push(Column::number("Tokens"));
     }
     if !style.no_cost {
         columns.push(Column::number("Cost (USD)"));
@@ -353,11 +380,20 @@ fn usage_columns(labels: &[Label], layout: Layout, style: Style) -> Vec<Column> 
     columns
 }
 
-fn usage_cells(mut cells: Vec<String>, usage: &Usage, layout: Layout, style: Style) -> Vec<String> {
+fn usage_cells(
+    mut cells: Vec<String>,
+    usage: &Usage,
+    layout: Layout,
+    shape: Shape,
+    style: Style,
+) -> Vec<String> {
     let t = &usage.tokens;
-    if layout == Layout::Full {
+    if shape.models_in(layout) {
         let models: Vec<String> = usage.models_used().iter().map(|m| short_model(m)).collect();
         cells.push(models.join(", "));
+    }
+    if shape.requests_in(layout) {
+        cells.push(thousands(usage.requests));
     }
     if layout != Layout::Minimal {
         cells.push(thousands(t.input));
@@ -380,6 +416,7 @@ fn detail_cells(
     m: &ModelUsage,
     labels: usize,
     layout: Layout,
+    shape: Shape,
     style: Style,
 ) -> Vec<String> {
     let mut usage = Usage {
@@ -393,20 +430,38 @@ fn detail_cells(
     }
     let mut cells = vec![String::new(); labels];
     cells[0] = format!("  └ {}", short_model(model));
-    let mut cells = usage_cells(cells, &usage, layout, style);
-    if layout == Layout::Full {
+    let mut cells = usage_cells(cells, &usage, layout, shape, style);
+    if shape.models_in(layout) {
         cells[labels] = String::new();
     }
     cells
 }
 
+/// What a cell shows for a cost: dollars; a floor (`$0.50+?`) where part of it has no
+/// price; `unpriced` where none of it has one (`$0.00+?` read as free).
 fn cost_cell(usage: &Usage) -> String {
-    match usage.unpriced_models().is_empty() {
-        true => dollars(usage.cost),
-        // Part of it has no price: the sum shown is a floor.
-        false => format!("{}+?", dollars(usage.cost)),
+    let unpriced = usage.unpriced_models();
+    if unpriced.is_empty() {
+        dollars(usage.cost)
+    } else if usage.cost == 0.0 && unpriced.len() == usage.models.len() {
+        UNPRICED.to_string()
+    } else {
+        format!("{}+?", dollars(usage.cost))
     }
 }
+
+/// A cost cell of one model's line (a breakdown).
+fn model_cost_cell(m: &ModelUsage) -> String {
+    match (m.unpriced, m.cost == 0.0) {
+        (false, _) => dollars(m.cost),
+        (true, true) => UNPRICED.to_string(),
+        (true, false) => format!("{}+?", dollars(m.cost)),
+    }
+}
+
+/// The cost cell of usage the price table has no price for (the warning under the
+/// report names the models).
+const UNPRICED: &str = "unpriced";
 
 /// Labelled usage rows (periods, sessions) and a totals row, in the widest layout that
 /// fits the screen. With `breakdown`, each row is followed by one line per model.
@@ -414,6 +469,7 @@ fn usage_table(
     labels: &[Label],
     rows: &[(Vec<String>, &Usage)],
     totals: &Usage,
+    shape: Shape,
     style: Style,
     screen: Screen,
 ) -> String {
@@ -443,21 +499,22 @@ fn usage_table(
     };
     for &layout in layouts {
         // A breakdown line's model name runs across the labels (and the empty model list).
-        let span = labels.len() + usize::from(layout == Layout::Full);
-        let mut candidate = Table::new(usage_columns(labels, layout, style), span);
+        let span = labels.len() + usize::from(shape.models_in(layout));
+        let mut candidate = Table::new(usage_columns(labels, layout, shape, style), span);
         for (cells, usage) in rows {
-            candidate.push(Kind::Row, usage_cells(cells.clone(), usage, layout, style));
+            let row = usage_cells(cells.clone(), usage, layout, shape, style);
+            candidate.push(Kind::Row, row);
             if style.breakdown {
                 for (model, m) in usage.breakdown() {
-                    let cells = detail_cells(model, m, labels.len(), layout, style);
+                    let cells = detail_cells(model, m, labels.len(), layout, shape, style);
                     candidate.push(Kind::Detail, cells);
                 }
             }
         }
         let mut total = vec![String::new(); labels.len()];
         total[0] = "Total".into();
-        let mut total = usage_cells(total, totals, layout, style);
-        if layout == Layout::Full {
+        let mut total = usage_cells(total, totals, layout, shape, style);
+        if shape.models_in(layout) {
             // Every model of the report: the rows above already say which.
             total[labels.len()] = String::new();
         }
@@ -482,10 +539,10 @@ pub fn periods(report: &Report, first: &'static str, style: Style, screen: Scree
         "Project" => Label::shrinking(first, Keep::End, 12),
         _ => Label::fixed(first),
     };
-    usage_table(&[label], &rows, &report.totals, style, screen)
+    usage_table(&[label], &rows, &report.totals, PERIODS, style, screen)
 }
 
-/// `models`: one row per model id.
+/// `models`: one row per model id, with its requests (the row is the model: no list).
 pub fn models(report: &Report, style: Style, screen: Screen) -> String {
     let rows: Vec<(Vec<String>, &Usage)> = report
         .periods
@@ -493,7 +550,44 @@ pub fn models(report: &Report, style: Style, screen: Screen) -> String {
         .map(|p| (vec![p.key.clone()], &p.usage))
         .collect();
     let label = Label::shrinking("Model", Keep::Start, 16);
-    usage_table(&[label], &rows, &report.totals, style, screen)
+    let shape = Shape {
+        models: false,
+        requests: true,
+    };
+    usage_table(&[label], &rows, &report.totals, shape, style, screen)
+}
+
+/// `hosts`: a host by its name and the first digits of its id, with its requests and
+/// first and last activity.
+pub fn hosts(
+    hosts: &[HostUsage],
+    totals: &Usage,
+    zone: &TimeZone,
+    style: Style,
+    screen: Screen,
+) -> String {
+    let rows: Vec<(Vec<String>, &Usage)> = hosts
+        .iter()
+        .map(|h| {
+            let cells = vec![
+                format!("{} ({})", h.name, &h.id[..h.id.len().min(8)]),
+                local_minute(h.first_ms, zone),
+                local_minute(h.last_ms, zone),
+            ];
+            (cells, &h.usage)
+        })
+        .collect();
+    let labels = [
+        Label::shrinking("Host", Keep::Start, 12),
+        // Down to the day on a narrow screen.
+        Label::shrinking("First activity", Keep::Start, 11),
+        Label::shrinking("Last activity", Keep::Start, 11),
+    ];
+    let shape = Shape {
+        models: true,
+        requests: true,
+    };
+    usage_table(&labels, &rows, totals, shape, style, screen)
 }
 
 fn local_minute(ms: i64, zone: &TimeZone) -> String {
@@ -506,6 +600,8 @@ fn local_minute(ms: i64, zone: &TimeZone) -> String {
         .unwrap_or_default()
 }
 
+/// `session`: whole ids where they fit (cut from the end only once the token detail is
+/// gone, like the other labels).
 pub fn sessions(
     sessions: &[Session],
     totals: &Usage,
@@ -516,17 +612,20 @@ pub fn sessions(
     let rows: Vec<(Vec<String>, &Usage)> = sessions
         .iter()
         .map(|s| {
-            let id: String = s.session_id.chars().take(8).collect();
-            let cells = vec![id, local_minute(s.last_ms, zone), s.project.clone()];
+            let cells = vec![
+                s.session_id.clone(),
+                local_minute(s.last_ms, zone),
+                s.project.clone(),
+            ];
             (cells, &s.usage)
         })
         .collect();
     let labels = [
-        Label::fixed("Session"),
+        Label::shrinking("Session", Keep::Start, 8),
         Label::fixed("Last activity"),
         Label::shrinking("Project", Keep::End, 10),
     ];
-    usage_table(&labels, &rows, totals, style, screen)
+    usage_table(&labels, &rows, totals, PERIODS, style, screen)
 }
 
 pub fn blocks(
@@ -572,10 +671,29 @@ fn blocks_table(
     for b in blocks {
         let (kind, cells) = block_cells(b, now_ms, token_limit, zone, style, with_models);
         table.push(kind, cells);
+        if style.breakdown && !b.is_gap {
+            for (model, m) in b.usage.breakdown() {
+                let mut cells = vec![format!("  └ {}", short_model(model)), String::new()];
+                if with_models {
+                    cells.push(String::new());
+                }
+                cells.push(thousands(m.tokens.total()));
+                if let Some(limit) = token_limit {
+                    cells.push(format!("{:.1}%", percent(m.tokens.total(), limit)));
+                }
+                if !style.no_cost {
+                    cells.push(model_cost_cell(m));
+                }
+                table.push(Kind::Detail, cells);
+            }
+        }
         if let (true, Some(rate), Some(p)) = (b.is_active, b.burn_rate(), b.projection(now_ms)) {
             let mut note = vec![
                 "  burn rate".into(),
-                format!("{:.0} tokens/min", rate.tokens_per_minute),
+                format!(
+                    "{} tokens/min",
+                    thousands(rate.tokens_per_minute.round() as u64)
+                ),
             ];
             if with_models {
                 note.push(match style.no_cost {
@@ -609,7 +727,10 @@ fn block_cells(
     } else if b.is_active {
         format!("ACTIVE, {} left", hours((b.end_ms - now_ms).max(0)))
     } else {
-        hours(b.actual_end_ms.unwrap_or(b.start_ms) - b.start_ms)
+        format!(
+            "done, {}",
+            hours(b.actual_end_ms.unwrap_or(b.start_ms) - b.start_ms)
+        )
     };
     let mut cells = vec![local_minute(b.start_ms, zone), status];
     if with_models {
@@ -637,65 +758,109 @@ fn block_cells(
     (kind, cells)
 }
 
-/// One row per family and period, in the order periods are looked at.
-pub fn prices(prices: &PriceTable, color: bool) -> String {
-    let mut columns = vec![Column::text("Model family"), Column::text("Period (UTC)")];
-    for header in ["Input", "Output", "Write 5m", "Write 1h", "Read"] {
-        columns.push(Column::number(header));
-    }
-    for header in ["Tier: above, in/out", "Fast", "Geo", "Search/1k", "Source"] {
-        columns.push(Column::number(header));
-    }
-    let mut table = Table::new(columns, 1);
+/// The columns of the price table a layout keeps, widest first: the rarely set columns
+/// go first (source, geo, searches, fast), then the cache writes.
+const PRICE_LAYOUTS: [&[usize]; 4] = [
+    &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    &[0, 1, 2, 3, 4, 5, 6],
+    &[0, 1, 2, 3, 6],
+];
+
+/// One row per family and period, in the order periods are looked at, each tier on a
+/// line of its own under it, in the widest layout that fits the screen.
+pub fn prices(prices: &PriceTable, screen: Screen) -> String {
+    let columns = || {
+        let mut columns = vec![
+            Column::text("Model family").shrinking(Keep::Start, 12),
+            Column::text("Period (UTC)").shrinking(Keep::Start, 10),
+        ];
+        for header in ["Input", "Output", "Write 5m", "Write 1h", "Read"] {
+            columns.push(Column::number(header));
+        }
+        for header in ["Fast", "Geo", "Search/1k", "Source"] {
+            columns.push(Column::number(header));
+        }
+        columns
+    };
+    let rows = price_rows(prices);
+    let layout = |keep: &[usize]| {
+        let mut all: Vec<Option<Column>> = columns().into_iter().map(Some).collect();
+        let chosen = keep
+            .iter()
+            .map(|&i| all[i].take().expect("each column once"));
+        // A tier's line names it across the family and period columns.
+        let mut table = Table::new(chosen.collect(), 2);
+        for (kind, row) in &rows {
+            let cells = keep
+                .iter()
+                .map(|&i| row.get(i).cloned().unwrap_or_default());
+            table.push(*kind, cells.collect());
+        }
+        table
+    };
+    // Whole cells in fewer columns before cut cells.
+    let mut table = PRICE_LAYOUTS
+        .iter()
+        .map(|keep| layout(keep))
+        .find(|t| t.width() <= screen.width)
+        .unwrap_or_else(|| layout(PRICE_LAYOUTS[PRICE_LAYOUTS.len() - 1]));
+    table.fit(screen.width);
+    let mut out = wrap(
+        "Prices in USD per million tokens (web searches: USD per 1,000).",
+        screen.width,
+    );
+    out.push_str(&table.render(screen.color));
+    out.push_str(&wrap(
+        "Periods run from their first day to the day before `until`. A tier (└ above N): a \
+         request whose input side (input + cache writes + cache reads) is above N tokens is \
+         billed whole at the rates of the highest tier it is above. Fast and geo multiply \
+         the whole request.",
+        screen.width,
+    ));
+    out
+}
+
+/// Every column's cell of each family and period, and a detail line per tier.
+fn price_rows(prices: &PriceTable) -> Vec<(Kind, Vec<String>)> {
     let date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    let rates = |r: &crate::report::pricing::Rates| {
+        [
+            r.input,
+            r.output,
+            r.cache_write_5m,
+            r.cache_write_1h,
+            r.cache_read,
+        ]
+        .map(|rate| rate.to_string())
+    };
+    let mut rows = Vec::new();
     for (family, f) in &prices.families {
         for p in &f.periods {
-            let r = p.rates;
             let period = match (p.from, p.until) {
                 (None, None) => "always".to_string(),
                 (from, until) => format!("{}..{}", date(from), date(until)),
             };
-            let tiers: Vec<String> = p
-                .tiers
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{}: {}/{}",
-                        thousands(t.above),
-                        t.rates.input,
-                        t.rates.output
-                    )
-                })
-                .collect();
             let geo: Vec<String> = p.geo.iter().map(|(k, v)| format!("{k} {v}x")).collect();
-            table.push(
-                Kind::Row,
-                vec![
-                    family.clone(),
-                    period,
-                    r.input.to_string(),
-                    r.output.to_string(),
-                    r.cache_write_5m.to_string(),
-                    r.cache_write_1h.to_string(),
-                    r.cache_read.to_string(),
-                    tiers.join("; "),
-                    p.fast.map(|f| format!("{f}x")).unwrap_or_default(),
-                    geo.join(" "),
-                    p.web_search_per_1k
-                        .map(|v| format!("${v}"))
-                        .unwrap_or_default(),
-                    p.source.clone(),
-                ],
-            );
+            let mut row = vec![family.clone(), period];
+            row.extend(rates(&p.rates));
+            row.extend([
+                p.fast.map(|f| format!("{f}x")).unwrap_or_default(),
+                geo.join(" "),
+                p.web_search_per_1k
+                    .map(|v| format!("${v}"))
+                    .unwrap_or_default(),
+                p.source.clone(),
+            ]);
+            rows.push((Kind::Row, row));
+            for t in &p.tiers {
+                let mut tier = vec![format!("  └ above {}", thousands(t.above)), String::new()];
+                tier.extend(rates(&t.rates));
+                rows.push((Kind::Detail, tier));
+            }
         }
     }
-    let mut out = table.render(color);
-    out.push_str(
-        "USD per million tokens; periods run from their first day to the day before `until`. \
-         Tier: a request whose input side (input + cache writes + cache reads) is above a \
-         threshold is billed whole at the rates of the highest tier it is above. Fast and geo multiply the whole request.\n",
-    );
-    out
+    rows
 }
 
 /// The lines under the `agents` table for the figures agents bill in besides tokens and

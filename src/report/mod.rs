@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod options;
 pub mod pricing;
+pub mod projects;
 pub mod quota;
 pub mod statusline;
 
@@ -144,6 +145,21 @@ pub struct HostUsage {
 impl Report {
     pub fn reverse(&mut self) {
         self.periods.reverse();
+    }
+
+    /// Without the rows of neither tokens nor cost (the `<synthetic>` placeholders Claude
+    /// Code writes for API errors): a row of zeros tells a person nothing. Their requests
+    /// leave the totals with them.
+    pub fn without_empty_rows(mut self) -> Report {
+        let totals = &mut self.totals;
+        self.periods.retain(|p| {
+            let empty = p.usage.tokens.total() == 0 && p.usage.cost == 0.0;
+            if empty {
+                totals.requests -= p.usage.requests;
+            }
+            !empty
+        });
+        self
     }
 }
 

@@ -2,6 +2,8 @@
 //! (the low arguments into high ones, as ripgrep does), so the report code never sees clap
 //! and the glance views (`statusline`, `live`) build the same options without it.
 
+use std::collections::BTreeMap;
+
 use jiff::civil::Date;
 
 use super::CostMode;
@@ -69,14 +71,19 @@ pub struct ReportOptions {
     pub until: Option<Date>,
     /// An IANA zone; `None`: the system's.
     pub timezone: Option<String>,
-    /// A project's folder name under `projects/`, or its working directory.
+    /// A project as a person names it (see `report::projects`).
     pub project: Option<String>,
+    /// The config file's `[projects]`: alias → the project it names.
+    pub project_aliases: BTreeMap<String, String>,
     /// One host's rows only: its name or id (`hosts` lists them).
     pub host: Option<String>,
     /// These agents' rows only; empty: every agent's (but for blocks, Claude Code's).
     pub agents: Vec<Agent>,
+    /// `session --id`: the sessions whose id starts with this.
+    pub session: Option<String>,
     pub breakdown: bool,
-    pub order: Order,
+    /// `None`: the view's own order (by date, oldest first; sessions by cost).
+    pub order: Option<Order>,
     pub format: OutputFormat,
     pub no_cost: bool,
     pub mode: CostMode,
@@ -93,10 +100,12 @@ impl Default for ReportOptions {
             until: None,
             timezone: None,
             project: None,
+            project_aliases: BTreeMap::new(),
             host: None,
             agents: Vec::new(),
+            session: None,
             breakdown: false,
-            order: Order::Asc,
+            order: None,
             format: OutputFormat::Table,
             no_cost: false,
             mode: CostMode::Auto,
