@@ -106,13 +106,14 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 6] = [
+    let homes: [(&str, &str, &str); 7] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
         ("OPENCODE_DATA_DIR", "no-opencode-home", ""),
         ("AMP_DATA_DIR", "no-amp-home", "threads"),
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
+        ("KIMI_SHARE_DIR", "no-kimi-home", "sessions"),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1640,6 +1641,189 @@ pub fn copilot(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             &lines,
             &mut tree.expected,
         )?;
+    }
+    Ok(tree)
+}
+
+/// A Kimi CLI wire line: `{"timestamp": <epoch seconds>, "message": {"type", "payload"}}`,
+/// as Python's `json.dumps` writes it. The seconds carry microseconds past the
+/// millisecond, so a reader that truncates to milliseconds gets `ts_ms` whatever the
+/// float's rounding.
+fn kimi_line(ts_ms: i64, kind: &str, payload: &str) -> String {
+    format!(
+        r#"{{"timestamp": {}.{:03}500, "message": {{"type": "{kind}", "payload": {payload}}}}}"#,
+        ts_ms.div_euclid(1000),
+        ts_ms.rem_euclid(1000)
+    )
+}
+
+/// A step's `StatusUpdate` payload: `[input, output, cache creation, cache read]` as
+/// Kimi's `token_usage`, and its `message_id` where it has one.
+fn kimi_status(sums: Sums, message_id: Option<&str>) -> String {
+    let id = message_id.map_or(String::new(), |id| format!(r#", "message_id": "{id}""#));
+    format!(
+        r#"{{"context_usage": 0.05, "context_tokens": {}, "max_context_tokens": 262144, "token_usage": {{"input_other": {}, "output": {}, "input_cache_read": {}, "input_cache_creation": {}}}{id}, "plan_mode": false}}"#,
+        sums[0] + sums[3],
+        sums[0],
+        sums[1],
+        sums[3],
+        sums[2]
+    )
+}
+
+/// A line of a generated Kimi session: its text, the step it reports at top level (what
+/// ccusage counts in every file it is in), and whether `/fork` copies it (Kimi drops
+/// lines that are not JSON).
+struct KimiLine {
+    text: String,
+    step: Option<(i64, Sums)>,
+    whole: bool,
+}
+
+/// A Kimi CLI share dir under `root` (what `~/.kimi` holds): sessions in
+/// `sessions/<work dir hash>/<session id>/wire.jsonl` whose `StatusUpdate`s carry each
+/// step's usage, with the traps of `fixtures/README.md`: steps without a `message_id`,
+/// interrupted steps with no usage, `StatusUpdate`s that carry none (plan mode), subagent
+/// steps in their own `subagents/<id>/wire.jsonl` and repeated in the parent as
+/// `SubagentEvent`s (or, as Kimi CLI wrote them before 2026-03-23, in the parent only),
+/// `/fork` sessions that start with an earlier session's lines verbatim, and damaged
+/// lines. ccusage counts a fork's copies again and never unwraps a `SubagentEvent`.
+pub fn kimi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6b69_6d69);
+    let mut tree = AgentTree::default();
+    let groups = (spec.files / 10).max(1) as u64;
+    let mut finished: Vec<Vec<KimiLine>> = Vec::new();
+    let header = || KimiLine {
+        text: r#"{"type": "metadata", "protocol_version": "1.3"}"#.to_string(),
+        step: None,
+        whole: true,
+    };
+    for _ in 0..spec.files {
+        let group = format!("{:032x}", 0x5d41_402a_bc4b_2a76_u64 + rng.below(groups));
+        let session = uuid(&mut rng);
+        let dir = root.join("sessions").join(&group).join(&session);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut lines = vec![header()];
+        if !finished.is_empty() && rng.chance(0.1) {
+            // `/fork`: the parent's first lines, verbatim, the damaged ones left out.
+            let parent = &finished[rng.below(finished.len() as u64) as usize];
+            let upto = rng.range(2, parent.len() as u64) as usize;
+            for line in parent[1..upto].iter().filter(|l| l.whole) {
+                if let Some((at, sums)) = line.step {
+                    tree.ccusage(at, sums);
+                }
+                lines.push(KimiLine {
+                    text: line.text.clone(),
+                    step: line.step,
+                    whole: true,
+                });
+            }
+        }
+        let mut subagents: Vec<(String, Vec<String>)> = Vec::new();
+        let push = |lines: &mut Vec<KimiLine>, text: String, step: Option<(i64, Sums)>| {
+            lines.push(KimiLine {
+                text,
+                step,
+                whole: true,
+            })
+        };
+        for turn in 0..rng.range(1, spec.turns as u64) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let begin = format!(r#"{{"user_input": "step {turn}: refactor the parser"}}"#);
+            push(&mut lines, kimi_line(ts, "TurnBegin", &begin), None);
+            for n in 1..=rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                push(
+                    &mut lines,
+                    kimi_line(ts, "StepBegin", &format!(r#"{{"n": {n}}}"#)),
+                    None,
+                );
+                let write = if rng.chance(0.2) {
+                    rng.range(1, 4_000)
+                } else {
+                    0
+                };
+                let sums = [
+                    rng.range(1, 5_000),
+                    rng.range(10, 3_000),
+                    write,
+                    rng.range(0, 150_000),
+                ];
+                let id = format!("chatcmpl-{}", rng.hex(24));
+                let roll = rng.below(100);
+                if roll < 5 {
+                    // Interrupted: a StatusUpdate with nothing used.
+                    let status = kimi_status([0; 4], Some(&id));
+                    push(&mut lines, kimi_line(ts, "StatusUpdate", &status), None);
+                } else if roll < 12 {
+                    // No message id: keyed by its time.
+                    let status = kimi_status(sums, None);
+                    count(&mut tree.expected, ts, sums);
+                    tree.ccusage(ts, sums);
+                    push(
+                        &mut lines,
+                        kimi_line(ts, "StatusUpdate", &status),
+                        Some((ts, sums)),
+                    );
+                } else if roll < 27 {
+                    // A subagent's step: in its own wire (not before 2026-03-23) and
+                    // repeated in the parent's, wrapped.
+                    let own_file = roll < 22;
+                    let agent = rng.hex(8);
+                    let status = kimi_status(sums, Some(&id));
+                    count(&mut tree.expected, ts, sums);
+                    if own_file {
+                        tree.ccusage(ts, sums);
+                        subagents.push((
+                            agent.clone(),
+                            vec![header().text, kimi_line(ts, "StatusUpdate", &status)],
+                        ));
+                    }
+                    let event = format!(
+                        r#"{{"parent_tool_call_id": "tool_{n}", "agent_id": "{agent}", "subagent_type": "coder", "event": {{"type": "StatusUpdate", "payload": {status}}}}}"#
+                    );
+                    push(&mut lines, kimi_line(ts, "SubagentEvent", &event), None);
+                } else {
+                    let status = kimi_status(sums, Some(&id));
+                    count(&mut tree.expected, ts, sums);
+                    tree.ccusage(ts, sums);
+                    push(
+                        &mut lines,
+                        kimi_line(ts, "StatusUpdate", &status),
+                        Some((ts, sums)),
+                    );
+                }
+                let call = r#"{"type": "function", "id": "tool_1", "function": {"name": "ReadFile", "arguments": "{\"path\": \"src/lib.rs\"}"}}"#;
+                push(&mut lines, kimi_line(ts + 1, "ToolCall", call), None);
+            }
+            if rng.chance(0.1) {
+                push(
+                    &mut lines,
+                    kimi_line(ts + 2, "StatusUpdate", r#"{"plan_mode": true}"#),
+                    None,
+                );
+            }
+            if rng.chance(0.03) {
+                lines.push(KimiLine {
+                    text: r#"{"timestamp": 1.0, "message": {"type": "StatusUpdate", "payload": {"token_usage": {"input_other": 9"#.to_string(),
+                    step: None,
+                    whole: false,
+                });
+            }
+            push(&mut lines, kimi_line(ts + 3, "TurnEnd", "{}"), None);
+        }
+        let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+        write_file(&dir.join("wire.jsonl"), &texts, &mut tree.expected)?;
+        for (agent, texts) in subagents {
+            let path = dir.join("subagents").join(agent).join("wire.jsonl");
+            write_file(&path, &texts, &mut tree.expected)?;
+        }
+        finished.push(lines);
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
     }
     Ok(tree)
 }

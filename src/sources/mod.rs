@@ -38,6 +38,7 @@ pub mod codex;
 pub mod copilot;
 pub mod database;
 pub mod gemini;
+pub mod kimi;
 pub mod opencode;
 pub mod qwen;
 pub mod rewritten;
@@ -62,11 +63,12 @@ pub enum Agent {
     Amp,
     Copilot,
     OpenCode,
+    Kimi,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 7] = [
+    pub const ALL: [Agent; 8] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -74,6 +76,7 @@ impl Agent {
         Agent::Amp,
         Agent::Copilot,
         Agent::OpenCode,
+        Agent::Kimi,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Agent {
             Agent::Amp => "amp",
             Agent::Copilot => "copilot",
             Agent::OpenCode => "opencode",
+            Agent::Kimi => "kimi",
         }
     }
 
@@ -265,7 +269,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 7] {
+pub fn all() -> [&'static dyn Source; 8] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -274,6 +278,7 @@ pub fn all() -> [&'static dyn Source; 7] {
         &amp::AMP,
         &copilot::COPILOT,
         &opencode::OPENCODE,
+        &kimi::KIMI,
     ]
 }
 
