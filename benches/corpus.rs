@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 7] = [
+    let homes: [(&str, &str, &str); 8] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -114,6 +114,7 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("AMP_DATA_DIR", "no-amp-home", "threads"),
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
         ("KIMI_SHARE_DIR", "no-kimi-home", "sessions"),
+        ("PI_CODING_AGENT_DIR", "no-pi-home", "sessions"),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1821,6 +1822,181 @@ pub fn kimi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             write_file(&path, &texts, &mut tree.expected)?;
         }
         finished.push(lines);
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
+    }
+    Ok(tree)
+}
+
+const PI_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("openai", "gpt-5"),
+];
+
+/// A line of a generated pi session, and the reply it holds (what ccusage counts in
+/// every file it is in).
+struct PiLine {
+    text: String,
+    reply: Option<(i64, Sums)>,
+}
+
+/// A pi-agent sessions folder under `root` (what `~/.pi/agent/sessions` holds): sessions
+/// in `--<cwd>--/<time>_<id>.jsonl` whose assistant messages carry `usage`, with the traps
+/// of `fixtures/README.md`: 1-hour cache writes inside `cacheWrite`, aborted replies with
+/// no usage, replies that give only `totalTokens`, sessions in the old format without
+/// entry ids, damaged lines, and forks (`/fork`, `/tree`) that start with an earlier
+/// session's entries verbatim under a header naming their `parentSession` (which ccusage
+/// counts again).
+pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x7069);
+    let mut tree = AgentTree::default();
+    let projects = (spec.files / 10).max(1) as u64;
+    let mut finished: Vec<(String, i64, Vec<PiLine>)> = Vec::new();
+    for _ in 0..spec.files {
+        let cwd = format!("/home/dev/work/project-{}", rng.below(projects));
+        let session = uuid(&mut rng);
+        let legacy = rng.chance(0.1);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut copied = Vec::new();
+        let mut parent_session = String::new();
+        if !finished.is_empty() && rng.chance(0.12) {
+            let (path, last, lines) = &finished[rng.below(finished.len() as u64) as usize];
+            ts = ts.max(last + rng.range(1_000, 3_600_000) as i64);
+            parent_session = format!(r#","parentSession":"{path}""#);
+            for line in &lines[..rng.range(1, lines.len() as u64) as usize] {
+                if let Some((at, sums)) = line.reply {
+                    tree.ccusage(at, sums);
+                }
+                copied.push(PiLine {
+                    text: line.text.clone(),
+                    reply: line.reply,
+                });
+            }
+        }
+        let version = if legacy { "" } else { r#""version":3,"# };
+        let header = format!(
+            r#"{{"type":"session",{version}"id":"{session}","timestamp":"{}","cwd":"{cwd}"{parent_session}}}"#,
+            iso(ts)
+        );
+        let name = format!("{}_{session}.jsonl", iso(ts).replace([':', '.'], "-"));
+        let path = root
+            .join(format!("--{}--", cwd[1..].replace('/', "-")))
+            .join(name);
+        let mut own: Vec<PiLine> = Vec::new();
+        let mut parent = String::from("null");
+        let mut entry = |rng: &mut Rng, kind: &str, at: i64, rest: &str| {
+            let id = rng.hex(8);
+            let ids = match legacy {
+                true => String::new(),
+                false => format!(r#""id":"{id}","parentId":{parent},"#),
+            };
+            parent = format!(r#""{id}""#);
+            format!(
+                r#"{{"type":"{kind}",{ids}"timestamp":"{}"{rest}}}"#,
+                iso(at)
+            )
+        };
+        for turn in 0..rng.range(1, spec.turns as u64) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let text = entry(
+                &mut rng,
+                "message",
+                ts,
+                &format!(
+                    r#","message":{{"role":"user","content":[{{"type":"text","text":"step {turn}: fix the usage report"}}],"timestamp":{ts}}}"#
+                ),
+            );
+            own.push(PiLine { text, reply: None });
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let (provider, model) = PI_MODELS[rng.below(PI_MODELS.len() as u64) as usize];
+                let write = if provider == "anthropic" {
+                    rng.range(0, 20_000)
+                } else {
+                    0
+                };
+                let hour = if rng.chance(0.3) {
+                    rng.range(0, write)
+                } else {
+                    0
+                };
+                let sums = [
+                    rng.range(1, 5_000),
+                    rng.range(10, 3_000),
+                    write,
+                    rng.range(0, 150_000),
+                ];
+                let roll = rng.below(100);
+                let (usage, counted) = if roll < 5 {
+                    // Aborted before any token.
+                    (
+                        r#"{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"totalTokens":0,"cost":{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"total":0}}"#.to_string(),
+                        None,
+                    )
+                } else if roll < 10 {
+                    // Only a total: output.
+                    let total = sums.iter().sum::<u64>();
+                    (
+                        format!(r#"{{"totalTokens":{total}}}"#),
+                        Some([0, total, 0, 0]),
+                    )
+                } else {
+                    let cost = rng.range(0, 90_000) as f64 / 1e6;
+                    (
+                        format!(
+                            r#"{{"input":{},"output":{},"cacheRead":{},"cacheWrite":{write},"totalTokens":{},"cost":{{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"total":{cost}}},"cacheWrite1h":{hour},"reasoning":0}}"#,
+                            sums[0],
+                            sums[1],
+                            sums[3],
+                            sums.iter().sum::<u64>()
+                        ),
+                        Some(sums),
+                    )
+                };
+                let text = entry(
+                    &mut rng,
+                    "message",
+                    ts,
+                    &format!(
+                        r#","message":{{"role":"assistant","content":[{{"type":"text","text":"Done."}}],"api":"x","provider":"{provider}","model":"{model}","usage":{usage},"stopReason":"stop","timestamp":{}}}"#,
+                        ts - 1_500
+                    ),
+                );
+                if let Some(sums) = counted {
+                    count(&mut tree.expected, ts, sums);
+                    tree.ccusage(ts, sums);
+                }
+                own.push(PiLine {
+                    text,
+                    reply: counted.map(|sums| (ts, sums)),
+                });
+                ts += rng.range(500, 20_000) as i64;
+                let text = entry(
+                    &mut rng,
+                    "message",
+                    ts,
+                    r#","message":{"role":"toolResult","toolCallId":"call_1","toolName":"bash","content":[{"type":"text","text":"ok"}],"isError":false}"#,
+                );
+                own.push(PiLine { text, reply: None });
+            }
+            if rng.chance(0.03) {
+                own.push(PiLine {
+                    text: r#"{"type":"message","timestamp":"2025-09-02T00:00:00.000Z","message":{"role":"assistant","usage":{"input":9"#.to_string(),
+                    reply: None,
+                });
+            }
+        }
+        let mut texts = vec![header];
+        texts.extend(copied.iter().chain(&own).map(|l| l.text.clone()));
+        write_file(&path, &texts, &mut tree.expected)?;
+        // A later fork copies the parent's entries (pi never copies a line it cannot read).
+        let mut lines = copied;
+        lines.extend(own.into_iter().filter(|l| !l.text.ends_with(":9")));
+        finished.push((path.display().to_string(), ts, lines));
         if finished.len() > 50 {
             finished.remove(0);
         }

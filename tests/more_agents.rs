@@ -210,3 +210,153 @@ fn a_generated_kimi_home_gives_exactly_its_totals_even_when_killed() {
     };
     assert_eq!(theirs, oracle(&tree.ccusage));
 }
+
+// ----- pi-agent -------------------------------------------------------------------------
+
+fn pi_sessions(s: &Scratch) -> PathBuf {
+    s.dir.path().join(".pi/agent/sessions")
+}
+
+fn with_pi_fixture() -> Scratch {
+    let s = Scratch::new();
+    std::fs::create_dir_all(pi_sessions(&s)).unwrap();
+    common::copy_tree(&fixture("pi/sessions"), &pi_sessions(&s));
+    s
+}
+
+const PI_PARENT: &str =
+    "--home-u-app--/2026-03-02T09-00-00-000Z_6a1f0c2e-3b4d-4e5f-8a6b-7c8d9e0f1a2b.jsonl";
+const PI_FORK: &str =
+    "--home-u-app--/2026-03-03T10-00-00-000Z_7b2a1d3f-4c5e-4f60-9b7c-8d9e0f1a2b3c.jsonl";
+const PI_LEGACY: &str =
+    "--home-u-other--/2026-03-04T08-00-00-000Z_8c3b2e40-5d6f-4071-8c8d-9e0f1a2b3c4d.jsonl";
+
+const PI_DAYS: [(&str, [u64; 4]); 3] = [
+    ("2026-03-02", [5_004, 1_005, 12_400, 32_000]),
+    ("2026-03-03", [50, 720, 0, 12_400]),
+    ("2026-03-04", [800, 60, 0, 0]),
+];
+
+/// The session report's `[input, output, cache creation, cache read]` of `session`.
+fn session_sums(s: &Scratch, agent: &str, session: &str) -> [u64; 4] {
+    let sessions = s.report(&["session", "--agent", agent]);
+    let row = sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["sessionId"] == session)
+        .unwrap_or_else(|| panic!("no session {session}: {sessions}"));
+    common::sums(row)
+}
+
+#[test]
+fn the_pi_fixtures_give_the_hand_worked_totals_and_pis_own_costs() {
+    let s = with_pi_fixture();
+    let pass = s.once();
+    assert_eq!(pass["lines_skipped"], 0, "{pass}");
+    assert_eq!(agent_days(&s, "pi"), days_of(&PI_DAYS));
+    assert_eq!(agent_row(&s, "pi")["requests"], 6);
+    // The fork's session holds its own reply alone; the copies are its parent's.
+    assert_eq!(
+        session_sums(&s, "pi", "7b2a1d3f-4c5e-4f60-9b7c-8d9e0f1a2b3c"),
+        [50, 80, 0, 12_400]
+    );
+    // pi's own cost is the cost in `auto` mode.
+    let daily = s.daily(&["--timezone", "UTC", "--agent", "pi", "--since", "20260304"]);
+    assert_eq!(daily["daily"][0]["totalCost"], 0.0011, "{daily}");
+    assert_eq!(s.once()["rows_added"], 0);
+}
+
+/// A fork read before its parent, the parent appended in two passes, and an old-format
+/// session rewritten whole by pi's migration: every reply once, in its own session.
+#[test]
+fn pi_sessions_appended_forked_and_migrated_between_passes_count_once() {
+    let s = Scratch::new();
+    let source = fixture("pi/sessions");
+    let put = |relative: &str, text: &str| {
+        let path = pi_sessions(&s).join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let read = |relative: &str| std::fs::read_to_string(source.join(relative)).unwrap();
+    put(PI_FORK, &read(PI_FORK));
+    put(PI_LEGACY, &read(PI_LEGACY));
+    s.once();
+    let parent = read(PI_PARENT);
+    let lines: Vec<&str> = parent.lines().collect();
+    put(PI_PARENT, &(lines[..7].join("\n") + "\n"));
+    let pass = s.once();
+    assert_eq!(
+        (&pass["rows_added"], &pass["rows_upgraded"]),
+        (&0.into(), &2.into()),
+        "the parent's replies take their copies' rows: {pass}"
+    );
+    put(PI_PARENT, &parent);
+    s.once();
+    // pi's migration on resume: the same entries with ids, as version 3.
+    let migrated: String = read(PI_LEGACY)
+        .lines()
+        .enumerate()
+        .map(|(at, line)| {
+            let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            if at == 0 {
+                entry["version"] = 3.into();
+            } else {
+                entry["id"] = format!("c000000{at}").into();
+                entry["parentId"] = serde_json::Value::Null;
+            }
+            entry.to_string() + "\n"
+        })
+        .collect();
+    put(PI_LEGACY, &migrated);
+    let pass = s.once();
+    assert_eq!(pass["rows_added"], 0, "{pass}");
+    assert_eq!(agent_days(&s, "pi"), days_of(&PI_DAYS));
+    assert_eq!(
+        session_sums(&s, "pi", "6a1f0c2e-3b4d-4e5f-8a6b-7c8d9e0f1a2b"),
+        [5_004, 1_645, 12_400, 32_000]
+    );
+}
+
+/// pi's ccusage figures on the fixtures (`CCUSAGE_BIN`; skipped without it): equal but
+/// on 2026-03-02, where ccusage counts the fork's copies of the parent's lines 5 and 7
+/// again (its key holds the session).
+#[test]
+fn pi_daily_tokens_equal_ccusages_but_for_fork_copies() {
+    let s = with_pi_fixture();
+    s.once();
+    let sessions = pi_sessions(&s);
+    let Some(theirs) = common::ccusage_days(&s, "pi", &[("PI_AGENT_DIR", &sessions)]) else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    let mut predicted = days_of(&PI_DAYS);
+    let copies = [3 + 1, 210 + 95, 12_000 + 400, 12_000];
+    for (sum, copied) in predicted[0].1.iter_mut().zip(copies) {
+        *sum += copied;
+    }
+    assert_eq!(theirs, predicted);
+}
+
+/// A generated pi home read by `once` killed at any moment, then run to the end: exactly
+/// the generator's totals, and ccusage's where it is at hand.
+#[test]
+fn a_generated_pi_home_gives_exactly_its_totals_even_when_killed() {
+    let s = Scratch::new();
+    let spec = Spec {
+        files: 80,
+        seed: 37,
+        ..Default::default()
+    };
+    let tree = common::corpus::pi(&pi_sessions(&s), &spec).unwrap();
+    common::killed_passes(&s, 12, "3", 80);
+    s.once();
+    assert_eq!(agent_days(&s, "pi"), oracle(&tree.expected.days));
+    assert_eq!(agent_row(&s, "pi")["requests"], tree.expected.rows);
+    let sessions = pi_sessions(&s);
+    let Some(theirs) = common::ccusage_days(&s, "pi", &[("PI_AGENT_DIR", &sessions)]) else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    assert_eq!(theirs, oracle(&tree.ccusage));
+}

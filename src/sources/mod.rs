@@ -40,6 +40,7 @@ pub mod database;
 pub mod gemini;
 pub mod kimi;
 pub mod opencode;
+pub mod pi;
 pub mod qwen;
 pub mod rewritten;
 
@@ -64,11 +65,12 @@ pub enum Agent {
     Copilot,
     OpenCode,
     Kimi,
+    Pi,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 8] = [
+    pub const ALL: [Agent; 9] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -77,6 +79,7 @@ impl Agent {
         Agent::Copilot,
         Agent::OpenCode,
         Agent::Kimi,
+        Agent::Pi,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Agent {
             Agent::Copilot => "copilot",
             Agent::OpenCode => "opencode",
             Agent::Kimi => "kimi",
+            Agent::Pi => "pi",
         }
     }
 
@@ -269,7 +273,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 8] {
+pub fn all() -> [&'static dyn Source; 9] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -279,6 +283,7 @@ pub fn all() -> [&'static dyn Source; 8] {
         &copilot::COPILOT,
         &opencode::OPENCODE,
         &kimi::KIMI,
+        &pi::PI,
     ]
 }
 

@@ -57,6 +57,8 @@ impl Scratch {
             .env_remove("OPENCODE_DATA_DIR")
             .env_remove("KIMI_SHARE_DIR")
             .env_remove("KIMI_DATA_DIR")
+            .env_remove("PI_CODING_AGENT_DIR")
+            .env_remove("PI_AGENT_DIR")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
