@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 8] = [
+    let homes: [(&str, &str, &str); 9] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -115,6 +115,7 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
         ("KIMI_SHARE_DIR", "no-kimi-home", "sessions"),
         ("PI_CODING_AGENT_DIR", "no-pi-home", "sessions"),
+        ("OPENCLAW_STATE_DIR", "no-openclaw-home", "agents"),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1999,6 +2000,134 @@ pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
         finished.push((path.display().to_string(), ts, lines));
         if finished.len() > 50 {
             finished.remove(0);
+        }
+    }
+    Ok(tree)
+}
+
+const OPENCLAW_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai-codex", "gpt-5.2"),
+    ("opencode", "minimax-m2.5-free"),
+];
+
+/// An OpenClaw state dir under `root` (what `~/.openclaw` holds): transcripts in
+/// `agents/<agent>/sessions/<id>.jsonl` in pi's format, with the traps of
+/// `fixtures/README.md`: replies that name no model (the latest `model_change` or
+/// `model-snapshot` does), replies dated by their message a little before their entry (so
+/// some fall on the day before), replies with no usage, damaged lines, sessions reset or
+/// deleted (renamed `.jsonl.reset.<time>`, `.jsonl.deleted.<time>`), some of them also
+/// still present under their live name as the ledger last saw them, and repair backups
+/// (`.jsonl.bak-<time>`) that are not read. ccusage reads all of it as a correct reader
+/// does, so its oracle is the same.
+pub fn openclaw(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6f63);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let agent = ["main", "coder", "ops"][rng.below(3) as usize];
+        let session = uuid(&mut rng);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut lines = vec![format!(
+            r#"{{"type":"session","version":3,"id":"{session}","timestamp":"{}","cwd":"/home/u/.openclaw/workspace"}}"#,
+            iso(ts)
+        )];
+        let entry = |rng: &mut Rng, kind: &str, at: i64, rest: &str| {
+            format!(
+                r#"{{"type":"{kind}","id":"{}","parentId":null,"timestamp":"{}"{rest}}}"#,
+                rng.hex(8),
+                iso(at)
+            )
+        };
+        for turn in 0..rng.range(1, spec.turns as u64) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let (provider, model) = OPENCLAW_MODELS[rng.below(3) as usize];
+            let change = match rng.chance(0.5) {
+                true => entry(
+                    &mut rng,
+                    "model_change",
+                    ts,
+                    &format!(r#","provider":"{provider}","modelId":"{model}""#),
+                ),
+                false => entry(
+                    &mut rng,
+                    "custom",
+                    ts,
+                    &format!(
+                        r#","customType":"model-snapshot","data":{{"provider":"{provider}","modelId":"{model}"}}"#
+                    ),
+                ),
+            };
+            lines.push(change);
+            let text = format!(
+                r#","message":{{"role":"user","content":[{{"type":"text","text":"step {turn}"}}],"timestamp":{ts}}}"#
+            );
+            lines.push(entry(&mut rng, "message", ts, &text));
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let started = ts - rng.range(0, 20_000) as i64;
+                let sums = [
+                    rng.range(1, 5_000),
+                    rng.range(10, 3_000),
+                    if provider == "anthropic" {
+                        rng.range(0, 20_000)
+                    } else {
+                        0
+                    },
+                    rng.range(0, 150_000),
+                ];
+                let named = match rng.chance(0.5) {
+                    true => format!(r#","model":"{model}""#),
+                    false => String::new(),
+                };
+                let empty = rng.chance(0.05);
+                let counted = if empty { [0; 4] } else { sums };
+                let dated = match rng.chance(0.9) {
+                    true => format!(r#","timestamp":{started}"#),
+                    false => String::new(),
+                };
+                let text = format!(
+                    r#","message":{{"role":"assistant","content":[{{"type":"text","text":"Done."}}],"provider":"{provider}"{named},"usage":{{"input":{},"output":{},"cacheRead":{},"cacheWrite":{},"totalTokens":{},"cost":{{"total":0}}}},"stopReason":"stop"{dated}}}"#,
+                    counted[0],
+                    counted[1],
+                    counted[3],
+                    counted[2],
+                    counted.iter().sum::<u64>()
+                );
+                lines.push(entry(&mut rng, "message", ts, &text));
+                if !empty {
+                    let at = if dated.is_empty() { ts } else { started };
+                    count(&mut tree.expected, at, counted);
+                    tree.ccusage(at, counted);
+                }
+            }
+            if rng.chance(0.03) {
+                lines.push(
+                    r#"{"type":"message","timestamp":"2025-09-02T00:00:00.000Z","message":{"role":"assistant","usage":{"input":9"#
+                        .to_string(),
+                );
+            }
+        }
+        let sessions = root.join("agents").join(agent).join("sessions");
+        let live = sessions.join(format!("{session}.jsonl"));
+        match rng.below(10) {
+            0 => {
+                let name = format!("{session}.jsonl.reset.{}", iso(ts).replace(':', "-"));
+                write_file(&sessions.join(name), &lines, &mut tree.expected)?;
+            }
+            1 => {
+                // Deleted, and still under its live name as the ledger last read it.
+                let name = format!("{session}.jsonl.deleted.{ts}");
+                write_file(&sessions.join(name), &lines, &mut tree.expected)?;
+                write_file(&live, &lines[..lines.len() / 2], &mut tree.expected)?;
+            }
+            2 => {
+                write_file(&live, &lines, &mut tree.expected)?;
+                let backup = sessions.join(format!("{session}.jsonl.bak-{ts}"));
+                write_file(&backup, &lines, &mut Expected::default())?;
+            }
+            _ => write_file(&live, &lines, &mut tree.expected)?,
         }
     }
     Ok(tree)

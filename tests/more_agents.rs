@@ -360,3 +360,151 @@ fn a_generated_pi_home_gives_exactly_its_totals_even_when_killed() {
     };
     assert_eq!(theirs, oracle(&tree.ccusage));
 }
+
+// ----- OpenClaw -------------------------------------------------------------------------
+
+fn openclaw_home(s: &Scratch) -> PathBuf {
+    s.dir.path().join(".openclaw")
+}
+
+fn with_openclaw_fixture() -> Scratch {
+    let s = Scratch::new();
+    std::fs::create_dir_all(openclaw_home(&s)).unwrap();
+    common::copy_tree(&fixture("openclaw"), &openclaw_home(&s));
+    s
+}
+
+const OPENCLAW_LIVE: &str = "agents/main/sessions/9a1c7e52-4b3d-4f6a-8e2c-1d0b9f8a7c61.jsonl";
+
+const OPENCLAW_DAYS: [(&str, [u64; 4]); 3] = [
+    ("2026-04-10", [2_004, 470, 15_000, 30_000]),
+    ("2026-04-11", [1_200, 100, 0, 2_000]),
+    ("2026-04-12", [1_500, 115, 0, 800]),
+];
+
+#[test]
+fn the_openclaw_fixtures_give_the_hand_worked_totals_archives_included() {
+    let s = with_openclaw_fixture();
+    let pass = s.once();
+    assert_eq!(pass["lines_skipped"], 0, "{pass}");
+    assert_eq!(agent_days(&s, "openclaw"), days_of(&OPENCLAW_DAYS));
+    let row = agent_row(&s, "openclaw");
+    assert_eq!(row["requests"], 6, "{row}");
+    // Models named by `model_change` and `model-snapshot` where the reply names none.
+    assert_eq!(
+        row["modelsUsed"],
+        serde_json::json!([
+            "claude-haiku-4-5",
+            "claude-sonnet-4-5",
+            "gpt-5.2",
+            "minimax-m2.5-free"
+        ])
+    );
+    let mut ids = session_ids(&s, "openclaw");
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "0b2d8f63-5c4e-4a7b-9f3d-2e1c0a9b8d72",
+            "1c3e9a74-6d5f-4b8c-8a4e-3f2d1b0c9e83-topic-7",
+            "2d4f0b85-7e60-4c9d-9b5f-402e2c1d0f94",
+            "9a1c7e52-4b3d-4f6a-8e2c-1d0b9f8a7c61"
+        ]
+    );
+}
+
+/// A transcript read in two passes (the model named between them carried over in the
+/// cursor's state), then reset by OpenClaw (renamed `.jsonl.reset.<time>`): every reply
+/// once, with its model.
+#[test]
+fn an_openclaw_transcript_appended_then_reset_counts_each_reply_once() {
+    let s = Scratch::new();
+    let text = std::fs::read_to_string(fixture("openclaw").join(OPENCLAW_LIVE)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let live = openclaw_home(&s).join(OPENCLAW_LIVE);
+    std::fs::create_dir_all(live.parent().unwrap()).unwrap();
+    // Up to the `model_change` to gpt-5.2 (line 9); the rest, whose line 12 names no model.
+    std::fs::write(&live, lines[..9].join("\n") + "\n").unwrap();
+    s.once();
+    std::fs::write(&live, text.clone()).unwrap();
+    s.once();
+    let day = s.daily(&["--agent", "openclaw", "--since", "20260411", "--timezone", "UTC"]);
+    assert_eq!(day["daily"][0]["modelsUsed"], serde_json::json!(["gpt-5.2"]));
+    let archived = live.with_file_name(format!(
+        "{}.reset.2026-04-12T10-00-00.000Z",
+        live.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::rename(&live, &archived).unwrap();
+    let pass = s.once();
+    assert_eq!(pass["rows_added"], 0, "{pass}");
+    assert_eq!(
+        agent_days(&s, "openclaw"),
+        days_of(&[
+            ("2026-04-10", [2_004, 470, 15_000, 30_000]),
+            ("2026-04-11", [500, 40, 0, 0]),
+        ])
+    );
+}
+
+/// OpenClaw's daily tokens equal ccusage's on the fixtures (`CCUSAGE_BIN`; skipped
+/// without it).
+#[test]
+fn openclaw_daily_tokens_equal_ccusages() {
+    let s = with_openclaw_fixture();
+    s.once();
+    let home = openclaw_home(&s);
+    let Some(theirs) = common::ccusage_days(&s, "openclaw", &[("OPENCLAW_DIR", &home)]) else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    assert_eq!(theirs, days_of(&OPENCLAW_DAYS));
+}
+
+/// `OPENCLAW_STATE_DIR` (OpenClaw's own variable) is where the transcripts are looked for
+/// when it is set; else every state dir OpenClaw has had a name for.
+#[test]
+fn openclaw_is_found_in_its_state_dir_and_its_older_names() {
+    let s = Scratch::new();
+    let old = s.dir.path().join(".clawdbot");
+    std::fs::create_dir_all(&old).unwrap();
+    common::copy_tree(&fixture("openclaw"), &old);
+    s.once();
+    assert_eq!(agent_days(&s, "openclaw"), days_of(&OPENCLAW_DAYS));
+    let other = Scratch::new();
+    let state = other.dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    common::copy_tree(&fixture("openclaw"), &state);
+    let out = other
+        .cmd()
+        .env("OPENCLAW_STATE_DIR", &state)
+        .args(["daily", "--json", "--agent", "openclaw", "--timezone", "UTC"])
+        .assert()
+        .success();
+    assert_eq!(
+        common::days(&json(&out.get_output().stdout)),
+        days_of(&OPENCLAW_DAYS)
+    );
+}
+
+/// A generated OpenClaw state dir read by `once` killed at any moment, then run to the
+/// end: exactly the generator's totals, and ccusage's where it is at hand.
+#[test]
+fn a_generated_openclaw_home_gives_exactly_its_totals_even_when_killed() {
+    let s = Scratch::new();
+    let spec = Spec {
+        files: 80,
+        seed: 41,
+        ..Default::default()
+    };
+    let tree = common::corpus::openclaw(&openclaw_home(&s), &spec).unwrap();
+    common::killed_passes(&s, 12, "3", 80);
+    s.once();
+    assert_eq!(agent_days(&s, "openclaw"), oracle(&tree.expected.days));
+    assert_eq!(agent_row(&s, "openclaw")["requests"], tree.expected.rows);
+    let home = openclaw_home(&s);
+    let Some(theirs) = common::ccusage_days(&s, "openclaw", &[("OPENCLAW_DIR", &home)]) else {
+        eprintln!("CCUSAGE_BIN not set: not compared");
+        return;
+    };
+    assert_eq!(theirs, oracle(&tree.ccusage));
+}

@@ -39,6 +39,7 @@ pub mod copilot;
 pub mod database;
 pub mod gemini;
 pub mod kimi;
+pub mod openclaw;
 pub mod opencode;
 pub mod pi;
 pub mod qwen;
@@ -66,11 +67,12 @@ pub enum Agent {
     OpenCode,
     Kimi,
     Pi,
+    OpenClaw,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 9] = [
+    pub const ALL: [Agent; 10] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -80,6 +82,7 @@ impl Agent {
         Agent::OpenCode,
         Agent::Kimi,
         Agent::Pi,
+        Agent::OpenClaw,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +96,7 @@ impl Agent {
             Agent::OpenCode => "opencode",
             Agent::Kimi => "kimi",
             Agent::Pi => "pi",
+            Agent::OpenClaw => "openclaw",
         }
     }
 
@@ -273,7 +277,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 9] {
+pub fn all() -> [&'static dyn Source; 10] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -284,6 +288,7 @@ pub fn all() -> [&'static dyn Source; 9] {
         &opencode::OPENCODE,
         &kimi::KIMI,
         &pi::PI,
+        &openclaw::OPENCLAW,
     ]
 }
 

@@ -20,8 +20,11 @@
 //! session copy the parent's entries verbatim into a new file whose header names the
 //! `parentSession`: entries older than that header are copies, read as side chains under
 //! the parent session's id (as Qwen Code's branches are), so the parent's copy of each
-//! wins whichever file is read first (the dedup rules' rule 2). The parser's state is the
-//! fork's time and parent, if the file is one.
+//! wins whichever file is read first (the dedup rules' rule 2).
+//!
+//! A reply that names no model has the latest `model_change`'s. The parser (`Transcript`,
+//! which OpenClaw's source shares) keeps that model and the fork's time and parent as its
+//! state, stored with the cursor.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -29,7 +32,7 @@ use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
 use memchr::memmem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::Roots;
 use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
@@ -101,18 +104,58 @@ impl Source for Pi {
     }
 
     fn parser(&self) -> Box<dyn LineParser> {
-        Box::new(Session {
-            fork: None,
-            changed: true,
-        })
+        Box::new(Transcript::new(&PI_FLAVOR))
     }
 }
 
-/// A session file's lines: the header says whether the file is a fork, and of what.
-struct Session {
-    fork: Option<Fork>,
+/// What tells one agent's pi-format transcripts from another's.
+pub struct Flavor {
+    pub agent: Agent,
+    /// A reply's time is its message's `timestamp` (Unix ms) where it has one, as ccusage
+    /// reads OpenClaw's; else, as for pi, its entry's.
+    pub message_time: bool,
+    /// The model of a reply that names none, after no `model_change`.
+    pub no_model: &'static str,
+}
+
+const PI_FLAVOR: Flavor = Flavor {
+    agent: Agent::Pi,
+    message_time: false,
+    no_model: NO_MODEL,
+};
+
+/// A pi-format transcript's lines (pi's, and OpenClaw's, which embeds pi's session
+/// manager): the header says whether the file is a fork, and of what; `model_change`
+/// entries and OpenClaw's `model-snapshot`s name the model of replies that name none.
+pub struct Transcript {
+    flavor: &'static Flavor,
+    state: State,
     /// The state changed since `take_state` last gave it.
     changed: bool,
+}
+
+impl Transcript {
+    pub fn new(flavor: &'static Flavor) -> Transcript {
+        Transcript {
+            flavor,
+            state: State::default(),
+            // A file read from its start replaces whatever state its cursor held.
+            changed: true,
+        }
+    }
+}
+
+/// What a transcript's earlier lines said that its later replies need: stored with the
+/// cursor.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct State {
+    /// When the file was forked from its `parentSession` (entries older are copies), and
+    /// that session's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fork: Option<(i64, String)>,
+    /// The model the latest `model_change` or `model-snapshot` named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
 }
 
 static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
@@ -122,6 +165,14 @@ static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
 static PARENT_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"parentSession\""));
 
+/// The kinds that name a model (a `model_change` entry, OpenClaw's `model-snapshot`).
+static MODEL_KEYS: LazyLock<[memmem::Finder<'static>; 2]> = LazyLock::new(|| {
+    [
+        memmem::Finder::new(b"\"model_change\""),
+        memmem::Finder::new(b"\"model-snapshot\""),
+    ]
+});
+
 #[derive(Deserialize)]
 struct RawHeader<'a> {
     #[serde(rename = "type", borrow)]
@@ -130,6 +181,28 @@ struct RawHeader<'a> {
     timestamp: Option<Cow<'a, str>>,
     #[serde(rename = "parentSession", borrow)]
     parent_session: Option<Cow<'a, str>>,
+}
+
+/// A `model_change` entry (`modelId` at its top) or a `custom` `model-snapshot` (under
+/// `data`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawModelChange<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    custom_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Option<RawModelData<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawModelData<'a> {
+    #[serde(borrow)]
+    model_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -176,23 +249,9 @@ struct RawCost {
     total: Option<f64>,
 }
 
-/// When a file was forked from its `parentSession` (entries older are copies), and that
-/// session's id.
-#[derive(Clone, Debug, PartialEq)]
-struct Fork {
-    at_ms: i64,
-    parent: String,
-}
-
-impl LineParser for Session {
+impl LineParser for Transcript {
     fn resume(&mut self, state: &str) -> Result<()> {
-        self.fork = match state.split_once(' ') {
-            None => None,
-            Some((ms, parent)) => Some(Fork {
-                at_ms: ms.parse().context("pi parser state")?,
-                parent: parent.to_string(),
-            }),
-        };
+        self.state = serde_json::from_str(state).context("pi transcript parser state")?;
         self.changed = false;
         Ok(())
     }
@@ -200,14 +259,21 @@ impl LineParser for Session {
     fn line(&mut self, line: &[u8]) -> Parsed {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let usage = USAGE_KEY.find(line).is_some();
-        if !usage && PARENT_KEY.find(line).is_none() {
+        let header = !usage && PARENT_KEY.find(line).is_some();
+        let model = !usage && MODEL_KEYS.iter().any(|k| k.find(line).is_some());
+        if !(usage || header || model) {
             return Parsed::Other;
         }
         let Ok(text) = simdutf8::basic::from_utf8(line) else {
             return Parsed::Skipped("invalid UTF-8".to_string());
         };
-        if !usage {
+        if header {
             self.header(text);
+        }
+        if model {
+            self.model_change(text);
+        }
+        if !usage {
             return Parsed::Other;
         }
         match serde_json::from_str::<RawEntry<'_>>(text) {
@@ -220,18 +286,14 @@ impl LineParser for Session {
         if !std::mem::take(&mut self.changed) {
             return None;
         }
-        Some(
-            self.fork
-                .as_ref()
-                .map_or(String::new(), |f| format!("{} {}", f.at_ms, f.parent)),
-        )
+        Some(serde_json::to_string(&self.state).expect("the state serializes"))
     }
 }
 
-impl Session {
+impl Transcript {
     /// The first header naming a parent session: the file is a fork of it, made then.
     fn header(&mut self, text: &str) {
-        if self.fork.is_some() {
+        if self.state.fork.is_some() {
             return;
         }
         let Ok(header) = serde_json::from_str::<RawHeader<'_>>(text) else {
@@ -243,8 +305,24 @@ impl Session {
         };
         if let Ok(at_ms) = line_time(header.timestamp.as_deref()) {
             let (_, parent) = PI.names(Path::new(""), Path::new(parent.as_ref()));
-            self.fork = Some(Fork { at_ms, parent });
+            self.state.fork = Some((at_ms, parent));
             self.changed = true;
+        }
+    }
+
+    fn model_change(&mut self, text: &str) {
+        let Ok(change) = serde_json::from_str::<RawModelChange<'_>>(text) else {
+            return;
+        };
+        let model = match (change.kind.as_deref(), change.custom_type.as_deref()) {
+            (Some("model_change"), _) => change.model_id,
+            (Some("custom"), Some("model-snapshot")) => change.data.and_then(|d| d.model_id),
+            _ => None,
+        };
+        if let Some(model) = model.filter(|m| !m.is_empty()) {
+            let model = Some(model.into_owned());
+            self.changed |= self.state.model != model;
+            self.state.model = model;
         }
     }
 
@@ -265,28 +343,39 @@ impl Session {
         if tokens.total() == 0 {
             return Parsed::Other;
         }
-        let ts_ms = match line_time(raw.timestamp.as_deref()) {
-            Ok(ts_ms) => ts_ms,
-            Err(why) => return Parsed::Skipped(why),
+        let message_ms = message
+            .timestamp
+            .as_ref()
+            .and_then(serde_json::Number::as_i64);
+        let ts_ms = match message_ms.filter(|_| self.flavor.message_time) {
+            Some(ms) => ms,
+            None => match line_time(raw.timestamp.as_deref()) {
+                Ok(ts_ms) => ts_ms,
+                Err(why) => return Parsed::Skipped(why),
+            },
         };
-        // What a copy, a migration and the original all repeat.
-        let message_ms = message.timestamp.map(|n| n.to_string()).unwrap_or_default();
-        let entry_time = raw.timestamp.as_deref().unwrap_or_default();
+        // What a copy, an archived file, a migration and the original all repeat.
+        let message_id = format!(
+            "{}@{}",
+            raw.timestamp.as_deref().unwrap_or_default(),
+            message.timestamp.map(|n| n.to_string()).unwrap_or_default()
+        );
         let copied_from = self
+            .state
             .fork
             .as_ref()
-            .filter(|fork| ts_ms < fork.at_ms)
-            .map(|fork| fork.parent.clone());
+            .filter(|(at_ms, _)| ts_ms < *at_ms)
+            .map(|(_, parent)| parent.clone());
+        let model = message
+            .model
+            .filter(|m| !m.is_empty())
+            .map(Cow::into_owned)
+            .or_else(|| self.state.model.clone());
         Parsed::Billable(Box::new(Record {
-            agent: Agent::Pi,
+            agent: self.flavor.agent,
             ts_ms,
-            model: Some(
-                message
-                    .model
-                    .filter(|m| !m.is_empty())
-                    .map_or(NO_MODEL.to_string(), Cow::into_owned),
-            ),
-            message_id: Some(format!("pi@{entry_time}@{message_ms}")),
+            model: Some(model.unwrap_or_else(|| self.flavor.no_model.to_string())),
+            message_id: Some(message_id),
             is_sidechain: copied_from.is_some(),
             request_id: copied_from,
             tokens,
@@ -325,14 +414,11 @@ fn tokens(usage: &RawUsage) -> Tokens {
 mod tests {
     use super::*;
 
-    fn parser() -> Session {
-        Session {
-            fork: None,
-            changed: true,
-        }
+    fn parser() -> Transcript {
+        Transcript::new(&PI_FLAVOR)
     }
 
-    fn billable(p: &mut Session, line: &str) -> Record {
+    fn billable(p: &mut Transcript, line: &str) -> Record {
         match p.line(line.as_bytes()) {
             Parsed::Billable(r) => *r,
             other => panic!("{other:?}: {line}"),
@@ -358,7 +444,7 @@ mod tests {
         assert_eq!(row.model.as_deref(), Some("claude-opus-4-5"));
         assert_eq!(
             row.message_id.as_deref(),
-            Some("pi@2026-08-13T11:54:08.567Z@1786622042861")
+            Some("2026-08-13T11:54:08.567Z@1786622042861")
         );
         assert!(!row.is_sidechain);
     }
@@ -381,18 +467,41 @@ mod tests {
         let mut p = parser();
         let header = r#"{"type":"session","version":3,"id":"f","timestamp":"2026-08-13T12:00:00.000Z","cwd":"/r","parentSession":"/s/--r--/2026-08-13T11-00-00-000Z_a1.jsonl"}"#;
         assert_eq!(p.line(header.as_bytes()), Parsed::Other);
-        assert_eq!(p.take_state().as_deref(), Some("1786622400000 a1"));
+        let state = p.take_state().unwrap();
+        assert_eq!(state, r#"{"fork":[1786622400000,"a1"]}"#);
         let copy = billable(&mut p, REPLY);
         assert!(copy.is_sidechain, "a copy");
         assert_eq!(copy.request_id.as_deref(), Some("a1"));
         let own = REPLY.replace("2026-08-13T11:54:08.567Z", "2026-08-13T12:01:00.000Z");
         // Resumed from its state, the parser still knows the file is a fork.
         let mut resumed = parser();
-        resumed.resume("1786622400000 a1").unwrap();
+        resumed.resume(&state).unwrap();
         assert!(billable(&mut resumed, REPLY).is_sidechain);
         let own = billable(&mut resumed, &own);
         assert!(!own.is_sidechain && own.request_id.is_none());
         assert_eq!(resumed.take_state(), None);
+    }
+
+    #[test]
+    fn a_reply_without_a_model_has_the_latest_model_change_s() {
+        let mut p = parser();
+        let bare = r#"{"type":"message","timestamp":"2026-01-02T00:00:00.000Z","message":{"role":"assistant","usage":{"input":1,"output":2}}}"#;
+        assert_eq!(billable(&mut p, bare).model.as_deref(), Some(NO_MODEL));
+        p.take_state();
+        for (change, model) in [
+            (
+                r#"{"type":"model_change","provider":"openai-codex","modelId":"gpt-5.2"}"#,
+                "gpt-5.2",
+            ),
+            (
+                r#"{"type":"custom","customType":"model-snapshot","data":{"provider":"opencode","modelId":"minimax-m2.5-free"}}"#,
+                "minimax-m2.5-free",
+            ),
+        ] {
+            assert_eq!(p.line(change.as_bytes()), Parsed::Other);
+            assert!(p.take_state().is_some());
+            assert_eq!(billable(&mut p, bare).model.as_deref(), Some(model));
+        }
     }
 
     #[test]
