@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 9] = [
+    let homes: [(&str, &str, &str); 10] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -116,6 +116,7 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("KIMI_SHARE_DIR", "no-kimi-home", "sessions"),
         ("PI_CODING_AGENT_DIR", "no-pi-home", "sessions"),
         ("OPENCLAW_STATE_DIR", "no-openclaw-home", "agents"),
+        ("GOOSE_PATH_ROOT", "no-goose-home", "data/sessions"),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -2130,5 +2131,92 @@ pub fn openclaw(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             _ => write_file(&live, &lines, &mut tree.expected)?,
         }
     }
+    Ok(tree)
+}
+
+const GOOSE_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai", "gpt-5"),
+    ("google", "gemini-2.5-pro"),
+];
+
+/// Goose's `sessions.db` at `db` (in WAL mode, as Goose keeps it), with Goose 1.35's
+/// `sessions` table (`fixtures/goose/schema.sql`) and the traps of `fixtures/README.md`:
+/// sessions with running totals, older rows with only the latest call's counts, totals
+/// above input and output (a provider's thinking, which ccusage leaves out of its output
+/// column), sessions without a model config (which ccusage skips), sessions that used
+/// nothing yet, created-at times in SQLite's and RFC 3339's formats.
+pub fn goose(db: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x676f);
+    let mut tree = AgentTree::default();
+    fs::create_dir_all(db.parent().expect("a database has a folder"))?;
+    let conn = rusqlite::Connection::open(db).map_err(io::Error::other)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(io::Error::other)?;
+    let schema = include_str!("../fixtures/goose/schema.sql");
+    conn.execute_batch(schema).map_err(io::Error::other)?;
+    for n in 0..spec.files {
+        let ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64 / 1000 * 1000;
+        let created = match rng.chance(0.2) {
+            true => format!("{}Z", &iso(ts)[..19]),
+            false => iso(ts)[..19].replace('T', " "),
+        };
+        let updated = iso(ts + rng.range(60, 7_200) as i64 * 1000)[..19].replace('T', " ");
+        let (provider, model) = GOOSE_MODELS[rng.below(3) as usize];
+        let (input, output) = (rng.range(1_000, 400_000), rng.range(100, 30_000));
+        let thinking = if rng.chance(0.1) {
+            rng.range(1, 5_000)
+        } else {
+            0
+        };
+        let total = input + output + thinking;
+        let config = format!(r#"{{"model_name":"{model}","toolshim":false}}"#);
+        let roll = rng.below(100);
+        // [latest call's (total, in, out)], [running (total, in, out)], model config
+        let (latest, running, config, counted) = if roll < 5 {
+            ([None; 3], [None; 3], Some(config), None)
+        } else if roll < 15 {
+            let latest = [Some(total), Some(input), Some(output)];
+            (latest, [None; 3], Some(config), Some(true))
+        } else if roll < 20 {
+            let running = [Some(total), Some(input), Some(output)];
+            (running, running, None, Some(false))
+        } else {
+            let latest = [Some(total / 4), Some(input / 4), Some(output / 4)];
+            let running = [Some(total), Some(input), Some(output)];
+            (latest, running, Some(config), Some(true))
+        };
+        if let Some(ccusage_reads) = counted {
+            count(&mut tree.expected, ts, [input, output + thinking, 0, 0]);
+            if ccusage_reads {
+                tree.ccusage(ts, [input, output, 0, 0]);
+            }
+        }
+        conn.execute(
+            "INSERT INTO sessions (id, name, working_dir, created_at, updated_at, total_tokens,
+                 input_tokens, output_tokens, accumulated_total_tokens, accumulated_input_tokens,
+                 accumulated_output_tokens, provider_name, model_config_json)
+             VALUES (?1, 'session', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            rusqlite::params![
+                format!("{}_{n}", &iso(ts)[..10].replace('-', "")),
+                format!("/home/dev/work/project-{}", n % 7),
+                created,
+                updated,
+                latest[0],
+                latest[1],
+                latest[2],
+                running[0],
+                running[1],
+                running[2],
+                provider,
+                config,
+            ],
+        )
+        .map_err(io::Error::other)?;
+    }
+    drop(conn);
+    tree.expected.files.push(db.to_path_buf());
     Ok(tree)
 }

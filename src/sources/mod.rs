@@ -38,6 +38,7 @@ pub mod codex;
 pub mod copilot;
 pub mod database;
 pub mod gemini;
+pub mod goose;
 pub mod kimi;
 pub mod openclaw;
 pub mod opencode;
@@ -68,11 +69,12 @@ pub enum Agent {
     Kimi,
     Pi,
     OpenClaw,
+    Goose,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 10] = [
+    pub const ALL: [Agent; 11] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -83,6 +85,7 @@ impl Agent {
         Agent::Kimi,
         Agent::Pi,
         Agent::OpenClaw,
+        Agent::Goose,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +100,7 @@ impl Agent {
             Agent::Kimi => "kimi",
             Agent::Pi => "pi",
             Agent::OpenClaw => "openclaw",
+            Agent::Goose => "goose",
         }
     }
 
@@ -277,7 +281,7 @@ pub fn window_minutes(name: &str) -> Option<i64> {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 10] {
+pub fn all() -> [&'static dyn Source; 11] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -289,6 +293,7 @@ pub fn all() -> [&'static dyn Source; 10] {
         &kimi::KIMI,
         &pi::PI,
         &openclaw::OPENCLAW,
+        &goose::GOOSE,
     ]
 }
 

@@ -62,6 +62,7 @@ impl Scratch {
             .env_remove("OPENCLAW_STATE_DIR")
             .env_remove("CLAWDBOT_STATE_DIR")
             .env_remove("OPENCLAW_DIR")
+            .env_remove("GOOSE_PATH_ROOT")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
