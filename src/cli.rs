@@ -70,10 +70,10 @@ value_enum!(CostSource {
 
 /// A permanent, exact ledger of your coding agents' usage.
 ///
-/// cco-stats reads the logs of Claude Code, Codex, Gemini CLI, Qwen Code, OpenCode, Amp
-/// and GitHub Copilot CLI from where it last stopped, keeps every billable response in a
-/// SQLite ledger exactly once, and answers reports from it. The ledger keeps your history
-/// after the agents delete theirs.
+/// cco-stats reads the logs of Claude Code, Codex, Gemini CLI, Qwen Code, OpenCode, Amp,
+/// GitHub Copilot CLI, Kimi CLI, pi, OpenClaw and Goose from where it last stopped, keeps
+/// every billable response in a SQLite ledger exactly once, and answers reports from it.
+/// The ledger keeps your history after the agents delete theirs.
 #[derive(Debug, Parser)]
 #[command(name = "cco-stats", version, max_term_width = 100)]
 pub struct Cli {

@@ -668,7 +668,9 @@ fn a_generated_goose_database_gives_exactly_its_totals_even_when_killed() {
     assert!(grown > 100, "{grown}");
     let mut days = tree.expected.days.clone();
     let mut stmt = goose
-        .prepare("SELECT substr(created_at, 1, 10) FROM sessions WHERE accumulated_input_tokens > 0")
+        .prepare(
+            "SELECT substr(created_at, 1, 10) FROM sessions WHERE accumulated_input_tokens > 0",
+        )
         .unwrap();
     for day in stmt.query_map([], |r| r.get::<_, String>(0)).unwrap() {
         days.get_mut(&day.unwrap()).unwrap()[0] += 1_000;
@@ -677,4 +679,158 @@ fn a_generated_goose_database_gives_exactly_its_totals_even_when_killed() {
     s.once();
     assert_eq!(agent_days(&s, "goose"), oracle(&days));
     assert_eq!(agent_row(&s, "goose")["requests"], tree.expected.rows);
+}
+
+// ----- All four -------------------------------------------------------------------------
+
+/// Every fixture of the four agents in one home.
+fn with_every_fixture() -> (Scratch, rusqlite::Connection) {
+    let s = with_kimi_fixture();
+    for (from, to) in [
+        ("pi/sessions", pi_sessions(&s)),
+        ("openclaw", openclaw_home(&s)),
+    ] {
+        std::fs::create_dir_all(&to).unwrap();
+        common::copy_tree(&fixture(from), &to);
+    }
+    let goose = goose_db(&s);
+    (s, goose)
+}
+
+const FOUR: [&str; 4] = ["kimi", "pi", "openclaw", "goose"];
+
+/// `--agent` takes each agent's name, metrics label each one's series, `doctor` names the
+/// folders it looked in for each, and an export imported into another ledger gives the
+/// same `agents` view.
+#[test]
+fn agent_filters_metrics_doctor_and_export_cover_the_four_agents() {
+    let (s, _goose) = with_every_fixture();
+    s.once();
+    let all = common::days(&s.daily(&["--timezone", "UTC", "--agent", &FOUR.join(",")]));
+    assert_eq!(all.len(), 12, "three days each: {all:?}");
+
+    let out = s.cmd().args(["metrics"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for (agent, output) in [
+        ("kimi", 1_164.0),
+        ("pi", 1_785.0),
+        ("openclaw", 685.0),
+        ("goose", 7_250.0),
+    ] {
+        let label = format!("agent=\"{agent}\"");
+        let sum: f64 = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("cco_stats_tokens_total{")
+                    && l.contains(&label)
+                    && l.contains("type=\"output\"")
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(sum, output, "{agent}: {text}");
+    }
+
+    let out = s.cmd().args(["doctor"]).assert().success();
+    let doctor = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for folder in [
+        ".kimi/sessions",
+        ".pi/agent/sessions",
+        ".openclaw/agents",
+        ".clawdbot/agents",
+        ".local/share/goose/sessions",
+    ] {
+        assert!(doctor.contains(folder), "{folder}: {doctor}");
+    }
+
+    let out = s.cmd().args(["export"]).assert().success();
+    let export = out.get_output().stdout.clone();
+    let text = String::from_utf8(export.clone()).unwrap();
+    for agent in FOUR {
+        assert!(text.contains(&format!("\"agent\":\"{agent}\"")), "{agent}");
+    }
+    let file = s.dir.path().join("export.ndjson");
+    std::fs::write(&file, &export).unwrap();
+    let other = Scratch::new();
+    other.cmd().args(["import"]).arg(&file).assert().success();
+    for agent in FOUR {
+        assert_eq!(agent_row(&other, agent), agent_row(&s, agent), "{agent}");
+    }
+}
+
+/// `watch` reads a Kimi wire as it is appended and Goose's sessions as Goose updates them
+/// (it learns of those from the database's `-wal`).
+#[test]
+fn watch_reads_kimi_appends_and_goose_updates() {
+    let s = Scratch::new();
+    let goose = goose_db(&s);
+    let wire = kimi_home(&s)
+        .join("sessions")
+        .join(KIMI_SESSION)
+        .join("wire.jsonl");
+    std::fs::create_dir_all(wire.parent().unwrap()).unwrap();
+    std::fs::write(&wire, "").unwrap();
+    let _watch = Killed(
+        s.std_cmd()
+            .args(["watch", "--interval", "1h", "--rescan", "1h"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let rows = |want: u64, what: &str| {
+        let started = std::time::Instant::now();
+        loop {
+            let out = s.cmd().args(["status", "--json"]).output().unwrap();
+            let have = match out.status.success() {
+                true => json(&out.stdout)["rows"].as_u64().unwrap(),
+                false => 0,
+            };
+            if have == want {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{what}: {have} rows, want {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    rows(5, "Goose's sessions at start");
+    let text = std::fs::read_to_string(
+        fixture("kimi/sessions")
+            .join(KIMI_SESSION)
+            .join("wire.jsonl"),
+    )
+    .unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&wire)
+        .unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    rows(5 + 6, "the Kimi session appended");
+    goose
+        .execute(
+            "UPDATE sessions SET accumulated_output_tokens = 4200, accumulated_total_tokens = 52200,
+                 updated_at = '2026-05-08 09:00:00' WHERE id = '20260505_1'",
+            [],
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    while agent_days(&s, "goose")[0].1[1] != 6_700 + 1_000 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the Goose session's growth was not read"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A child process killed when the test ends, whether it passes or fails (a `watch` left
+/// running would hold the test's output open).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
