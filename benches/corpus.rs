@@ -1837,11 +1837,12 @@ const PI_MODELS: [(&str, &str); 3] = [
     ("openai", "gpt-5"),
 ];
 
-/// A line of a generated pi session, and the reply it holds (what ccusage counts in
-/// every file it is in).
+/// A line of a generated pi session, the reply it holds, and whether the session copied
+/// it from its parent.
 struct PiLine {
     text: String,
     reply: Option<(i64, Sums)>,
+    copied: bool,
 }
 
 /// A pi-agent sessions folder under `root` (what `~/.pi/agent/sessions` holds): sessions
@@ -1849,8 +1850,8 @@ struct PiLine {
 /// of `fixtures/README.md`: 1-hour cache writes inside `cacheWrite`, aborted replies with
 /// no usage, replies that give only `totalTokens`, sessions in the old format without
 /// entry ids, damaged lines, and forks (`/fork`, `/tree`) that start with an earlier
-/// session's entries verbatim under a header naming their `parentSession` (which ccusage
-/// counts again).
+/// session's entries verbatim under a header naming their `parentSession` (ccusage counts
+/// a copy again when it has no entry id: a fork of an old-format session).
 pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
     let mut rng = Rng(spec.seed ^ 0x7069);
     let mut tree = AgentTree::default();
@@ -1859,7 +1860,7 @@ pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
     for _ in 0..spec.files {
         let cwd = format!("/home/dev/work/project-{}", rng.below(projects));
         let session = uuid(&mut rng);
-        let legacy = rng.chance(0.1);
+        let mut legacy = rng.chance(0.1);
         let mut ts = START_MS
             + rng.below(spec.days as u64) as i64 * 86_400_000
             + rng.below(86_400_000) as i64;
@@ -1868,14 +1869,20 @@ pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
         if !finished.is_empty() && rng.chance(0.12) {
             let (path, last, lines) = &finished[rng.below(finished.len() as u64) as usize];
             ts = ts.max(last + rng.range(1_000, 3_600_000) as i64);
+            // pi writes a fork in its current format.
+            legacy = false;
             parent_session = format!(r#","parentSession":"{path}""#);
             for line in &lines[..rng.range(1, lines.len() as u64) as usize] {
-                if let Some((at, sums)) = line.reply {
+                // ccusage tells a fork's copies by the parent's own entry ids: a copy of
+                // an old-format entry (no id), or of the parent's own copy, counts again.
+                let again = line.copied || !line.text.contains(r#""id":"#);
+                if let Some((at, sums)) = line.reply.filter(|_| again) {
                     tree.ccusage(at, sums);
                 }
                 copied.push(PiLine {
                     text: line.text.clone(),
                     reply: line.reply,
+                    copied: true,
                 });
             }
         }
@@ -1912,7 +1919,11 @@ pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
                     r#","message":{{"role":"user","content":[{{"type":"text","text":"step {turn}: fix the usage report"}}],"timestamp":{ts}}}"#
                 ),
             );
-            own.push(PiLine { text, reply: None });
+            own.push(PiLine {
+                text,
+                reply: None,
+                copied: false,
+            });
             for _ in 0..rng.range(1, 4) {
                 ts += rng.range(2_000, 60_000) as i64;
                 let (provider, model) = PI_MODELS[rng.below(PI_MODELS.len() as u64) as usize];
@@ -1975,6 +1986,7 @@ pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
                 own.push(PiLine {
                     text,
                     reply: counted.map(|sums| (ts, sums)),
+                    copied: false,
                 });
                 ts += rng.range(500, 20_000) as i64;
                 let text = entry(
@@ -1983,12 +1995,17 @@ pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
                     ts,
                     r#","message":{"role":"toolResult","toolCallId":"call_1","toolName":"bash","content":[{"type":"text","text":"ok"}],"isError":false}"#,
                 );
-                own.push(PiLine { text, reply: None });
+                own.push(PiLine {
+                    text,
+                    reply: None,
+                    copied: false,
+                });
             }
             if rng.chance(0.03) {
                 own.push(PiLine {
                     text: r#"{"type":"message","timestamp":"2025-09-02T00:00:00.000Z","message":{"role":"assistant","usage":{"input":9"#.to_string(),
                     reply: None,
+                    copied: false,
                 });
             }
         }

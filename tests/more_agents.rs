@@ -139,7 +139,7 @@ fn kimi_daily_tokens_equal_ccusages_but_for_forks_and_wrapped_steps() {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
-    let mut predicted = days_of(&KIMI_DAYS);
+    let mut predicted = agent_days(&s, "kimi");
     let copies = [1_800 + 380 + 500, 90 + 129 + 50, 0, 7_936 + 11_776];
     let wrapped = [600, 60, 0, 1_536];
     for i in 0..4 {
@@ -217,10 +217,29 @@ fn pi_sessions(s: &Scratch) -> PathBuf {
     s.dir.path().join(".pi/agent/sessions")
 }
 
+/// The fixtures name their parents where pi keeps them on the machine they come from
+/// (`/home/u/.pi/agent/sessions`): a fork's header names its parent where the scratch
+/// holds it, as pi's would.
+fn pi_text(s: &Scratch, relative: &str) -> String {
+    std::fs::read_to_string(fixture("pi/sessions").join(relative))
+        .unwrap()
+        .replace(
+            "/home/u/.pi/agent/sessions",
+            &pi_sessions(s).display().to_string(),
+        )
+}
+
+fn put_pi(s: &Scratch, relative: &str, text: &str) {
+    let path = pi_sessions(s).join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 fn with_pi_fixture() -> Scratch {
     let s = Scratch::new();
-    std::fs::create_dir_all(pi_sessions(&s)).unwrap();
-    common::copy_tree(&fixture("pi/sessions"), &pi_sessions(&s));
+    for relative in [PI_PARENT, PI_FORK, PI_LEGACY, PI_LEGACY_FORK] {
+        put_pi(&s, relative, &pi_text(&s, relative));
+    }
     s
 }
 
@@ -230,11 +249,14 @@ const PI_FORK: &str =
     "--home-u-app--/2026-03-03T10-00-00-000Z_7b2a1d3f-4c5e-4f60-9b7c-8d9e0f1a2b3c.jsonl";
 const PI_LEGACY: &str =
     "--home-u-other--/2026-03-04T08-00-00-000Z_8c3b2e40-5d6f-4071-8c8d-9e0f1a2b3c4d.jsonl";
+const PI_LEGACY_FORK: &str =
+    "--home-u-other--/2026-03-05T09-00-00-000Z_9d4c3f51-6e70-4182-9d9e-0f1a2b3c4d5e.jsonl";
 
-const PI_DAYS: [(&str, [u64; 4]); 3] = [
+const PI_DAYS: [(&str, [u64; 4]); 4] = [
     ("2026-03-02", [5_004, 1_005, 12_400, 32_000]),
     ("2026-03-03", [50, 720, 0, 12_400]),
     ("2026-03-04", [800, 60, 0, 0]),
+    ("2026-03-05", [100, 10, 0, 0]),
 ];
 
 /// The session report's `[input, output, cache creation, cache read]` of `session`.
@@ -255,11 +277,15 @@ fn the_pi_fixtures_give_the_hand_worked_totals_and_pis_own_costs() {
     let pass = s.once();
     assert_eq!(pass["lines_skipped"], 0, "{pass}");
     assert_eq!(agent_days(&s, "pi"), days_of(&PI_DAYS));
-    assert_eq!(agent_row(&s, "pi")["requests"], 6);
-    // The fork's session holds its own reply alone; the copies are its parent's.
+    assert_eq!(agent_row(&s, "pi")["requests"], 7);
+    // The forks' sessions hold their own replies alone; the copies are their parents'.
     assert_eq!(
         session_sums(&s, "pi", "7b2a1d3f-4c5e-4f60-9b7c-8d9e0f1a2b3c"),
         [50, 80, 0, 12_400]
+    );
+    assert_eq!(
+        session_sums(&s, "pi", "9d4c3f51-6e70-4182-9d9e-0f1a2b3c4d5e"),
+        [100, 10, 0, 0]
     );
     // pi's own cost is the cost in `auto` mode.
     let daily = s.daily(&["--timezone", "UTC", "--agent", "pi", "--since", "20260304"]);
@@ -272,13 +298,8 @@ fn the_pi_fixtures_give_the_hand_worked_totals_and_pis_own_costs() {
 #[test]
 fn pi_sessions_appended_forked_and_migrated_between_passes_count_once() {
     let s = Scratch::new();
-    let source = fixture("pi/sessions");
-    let put = |relative: &str, text: &str| {
-        let path = pi_sessions(&s).join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
-    let read = |relative: &str| std::fs::read_to_string(source.join(relative)).unwrap();
+    let put = |relative: &str, text: &str| put_pi(&s, relative, text);
+    let read = |relative: &str| pi_text(&s, relative);
     put(PI_FORK, &read(PI_FORK));
     put(PI_LEGACY, &read(PI_LEGACY));
     s.once();
@@ -311,7 +332,7 @@ fn pi_sessions_appended_forked_and_migrated_between_passes_count_once() {
     put(PI_LEGACY, &migrated);
     let pass = s.once();
     assert_eq!(pass["rows_added"], 0, "{pass}");
-    assert_eq!(agent_days(&s, "pi"), days_of(&PI_DAYS));
+    assert_eq!(agent_days(&s, "pi"), days_of(&PI_DAYS[..3]));
     assert_eq!(
         session_sums(&s, "pi", "6a1f0c2e-3b4d-4e5f-8a6b-7c8d9e0f1a2b"),
         [5_004, 1_645, 12_400, 32_000]
@@ -319,10 +340,10 @@ fn pi_sessions_appended_forked_and_migrated_between_passes_count_once() {
 }
 
 /// pi's ccusage figures on the fixtures (`CCUSAGE_BIN`; skipped without it): equal but
-/// on 2026-03-02, where ccusage counts the fork's copies of the parent's lines 5 and 7
-/// again (its key holds the session).
+/// on 2026-03-04, where ccusage counts P4's copy of the old-format P3's reply again (it
+/// tells a fork's copies by their entry ids, which an old-format entry has none of).
 #[test]
-fn pi_daily_tokens_equal_ccusages_but_for_fork_copies() {
+fn pi_daily_tokens_equal_ccusages_but_for_a_fork_of_an_old_session() {
     let s = with_pi_fixture();
     s.once();
     let sessions = pi_sessions(&s);
@@ -330,11 +351,9 @@ fn pi_daily_tokens_equal_ccusages_but_for_fork_copies() {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
-    let mut predicted = days_of(&PI_DAYS);
-    let copies = [3 + 1, 210 + 95, 12_000 + 400, 12_000];
-    for (sum, copied) in predicted[0].1.iter_mut().zip(copies) {
-        *sum += copied;
-    }
+    let mut predicted = agent_days(&s, "pi");
+    predicted[2].1[0] += 800;
+    predicted[2].1[1] += 60;
     assert_eq!(theirs, predicted);
 }
 
@@ -467,7 +486,7 @@ fn openclaw_daily_tokens_equal_ccusages() {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
-    assert_eq!(theirs, days_of(&OPENCLAW_DAYS));
+    assert_eq!(theirs, agent_days(&s, "openclaw"));
 }
 
 /// `OPENCLAW_STATE_DIR` (OpenClaw's own variable) is where the transcripts are looked for
@@ -628,7 +647,7 @@ fn goose_daily_tokens_equal_ccusages_but_for_thinking_and_unconfigured_sessions(
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
-    let mut predicted = days_of(&GOOSE_DAYS);
+    let mut predicted = agent_days(&s, "goose");
     predicted[0].1[1] -= 2_500;
     predicted[2].1[0] -= 1_000;
     predicted[2].1[1] -= 100;
