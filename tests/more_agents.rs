@@ -726,13 +726,13 @@ fn agent_filters_metrics_doctor_and_export_cover_the_four_agents() {
     let (s, _goose) = with_every_fixture();
     s.once();
     let all = common::days(&s.daily(&["--timezone", "UTC", "--agent", &FOUR.join(",")]));
-    assert_eq!(all.len(), 12, "three days each: {all:?}");
+    assert_eq!(all.len(), 13, "three days each, four of pi's: {all:?}");
 
     let out = s.cmd().args(["metrics"]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     for (agent, output) in [
         ("kimi", 1_164.0),
-        ("pi", 1_785.0),
+        ("pi", 1_795.0),
         ("openclaw", 685.0),
         ("goose", 7_250.0),
     ] {
