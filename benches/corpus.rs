@@ -106,7 +106,7 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 10] = [
+    let homes: [(&str, &str, &str); 14] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
@@ -117,6 +117,10 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
         ("KILO_DATA_DIR", "no-kilo-home", ""),
         ("CODEBUFF_DATA_DIR", "no-codebuff-home", "projects"),
         ("HERMES_HOME", "no-hermes-home", ""),
+        ("KIMI_SHARE_DIR", "no-kimi-home", "sessions"),
+        ("PI_CODING_AGENT_DIR", "no-pi-home", "sessions"),
+        ("OPENCLAW_STATE_DIR", "no-openclaw-home", "agents"),
+        ("GOOSE_PATH_ROOT", "no-goose-home", "data/sessions"),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1964,6 +1968,509 @@ pub fn codebuff(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
     Ok(tree)
 }
 
+/// A Kimi CLI wire line: `{"timestamp": <epoch seconds>, "message": {"type", "payload"}}`,
+/// as Python's `json.dumps` writes it. The seconds carry microseconds past the
+/// millisecond, so a reader that truncates to milliseconds gets `ts_ms` whatever the
+/// float's rounding.
+fn kimi_line(ts_ms: i64, kind: &str, payload: &str) -> String {
+    format!(
+        r#"{{"timestamp": {}.{:03}500, "message": {{"type": "{kind}", "payload": {payload}}}}}"#,
+        ts_ms.div_euclid(1000),
+        ts_ms.rem_euclid(1000)
+    )
+}
+
+/// A step's `StatusUpdate` payload: `[input, output, cache creation, cache read]` as
+/// Kimi's `token_usage`, and its `message_id` where it has one.
+fn kimi_status(sums: Sums, message_id: Option<&str>) -> String {
+    let id = message_id.map_or(String::new(), |id| format!(r#", "message_id": "{id}""#));
+    format!(
+        r#"{{"context_usage": 0.05, "context_tokens": {}, "max_context_tokens": 262144, "token_usage": {{"input_other": {}, "output": {}, "input_cache_read": {}, "input_cache_creation": {}}}{id}, "plan_mode": false}}"#,
+        sums[0] + sums[3],
+        sums[0],
+        sums[1],
+        sums[3],
+        sums[2]
+    )
+}
+
+/// A line of a generated Kimi session: its text, the step it reports at top level (what
+/// ccusage counts in every file it is in), and whether `/fork` copies it (Kimi drops
+/// lines that are not JSON).
+struct KimiLine {
+    text: String,
+    step: Option<(i64, Sums)>,
+    whole: bool,
+}
+
+/// A Kimi CLI share dir under `root` (what `~/.kimi` holds): sessions in
+/// `sessions/<work dir hash>/<session id>/wire.jsonl` whose `StatusUpdate`s carry each
+/// step's usage, with the traps of `fixtures/README.md`: steps without a `message_id`,
+/// interrupted steps with no usage, `StatusUpdate`s that carry none (plan mode), subagent
+/// steps in their own `subagents/<id>/wire.jsonl` and repeated in the parent as
+/// `SubagentEvent`s (or, as Kimi CLI wrote them before 2026-03-23, in the parent only),
+/// `/fork` sessions that start with an earlier session's lines verbatim, and damaged
+/// lines. ccusage counts a fork's copies again and never unwraps a `SubagentEvent`.
+pub fn kimi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6b69_6d69);
+    let mut tree = AgentTree::default();
+    let groups = (spec.files / 10).max(1) as u64;
+    let mut finished: Vec<Vec<KimiLine>> = Vec::new();
+    let header = || KimiLine {
+        text: r#"{"type": "metadata", "protocol_version": "1.3"}"#.to_string(),
+        step: None,
+        whole: true,
+    };
+    for _ in 0..spec.files {
+        let group = format!("{:032x}", 0x5d41_402a_bc4b_2a76_u64 + rng.below(groups));
+        let session = uuid(&mut rng);
+        let dir = root.join("sessions").join(&group).join(&session);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut lines = vec![header()];
+        if !finished.is_empty() && rng.chance(0.1) {
+            // `/fork`: the parent's first lines, verbatim, the damaged ones left out.
+            let parent = &finished[rng.below(finished.len() as u64) as usize];
+            let upto = rng.range(2, parent.len() as u64) as usize;
+            for line in parent[1..upto].iter().filter(|l| l.whole) {
+                if let Some((at, sums)) = line.step {
+                    tree.ccusage(at, sums);
+                }
+                lines.push(KimiLine {
+                    text: line.text.clone(),
+                    step: line.step,
+                    whole: true,
+                });
+            }
+        }
+        let mut subagents: Vec<(String, Vec<String>)> = Vec::new();
+        let push = |lines: &mut Vec<KimiLine>, text: String, step: Option<(i64, Sums)>| {
+            lines.push(KimiLine {
+                text,
+                step,
+                whole: true,
+            })
+        };
+        for turn in 0..rng.range(1, spec.turns as u64) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let begin = format!(r#"{{"user_input": "step {turn}: refactor the parser"}}"#);
+            push(&mut lines, kimi_line(ts, "TurnBegin", &begin), None);
+            for n in 1..=rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                push(
+                    &mut lines,
+                    kimi_line(ts, "StepBegin", &format!(r#"{{"n": {n}}}"#)),
+                    None,
+                );
+                let write = if rng.chance(0.2) {
+                    rng.range(1, 4_000)
+                } else {
+                    0
+                };
+                let sums = [
+                    rng.range(1, 5_000),
+                    rng.range(10, 3_000),
+                    write,
+                    rng.range(0, 150_000),
+                ];
+                let id = format!("chatcmpl-{}", rng.hex(24));
+                let roll = rng.below(100);
+                if roll < 5 {
+                    // Interrupted: a StatusUpdate with nothing used.
+                    let status = kimi_status([0; 4], Some(&id));
+                    push(&mut lines, kimi_line(ts, "StatusUpdate", &status), None);
+                } else if roll < 12 {
+                    // No message id: keyed by its time.
+                    let status = kimi_status(sums, None);
+                    count(&mut tree.expected, ts, sums);
+                    tree.ccusage(ts, sums);
+                    push(
+                        &mut lines,
+                        kimi_line(ts, "StatusUpdate", &status),
+                        Some((ts, sums)),
+                    );
+                } else if roll < 27 {
+                    // A subagent's step: in its own wire (not before 2026-03-23) and
+                    // repeated in the parent's, wrapped.
+                    let own_file = roll < 22;
+                    let agent = rng.hex(8);
+                    let status = kimi_status(sums, Some(&id));
+                    count(&mut tree.expected, ts, sums);
+                    if own_file {
+                        tree.ccusage(ts, sums);
+                        subagents.push((
+                            agent.clone(),
+                            vec![header().text, kimi_line(ts, "StatusUpdate", &status)],
+                        ));
+                    }
+                    let event = format!(
+                        r#"{{"parent_tool_call_id": "tool_{n}", "agent_id": "{agent}", "subagent_type": "coder", "event": {{"type": "StatusUpdate", "payload": {status}}}}}"#
+                    );
+                    push(&mut lines, kimi_line(ts, "SubagentEvent", &event), None);
+                } else {
+                    let status = kimi_status(sums, Some(&id));
+                    count(&mut tree.expected, ts, sums);
+                    tree.ccusage(ts, sums);
+                    push(
+                        &mut lines,
+                        kimi_line(ts, "StatusUpdate", &status),
+                        Some((ts, sums)),
+                    );
+                }
+                let call = r#"{"type": "function", "id": "tool_1", "function": {"name": "ReadFile", "arguments": "{\"path\": \"src/lib.rs\"}"}}"#;
+                push(&mut lines, kimi_line(ts + 1, "ToolCall", call), None);
+            }
+            if rng.chance(0.1) {
+                push(
+                    &mut lines,
+                    kimi_line(ts + 2, "StatusUpdate", r#"{"plan_mode": true}"#),
+                    None,
+                );
+            }
+            if rng.chance(0.03) {
+                lines.push(KimiLine {
+                    text: r#"{"timestamp": 1.0, "message": {"type": "StatusUpdate", "payload": {"token_usage": {"input_other": 9"#.to_string(),
+                    step: None,
+                    whole: false,
+                });
+            }
+            push(&mut lines, kimi_line(ts + 3, "TurnEnd", "{}"), None);
+        }
+        let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+        write_file(&dir.join("wire.jsonl"), &texts, &mut tree.expected)?;
+        for (agent, texts) in subagents {
+            let path = dir.join("subagents").join(agent).join("wire.jsonl");
+            write_file(&path, &texts, &mut tree.expected)?;
+        }
+        finished.push(lines);
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
+    }
+    Ok(tree)
+}
+
+const PI_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("openai", "gpt-5"),
+];
+
+/// A line of a generated pi session, the reply it holds, and whether the session copied
+/// it from its parent.
+struct PiLine {
+    text: String,
+    reply: Option<(i64, Sums)>,
+    copied: bool,
+}
+
+/// A pi-agent sessions folder under `root` (what `~/.pi/agent/sessions` holds): sessions
+/// in `--<cwd>--/<time>_<id>.jsonl` whose assistant messages carry `usage`, with the traps
+/// of `fixtures/README.md`: 1-hour cache writes inside `cacheWrite`, aborted replies with
+/// no usage, replies that give only `totalTokens`, sessions in the old format without
+/// entry ids, damaged lines, and forks (`/fork`, `/tree`) that start with an earlier
+/// session's entries verbatim under a header naming their `parentSession` (ccusage counts
+/// a copy again when it has no entry id: a fork of an old-format session).
+pub fn pi(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x7069);
+    let mut tree = AgentTree::default();
+    let projects = (spec.files / 10).max(1) as u64;
+    let mut finished: Vec<(String, i64, Vec<PiLine>)> = Vec::new();
+    for _ in 0..spec.files {
+        let cwd = format!("/home/dev/work/project-{}", rng.below(projects));
+        let session = uuid(&mut rng);
+        let mut legacy = rng.chance(0.1);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut copied = Vec::new();
+        let mut parent_session = String::new();
+        if !finished.is_empty() && rng.chance(0.12) {
+            let (path, last, lines) = &finished[rng.below(finished.len() as u64) as usize];
+            ts = ts.max(last + rng.range(1_000, 3_600_000) as i64);
+            // pi writes a fork in its current format.
+            legacy = false;
+            parent_session = format!(r#","parentSession":"{path}""#);
+            for line in &lines[..rng.range(1, lines.len() as u64) as usize] {
+                // ccusage tells a fork's copies by the parent's own entry ids: a copy of
+                // an old-format entry (no id), or of the parent's own copy, counts again.
+                let again = line.copied || !line.text.contains(r#""id":"#);
+                if let Some((at, sums)) = line.reply.filter(|_| again) {
+                    tree.ccusage(at, sums);
+                }
+                copied.push(PiLine {
+                    text: line.text.clone(),
+                    reply: line.reply,
+                    copied: true,
+                });
+            }
+        }
+        let version = if legacy { "" } else { r#""version":3,"# };
+        let header = format!(
+            r#"{{"type":"session",{version}"id":"{session}","timestamp":"{}","cwd":"{cwd}"{parent_session}}}"#,
+            iso(ts)
+        );
+        let name = format!("{}_{session}.jsonl", iso(ts).replace([':', '.'], "-"));
+        let path = root
+            .join(format!("--{}--", cwd[1..].replace('/', "-")))
+            .join(name);
+        let mut own: Vec<PiLine> = Vec::new();
+        let mut parent = String::from("null");
+        let mut entry = |rng: &mut Rng, kind: &str, at: i64, rest: &str| {
+            let id = rng.hex(8);
+            let ids = match legacy {
+                true => String::new(),
+                false => format!(r#""id":"{id}","parentId":{parent},"#),
+            };
+            parent = format!(r#""{id}""#);
+            format!(
+                r#"{{"type":"{kind}",{ids}"timestamp":"{}"{rest}}}"#,
+                iso(at)
+            )
+        };
+        for turn in 0..rng.range(1, spec.turns as u64) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let text = entry(
+                &mut rng,
+                "message",
+                ts,
+                &format!(
+                    r#","message":{{"role":"user","content":[{{"type":"text","text":"step {turn}: fix the usage report"}}],"timestamp":{ts}}}"#
+                ),
+            );
+            own.push(PiLine {
+                text,
+                reply: None,
+                copied: false,
+            });
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let (provider, model) = PI_MODELS[rng.below(PI_MODELS.len() as u64) as usize];
+                let write = if provider == "anthropic" {
+                    rng.range(0, 20_000)
+                } else {
+                    0
+                };
+                let hour = if rng.chance(0.3) {
+                    rng.range(0, write)
+                } else {
+                    0
+                };
+                let sums = [
+                    rng.range(1, 5_000),
+                    rng.range(10, 3_000),
+                    write,
+                    rng.range(0, 150_000),
+                ];
+                let roll = rng.below(100);
+                let (usage, counted) = if roll < 5 {
+                    // Aborted before any token.
+                    (
+                        r#"{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"totalTokens":0,"cost":{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"total":0}}"#.to_string(),
+                        None,
+                    )
+                } else if roll < 10 {
+                    // Only a total: output.
+                    let total = sums.iter().sum::<u64>();
+                    (
+                        format!(r#"{{"totalTokens":{total}}}"#),
+                        Some([0, total, 0, 0]),
+                    )
+                } else {
+                    let cost = rng.range(0, 90_000) as f64 / 1e6;
+                    (
+                        format!(
+                            r#"{{"input":{},"output":{},"cacheRead":{},"cacheWrite":{write},"totalTokens":{},"cost":{{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"total":{cost}}},"cacheWrite1h":{hour},"reasoning":0}}"#,
+                            sums[0],
+                            sums[1],
+                            sums[3],
+                            sums.iter().sum::<u64>()
+                        ),
+                        Some(sums),
+                    )
+                };
+                let text = entry(
+                    &mut rng,
+                    "message",
+                    ts,
+                    &format!(
+                        r#","message":{{"role":"assistant","content":[{{"type":"text","text":"Done."}}],"api":"x","provider":"{provider}","model":"{model}","usage":{usage},"stopReason":"stop","timestamp":{}}}"#,
+                        ts - 1_500
+                    ),
+                );
+                if let Some(sums) = counted {
+                    count(&mut tree.expected, ts, sums);
+                    tree.ccusage(ts, sums);
+                }
+                own.push(PiLine {
+                    text,
+                    reply: counted.map(|sums| (ts, sums)),
+                    copied: false,
+                });
+                ts += rng.range(500, 20_000) as i64;
+                let text = entry(
+                    &mut rng,
+                    "message",
+                    ts,
+                    r#","message":{"role":"toolResult","toolCallId":"call_1","toolName":"bash","content":[{"type":"text","text":"ok"}],"isError":false}"#,
+                );
+                own.push(PiLine {
+                    text,
+                    reply: None,
+                    copied: false,
+                });
+            }
+            if rng.chance(0.03) {
+                own.push(PiLine {
+                    text: r#"{"type":"message","timestamp":"2025-09-02T00:00:00.000Z","message":{"role":"assistant","usage":{"input":9"#.to_string(),
+                    reply: None,
+                    copied: false,
+                });
+            }
+        }
+        let mut texts = vec![header];
+        texts.extend(copied.iter().chain(&own).map(|l| l.text.clone()));
+        write_file(&path, &texts, &mut tree.expected)?;
+        // A later fork copies the parent's entries (pi never copies a line it cannot read).
+        let mut lines = copied;
+        lines.extend(own.into_iter().filter(|l| !l.text.ends_with(":9")));
+        finished.push((path.display().to_string(), ts, lines));
+        if finished.len() > 50 {
+            finished.remove(0);
+        }
+    }
+    Ok(tree)
+}
+
+const OPENCLAW_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai-codex", "gpt-5.2"),
+    ("opencode", "minimax-m2.5-free"),
+];
+
+/// An OpenClaw state dir under `root` (what `~/.openclaw` holds): transcripts in
+/// `agents/<agent>/sessions/<id>.jsonl` in pi's format, with the traps of
+/// `fixtures/README.md`: replies that name no model (the latest `model_change` or
+/// `model-snapshot` does), replies dated by their message a little before their entry (so
+/// some fall on the day before), replies with no usage, damaged lines, sessions reset or
+/// deleted (renamed `.jsonl.reset.<time>`, `.jsonl.deleted.<time>`), some of them also
+/// still present under their live name as the ledger last saw them, and repair backups
+/// (`.jsonl.bak-<time>`) that are not read. ccusage reads all of it as a correct reader
+/// does, so its oracle is the same.
+pub fn openclaw(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6f63);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let agent = ["main", "coder", "ops"][rng.below(3) as usize];
+        let session = uuid(&mut rng);
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let mut lines = vec![format!(
+            r#"{{"type":"session","version":3,"id":"{session}","timestamp":"{}","cwd":"/home/u/.openclaw/workspace"}}"#,
+            iso(ts)
+        )];
+        let entry = |rng: &mut Rng, kind: &str, at: i64, rest: &str| {
+            format!(
+                r#"{{"type":"{kind}","id":"{}","parentId":null,"timestamp":"{}"{rest}}}"#,
+                rng.hex(8),
+                iso(at)
+            )
+        };
+        for turn in 0..rng.range(1, spec.turns as u64) {
+            ts += rng.range(5_000, 400_000) as i64;
+            let (provider, model) = OPENCLAW_MODELS[rng.below(3) as usize];
+            let change = match rng.chance(0.5) {
+                true => entry(
+                    &mut rng,
+                    "model_change",
+                    ts,
+                    &format!(r#","provider":"{provider}","modelId":"{model}""#),
+                ),
+                false => entry(
+                    &mut rng,
+                    "custom",
+                    ts,
+                    &format!(
+                        r#","customType":"model-snapshot","data":{{"provider":"{provider}","modelId":"{model}"}}"#
+                    ),
+                ),
+            };
+            lines.push(change);
+            let text = format!(
+                r#","message":{{"role":"user","content":[{{"type":"text","text":"step {turn}"}}],"timestamp":{ts}}}"#
+            );
+            lines.push(entry(&mut rng, "message", ts, &text));
+            for _ in 0..rng.range(1, 4) {
+                ts += rng.range(2_000, 60_000) as i64;
+                let started = ts - rng.range(0, 20_000) as i64;
+                let sums = [
+                    rng.range(1, 5_000),
+                    rng.range(10, 3_000),
+                    if provider == "anthropic" {
+                        rng.range(0, 20_000)
+                    } else {
+                        0
+                    },
+                    rng.range(0, 150_000),
+                ];
+                let named = match rng.chance(0.5) {
+                    true => format!(r#","model":"{model}""#),
+                    false => String::new(),
+                };
+                let empty = rng.chance(0.05);
+                let counted = if empty { [0; 4] } else { sums };
+                let dated = match rng.chance(0.9) {
+                    true => format!(r#","timestamp":{started}"#),
+                    false => String::new(),
+                };
+                let text = format!(
+                    r#","message":{{"role":"assistant","content":[{{"type":"text","text":"Done."}}],"provider":"{provider}"{named},"usage":{{"input":{},"output":{},"cacheRead":{},"cacheWrite":{},"totalTokens":{},"cost":{{"total":0}}}},"stopReason":"stop"{dated}}}"#,
+                    counted[0],
+                    counted[1],
+                    counted[3],
+                    counted[2],
+                    counted.iter().sum::<u64>()
+                );
+                lines.push(entry(&mut rng, "message", ts, &text));
+                if !empty {
+                    let at = if dated.is_empty() { ts } else { started };
+                    count(&mut tree.expected, at, counted);
+                    tree.ccusage(at, counted);
+                }
+            }
+            if rng.chance(0.03) {
+                lines.push(
+                    r#"{"type":"message","timestamp":"2025-09-02T00:00:00.000Z","message":{"role":"assistant","usage":{"input":9"#
+                        .to_string(),
+                );
+            }
+        }
+        let sessions = root.join("agents").join(agent).join("sessions");
+        let live = sessions.join(format!("{session}.jsonl"));
+        match rng.below(10) {
+            0 => {
+                let name = format!("{session}.jsonl.reset.{}", iso(ts).replace(':', "-"));
+                write_file(&sessions.join(name), &lines, &mut tree.expected)?;
+            }
+            1 => {
+                // Deleted, and still under its live name as the ledger last read it.
+                let name = format!("{session}.jsonl.deleted.{ts}");
+                write_file(&sessions.join(name), &lines, &mut tree.expected)?;
+                write_file(&live, &lines[..lines.len() / 2], &mut tree.expected)?;
+            }
+            2 => {
+                write_file(&live, &lines, &mut tree.expected)?;
+                let backup = sessions.join(format!("{session}.jsonl.bak-{ts}"));
+                write_file(&backup, &lines, &mut Expected::default())?;
+            }
+            _ => write_file(&live, &lines, &mut tree.expected)?,
+        }
+    }
+    Ok(tree)
+}
+
 const HERMES_MODELS: [&str; 3] = ["claude-sonnet-4-6", "gpt-5", "anthropic/claude-opus-4.6"];
 
 /// A Hermes home under `root` (what `~/.hermes` holds): `state.db` with Hermes' sessions
@@ -2044,5 +2551,92 @@ pub fn hermes(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
         last = Some(id);
     }
     tx.commit().map_err(sqlite)?;
+    Ok(tree)
+}
+
+const GOOSE_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai", "gpt-5"),
+    ("google", "gemini-2.5-pro"),
+];
+
+/// Goose's `sessions.db` at `db` (in WAL mode, as Goose keeps it), with Goose 1.35's
+/// `sessions` table (`fixtures/goose/schema.sql`) and the traps of `fixtures/README.md`:
+/// sessions with running totals, older rows with only the latest call's counts, totals
+/// above input and output (a provider's thinking, which ccusage leaves out of its output
+/// column), sessions without a model config (which ccusage skips), sessions that used
+/// nothing yet, created-at times in SQLite's and RFC 3339's formats.
+pub fn goose(db: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x676f);
+    let mut tree = AgentTree::default();
+    fs::create_dir_all(db.parent().expect("a database has a folder"))?;
+    let conn = rusqlite::Connection::open(db).map_err(io::Error::other)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(io::Error::other)?;
+    let schema = include_str!("../fixtures/goose/schema.sql");
+    conn.execute_batch(schema).map_err(io::Error::other)?;
+    for n in 0..spec.files {
+        let ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64 / 1000 * 1000;
+        let created = match rng.chance(0.2) {
+            true => format!("{}Z", &iso(ts)[..19]),
+            false => iso(ts)[..19].replace('T', " "),
+        };
+        let updated = iso(ts + rng.range(60, 7_200) as i64 * 1000)[..19].replace('T', " ");
+        let (provider, model) = GOOSE_MODELS[rng.below(3) as usize];
+        let (input, output) = (rng.range(1_000, 400_000), rng.range(100, 30_000));
+        let thinking = if rng.chance(0.1) {
+            rng.range(1, 5_000)
+        } else {
+            0
+        };
+        let total = input + output + thinking;
+        let config = format!(r#"{{"model_name":"{model}","toolshim":false}}"#);
+        let roll = rng.below(100);
+        // [latest call's (total, in, out)], [running (total, in, out)], model config
+        let (latest, running, config, counted) = if roll < 5 {
+            ([None; 3], [None; 3], Some(config), None)
+        } else if roll < 15 {
+            let latest = [Some(total), Some(input), Some(output)];
+            (latest, [None; 3], Some(config), Some(true))
+        } else if roll < 20 {
+            let running = [Some(total), Some(input), Some(output)];
+            (running, running, None, Some(false))
+        } else {
+            let latest = [Some(total / 4), Some(input / 4), Some(output / 4)];
+            let running = [Some(total), Some(input), Some(output)];
+            (latest, running, Some(config), Some(true))
+        };
+        if let Some(ccusage_reads) = counted {
+            count(&mut tree.expected, ts, [input, output + thinking, 0, 0]);
+            if ccusage_reads {
+                tree.ccusage(ts, [input, output, 0, 0]);
+            }
+        }
+        conn.execute(
+            "INSERT INTO sessions (id, name, working_dir, created_at, updated_at, total_tokens,
+                 input_tokens, output_tokens, accumulated_total_tokens, accumulated_input_tokens,
+                 accumulated_output_tokens, provider_name, model_config_json)
+             VALUES (?1, 'session', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            rusqlite::params![
+                format!("{}_{n}", &iso(ts)[..10].replace('-', "")),
+                format!("/home/dev/work/project-{}", n % 7),
+                created,
+                updated,
+                latest[0],
+                latest[1],
+                latest[2],
+                running[0],
+                running[1],
+                running[2],
+                provider,
+                config,
+            ],
+        )
+        .map_err(io::Error::other)?;
+    }
+    drop(conn);
+    tree.expected.files.push(db.to_path_buf());
     Ok(tree)
 }

@@ -75,10 +75,11 @@ value_enum!(CostSource {
 
 /// A permanent, exact ledger of your coding agents' usage.
 ///
-/// cco-stats reads the logs of Claude Code, Codex, Gemini CLI, Qwen Code, OpenCode, Amp
-/// and GitHub Copilot CLI from where it last stopped, keeps every billable response in a
-/// SQLite ledger exactly once, and answers reports from it. The ledger keeps your history
-/// after the agents delete theirs.
+/// cco-stats reads the logs of Claude Code, Codex, Gemini CLI, Qwen Code, OpenCode, Amp,
+/// GitHub Copilot CLI, Droid, Kilo, Codebuff, Hermes, Kimi CLI, pi, OpenClaw and Goose
+/// from where it last stopped, keeps
+/// every billable response in a SQLite ledger exactly once, and answers reports from it.
+/// The ledger keeps your history after the agents delete theirs.
 #[derive(Debug, Parser)]
 #[command(
     name = "cco-stats",
@@ -543,7 +544,8 @@ pub struct ReportArgs {
     pub host: Option<String>,
 
     /// Only these agents' usage (a comma list of: claude, codex, gemini, qwen, opencode,
-    /// amp, copilot) [default: every agent; Claude Code's for blocks]
+    /// amp, copilot, droid, kilo, codebuff, hermes, kimi, pi, openclaw, goose) [default:
+    /// every agent; Claude Code's for blocks]
     #[arg(long, value_name = "NAME[,NAME…]", value_delimiter = ',', value_parser = parse_agent)]
     pub agent: Vec<Agent>,
 

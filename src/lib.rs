@@ -1,7 +1,9 @@
 //! cco-stats keeps a permanent, exact ledger of coding-agent usage: it tails the agents'
-//! append-only logs (Claude Code's transcripts, Codex's rollouts, Gemini's, Qwen's and
-//! Copilot's sessions) from stored byte offsets, reads rewritten files (Amp's threads)
-//! and agents' SQLite databases (OpenCode's) by watermark and upsert, all into SQLite,
+//! append-only logs (Claude Code's transcripts, Codex's rollouts, Gemini's, Qwen's,
+//! Copilot's, Kimi's, pi's and OpenClaw's sessions) from stored byte offsets, reads
+//! rewritten files (Amp's threads, Droid's settings, Codebuff's chats) and agents' SQLite
+//! databases (OpenCode's, Kilo's, Hermes', Goose's) by
+//! watermark and upsert, all into SQLite,
 //! exactly once, and answers reports from that ledger in milliseconds.
 //!
 //! The folders follow the data's path:

@@ -18,11 +18,15 @@ pub enum Agent {
     Kilo,
     Codebuff,
     Hermes,
+    Kimi,
+    Pi,
+    OpenClaw,
+    Goose,
 }
 
 impl Agent {
     /// Every agent the ledger knows, in the order reports list them.
-    pub const ALL: [Agent; 11] = [
+    pub const ALL: [Agent; 15] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -34,6 +38,10 @@ impl Agent {
         Agent::Kilo,
         Agent::Codebuff,
         Agent::Hermes,
+        Agent::Kimi,
+        Agent::Pi,
+        Agent::OpenClaw,
+        Agent::Goose,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +57,10 @@ impl Agent {
             Agent::Kilo => "kilo",
             Agent::Codebuff => "codebuff",
             Agent::Hermes => "hermes",
+            Agent::Kimi => "kimi",
+            Agent::Pi => "pi",
+            Agent::OpenClaw => "openclaw",
+            Agent::Goose => "goose",
         }
     }
 

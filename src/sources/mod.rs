@@ -40,9 +40,13 @@ pub mod copilot;
 pub mod database;
 pub mod droid;
 pub mod gemini;
+pub mod goose;
 pub mod hermes;
 pub mod kilo;
+pub mod kimi;
+pub mod openclaw;
 pub mod opencode;
+pub mod pi;
 pub mod qwen;
 pub mod rewritten;
 
@@ -160,7 +164,7 @@ pub trait LineParser {
 }
 
 /// Every source, in the order a pass reads them.
-pub fn all() -> [&'static dyn Source; 11] {
+pub fn all() -> [&'static dyn Source; 15] {
     [
         &claude::CLAUDE,
         &codex::CODEX,
@@ -173,6 +177,10 @@ pub fn all() -> [&'static dyn Source; 11] {
         &kilo::KILO,
         &codebuff::CODEBUFF,
         &hermes::HERMES,
+        &kimi::KIMI,
+        &pi::PI,
+        &openclaw::OPENCLAW,
+        &goose::GOOSE,
     ]
 }
 

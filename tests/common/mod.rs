@@ -59,6 +59,14 @@ impl Scratch {
             .env_remove("KILO_DATA_DIR")
             .env_remove("CODEBUFF_DATA_DIR")
             .env_remove("HERMES_HOME")
+            .env_remove("KIMI_SHARE_DIR")
+            .env_remove("KIMI_DATA_DIR")
+            .env_remove("PI_CODING_AGENT_DIR")
+            .env_remove("PI_AGENT_DIR")
+            .env_remove("OPENCLAW_STATE_DIR")
+            .env_remove("CLAWDBOT_STATE_DIR")
+            .env_remove("OPENCLAW_DIR")
+            .env_remove("GOOSE_PATH_ROOT")
             .env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
@@ -182,4 +190,57 @@ pub fn expected_days(expected: &corpus::Expected) -> Vec<(String, [u64; 4])> {
         .iter()
         .map(|(day, sums)| (day.clone(), *sums))
         .collect()
+}
+
+/// One agent's daily report per day (UTC): `[input, output, cache creation, cache read]`.
+pub fn agent_days(s: &Scratch, agent: &str) -> Vec<(String, [u64; 4])> {
+    days(&s.daily(&["--timezone", "UTC", "--agent", agent]))
+}
+
+/// The `agents` view's row of `agent`.
+pub fn agent_row(s: &Scratch, agent: &str) -> Value {
+    let view = s.report(&["agents"]);
+    view["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent"] == agent)
+        .unwrap_or_else(|| panic!("no {agent} row: {view}"))
+        .clone()
+}
+
+/// `once` started `runs` times with `--batch-size batch`, each killed (SIGKILL) after a
+/// few milliseconds more than the last, up to `max_ms`; then the caller's own pass.
+pub fn killed_passes(s: &Scratch, runs: u64, batch: &str, max_ms: u64) {
+    for run in 0..runs {
+        let mut child = s
+            .std_cmd()
+            .args(["once", "--batch-size", batch])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = (run + 2) * 7 % max_ms;
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+/// `ccusage <agent> daily` per day (UTC) with `HOME` the scratch's and `vars` set, where
+/// ccusage is at hand (`CCUSAGE_BIN`); `None` without it.
+pub fn ccusage_days(
+    s: &Scratch,
+    agent: &str,
+    vars: &[(&str, &Path)],
+) -> Option<Vec<(String, [u64; 4])>> {
+    let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
+    let mut cmd = std::process::Command::new(ccusage);
+    cmd.args([agent, "daily", "--json", "--offline", "--timezone", "UTC"])
+        .env("HOME", s.dir.path());
+    for (var, path) in vars {
+        cmd.env(var, path);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    Some(days(&json(&out.stdout)))
 }
