@@ -19,6 +19,8 @@ fn readme_totals() -> Vec<(String, [u64; 5])> {
     let (_, section) = readme
         .split_once("## `sample/`")
         .expect("fixtures/README.md has the sample's section");
+    // The section ends where the next one begins.
+    let section = section.split("\n## ").next().unwrap_or_default();
     section
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| agent"))
