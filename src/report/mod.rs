@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod blocks;
 pub mod calendar;
+pub mod dashboard;
 pub mod litellm;
 pub mod live;
 pub mod metrics;
