@@ -208,6 +208,28 @@ fn six_weeks(s: &Scratch, now_ms: i64) {
     );
 }
 
+/// One status-line call of `SESSION_A` with these `rate_limits` (name, percent, reset).
+fn statusline(s: &Scratch, windows: &[(&str, f64, i64)]) {
+    let limits: serde_json::Map<String, Value> = windows
+        .iter()
+        .map(|(name, used, resets_ms)| {
+            let window = json!({"used_percentage": used, "resets_at": resets_ms / 1000});
+            (name.to_string(), window)
+        })
+        .collect();
+    let transcript = s
+        .root
+        .join("projects/-home-dev-app")
+        .join(format!("{SESSION_A}.jsonl"));
+    let input = json!({"session_id": SESSION_A, "transcript_path": transcript,
+                       "rate_limits": limits});
+    s.cmd()
+        .args(["statusline", "--no-color", "--timezone", "UTC"])
+        .write_stdin(input.to_string())
+        .assert()
+        .success();
+}
+
 /// A running `cco-stats dashboard`, stopped when dropped.
 struct Server {
     child: Child,
@@ -526,9 +548,43 @@ fn the_dashboard_shows_the_clis_figures_and_follows_the_ledger() {
     let s = Scratch::new();
     let now_ms = jiff::Timestamp::now().as_millisecond();
     six_weeks(&s, now_ms);
+    // Claude Code's status line reported a 5-hour window that filled and reset an hour
+    // ago, and the current one.
+    let hour = 3_600_000;
+    statusline(
+        &s,
+        &[
+            ("five_hour", 100.0, now_ms - hour),
+            ("seven_day", 31.0, now_ms + 80 * hour),
+        ],
+    );
+    statusline(
+        &s,
+        &[
+            ("five_hour", 24.0, now_ms + 4 * hour),
+            ("seven_day", 35.0, now_ms + 80 * hour),
+        ],
+    );
     let server = Server::start(&s);
     let mut browser = Browser::launch();
     browser.open(&server.url("/"));
+
+    // The quota windows and their history, as `limits --json` has them.
+    let limits = s.report(&["limits"]);
+    let five = limits["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "five_hour")
+        .unwrap()
+        .clone();
+    assert_eq!(five["history"][0]["hit"], json!(true));
+    let quota = browser.text("#quota");
+    assert!(quota.contains("five_hour24%"), "{quota}");
+    assert!(quota.contains("seven_day35%"), "{quota}");
+    let history = browser.text("#limits");
+    assert!(history.contains("five_hour"), "{history}");
+    assert!(history.contains("100%yes"), "{history}");
 
     // The whole range, today and one project: each as `daily --json` has it.
     let (cost, tokens) = daily_totals(&s, &[]);
@@ -635,6 +691,7 @@ fn the_dashboard_shows_the_clis_figures_and_follows_the_ledger() {
     }
 
     // Screenshots of each page, wide and narrow, light and dark.
+    screenshot(&server.url("/"), "dashboard", (1280, 1400), false);
     screenshot(&server.url("/"), "overview", (1280, 2300), false);
     screenshot(&server.url("/"), "overview-dark", (1280, 2300), true);
     screenshot(&server.url("/"), "overview-360", (360, 3600), false);

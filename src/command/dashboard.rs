@@ -103,6 +103,7 @@ pub(super) fn write_file(env: &Env, args: &HtmlReportArgs) -> Result<ExitCode> {
         agents: options.agents.clone(),
         project: options.project.clone(),
         stack: args.by.into(),
+        measure: Default::default(),
         sort: Default::default(),
     };
     let mut ctx = env.report(&args.report)?;

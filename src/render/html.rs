@@ -14,7 +14,7 @@ use crate::render::svg;
 use crate::render::{dollars, iso, thousands};
 use crate::report::Usage;
 use crate::report::dashboard::{
-    MAX_SESSIONS, Overview, SessionView, SortKey, Stack, cache_hit_percent,
+    MAX_SESSIONS, Measure, Overview, SessionView, SortKey, Stack, cache_hit_percent,
 };
 use crate::report::quota::Window;
 use crate::sources::Agent;
@@ -81,6 +81,7 @@ pub struct Controls {
     pub agents: Vec<Agent>,
     pub project: Option<String>,
     pub stack: Stack,
+    pub measure: Measure,
     pub sort: SortKey,
 }
 
@@ -107,6 +108,13 @@ impl Controls {
                         "agent" => Stack::Agent,
                         "model" => Stack::Model,
                         _ => return Err(format!("by: {value:?}")),
+                    }
+                }
+                "show" => {
+                    controls.measure = match value.as_str() {
+                        "cost" => Measure::Cost,
+                        "tokens" => Measure::Tokens,
+                        _ => return Err(format!("show: {value:?}")),
                     }
                 }
                 "sort" => {
@@ -138,6 +146,9 @@ impl Controls {
         }
         if c.stack != Stack::default() {
             pairs.push(format!("by={}", c.stack.name()));
+        }
+        if c.measure != Measure::default() {
+            pairs.push(format!("show={}", c.measure.name()));
         }
         if c.sort != SortKey::default() {
             pairs.push(format!("sort={}", c.sort.name()));
@@ -181,8 +192,8 @@ a{color:var(--link)}.muted{color:var(--muted)}
 .card .big{font-size:1.35em;font-weight:600;font-variant-numeric:tabular-nums}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
-td.n,th.n{text-align:right}td.name{white-space:normal;word-break:break-all}
-svg{width:100%;height:auto;display:block}.tick{font-size:11px;fill:var(--muted)}.axis{stroke:var(--line)}
+td.n,th.n{text-align:right}td.name{white-space:normal;overflow-wrap:anywhere;min-width:10em}
+svg{width:100%;height:auto;display:block}svg.chart{min-width:560px}svg.year{min-width:640px}.tick{font-size:11px;fill:var(--muted)}.axis{stroke:var(--line)}
 .price{stroke:var(--fg);stroke-dasharray:3 3;stroke-width:1}
 .s0{fill:var(--c0)}.s1{fill:var(--c1)}.s2{fill:var(--c2)}.s3{fill:var(--c3)}.s4{fill:var(--c4)}.s5{fill:var(--c5)}.s6{fill:var(--c6)}.s7{fill:var(--c7)}
 .l0{fill:var(--l0)}.l1{fill:var(--l1)}.l2{fill:var(--l2)}.l3{fill:var(--l3)}.l4{fill:var(--l4)}
@@ -191,7 +202,7 @@ svg{width:100%;height:auto;display:block}.tick{font-size:11px;fill:var(--muted)}
 .sw.s0{background:var(--c0)}.sw.s1{background:var(--c1)}.sw.s2{background:var(--c2)}.sw.s3{background:var(--c3)}.sw.s4{background:var(--c4)}.sw.s5{background:var(--c5)}.sw.s6{background:var(--c6)}.sw.s7{background:var(--c7)}
 form{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:end}label{display:flex;flex-direction:column;font-size:.85em}
 input,select,button{font:inherit}nav.ranges a{margin-right:10px}
-.hit{color:var(--c5);font-weight:600}
+.hit{color:var(--c5);font-weight:600}caption{text-align:left;padding:6px 0}
 "#;
 
 /// The live page's script: asks `/stamp` every second and, when the ledger changed,
@@ -338,6 +349,20 @@ fn control_form(out: &mut String, o: &Overview, c: &Controls) {
             stack.name()
         );
     }
+    out.push_str(r#"</select></label><label>Chart of<select name="show">"#);
+    for measure in [Measure::Cost, Measure::Tokens] {
+        let selected = if c.measure == measure {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            r#"<option value="{}"{selected}>{}</option>"#,
+            measure.name(),
+            measure.name()
+        );
+    }
     out.push_str(r#"</select></label><button type="submit">Show</button></form>"#);
 }
 
@@ -412,27 +437,31 @@ fn range_totals(out: &mut String, totals: &Usage) {
 }
 
 fn daily_chart(out: &mut String, o: &Overview, c: &Controls) {
-    let by = c.stack.name();
+    let (by, what) = (c.stack.name(), c.measure.name());
     let _ = write!(
         out,
-        r#"<section aria-labelledby="h-daily"><h2 id="h-daily">Daily cost by {by}</h2>"#
+        r#"<section aria-labelledby="h-daily"><h2 id="h-daily">Daily {what} by {by}</h2>"#
     );
     if o.days.is_empty() {
         out.push_str(r#"<p class="muted">No usage in this range.</p></section>"#);
         return;
     }
-    let series = svg::series(&o.days);
+    let series = svg::series(&o.days, c.measure);
+    // On a narrow screen a chart keeps a readable size and scrolls.
+    out.push_str(r#"<div class="scroll">"#);
     out.push_str(&svg::stacked_days(
         &o.days,
+        c.measure,
         &series,
         &o.price_changes,
-        &format!("Daily cost by {by}, {} days", o.days.len()),
+        &format!("Daily {what} by {by}, {} days", o.days.len()),
     ));
+    out.push_str("</div>");
     out.push_str(r#"<ul class="legend">"#);
     let other = o
         .days
         .iter()
-        .any(|d| d.parts.iter().any(|(n, _)| !series.contains(n)));
+        .any(|d| d.parts.iter().any(|p| !series.contains(&p.name)));
     for (i, name) in series.iter().enumerate() {
         let _ = write!(
             out,
@@ -477,12 +506,13 @@ fn year_chart(out: &mut String, o: &Overview) {
         dollars(total),
         o.year.iter().filter(|d| d.1 > 0.0).count()
     );
+    out.push_str(r#"<div class="scroll">"#);
     out.push_str(&svg::year(
         &o.year,
         o.year_end,
         &format!("Cost per day, the year to {}", o.year_end),
     ));
-    out.push_str("</section>");
+    out.push_str("</div></section>");
 }
 
 /// A column head that sorts the table by `key` when served live.
@@ -670,11 +700,12 @@ pub fn session(view: &SessionView, stamp: &str, now_ms: i64) -> String {
         thousands(s.usage.requests)
     );
     out.push_str(r#"<section aria-labelledby="h-time"><h2 id="h-time">Responses over time</h2>"#);
+    out.push_str(r#"<div class="scroll">"#);
     out.push_str(&svg::timeline(
         &view.timeline,
         "Responses per quarter hour over the session",
     ));
-    out.push_str("</section>");
+    out.push_str("</div></section>");
     out.push_str(r#"<section aria-labelledby="h-models"><h2 id="h-models">Models</h2><div class="scroll"><table><thead><tr><th>Model</th><th class="n">Responses</th><th class="n">Tokens</th><th class="n">Cost</th></tr></thead><tbody>"#);
     for (model, m) in s.usage.breakdown() {
         let _ = write!(
@@ -751,6 +782,7 @@ mod tests {
             agents: vec![Agent::Codex],
             project: Some("-home-u <x>".into()),
             stack: Stack::Agent,
+            measure: Measure::Tokens,
             sort: SortKey::Tokens,
         };
         let query = c.query(|_| {});

@@ -15,7 +15,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 
 use crate::render::html::escape;
-use crate::report::dashboard::{Day, PriceChange};
+use crate::report::dashboard::{Day, Measure, PriceChange};
 
 /// The series the palette tells apart; the rest are drawn as one "other" part.
 pub const SERIES: usize = 7;
@@ -26,15 +26,16 @@ const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 18.0;
 
-/// The series of a stacked chart, costliest over the range first, at most `SERIES` (the
+/// The series of a stacked chart, largest over the range first, at most `SERIES` (the
 /// rest become "other").
-pub fn series(days: &[Day]) -> Vec<String> {
+pub fn series(days: &[Day], measure: Measure) -> Vec<String> {
     let mut sums: Vec<(String, f64)> = Vec::new();
     for day in days {
-        for (name, cost) in &day.parts {
-            match sums.iter_mut().find(|(n, _)| n == name) {
-                Some((_, sum)) => *sum += cost,
-                None => sums.push((name.clone(), *cost)),
+        for part in &day.parts {
+            let value = measure.of_part(part);
+            match sums.iter_mut().find(|(n, _)| *n == part.name) {
+                Some((_, sum)) => *sum += value,
+                None => sums.push((part.name.clone(), value)),
             }
         }
     }
@@ -42,16 +43,20 @@ pub fn series(days: &[Day]) -> Vec<String> {
     sums.into_iter().take(SERIES).map(|(n, _)| n).collect()
 }
 
-/// The daily cost as stacked bars, one a day, `series`' parts in their colours and the
-/// rest in the "other" colour; a dashed line on each day a price changed.
+/// The daily cost or tokens as stacked bars, one a day, `series`' parts in their colours
+/// and the rest in the "other" colour; a dashed line on each day a price changed.
 pub fn stacked_days(
     days: &[Day],
+    measure: Measure,
     series: &[String],
     changes: &[PriceChange],
     label: &str,
 ) -> String {
     let mut out = String::new();
-    let max = days.iter().map(|d| d.usage.cost).fold(0.0, f64::max);
+    let max = days
+        .iter()
+        .map(|d| measure.of_usage(&d.usage))
+        .fold(0.0, f64::max);
     let plot_w = WIDTH - LEFT;
     let plot_h = HEIGHT - BOTTOM;
     let _ = write!(
@@ -60,7 +65,7 @@ pub fn stacked_days(
         escape(label),
         escape(label)
     );
-    axis(&mut out, max, plot_h);
+    axis(&mut out, &shown(measure, max), plot_h);
     let n = days.len().max(1) as f64;
     // At most 40 units a bar: a few days should not look like a wall.
     let bar = (plot_w / n).min(40.0);
@@ -69,16 +74,18 @@ pub fn stacked_days(
         let x = LEFT + i as f64 * bar;
         let _ = write!(
             out,
-            "<g><title>{}: {}</title>",
+            "<g><title>{}: {}, {} tokens</title>",
             escape(&day.date),
-            crate::render::dollars(day.usage.cost)
+            crate::render::dollars(day.usage.cost),
+            crate::render::thousands(day.usage.tokens.total())
         );
         let mut y = plot_h;
         let mut other = 0.0;
-        for (name, cost) in &day.parts {
-            match series.iter().position(|s| s == name) {
-                Some(index) => rect(&mut out, x, &mut y, bar, cost * scale, index),
-                None => other += cost,
+        for part in &day.parts {
+            let value = measure.of_part(part);
+            match series.iter().position(|s| *s == part.name) {
+                Some(index) => rect(&mut out, x, &mut y, bar, value * scale, index),
+                None => other += value,
             }
         }
         rect(&mut out, x, &mut y, bar, other * scale, SERIES);
@@ -110,12 +117,22 @@ pub fn stacked_days(
     out
 }
 
-fn axis(out: &mut String, max: f64, plot_h: f64) {
+/// A figure of `measure` as an axis shows it: dollars, or tokens in thousands (K) or
+/// millions (M).
+fn shown(measure: Measure, value: f64) -> String {
+    match measure {
+        Measure::Cost => crate::render::dollars(value),
+        Measure::Tokens if value >= 1e6 => format!("{:.1}M", value / 1e6),
+        Measure::Tokens if value >= 1e3 => format!("{:.0}K", value / 1e3),
+        Measure::Tokens => format!("{value:.0}"),
+    }
+}
+
+fn axis(out: &mut String, max: &str, plot_h: f64) {
     let _ = write!(
         out,
-        r#"<line class="axis" x1="{LEFT}" x2="{WIDTH}" y1="{plot_h}" y2="{plot_h}"/><text x="{}" y="10" class="tick" text-anchor="end">{}</text><text x="{}" y="{plot_h}" class="tick" text-anchor="end">$0</text>"#,
+        r#"<line class="axis" x1="{LEFT}" x2="{WIDTH}" y1="{plot_h}" y2="{plot_h}"/><text x="{}" y="10" class="tick" text-anchor="end">{max}</text><text x="{}" y="{plot_h}" class="tick" text-anchor="end">0</text>"#,
         LEFT - 4.0,
-        crate::render::dollars(max),
         LEFT - 4.0,
     );
 }

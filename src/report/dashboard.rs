@@ -32,6 +32,37 @@ impl Stack {
     }
 }
 
+/// What the daily chart's bars measure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Measure {
+    #[default]
+    Cost,
+    Tokens,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Cost => "cost",
+            Measure::Tokens => "tokens",
+        }
+    }
+
+    pub fn of_part(self, part: &Part) -> f64 {
+        match self {
+            Measure::Cost => part.cost,
+            Measure::Tokens => part.tokens as f64,
+        }
+    }
+
+    pub fn of_usage(self, usage: &Usage) -> f64 {
+        match self {
+            Measure::Cost => usage.cost,
+            Measure::Tokens => usage.tokens.total() as f64,
+        }
+    }
+}
+
 /// A column of a table the page can sort by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortKey {
@@ -71,13 +102,21 @@ pub struct Headline {
     pub month: Usage,
 }
 
-/// One bar of the daily chart: a day, its usage, and its cost split into parts.
+/// One bar of the daily chart: a day, its usage, and that usage split into parts.
 #[derive(Clone, Debug)]
 pub struct Day {
     pub date: String,
     pub usage: Usage,
     /// By model or agent (`Stack`), costliest part first.
-    pub parts: Vec<(String, f64)>,
+    pub parts: Vec<Part>,
+}
+
+/// A model's or an agent's share of a day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    pub name: String,
+    pub cost: f64,
+    pub tokens: u64,
 }
 
 /// A price that changed inside the chart's range: the day it changed and for what.
@@ -119,12 +158,16 @@ pub struct SessionView {
     pub subagents: Vec<(String, Usage)>,
 }
 
-/// The parts of a day's cost by model (from the daily report itself).
-pub fn parts_by_model(usage: &Usage) -> Vec<(String, f64)> {
+/// The parts of a day by model (from the daily report itself).
+pub fn parts_by_model(usage: &Usage) -> Vec<Part> {
     usage
         .breakdown()
         .into_iter()
-        .map(|(model, m)| (model.to_string(), m.cost))
+        .map(|(model, m)| Part {
+            name: model.to_string(),
+            cost: m.cost,
+            tokens: m.tokens.total(),
+        })
         .collect()
 }
 
@@ -140,12 +183,16 @@ pub fn days(daily: &Report, stack: Stack, by_agent: &BTreeMap<(Date, Agent), Usa
                 Stack::Model => parts_by_model(&p.usage),
                 Stack::Agent => {
                     let date: Option<Date> = p.key.parse().ok();
-                    let mut parts: Vec<(String, f64)> = by_agent
+                    let mut parts: Vec<Part> = by_agent
                         .iter()
                         .filter(|((d, _), _)| Some(*d) == date)
-                        .map(|((_, agent), u)| (agent.name().to_string(), u.cost))
+                        .map(|((_, agent), u)| Part {
+                            name: agent.name().to_string(),
+                            cost: u.cost,
+                            tokens: u.tokens.total(),
+                        })
                         .collect();
-                    parts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    parts.sort_by(|a, b| b.cost.total_cmp(&a.cost).then(a.name.cmp(&b.name)));
                     parts
                 }
             };
@@ -240,28 +287,28 @@ pub fn cache_hit_percent(usage: &Usage) -> Option<f64> {
 mod tests {
     use super::*;
 
+    /// Opus 4.6's price changed on 2026-03-13 (the built-in table): a chart of March
+    /// marks it, one of April or of other models does not.
     #[test]
     fn price_changes_are_the_used_families_dates_in_range() {
         let prices = PriceTable::builtin();
-        let mut totals = Usage::default();
-        for (name, family) in &prices.families {
-            if family.periods.iter().any(|p| p.from.is_some()) {
-                totals.models.insert(name.clone(), Default::default());
-            }
-        }
-        let all = price_changes(
-            &prices,
-            &totals,
-            Date::constant(2000, 1, 1),
-            Date::constant(2100, 1, 1),
+        let used = |model: &str| {
+            let mut totals = Usage::default();
+            totals.models.insert(model.to_string(), Default::default());
+            totals
+        };
+        let march = (Date::constant(2026, 3, 1), Date::constant(2026, 3, 31));
+        let april = (Date::constant(2026, 4, 1), Date::constant(2026, 4, 30));
+        let opus = used("claude-opus-4-6");
+        assert_eq!(
+            price_changes(&prices, &opus, march.0, march.1),
+            vec![PriceChange {
+                date: Date::constant(2026, 3, 13),
+                family: family_name("claude-opus-4-6"),
+            }]
         );
-        let none = price_changes(
-            &prices,
-            &Usage::default(),
-            Date::constant(2000, 1, 1),
-            Date::constant(2100, 1, 1),
-        );
-        assert!(none.is_empty());
-        assert!(all.windows(2).all(|w| w[0].date <= w[1].date));
+        assert_eq!(price_changes(&prices, &opus, april.0, april.1), vec![]);
+        let haiku = used("claude-haiku-4-5-20251001");
+        assert_eq!(price_changes(&prices, &haiku, march.0, march.1), vec![]);
     }
 }
