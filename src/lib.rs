@@ -33,8 +33,8 @@
 //!        ▼
 //!  render/    json (typed rows, ccusage's names), csv, table, statusline, live, metrics
 //!             (Prometheus text, OpenMetrics), quota (`limits` in all three formats),
-//!             export (NDJSON rows, versioned): pure
-//!             functions of the model
+//!             export (NDJSON rows, versioned), html and svg (the dashboard's pages and
+//!             charts): pure functions of the model
 //! ```
 //!
 //! `command/` is the glue that runs one subcommand through those stages, `cli` the
@@ -42,7 +42,7 @@
 //! command), `paths` the home and XDG folders and whole-file replacement,
 //! `visible` how text from data is shown on a terminal (controls and bidi overrides
 //! escaped), for every format for people and every warning, `http` the bounded HTTP
-//! server that `watch --metrics-listen` answers on,
+//! server that `watch --metrics-listen` and `dashboard` answer on,
 //! `limits` the range every number from a transcript or an import must fall in.
 
 pub mod cli;

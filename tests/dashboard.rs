@@ -811,3 +811,29 @@ fn the_dashboard_listens_on_loopback_unless_told() {
     let stderr = common::stderr(out.get_output());
     assert!(stderr.contains("--allow-remote"), "{stderr}");
 }
+
+#[test]
+fn the_html_reports_chart_runs_forward_whatever_the_order() {
+    let s = Scratch::with_fixtures();
+    let file = s.dir.path().join("desc.html");
+    s.cmd()
+        .args([
+            "-q",
+            "report",
+            "--order",
+            "desc",
+            "--timezone",
+            "UTC",
+            "--html",
+        ])
+        .arg(&file)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let days: Vec<&str> = text
+        .match_indices("<g><title>")
+        .map(|(at, tag)| &text[at + tag.len()..at + tag.len() + 10])
+        .collect();
+    assert!(days.len() >= 3, "{days:?}");
+    assert!(days.windows(2).all(|w| w[0] < w[1]), "{days:?}");
+}

@@ -25,7 +25,7 @@ use crate::ingest::changes::Changes;
 use crate::ledger::{Store, query};
 use crate::render::html::{self, Controls, Mode};
 use crate::report::dashboard::{self as model, Headline, Overview, SessionView, Stack};
-use crate::report::options::ReportOptions;
+use crate::report::options::{Order, ReportOptions};
 use crate::report::pricing::PriceTable;
 use crate::report::{Pricer, Usage, calendar};
 use crate::sources;
@@ -289,7 +289,11 @@ fn range_of<'a>(o: &'a Overview, c: &'a Controls) -> (&'a str, &'a str) {
 /// sessions reports, then the same daily report over today, this week, this month and
 /// the year, the active block and the official quota windows.
 pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Overview> {
-    let daily = ctx.period_report(Periods::Daily)?;
+    let mut daily = ctx.period_report(Periods::Daily)?;
+    // Charts run left to right in time, whatever `--order` the report was given.
+    if ctx.options().order == Order::Desc {
+        daily.reverse();
+    }
     let by_agent = match controls.stack {
         Stack::Agent => ctx.daily_by_agent()?,
         Stack::Model => Default::default(),
@@ -328,14 +332,15 @@ pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Ove
     };
     let year_end = until.unwrap_or(today);
     ctx.set_days(Some(year_end.saturating_sub(364.days())), Some(year_end))?;
-    let year = ctx
+    let mut year: Vec<(Date, f64)> = ctx
         .period_report(Periods::Daily)?
         .periods
         .iter()
         .filter_map(|p| Some((p.key.parse().ok()?, p.usage.cost)))
         .collect();
+    year.sort_by_key(|&(date, _)| date);
     ctx.set_days(None, None)?;
-    let active_block = ctx.active_block(BLOCK_MS, now_ms)?;
+    let active_block = ctx.active_billing_block(BLOCK_MS, now_ms)?;
     ctx.set_days(since, until)?;
     Ok(Overview {
         headline,

@@ -440,6 +440,20 @@ impl Context {
         }
     }
 
+    /// `active_block` of the agents `blocks` counts (Claude Code's unless the report
+    /// names agents): the block `blocks --active` shows.
+    pub fn active_billing_block(
+        &mut self,
+        length_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<blocks::Block>> {
+        let counted = self.blocks_filter().agents;
+        let agents = std::mem::replace(&mut self.filter.agents, counted);
+        let block = self.active_block(length_ms, now_ms);
+        self.filter.agents = agents;
+        block
+    }
+
     /// The quota report's model (`report::quota`): every window of the report's agents the
     /// ledger has samples of, and Claude Code's estimate where it has none. The alerts and
     /// the glance views read it; `now_ms` is the instant it is for.
