@@ -663,6 +663,7 @@ fn the_dashboard_shows_the_clis_figures_and_follows_the_ledger() {
         );
         std::thread::sleep(Duration::from_millis(25));
     };
+    eprintln!("a new response was on the open page {shown:?} after it was written");
     assert!(
         shown <= Duration::from_secs(2),
         "the change took {shown:?} to show"

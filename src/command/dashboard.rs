@@ -5,7 +5,7 @@
 //!
 //! The server answers on threads of its own, each request on a fresh read-only ledger
 //! connection: a page never waits on the ingest, and the ingest never on a page. The
-//! page asks `/stamp` (`query::stamp`) every second and fetches itself again when it
+//! page asks `/stamp` (`query::stamp`) twice a second and fetches itself again when it
 //! changed.
 
 use std::net::SocketAddr;
@@ -98,8 +98,8 @@ pub(super) fn run(env: &Env, args: &DashboardArgs) -> Result<ExitCode> {
 pub(super) fn write_file(env: &Env, args: &HtmlReportArgs) -> Result<ExitCode> {
     let options = args.report.options();
     let controls = Controls {
-        since: options.since.map(|d| d.to_string()),
-        until: options.until.map(|d| d.to_string()),
+        since: options.since,
+        until: options.until,
         agents: options.agents.clone(),
         project: options.project.clone(),
         stack: args.by.into(),
@@ -115,7 +115,7 @@ pub(super) fn write_file(env: &Env, args: &HtmlReportArgs) -> Result<ExitCode> {
         Mode::File,
         "",
         now_ms,
-        range_of(&overview, &controls),
+        &range_of(&overview, &controls),
     );
     crate::paths::write_replacing(&args.html, &page, 0o644)
         .with_context(|| format!("cannot write {}", args.html.display()))?;
@@ -172,14 +172,9 @@ impl Pages {
 
     /// A report context over a fresh read-only connection, with these filters.
     fn context(&self, controls: &Controls) -> Result<Context> {
-        let parse = |name: &str, text: &Option<String>| -> Result<Option<Date>> {
-            text.as_deref()
-                .map(|t| calendar::parse_date(t).map_err(|e| anyhow::anyhow!("{name}: {e}")))
-                .transpose()
-        };
         let options = ReportOptions {
-            since: parse("since", &controls.since)?,
-            until: parse("until", &controls.until)?,
+            since: controls.since,
+            until: controls.until,
             timezone: self.timezone.clone(),
             project: controls.project.clone(),
             agents: controls.agents.clone(),
@@ -206,7 +201,7 @@ impl Pages {
             Mode::Live,
             &stamp,
             now_ms,
-            range,
+            &range,
         ))
     }
 
@@ -272,16 +267,18 @@ fn server_error(err: anyhow::Error) -> (u16, String) {
 }
 
 /// The first and last day a page covers, as it names them.
-fn range_of<'a>(o: &'a Overview, c: &'a Controls) -> (&'a str, &'a str) {
-    let first = o
-        .daily
-        .periods
-        .first()
-        .map_or("the first day", |p| p.key.as_str());
-    let last = o.daily.periods.last().map_or("today", |p| p.key.as_str());
+fn range_of(o: &Overview, c: &Controls) -> (String, String) {
+    let first = o.daily.periods.first().map(|p| p.key.clone());
+    let last = o.daily.periods.last().map(|p| p.key.clone());
     (
-        c.since.as_deref().unwrap_or(first),
-        c.until.as_deref().unwrap_or(last),
+        c.since
+            .map(|d| d.to_string())
+            .or(first)
+            .unwrap_or_else(|| "the first day".into()),
+        c.until
+            .map(|d| d.to_string())
+            .or(last)
+            .unwrap_or_else(|| "today".into()),
     )
 }
 

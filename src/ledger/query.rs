@@ -614,7 +614,7 @@ const ROW_SUMS_K: &str = "k.model, k.fast, k.tier, k.geo, k.has_cost_usd, k.inpu
 
 /// A value that changes whenever the figures of a report may have: rows added or
 /// upgraded (the newest id and the ledger's weight) or a quota sample seen. Cheap enough
-/// to ask every second (the dashboard's page does).
+/// to ask twice a second (the dashboard's page does).
 pub fn stamp(conn: &Connection) -> Result<String> {
     let stamp = conn.query_row(
         "SELECT (SELECT coalesce(max(id), 0) FROM entries) || '.'
