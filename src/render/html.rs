@@ -647,6 +647,10 @@ fn sessions(out: &mut String, o: &Overview, c: &Controls, mode: Mode) {
     out.push_str("</tbody></table></div></section>");
 }
 
+/// The most past windows of one agent and kind the limits history lists (the latest):
+/// a year of 5-hour windows would weigh more than the rest of the page.
+const MAX_PAST: usize = 100;
+
 fn limits_history(out: &mut String, windows: &[Window]) {
     out.push_str(r#"<section aria-labelledby="h-limits"><h2 id="h-limits">Limits history</h2>"#);
     let past: usize = windows.iter().map(|w| w.history.len()).sum();
@@ -654,9 +658,16 @@ fn limits_history(out: &mut String, windows: &[Window]) {
         out.push_str(r#"<p class="muted">No past quota window recorded yet.</p></section>"#);
         return;
     }
+    let shown: usize = windows.iter().map(|w| w.history.len().min(MAX_PAST)).sum();
+    if shown < past {
+        let _ = write!(
+            out,
+            r#"<p class="muted">The latest {MAX_PAST} windows of each kind: {shown} of {past} (`cco-stats limits` lists them all).</p>"#
+        );
+    }
     out.push_str(r#"<div class="scroll"><table id="limits"><thead><tr><th>Agent</th><th>Window</th><th>Reset</th><th class="n">Peak</th><th>Limit hit</th><th class="n">Tokens</th><th class="n">Cost</th></tr></thead><tbody>"#);
     for w in windows {
-        for p in &w.history {
+        for p in w.history.iter().take(MAX_PAST) {
             let hit = if p.hit {
                 r#"<span class="hit">yes</span>"#
             } else {
