@@ -358,6 +358,73 @@ fn million_row_reports(bin: &Path, work: &Path) {
         let mut times: Vec<f64> = (0..7).map(|_| measure(&mut cco(args)).0).collect();
         println!("  {label:<28} median {:>9.1} ms", median(&mut times) * 1e3);
     }
+    dashboard_pages(&mut cco(&["-q", "dashboard", "--timezone", "UTC"]));
+}
+
+/// The dashboard's pages over the million-row ledger: each page's time to its last byte
+/// (the server's drawing time, over loopback) and its weight. Goals: 50 ms, 300 KB.
+fn dashboard_pages(cmd: &mut Command) {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = cmd
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the dashboard");
+    let get = |path: &str| -> Option<(f64, usize)> {
+        let started = Instant::now();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok()?;
+        let elapsed = started.elapsed().as_secs_f64();
+        answer
+            .starts_with(b"HTTP/1.1 200")
+            .then_some((elapsed, answer.len()))
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while get("/stamp").is_none() {
+        assert!(Instant::now() < deadline, "the dashboard did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    println!("\ndashboard pages over the 1,000,000-row ledger (goals: 50 ms, 300 KB)");
+    for (label, path) in [
+        ("overview, all time", "/"),
+        (
+            "overview, 2025, by agent",
+            "/?since=2025-01-01&until=2025-12-31&by=agent",
+        ),
+        (
+            "overview, 2025, by tokens",
+            "/?since=2025-01-01&until=2025-12-31&sort=tokens",
+        ),
+        (
+            "overview, one project",
+            "/?until=2025-12-31&project=project-3",
+        ),
+        ("overview, one month", "/?since=2025-06-01&until=2025-06-30"),
+        ("session page", "/session?id=session-1000"),
+        ("stamp (asked every second)", "/stamp"),
+    ] {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..7 {
+            let (elapsed, size) = get(path).unwrap_or_else(|| panic!("GET {path} failed"));
+            times.push(elapsed);
+            bytes = size;
+        }
+        println!(
+            "  {label:<28} median {:>9.1} ms   {:>6.1} KB",
+            median(&mut times) * 1e3,
+            bytes as f64 / 1024.0
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// Runs `cmd` to completion: wall time, its stdout and its stderr.

@@ -174,6 +174,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Merge other machines' exports into this ledger (each response counts once)
     Import(ImportArgs),
+    /// A local web dashboard of the ledger (loopback only), kept current as `watch` keeps it
+    Dashboard(DashboardArgs),
+    /// The dashboard's charts and tables as one self-contained HTML file (--html FILE)
+    Report(HtmlReportArgs),
     /// Recompute the report aggregates and the dedup index from the ledger's rows
     Rebuild,
     /// Check the data roots, the database and Claude Code's retention, and explain
@@ -472,6 +476,69 @@ pub struct ImportArgs {
     /// A line longer than this many MiB ends its file (the rest is not read)
     #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_MIB, value_name = "MIB", value_parser = max_line_mib())]
     pub max_line_mib: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Listen at this address (host:port, or a port alone for loopback)
+    /// [default: 127.0.0.1:8464]
+    #[arg(long, value_name = "ADDR", conflicts_with = "port")]
+    pub listen: Option<String>,
+
+    /// Listen on this port of loopback
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+
+    /// Let --listen bind to an address other machines can reach
+    #[arg(long, requires = "listen")]
+    pub allow_remote: bool,
+
+    /// Open the dashboard in the desktop's browser ($BROWSER, else xdg-open)
+    #[arg(long)]
+    pub open: bool,
+
+    /// IANA time zone that days are counted in [default: the system's]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+
+    /// Time between polls when the OS's change notification is not used (e.g. 5s, 1m)
+    #[arg(long, default_value = "5s", value_parser = parse_interval, value_name = "DURATION")]
+    pub interval: Duration,
+
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HtmlReportArgs {
+    /// Write the report to this file (replaced whole)
+    #[arg(long, value_name = "FILE", required = true)]
+    pub html: PathBuf,
+
+    /// Split the daily cost chart by model or by agent
+    #[arg(long, value_enum, default_value_t = StackBy::Model)]
+    pub by: StackBy,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StackBy {
+    Model,
+    Agent,
+}
+
+impl From<StackBy> for crate::report::dashboard::Stack {
+    fn from(by: StackBy) -> Self {
+        match by {
+            StackBy::Model => crate::report::dashboard::Stack::Model,
+            StackBy::Agent => crate::report::dashboard::Stack::Agent,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

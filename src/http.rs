@@ -19,7 +19,7 @@
 //! server, and `Serving::failure` says why so that its owner can stop too.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,6 +38,32 @@ pub const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 /// The pause after an accept error that waiting can cure (no descriptor left).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Where a server binds: `text` as host:port, or a port alone on loopback. Anything but
+/// loopback needs `allow_remote`: usage history is private. `flag` and `allow_flag` name
+/// the options in errors.
+pub fn listen_address(
+    text: &str,
+    allow_remote: bool,
+    flag: &str,
+    allow_flag: &str,
+) -> Result<SocketAddr> {
+    let text = text.trim();
+    let addr = if let Ok(port) = text.parse::<u16>() {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    } else {
+        text.to_socket_addrs()
+            .with_context(|| format!("{flag} {text:?}: not an address (host:port)"))?
+            .next()
+            .with_context(|| format!("{flag} {text:?}: resolves to no address"))?
+    };
+    if !addr.ip().is_loopback() && !allow_remote {
+        anyhow::bail!(
+            "{flag} {addr} is reachable from other machines; add {allow_flag} if that is meant"
+        );
+    }
+    Ok(addr)
+}
 
 /// A request head, borrowed from the connection's buffer.
 pub struct Request<'a> {

@@ -37,8 +37,8 @@
 //!        ▼
 //!  render/    json (typed rows, ccusage's names), csv, table, statusline, live, metrics
 //!             (Prometheus text, OpenMetrics), quota (`limits` in all three formats),
-//!             export (NDJSON rows, versioned): pure
-//!             functions of the model
+//!             export (NDJSON rows, versioned), html and svg (the dashboard's pages and
+//!             charts): pure functions of the model
 //! ```
 //!
 //! Imports only point down: a module names the modules below it in this drawing, never
@@ -75,7 +75,7 @@
 //! line, `paths` the home and XDG folders and whole-file replacement,
 //! `visible` how text from data is shown on a terminal (controls and bidi overrides
 //! escaped), for every format for people and every warning, `http` the bounded HTTP
-//! server that `watch --metrics-listen` answers on,
+//! server that `watch --metrics-listen` and `dashboard` answer on,
 //! `limits` the range every number from a transcript or an import must fall in,
 //! `model` the bottom floor (above).
 

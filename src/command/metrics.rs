@@ -7,7 +7,7 @@
 //! it but the database file, so a scrape (or a client that never finishes its request)
 //! cannot stall ingest. Only `GET /metrics` is answered.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -101,23 +101,14 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Where `--metrics-listen` binds: `ADDR` as host:port, or a port alone on loopback.
-/// Anything but loopback needs `allow_remote`: usage history is private.
+/// Anything but loopback needs `allow_remote` (see `http::listen_address`).
 pub fn listen_address(text: &str, allow_remote: bool) -> Result<SocketAddr> {
-    let text = text.trim();
-    let addr = if let Ok(port) = text.parse::<u16>() {
-        SocketAddr::from(([127, 0, 0, 1], port))
-    } else {
-        text.to_socket_addrs()
-            .with_context(|| format!("--metrics-listen {text:?}: not an address (host:port)"))?
-            .next()
-            .with_context(|| format!("--metrics-listen {text:?}: resolves to no address"))?
-    };
-    if !addr.ip().is_loopback() && !allow_remote {
-        bail!(
-            "--metrics-listen {addr} is reachable from other machines; add --metrics-allow-remote if that is meant"
-        );
-    }
-    Ok(addr)
+    http::listen_address(
+        text,
+        allow_remote,
+        "--metrics-listen",
+        "--metrics-allow-remote",
+    )
 }
 
 /// How long a scrape waits for the ingest's write lock (it settles counters in a write).

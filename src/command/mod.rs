@@ -3,6 +3,7 @@
 //! (see the crate doc); this module only wires them together per subcommand.
 
 pub mod alerts;
+pub mod dashboard;
 pub mod doctor;
 pub mod exchange;
 pub mod live;
@@ -177,6 +178,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Metrics(args) => metrics::run(&env.db, env.prices(), args),
         Command::Export(args) => exchange::export(&env.db, args),
         Command::Import(args) => exchange::import(&env.db, args, env.quiet),
+        Command::Dashboard(args) => dashboard::run(&env, args),
+        Command::Report(args) => dashboard::write_file(&env, args),
     }
 }
 

@@ -202,6 +202,42 @@ impl Context {
         &self.store
     }
 
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
+    }
+
+    pub fn options(&self) -> &ReportOptions {
+        &self.options
+    }
+
+    /// The daily report split by agent: each day's usage per agent, priced as the daily
+    /// report prices it (the agents of a day add up to the day).
+    pub fn daily_by_agent(
+        &self,
+    ) -> Result<std::collections::BTreeMap<(jiff::civil::Date, Agent), Usage>> {
+        let groups = self.dated_groups(true)?;
+        let mut pricer = report::Pricer::new(&self.prices, self.options.mode);
+        let mut days = std::collections::BTreeMap::<_, Usage>::new();
+        for group in &groups {
+            let day = calendar::local_date(group.at_ms, &self.zone);
+            let cost = pricer.cost(group);
+            days.entry((day, group.key.agent))
+                .or_default()
+                .add_group(group, cost);
+        }
+        Ok(days)
+    }
+
+    /// The groups a periods report reads: by day where days are asked for and no
+    /// project narrows them, else by quarter hour.
+    fn dated_groups(&self, dated: bool) -> Result<Vec<query::Group>> {
+        if dated && self.filter.project.is_none() {
+            query::date_groups(self.store.conn(), &self.filter, &self.zone)
+        } else {
+            query::time_groups(self.store.conn(), &self.filter)
+        }
+    }
+
     pub fn zone(&self) -> &TimeZone {
         &self.zone
     }
@@ -264,11 +300,7 @@ impl Context {
             periods,
             Periods::Daily | Periods::Weekly(_) | Periods::Monthly
         );
-        let groups = if dated && self.filter.project.is_none() {
-            query::date_groups(self.store.conn(), &self.filter, &self.zone)?
-        } else {
-            query::time_groups(self.store.conn(), &self.filter)?
-        };
+        let groups = self.dated_groups(dated)?;
         let (prices, mode, zone) = (&self.prices, self.options.mode, &self.zone);
         let mut report = match periods {
             Periods::Daily | Periods::Weekly(_) | Periods::Monthly => {
@@ -515,15 +547,35 @@ impl Context {
         }
     }
 
+    /// `active_block` of the agents `blocks` counts (Claude Code's unless the report
+    /// names agents): the block `blocks --active` shows.
+    pub fn active_billing_block(
+        &mut self,
+        length_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<blocks::Block>> {
+        let counted = self.blocks_filter().agents;
+        let agents = std::mem::replace(&mut self.filter.agents, counted);
+        let block = self.active_block(length_ms, now_ms);
+        self.filter.agents = agents;
+        block
+    }
+
     /// The quota report's model (`report::quota`): every window of the report's agents the
     /// ledger has samples of, and Claude Code's estimate where it has none. The alerts and
     /// the glance views read it; `now_ms` is the instant it is for.
     pub fn quota(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
-        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, i64::MIN)?;
-        let mut spent = |agent, from_ms, until_ms| self.spent(agent, from_ms, until_ms);
-        let mut windows = quota::build(&samples, &mut spent, now_ms)?;
+        let mut windows = self.official_quota(now_ms)?;
         self.add_estimate(&mut windows, now_ms)?;
         Ok(in_order(windows))
+    }
+
+    /// `quota` without Claude Code's estimate, which reads every response of the range
+    /// (a second on a million rows): the agents' own windows, with their history.
+    pub fn official_quota(&self, now_ms: i64) -> Result<Vec<quota::Window>> {
+        let samples = ledger::quota::windows(self.store.conn(), &self.filter.agents, i64::MIN)?;
+        let mut spent = |agent, from_ms, until_ms| self.spent(agent, from_ms, until_ms);
+        Ok(in_order(quota::build(&samples, &mut spent, now_ms)?))
     }
 
     /// The windows not reset at `now_ms` only, without history or estimate, and with
@@ -774,7 +826,7 @@ fn warn_past_limit(blocks: &[blocks::Block], limit: u64, now_ms: i64) {
 /// Claude Code encodes by replacing every character outside [A-Za-z0-9] with '-'.
 pub(crate) fn project_name(name: &str) -> String {
     if name.contains('/') {
-        crate::sources::codex::project_of_cwd(name)
+        crate::model::project_of_cwd(name)
     } else {
         name.to_string()
     }

@@ -12,7 +12,7 @@ use anyhow::Result;
 use rusqlite::{Connection, params};
 
 use crate::ledger::aggregate;
-use crate::sources::codex::project_of_cwd as encoded;
+use crate::model::project_of_cwd as encoded;
 
 /// Learns the projects, and their paths, of the rows after `after_id` (the aggregates'
 /// watermark at the end of a pass; 0 for all). Call inside a write transaction.

@@ -579,6 +579,53 @@ pub fn figures(conn: &Connection, filter: &Filter) -> Result<BTreeMap<Agent, Fig
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The responses of one session's subagents (read from files in `subagents/`, or marked
+/// as a sidechain) between `first_ms` and `last_ms`, one `Group` each, with the name of
+/// the file each came from (its stem: `agent-…`). The time range keeps the read on
+/// `entries_by_time`: no index holds a session's rows.
+pub fn subagent_responses(
+    conn: &Connection,
+    session_id: &str,
+    first_ms: i64,
+    last_ms: i64,
+) -> Result<Vec<(String, Group)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT CAST(f.path AS TEXT), k.ts_ms, k.project, {ROW_SUMS_K}
+         FROM entries e JOIN entry_keys k ON k.id = e.id JOIN files f ON f.id = e.file_id
+         WHERE e.ts_ms >= ?2 AND e.ts_ms <= ?3 AND e.session_id = ?1
+           AND (e.is_sidechain OR instr(CAST(f.path AS TEXT), '/subagents/') > 0)
+         ORDER BY e.ts_ms"
+    ))?;
+    let rows = stmt.query_map(params![session_id, first_ms, last_ms], |r| {
+        let path: Option<String> = r.get(0)?;
+        let name = path
+            .as_deref()
+            .and_then(|p| p.rsplit('/').next())
+            .map(|f| f.trim_end_matches(".jsonl").to_string())
+            .unwrap_or_default();
+        Ok((name, group_from(r, r.get(1)?, r.get(2)?, 3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// `ROW_SUMS` from the `entry_keys` view aliased `k`.
+const ROW_SUMS_K: &str = "k.model, k.fast, k.tier, k.geo, k.has_cost_usd, k.input, k.output,
+    k.cache_write_5m, k.cache_write_1h, k.cache_read, k.web_search, k.cost_usd, 1, k.agent";
+
+/// A value that changes whenever the figures of a report may have: rows added or
+/// upgraded (the newest id and the ledger's weight) or a quota sample seen. Cheap enough
+/// to ask twice a second (the dashboard's page does).
+pub fn stamp(conn: &Connection) -> Result<String> {
+    let stamp = conn.query_row(
+        "SELECT (SELECT coalesce(max(id), 0) FROM entries) || '.'
+             || coalesce((SELECT weight FROM ledger_total), 0) || '.'
+             || (SELECT count(*) || '.' || coalesce(max(last_seen_ms), 0) FROM quota_samples)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(stamp)
+}
+
 /// Every response in the range, one `Group` each, in time order (for 5-hour blocks).
 pub fn responses(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -17,4 +17,4 @@ pub mod record;
 pub use agent::{Agent, RateLimit, window_minutes, window_name};
 pub use file::{HEAD_LEN, Head, Identity};
 pub use listing::{ChildKind, DirCache, Listing};
-pub use record::{Parsed, Record, Tokens, line_time};
+pub use record::{Parsed, Record, Tokens, line_time, project_of_cwd};

@@ -121,3 +121,11 @@ impl Record {
         }
     }
 }
+
+/// A Claude-style project name for a working directory (`/home/u/app` → `-home-u-app`),
+/// so `--project` and the projects view name a folder the same way for every agent.
+pub fn project_of_cwd(cwd: &str) -> String {
+    cwd.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}

@@ -13,11 +13,13 @@
 
 pub mod csv;
 pub mod export;
+pub mod html;
 pub mod json;
 pub mod live;
 pub mod metrics;
 pub mod quota;
 pub mod statusline;
+pub mod svg;
 pub mod table;
 
 use jiff::Timestamp;

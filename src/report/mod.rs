@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod blocks;
+pub mod dashboard;
 pub mod litellm;
 pub mod live;
 pub mod metrics;

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::ledger::projects::without_trailing_slash;
-use crate::sources::codex::project_of_cwd as encoded;
+use crate::model::project_of_cwd as encoded;
 
 /// The ledger's projects (encoded name → path, where known) and the config's aliases.
 #[derive(Clone, Debug, Default)]

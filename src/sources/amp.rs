@@ -25,9 +25,9 @@ use serde_json::Value;
 
 use crate::limits::MAX_COUNT;
 use crate::model::Agent;
+use crate::model::project_of_cwd;
 use crate::model::{Record, Tokens, line_time};
 use crate::sources::claude::roots::Roots;
-use crate::sources::codex::project_of_cwd;
 use crate::sources::rewritten::{DocumentParser, ReadWhole};
 use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{self, MAX_COUNT};
 use crate::model::{Agent, RateLimit};
-use crate::model::{Parsed, Record, Tokens, line_time};
+use crate::model::{Parsed, Record, Tokens, line_time, project_of_cwd};
 use crate::sources::claude::roots::Roots;
 use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
@@ -109,14 +109,6 @@ fn session_of_stem(stem: &str) -> &str {
         Some(at) if stem.starts_with("rollout-") && stem.is_char_boundary(at) => &stem[at..],
         _ => stem,
     }
-}
-
-/// A Claude-style project name for a working directory (`/home/u/app` → `-home-u-app`),
-/// so `--project` and the projects view name a folder the same way for every agent.
-pub fn project_of_cwd(cwd: &str) -> String {
-    cwd.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
 }
 
 /// What a rollout has said so far that later lines need: stored with the cursor.

@@ -30,9 +30,9 @@ use rusqlite::{Connection, Row};
 use serde::Deserialize;
 
 use crate::model::Agent;
+use crate::model::project_of_cwd;
 use crate::model::{Parsed, Record, Tokens, line_time};
 use crate::sources::claude::roots::Roots;
-use crate::sources::codex::project_of_cwd;
 use crate::sources::database::DatabaseReader;
 use crate::sources::{Folder, LineParser, Shape, Source};
 

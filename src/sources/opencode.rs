@@ -35,9 +35,9 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::model::Agent;
+use crate::model::project_of_cwd;
 use crate::model::{Record, Tokens};
 use crate::sources::claude::roots::Roots;
-use crate::sources::codex::project_of_cwd;
 use crate::sources::database::{DatabaseReader, NoLines};
 use crate::sources::rewritten::DocumentParser;
 use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
