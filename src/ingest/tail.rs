@@ -9,7 +9,7 @@
 //! the limit the tailer discards bytes up to the next `\n` and reports the line as skipped,
 //! so memory stays bounded by `max_line` plus one read, whatever the file holds.
 //!
-//! A catching-up read (at least `MAP_MIN` bytes behind) of a file nobody has written to
+//! A catching-up read (`MAP_MIN` bytes behind or more) of a file nobody has written to
 //! for `QUIET` is mapped instead, a `MAP_WINDOW` at a time, and its lines handed out as
 //! slices of the map: the kernel's copy of every byte into the buffer (a tenth of a first
 //! ingest's time) is saved. Only the whole lines below the size `fstat` gave are taken
@@ -45,8 +45,9 @@ pub const TAIL_LEN: u64 = 4096;
 /// Bytes asked of the OS per read.
 const READ_SIZE: usize = 1 << 20;
 
-/// A read this far behind is mapped (if the file is quiet): below it, a read or two.
-const MAP_MIN: u64 = 4 * READ_SIZE as u64;
+/// A read this far behind is mapped (if the file is quiet): below it, the copy of a
+/// read costs less than setting up a map and faulting its pages in.
+const MAP_MIN: u64 = 256 << 10;
 
 /// Bytes mapped at a time: the most of the file that is resident for us at once.
 const MAP_WINDOW: u64 = 8 << 20;
@@ -490,6 +491,32 @@ mod tests {
         .unwrap();
         assert_eq!(took_over, ControlFlow::Continue(end));
         assert_eq!(lines, end);
+    }
+
+    /// The walk stat'ed the file at its full size; it was cut before the read (and left
+    /// quiet since): the map stops at the size it has now.
+    #[test]
+    fn a_file_cut_after_the_walk_is_mapped_only_to_its_new_size() {
+        let line = b"{\"a\":1}\n";
+        let content: Vec<u8> = line.repeat(2 * MAP_WINDOW as usize / line.len());
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&content).unwrap();
+        let cut = MAP_MIN + 3;
+        tmp.as_file().set_len(cut).unwrap();
+        tmp.as_file()
+            .set_modified(SystemTime::now() - QUIET * 2)
+            .unwrap();
+        let mut file = File::open(tmp.path()).unwrap();
+        let mut ends = Vec::new();
+        let stop = read_lines(&mut file, 0, 1 << 20, &mut Vec::new(), |l| {
+            ends.push(l.end);
+            ControlFlow::<()>::Continue(())
+        })
+        .unwrap();
+        assert_eq!(stop, Stop::Eof);
+        let whole = cut / line.len() as u64;
+        assert_eq!(ends.len() as u64, whole, "the cut line is held back");
+        assert_eq!(ends.last(), Some(&(whole * line.len() as u64)));
     }
 
     #[test]
