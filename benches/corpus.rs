@@ -106,13 +106,17 @@ pub const START_MS: i64 = 1_756_684_800_000;
 /// # Safety
 /// It sets the process's environment: call it before any thread starts.
 pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
-    let homes: [(&str, &str, &str); 6] = [
+    let homes: [(&str, &str, &str); 10] = [
         ("CODEX_HOME", "no-codex-home", "sessions"),
         ("GEMINI_CLI_HOME", "no-gemini-home", ".gemini/tmp"),
         ("QWEN_RUNTIME_DIR", "no-qwen-home", "projects"),
         ("OPENCODE_DATA_DIR", "no-opencode-home", ""),
         ("AMP_DATA_DIR", "no-amp-home", "threads"),
         ("COPILOT_HOME", "no-copilot-home", "session-state"),
+        ("DROID_SESSIONS_DIR", "no-droid-home", ""),
+        ("KILO_DATA_DIR", "no-kilo-home", ""),
+        ("CODEBUFF_DATA_DIR", "no-codebuff-home", "projects"),
+        ("HERMES_HOME", "no-hermes-home", ""),
     ];
     for (var, home, folder) in homes {
         let home = dir.join(home);
@@ -1661,5 +1665,404 @@ pub fn copilot(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
             &mut tree.expected,
         )?;
     }
+    Ok(tree)
+}
+
+const DROID_MODELS: [&str; 3] = [
+    "claude-sonnet-4-5-20250929",
+    "custom:Claude-Opus-4.5-[Anthropic]",
+    "gpt-5-codex",
+];
+
+/// A Droid sessions folder under `root` (what `~/.factory/sessions` holds): per session
+/// `<project>/<uuid>.settings.json`, its cumulative usage as Droid last rewrote it, with
+/// the traps of `fixtures/README.md`: thinking tokens (billed as output), a usage given
+/// only as `totalTokens`, a model named only in the transcript beside it, sessions with
+/// no usage yet, Droid's `.settings.json.bak` of the settings before (not read), and an
+/// older copy of a session's settings in an `archive/` folder (smaller, earlier: counted
+/// once, at its latest). ccusage's oracle: the same, less the thinking tokens, which its
+/// daily `outputTokens` leaves out.
+pub fn droid(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x64726f6964);
+    let mut tree = AgentTree::default();
+    for _ in 0..spec.files {
+        let id = uuid(&mut rng);
+        let project = format!("-home-u-project-{}", rng.below(4));
+        let ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_400_000) as i64;
+        let path = root.join(&project).join(format!("{id}.settings.json"));
+        let transcript = format!(
+            r#"{{"type":"session_start","id":"{id}","title":"work","cwd":"/home/u/{project}"}}"#
+        );
+        let settings = |model: &str, usage: &str| {
+            format!(
+                r#"{{"assistantActiveTimeMs":1000,{model}"providerLock":"anthropic","providerLockTimestamp":"{}","tokenUsage":{{{usage}}}}}"#,
+                iso(ts)
+            )
+        };
+        let drawn = [
+            rng.range(1, 20_000),
+            rng.range(1, 8_000),
+            rng.range(0, 9_000),
+            rng.range(0, 400_000),
+        ];
+        let model = format!(r#""model":"{}","#, DROID_MODELS[rng.below(3) as usize]);
+        let parts = |[input, output, write, read]: Sums, thinking: u64| {
+            format!(
+                r#""inputTokens":{input},"outputTokens":{output},"cacheCreationTokens":{write},"cacheReadTokens":{read},"thinkingTokens":{thinking}"#
+            )
+        };
+        let mut transcript = vec![transcript];
+        let (document, sums, thinking) = match rng.below(10) {
+            0 => (settings(&model, &parts([0; 4], 0)), [0; 4], 0),
+            1 => {
+                // Only a total: billed as output.
+                let total: u64 = drawn.iter().sum();
+                let usage = format!(r#""totalTokens":{total}"#);
+                (settings(&model, &usage), [0, total, 0, 0], 0)
+            }
+            2 => {
+                transcript.push(
+                    r#"{"type":"message","message":{"role":"system","content":[{"type":"text","text":"Model: Claude Opus 4.5 [Anthropic]"}]}}"#
+                        .to_string(),
+                );
+                let thinking = rng.range(0, 2_000);
+                (settings("", &parts(drawn, thinking)), drawn, thinking)
+            }
+            _ => {
+                let thinking = rng.range(0, 2_000);
+                (settings(&model, &parts(drawn, thinking)), drawn, thinking)
+            }
+        };
+        if sums.iter().sum::<u64>() > 0 {
+            let [input, output, write, read] = sums;
+            count(
+                &mut tree.expected,
+                ts,
+                [input, output + thinking, write, read],
+            );
+            tree.ccusage(ts, sums);
+        }
+        write_file(&path, &[document], &mut tree.expected)?;
+        // The transcript holds no usage, and is not read.
+        let lines = transcript.join("\n") + "\n";
+        fs::write(root.join(&project).join(format!("{id}.jsonl")), lines)?;
+        let half = sums.map(|n| n / 2);
+        if rng.chance(0.3) {
+            // Droid's copy of the settings before their last write: not read.
+            let bak = root.join(&project).join(format!("{id}.settings.json.bak"));
+            fs::write(bak, settings(&model, &parts(half, thinking / 2)))?;
+        }
+        if rng.chance(0.15) {
+            // An older copy of the session, kept in an archive: counted once.
+            let older = format!(
+                r#"{{{model}"providerLockTimestamp":"{}","tokenUsage":{{{}}}}}"#,
+                iso(ts - 3_600_000),
+                parts(half, thinking / 2)
+            );
+            let archived = root.join("archive").join(format!("{id}.settings.json"));
+            write_file(&archived, &[older], &mut tree.expected)?;
+        }
+    }
+    Ok(tree)
+}
+
+const KILO_MODELS: [&str; 3] = [
+    "anthropic/claude-sonnet-4.5",
+    "openai/gpt-5",
+    "anthropic/claude-opus-4.6",
+];
+
+/// A Kilo data folder under `root` (what `~/.local/share/kilo` holds): `kilo.db` with
+/// Kilo's schema (`fixtures/kilo/schema.sql`), written in two stages as Kilo writes its
+/// messages: `stage` 0 makes the database with every message as it stood mid-stream
+/// (written with no tokens yet, or with its first step's counts), `stage` 1 updates each
+/// in place to its final counts, later. The traps of `fixtures/README.md`: user messages,
+/// messages aborted before any token (never counted), subtask sessions, reasoning
+/// (billed as output). The oracle is the final counts, whichever stage was read when;
+/// ccusage's is the same less reasoning, which its daily `outputTokens` leaves out.
+pub fn kilo(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
+    let sqlite = |e: rusqlite::Error| io::Error::other(e.to_string());
+    fs::create_dir_all(root)?;
+    let db = rusqlite::Connection::open(root.join("kilo.db")).map_err(sqlite)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite)?;
+    if stage == 0 {
+        db.execute_batch(include_str!("../fixtures/kilo/schema.sql"))
+            .map_err(sqlite)?;
+    }
+    let mut rng = Rng(spec.seed ^ 0x6b696c6f);
+    let mut tree = AgentTree::default();
+    let tx = db.unchecked_transaction().map_err(sqlite)?;
+    let mut main = String::new();
+    for file in 0..spec.files {
+        let session = format!("ses_{}", rng.hex(12));
+        let parent = match rng.chance(0.2) && !main.is_empty() {
+            true => Some(main.clone()),
+            false => None,
+        };
+        if parent.is_none() {
+            main = session.clone();
+        }
+        if stage == 0 {
+            tx.execute(
+                "INSERT INTO session (id, project_id, parent_id, slug, directory, title, version, time_created, time_updated)
+                 VALUES (?1, 'p1', ?2, ?1, '/home/u/shop', 't', '7.0.14', 0, 0)",
+                rusqlite::params![session, parent],
+            )
+            .map_err(sqlite)?;
+        }
+        let mut ts = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(80_000_000) as i64;
+        for turn in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(2_000, 60_000) as i64;
+            let id = format!("msg_{file:05}_{turn:03}");
+            let model = KILO_MODELS[rng.below(3) as usize];
+            let [input, output, reasoning, read, write] = [
+                rng.range(1, 20_000),
+                rng.range(1, 3_000),
+                rng.range(0, 1) * rng.range(1, 2_000),
+                rng.range(0, 200_000),
+                rng.range(0, 8_000),
+            ];
+            let aborted = rng.chance(0.05);
+            let streaming = rng.below(3);
+            let tokens = |[i, o, r, cr, cw]: [u64; 5]| {
+                format!(
+                    r#"{{"input":{i},"output":{o},"reasoning":{r},"cache":{{"read":{cr},"write":{cw}}}}}"#
+                )
+            };
+            let final_tokens = match aborted {
+                true => [0; 5],
+                false => [input, output, reasoning, read, write],
+            };
+            let (written, updated) = match (stage, streaming) {
+                (0, 0) => ([0; 5], ts),
+                (0, 1) => ([input, output / 2, 0, read, write], ts + 1),
+                (0, _) => (final_tokens, ts + 2),
+                (_, _) => (final_tokens, START_MS + 400 * 86_400_000 + ts % 1_000_000),
+            };
+            let data = format!(
+                r#"{{"role":"assistant","mode":"code","agent":"code","modelID":"{model}","providerID":"kilo","path":{{"cwd":"/home/u/shop","root":"/home/u/shop"}},"time":{{"created":{ts}}},"cost":0,"tokens":{}}}"#,
+                tokens(written)
+            );
+            tx.execute(
+                "INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET time_updated = excluded.time_updated, data = excluded.data",
+                rusqlite::params![id, session, ts, updated, data],
+            )
+            .map_err(sqlite)?;
+            if stage == 0 {
+                let user = format!(r#"{{"role":"user","time":{{"created":{ts}}}}}"#);
+                tx.execute(
+                    "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
+                    rusqlite::params![format!("{id}_u"), session, ts - 1, user],
+                )
+                .map_err(sqlite)?;
+            }
+            if !aborted {
+                count(
+                    &mut tree.expected,
+                    ts,
+                    [input, output + reasoning, write, read],
+                );
+                tree.ccusage(ts, [input, output, write, read]);
+            }
+        }
+    }
+    tx.commit().map_err(sqlite)?;
+    Ok(tree)
+}
+
+/// A Codebuff config folder under `root` (what `~/.config` holds): chats in
+/// `<channel>/projects/<project>/chats/<chat id>/chat-messages.json`, each as the CLI last
+/// rewrote it, with the traps of `fixtures/README.md`: usage in `metadata.usage`, in
+/// `metadata.codebuff.usage` (snake case, a total above the parts) or only in the run
+/// state's history, replies with credits and no tokens, replies without an id or a time
+/// (the chat's id is its start), error messages with usage (not replies), and the run
+/// state file beside the messages (not read). ccusage reads it all as a correct reader
+/// does, so its oracle is the same.
+pub fn codebuff(root: &Path, spec: &Spec) -> io::Result<AgentTree> {
+    let mut rng = Rng(spec.seed ^ 0x6275_6666);
+    let mut tree = AgentTree::default();
+    for file in 0..spec.files {
+        let channel = ["manicode", "manicode-dev", "manicode-staging"][rng.below(3) as usize];
+        let project = format!("project-{}", rng.below(4));
+        // Chats start at different milliseconds: the start is the chat's id.
+        let start = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(80_000) as i64 * 1_000
+            + file as i64;
+        // The chat's id is its start time, to the millisecond, `:` as `-`.
+        let chat = iso(start).replace(':', "-");
+        let dir = root
+            .join(channel)
+            .join("projects")
+            .join(&project)
+            .join("chats")
+            .join(chat);
+        let mut ts = start;
+        let mut messages = Vec::new();
+        for turn in 0..rng.range(1, spec.turns as u64 * 2) {
+            ts += rng.range(2_000, 300_000) as i64;
+            messages.push(format!(
+                r#"{{"id":"user-{turn}","variant":"user","content":"step {turn}","timestamp":"{}"}}"#,
+                iso(ts)
+            ));
+            ts += rng.range(2_000, 60_000) as i64;
+            let [input, output, write, read] = [
+                rng.range(1, 20_000),
+                rng.range(1, 3_000),
+                rng.range(0, 5_000),
+                rng.range(0, 100_000),
+            ];
+            let credits = rng.range(0, 40) as f64 / 4.0;
+            let credit_field = match credits > 0.0 {
+                true => format!(r#","credits":{credits}"#),
+                false => String::new(),
+            };
+            let id = match rng.chance(0.1) {
+                true => String::new(),
+                false => format!(r#""id":"ai-{turn}-{}","#, rng.hex(6)),
+            };
+            // Some replies carry no time: the chat's start is theirs.
+            let (time, at) = match rng.chance(0.1) {
+                true => (String::new(), start),
+                false => (format!(r#","timestamp":"{}""#, iso(ts)), ts),
+            };
+            let (metadata, sums) = match rng.below(5) {
+                0 => {
+                    let total = input + output + write + read;
+                    (
+                        format!(
+                            r#"{{"model":"openai/gpt-5","codebuff":{{"usage":{{"input_tokens":{input},"output_tokens":0,"cache_read_input_tokens":{read},"cache_creation_input_tokens":{write},"total_tokens":{total}}}}}}}"#
+                        ),
+                        [input, output, write, read],
+                    )
+                }
+                1 => (
+                    format!(
+                        r#"{{"runState":{{"sessionState":{{"mainAgentState":{{"messageHistory":[{{"role":"user","content":"x"}},{{"role":"assistant","providerOptions":{{"codebuff":{{"model":"openai/gpt-5","usage":{{"promptTokens":{input},"completionTokens":{output},"cacheCreationTokens":{write},"promptTokensDetails":{{"cachedTokens":{read}}}}}}}}}}}]}}}}}}}}"#
+                    ),
+                    [input, output, write, read],
+                ),
+                2 if credits > 0.0 => ("null".to_string(), [0; 4]),
+                _ => (
+                    format!(
+                        r#"{{"model":"anthropic/claude-sonnet-4.5","usage":{{"inputTokens":{input},"outputTokens":{output},"cacheCreationInputTokens":{write},"cacheReadInputTokens":{read}}}}}"#
+                    ),
+                    [input, output, write, read],
+                ),
+            };
+            messages.push(format!(
+                r#"{{{id}"variant":"{}","content":"done"{time}{credit_field},"metadata":{metadata}}}"#,
+                ["ai", "agent"][rng.below(2) as usize]
+            ));
+            if sums.iter().sum::<u64>() > 0 || credits > 0.0 {
+                count(&mut tree.expected, at, sums);
+                tree.ccusage(at, sums);
+            }
+            if rng.chance(0.05) {
+                messages.push(format!(
+                    r#"{{"id":"error-{turn}","variant":"error","content":"lost","timestamp":"{}","metadata":{{"usage":{{"inputTokens":5}}}}}}"#,
+                    iso(ts + 1)
+                ));
+            }
+        }
+        write_file(
+            &dir.join("chat-messages.json"),
+            &[format!("[{}]", messages.join(","))],
+            &mut tree.expected,
+        )?;
+        fs::write(
+            dir.join("run-state.json"),
+            r#"{"usage":{"inputTokens":99999}}"#,
+        )?;
+    }
+    Ok(tree)
+}
+
+const HERMES_MODELS: [&str; 3] = ["claude-sonnet-4-6", "gpt-5", "anthropic/claude-opus-4.6"];
+
+/// A Hermes home under `root` (what `~/.hermes` holds): `state.db` with Hermes' sessions
+/// table (`fixtures/hermes/schema.sql`), each session's counts cumulative on its row, as
+/// Hermes adds each call's to them: `stage` 0 writes every session as it stood halfway,
+/// `stage` 1 its final counts, in place. The traps of `fixtures/README.md`: sessions
+/// without a model yet or without usage (not read), compression children (their own
+/// counts), reasoning (billed as output), `started_at` with a fraction of a second. The
+/// oracle is the final counts; ccusage's is the same less reasoning.
+pub fn hermes(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
+    let sqlite = |e: rusqlite::Error| io::Error::other(e.to_string());
+    fs::create_dir_all(root)?;
+    let db = rusqlite::Connection::open(root.join("state.db")).map_err(sqlite)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite)?;
+    if stage == 0 {
+        db.execute_batch(include_str!("../fixtures/hermes/schema.sql"))
+            .map_err(sqlite)?;
+    }
+    let mut rng = Rng(spec.seed ^ 0x6865_726d);
+    let mut tree = AgentTree::default();
+    let tx = db.unchecked_transaction().map_err(sqlite)?;
+    let mut last = None::<String>;
+    for file in 0..spec.files {
+        let id = format!("2025_{file:05}_{}", rng.hex(6));
+        let started = START_MS
+            + rng.below(spec.days as u64) as i64 * 86_400_000
+            + rng.below(86_000_000) as i64;
+        let parent = if rng.chance(0.2) { last.clone() } else { None };
+        let model = match rng.below(12) {
+            0 => None,
+            n => Some(HERMES_MODELS[n as usize % 3]),
+        };
+        let idle = rng.chance(0.1);
+        let final_counts = [
+            rng.range(1, 200_000),
+            rng.range(1, 30_000),
+            rng.range(0, 900_000),
+            rng.range(0, 40_000),
+            rng.range(0, 1) * rng.range(1, 5_000),
+        ];
+        let counts = match (model, idle, stage) {
+            (None, _, _) | (_, true, _) => [0; 5],
+            (_, _, 0) => final_counts.map(|n| n / 2),
+            _ => final_counts,
+        };
+        let [input, output, read, write, reasoning] = counts;
+        tx.execute(
+            "INSERT INTO sessions (id, source, model, parent_session_id, started_at, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, api_call_count)
+             VALUES (?1, 'cli', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)
+             ON CONFLICT (id) DO UPDATE SET input_tokens = excluded.input_tokens,
+                 output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
+                 cache_write_tokens = excluded.cache_write_tokens,
+                 reasoning_tokens = excluded.reasoning_tokens",
+            rusqlite::params![
+                id,
+                model,
+                parent,
+                started as f64 / 1000.0,
+                input as i64,
+                output as i64,
+                read as i64,
+                write as i64,
+                reasoning as i64
+            ],
+        )
+        .map_err(sqlite)?;
+        if model.is_some() && !idle {
+            let [input, output, read, write, reasoning] = final_counts;
+            count(
+                &mut tree.expected,
+                started,
+                [input, output + reasoning, write, read],
+            );
+            tree.ccusage(started, [input, output, write, read]);
+        }
+        last = Some(id);
+    }
+    tx.commit().map_err(sqlite)?;
     Ok(tree)
 }

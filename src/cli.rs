@@ -8,14 +8,14 @@ use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::ingest;
+use crate::model::Agent;
+use crate::model::calendar::parse_date;
 use crate::render;
 use crate::render::statusline::{CostSource, Field};
 use crate::report::CostMode;
-use crate::report::calendar::parse_date;
 use crate::report::options::{
     BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
 };
-use crate::sources::Agent;
 
 /// The model's enums know nothing of clap: this names their values for the command line
 /// (and for `--help`, completions and man pages).

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::model::Agent;
 use crate::report::options::WeekStart;
-use crate::sources::Agent;
 
 /// A config file larger than this is refused: a real one is a few hundred bytes.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;

@@ -48,7 +48,7 @@
 //! an error): n rows of at most $1,000 sum to at most 10^3 × n, finite for any n, and
 //! exact to far below a cent while the total is under $10^10 (2^53 ulps of 10^-6).
 
-use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::model::{Parsed, Record, Tokens};
 
 /// A source's parsed line as the ledger may take it: a billable record out of range
 /// becomes a skipped line with `check`'s reason. The ingest passes every source's lines

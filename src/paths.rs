@@ -14,6 +14,17 @@ pub fn home() -> Option<PathBuf> {
     non_empty_var("HOME")
 }
 
+/// A path as a user wrote it: a leading `~` (alone or before `/`) is the home folder;
+/// `~user` and every other path are taken as written.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    match (path.strip_prefix('~'), home()) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(path),
+    }
+}
+
 /// `$XDG_CONFIG_HOME`, else `~/.config`.
 pub fn config_home() -> Option<PathBuf> {
     non_empty_var("XDG_CONFIG_HOME").or_else(|| Some(home()?.join(".config")))

@@ -18,11 +18,12 @@ use std::ops::ControlFlow;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
-use cco_stats::ingest::batch::Rank;
-use cco_stats::ingest::parse::{Parsed, Record, Tokens, parse_line};
 use cco_stats::ingest::tail::read_lines;
+use cco_stats::ledger::batch::Rank;
 use cco_stats::ledger::dedup::{Decision, Stored, decide};
 use cco_stats::limits::{EARLIEST_MS, END_MS, MAX_COST_USD, MAX_COUNT, admit};
+use cco_stats::model::{Parsed, Record, Tokens};
+use cco_stats::sources::claude::parse::parse_line;
 use serde_json::{Value, json};
 
 /// A complete assistant line with the given values, as Claude Code writes it.

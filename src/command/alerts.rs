@@ -24,18 +24,19 @@ use serde::Serialize;
 
 use crate::cli::{AlertArgs, CheckArgs};
 use crate::config::Config;
-use crate::ingest::discover::Roots;
 use crate::ledger::query::{self, Filter};
 use crate::ledger::{self, Store};
+use crate::model::Agent;
+use crate::model::calendar;
+use crate::render;
 use crate::report::alerts::{
     Budget, Finding, Level, Percents, Period, QuotaSample, Scope, Thresholds, judge_budget,
     judge_quota, worst,
 };
-use crate::report::calendar;
 use crate::report::options::WeekStart;
 use crate::report::pricing::PriceTable;
 use crate::report::{self, CostMode, quota};
-use crate::sources::Agent;
+use crate::sources::claude::roots::Roots;
 
 /// `watch` and `live` judge the thresholds at least this often.
 pub const ALERT_EVERY: Duration = Duration::from_secs(60);
@@ -237,7 +238,14 @@ impl Alerts {
     /// are.
     pub fn fire_new(&mut self, store: &Store, findings: &[Finding], now_ms: i64) -> Result<()> {
         for finding in findings.iter().filter(|f| f.level > Level::Ok) {
-            if ledger::alerts::record_crossing(store.conn(), finding, now_ms)? {
+            if ledger::alerts::record_crossing(
+                store.conn(),
+                &finding.id,
+                &finding.period_key,
+                &finding.level.settled(),
+                finding.value,
+                now_ms,
+            )? {
                 self.fire(finding, now_ms);
             }
         }
@@ -245,7 +253,7 @@ impl Alerts {
     }
 
     fn fire(&mut self, finding: &Finding, now_ms: i64) {
-        let line = finding.line();
+        let line = render::finding_line(finding);
         match &mut self.say {
             Say::Stderr => eprintln!("cco-stats: alert: {line}"),
             Say::Keep(lines) => lines.push(line.clone()),
@@ -460,7 +468,10 @@ fn check_inner(
         "ok    no thresholds to judge: no budget is set and no quota figure is recorded\n"
             .to_string()
     } else {
-        findings.iter().map(|f| f.line() + "\n").collect()
+        findings
+            .iter()
+            .map(|f| render::finding_line(f) + "\n")
+            .collect()
     };
     crate::command::print(&text)?;
     Ok(level)

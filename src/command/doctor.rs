@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::ingest::discover::{self, DirCache, Roots};
+use crate::ingest::discover;
 use crate::ledger::aggregate;
 use crate::ledger::{self, Store};
+use crate::model::Agent;
+use crate::model::DirCache;
 use crate::render::thousands;
 use crate::report::pricing::PriceTable;
-use crate::sources::{self, Agent, Folder};
+use crate::sources::claude::roots::Roots;
+use crate::sources::{self, Folder};
 use crate::visible;
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]

@@ -23,17 +23,17 @@ use crate::cli::LiveArgs;
 use crate::command::alerts::{ALERT_EVERY, Alerts, Say};
 use crate::command::report::{Context, Periods};
 use crate::ingest::changes::{Changes, Mode};
-use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, PassStats};
 use crate::ledger::Store;
+use crate::model::calendar;
 use crate::render;
 use crate::report::blocks;
-use crate::report::calendar;
 use crate::report::live::{
     ActiveBlock, LimitSource, Live, SPARK_BUCKET_MS, SPARK_BUCKETS, SessionRow, spark,
 };
 use crate::report::options::{ReportOptions, TokenLimit};
 use crate::report::pricing::PriceTable;
+use crate::sources::claude::roots::Roots;
 
 const BLOCK_MS: i64 = 5 * 3_600_000;
 /// The view is rebuilt at least this often, for what moves with the clock alone.

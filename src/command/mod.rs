@@ -27,10 +27,10 @@ use crate::cli::{Cli, Command, IngestArgs, OnceArgs, ReportArgs, StatusArgs, Wat
 use crate::command::report::Periods;
 use crate::ingest::Ingestor;
 use crate::ingest::changes::{Changes, Waker};
-use crate::ingest::discover::{self, Roots};
 use crate::ledger::{self, Store};
 use crate::report::pricing;
 use crate::sources;
+use crate::sources::claude::roots::{self, Roots};
 
 /// What to do about the database errors a person can fix.
 pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Some(path) => path.clone(),
             None => ledger::default_path()?,
         },
-        roots: discover::roots(&cli.sources),
+        roots: roots::roots(&cli.sources),
         prices: cli.prices.clone(),
         config: cli.config.clone(),
         quiet: cli.quiet,

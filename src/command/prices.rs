@@ -51,7 +51,7 @@ fn import(source: &Path, target: &Path, table: &PriceTable) -> Result<ExitCode> 
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", target.display())),
     };
     let now_ms = jiff::Timestamp::now().as_millisecond();
-    let today = crate::report::calendar::local_date(now_ms, &jiff::tz::TimeZone::UTC).to_string();
+    let today = crate::model::calendar::local_date(now_ms, &jiff::tz::TimeZone::UTC).to_string();
     let mut updated = existing;
     if !updated.is_empty() && !updated.ends_with('\n') {
         updated.push('\n');

@@ -10,21 +10,21 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context as _, Result};
 use jiff::tz::TimeZone;
 
-use crate::ingest::discover::Roots;
 use crate::ingest::{Ingestor, Options};
 use crate::ledger;
 use crate::ledger::Store;
 use crate::ledger::query::{self, Filter};
+use crate::model::Agent;
+use crate::model::calendar;
 use crate::render::{self, Screen, Style, json, table};
 use crate::report::blocks;
-use crate::report::calendar;
 use crate::report::options::{
     BlocksOptions, Order, OutputFormat, ReportOptions, TokenLimit, WeekStart,
 };
 use crate::report::pricing::PriceTable;
 use crate::report::quota;
 use crate::report::{self, Usage};
-use crate::sources::Agent;
+use crate::sources::claude::roots::Roots;
 
 /// Which period a report groups by.
 #[derive(Clone, Copy, Debug)]

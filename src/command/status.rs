@@ -8,11 +8,12 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::ingest::changes;
-use crate::ingest::discover::{Roots, RootsFrom};
-use crate::ingest::{LAST_FULL_PASS, PassStats, human_bytes};
+use crate::ingest::{PassStats, human_bytes};
+use crate::ledger::LAST_FULL_PASS;
 use crate::ledger::inspect::{AgentHoldings, SkippedAt};
 use crate::ledger::{Host, Store};
 use crate::render::thousands;
+use crate::sources::claude::roots::{Roots, RootsFrom};
 use crate::visible;
 
 #[derive(Debug, Serialize)]

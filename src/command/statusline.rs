@@ -25,19 +25,22 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::cli::StatuslineArgs;
 use crate::command::report::{Context, Periods};
-use crate::ingest::discover::{self, Roots, SessionFilesError, Transcript};
-use crate::ingest::parse::{self, Parsed, Record};
-use crate::ingest::{self, Ingestor, Options};
+use crate::ingest::discover::{self, SessionFilesError, Transcript};
+use crate::ingest::{Ingestor, Options};
 use crate::ledger::{self, Store};
+use crate::model::calendar;
+use crate::model::{Parsed, Record};
 use crate::render::short_model;
 use crate::render::statusline::{LineStyle, line};
+use crate::report::Usage;
 use crate::report::options::ReportOptions;
 use crate::report::pricing::PriceTable;
 use crate::report::statusline::{
     ActiveBlock, ContextUse, Cost, Figures, Freshness, Input, RateWindow, Unread,
     default_context_size,
 };
-use crate::report::{Usage, calendar};
+use crate::sources::claude::parse;
+use crate::sources::claude::roots::Roots;
 
 /// Claude Code's JSON is a few KiB; past this it is not what we expect.
 const MAX_INPUT: u64 = 4 << 20;
@@ -211,7 +214,7 @@ fn figures(
 fn report_options(args: &StatuslineArgs) -> ReportOptions {
     ReportOptions {
         timezone: args.timezone.clone(),
-        agents: vec![crate::sources::Agent::Claude],
+        agents: vec![crate::model::Agent::Claude],
         ..ReportOptions::default()
     }
 }
@@ -295,7 +298,7 @@ impl IngestLock {
 /// `stale_after`.
 fn freshness(store: &Store, stale_after: Duration, now_ms: i64) -> Result<Freshness> {
     let at: Option<i64> = store
-        .meta(ingest::LAST_FULL_PASS)?
+        .meta(crate::ledger::LAST_FULL_PASS)?
         .and_then(|v| v.parse().ok());
     Ok(match at {
         None => Freshness::NeverRead,

@@ -33,8 +33,8 @@ use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::discover::{Stamp, Track};
-use crate::ingest::tail::Identity;
 use crate::ingest::{Ingestor, PassStats, database};
+use crate::model::Identity;
 use crate::sources::Folder;
 
 /// How long after a first event the files it named are read: a response's lines come

@@ -22,11 +22,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rusqlite::ErrorCode;
 
 use crate::ingest::Ingestor;
-use crate::ingest::batch::{Cursor, FileInfo, Identities};
 use crate::ingest::discover::RACY_NS;
-use crate::ingest::tail::{Head, Identity};
+use crate::ledger::batch::{Cursor, FileInfo, Identities};
+use crate::model::Agent;
+use crate::model::{Head, Identity};
+use crate::sources::Folder;
 use crate::sources::database::{DatabaseReader, open};
-use crate::sources::{Agent, Folder};
 
 /// One agent database found in a source's folder.
 pub struct Database {
@@ -165,7 +166,7 @@ impl Ingestor<'_> {
                 }
                 let records = std::fs::read(&path)
                     .map_err(anyhow::Error::from)
-                    .and_then(|bytes| parser.records(&bytes));
+                    .and_then(|bytes| parser.records(&path, &bytes));
                 let records = match records {
                     Ok(records) => records,
                     Err(e) => {

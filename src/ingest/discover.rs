@@ -1,11 +1,10 @@
-//! Finds the transcripts: Claude Code's data roots, and every `*.jsonl` below the folders
-//! the sources name (each root's `projects/`, Codex's `sessions/` and
+//! Finds the transcripts: every `*.jsonl` below the folders the sources name (each
+//! Claude Code root's `projects/`, see `sources::claude::roots`; Codex's `sessions/` and
 //! `archived_sessions/`: see `sources`), each found file tagged with its agent.
 //!
-//! A Claude root comes from `--source`, else `CLAUDE_CONFIG_DIR` (a comma list), else the
-//! two places Claude Code uses by default. The walk never fails as a whole: an unreadable
-//! folder, a symlink loop or a link that leads outside the root is reported as a warning
-//! and passed over, because one bad entry must not stop the ledger from being kept.
+//! The walk never fails as a whole: an unreadable folder, a symlink loop or a link that
+//! leads outside the root is reported as a warning and passed over, because one bad entry
+//! must not stop the ledger from being kept.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -17,81 +16,9 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, openat, statat};
 use rustix::io::Errno;
 
-use crate::ingest::tail::Identity;
-use crate::paths;
-use crate::sources::{self, Agent, Folder};
-
-/// Where the data roots were taken from, for `status` and error messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RootsFrom {
-    Flag,
-    Env,
-    Defaults,
-}
-
-#[derive(Clone, Debug)]
-pub struct Roots {
-    pub paths: Vec<PathBuf>,
-    pub from: RootsFrom,
-}
-
-/// The roots to search: `--source` wins over `CLAUDE_CONFIG_DIR`, which wins over the
-/// defaults. Named roots are kept even if missing (the walk warns); defaults only if they
-/// exist.
-pub fn roots(sources: &[PathBuf]) -> Roots {
-    if !sources.is_empty() {
-        let paths = sources.iter().map(|p| normalize(p)).collect();
-        return Roots {
-            paths,
-            from: RootsFrom::Flag,
-        };
-    }
-    if let Some(list) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
-        let paths: Vec<PathBuf> = list
-            .to_string_lossy()
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| normalize(&expand_tilde(p)))
-            .collect();
-        if !paths.is_empty() {
-            return Roots {
-                paths,
-                from: RootsFrom::Env,
-            };
-        }
-    }
-    let paths = default_roots().into_iter().filter(|p| p.is_dir()).collect();
-    Roots {
-        paths,
-        from: RootsFrom::Defaults,
-    }
-}
-
-fn default_roots() -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    roots.extend(paths::config_home().map(|c| c.join("claude")));
-    roots.extend(paths::home().map(|h| h.join(".claude")));
-    roots
-}
-
-pub fn expand_tilde(path: &str) -> PathBuf {
-    match (path.strip_prefix('~'), paths::home()) {
-        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
-            home.join(rest.trim_start_matches('/'))
-        }
-        _ => PathBuf::from(path),
-    }
-}
-
-/// A root named by its `projects` folder means the folder above it.
-fn normalize(path: &Path) -> PathBuf {
-    let trimmed: &Path = path.components().as_path();
-    match trimmed.file_name() {
-        Some(name) if name == "projects" => trimmed.parent().unwrap_or(trimmed).to_path_buf(),
-        _ => trimmed.to_path_buf(),
-    }
-}
+use crate::model::Agent;
+use crate::model::{ChildKind, DirCache, Identity, Listing};
+use crate::sources::{self, Folder};
 
 /// One transcript found on disk.
 #[derive(Debug)]
@@ -287,80 +214,7 @@ pub struct Track {
     pub recent_after_ns: i64,
 }
 
-/// What a directory held when it was listed, keyed by its inode and mtime.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Listing {
-    pub inode: u64,
-    pub mtime_ns: i64,
-    /// Sub-directories, transcripts and links, by name: all the walk looks at. Kept as
-    /// stored (see `Listing::encode`) and read in place: a no-change pass walks thousands
-    /// of names and allocates none of them.
-    pub children: Vec<u8>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ChildKind {
-    Dir,
-    Transcript,
-    Link,
-}
-
-/// Directory listings from earlier walks. A directory whose inode and mtime are unchanged
-/// has the same entries, so it costs one `stat` instead of an open, a read and a close:
-/// most of a no-change pass over thousands of session folders.
-///
-/// A listing is kept only if the directory was last modified at least `RACY_NS` before it
-/// was listed: mtime ticks are coarse, and an entry added within the same tick as the
-/// listing would otherwise leave the mtime unchanged and go unseen for good.
-#[derive(Debug, Default)]
-pub struct DirCache {
-    /// By the directory's path bytes (see `batch::Identities` for why not `Path`).
-    pub dirs: foldhash::HashMap<OsString, Listing>,
-}
-
 pub(crate) const RACY_NS: i64 = 2_000_000_000;
-
-impl Listing {
-    /// Children as stored: one kind byte, the name, a NUL, per child. A name cannot hold
-    /// a NUL, so the encoding needs no escapes.
-    pub fn encode(children: &[(OsString, ChildKind)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (name, kind) in children {
-            out.push(match kind {
-                ChildKind::Dir => b'd',
-                ChildKind::Transcript => b'f',
-                ChildKind::Link => b'l',
-            });
-            out.extend_from_slice(name.as_bytes());
-            out.push(0);
-        }
-        out
-    }
-
-    /// How many children the listing holds.
-    pub fn len(&self) -> usize {
-        memchr::memchr_iter(0, &self.children).count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.children.is_empty()
-    }
-
-    /// The children, borrowed from the stored bytes; an item of an unknown kind (a newer
-    /// version's) is passed over, and the folder is listed afresh once it changes.
-    pub fn children(&self) -> impl Iterator<Item = (&OsStr, ChildKind)> {
-        self.children.split(|&b| b == 0).filter_map(|item| {
-            let (&kind, name) = item.split_first()?;
-            let kind = match kind {
-                b'd' => ChildKind::Dir,
-                b'f' => ChildKind::Transcript,
-                b'l' => ChildKind::Link,
-                _ => return None,
-            };
-            Some((OsStr::from_bytes(name), kind))
-        })
-    }
-}
 
 /// Walks every folder, in a stable order: folders as given, each folder's entries by
 /// name, depth first (which is the order of their paths, compared component by
@@ -679,30 +533,6 @@ fn identity_of(stat: &Stat) -> Identity {
     }
 }
 
-/// The project and session a Claude Code transcript belongs to, from its place under
-/// `projects/`.
-pub fn names(relative: &Path, path: &Path) -> (String, String) {
-    let parts: Vec<String> = relative
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let project = if parts.len() > 1 {
-        parts[0].clone()
-    } else {
-        String::new()
-    };
-    // projects/<project>/<session>/subagents/agent-x.jsonl
-    let session = match parts.as_slice() {
-        [_, session, subagents, _] if subagents == "subagents" => session.clone(),
-        _ => stem,
-    };
-    (project, session)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -727,16 +557,6 @@ mod tests {
             found: &mut found,
         };
         walk.list().unwrap()
-    }
-
-    #[test]
-    fn projects_suffix_means_parent() {
-        assert_eq!(normalize(Path::new("/a/b/projects")), PathBuf::from("/a/b"));
-        assert_eq!(
-            normalize(Path::new("/a/b/projects/")),
-            PathBuf::from("/a/b")
-        );
-        assert_eq!(normalize(Path::new("/a/b")), PathBuf::from("/a/b"));
     }
 
     #[test]

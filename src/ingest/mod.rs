@@ -13,11 +13,9 @@
 //! error. `changes` decides what `watch` and `live` read between full passes: the files
 //! the OS says changed (`Ingestor::pass_paths`), or the ones a poll found changed.
 
-pub mod batch;
 pub mod changes;
 pub mod database;
 pub mod discover;
-pub mod parse;
 pub mod tail;
 
 use std::fs::File;
@@ -31,11 +29,11 @@ use anyhow::Result;
 use log::debug;
 use serde::Serialize;
 
-use crate::ingest::batch::{Batch, Cursor, Cursors, FileInfo, SkippedLine};
 use crate::ingest::discover::Transcript;
-use crate::ingest::parse::Parsed;
-use crate::ingest::tail::{Head, Identity};
-use crate::ledger::Store;
+use crate::ledger::batch::{Batch, Cursor, Cursors, FileInfo, SkippedLine};
+use crate::ledger::{LAST_FULL_PASS, Store};
+use crate::model::Parsed;
+use crate::model::{Head, Identity};
 use crate::sources::{self, Folder, LineParser, Shape};
 
 /// How a pass batches its writes and bounds its memory.
@@ -134,11 +132,6 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{value:.1} {}", UNITS[unit])
     }
 }
-
-/// The `meta` key holding when the last full pass (every root walked) finished, in Unix
-/// milliseconds: the status line, which reads only its own session, says how old the
-/// rest of the ledger is from it.
-pub const LAST_FULL_PASS: &str = "last_full_pass_ms";
 
 /// A no-change full pass records its time at most this often, whichever process made the
 /// last record: a `watch` every few seconds, or `once` from cron every minute, must not
@@ -501,7 +494,7 @@ impl<'s> Ingestor<'s> {
         let records = match (bytes.len() as u64 > limit, documents) {
             (true, _) => vec![self.too_long()],
             (false, None) => vec![Parsed::Skipped("not a document its source reads".into())],
-            (false, Some(documents)) => match documents.records(&bytes) {
+            (false, Some(documents)) => match documents.records(&transcript.path, &bytes) {
                 Ok(records) => records
                     .into_iter()
                     .map(|r| Parsed::Billable(Box::new(r)))

@@ -34,9 +34,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
-/// Bytes fingerprinted at the head of a file: enough to hold its first line's uuid and
-/// timestamp, so a file rewritten with other content is told apart from one that grew.
-pub const HEAD_LEN: u64 = 4096;
+use crate::model::HEAD_LEN;
+use crate::model::file::fnv1a;
 
 /// Bytes fingerprinted just before a cursor: a line or more of what was read last, so a
 /// file whose bytes there are no longer those is known to have been rewritten.
@@ -55,32 +54,6 @@ const MAP_WINDOW: u64 = 8 << 20;
 /// A file written to this recently is read, not mapped (see the module doc).
 const QUIET: Duration = Duration::from_secs(60);
 
-/// What a file looked like when stat'ed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Identity {
-    pub dev: u64,
-    pub inode: u64,
-    pub size: u64,
-    pub mtime_ns: i64,
-}
-
-/// A fingerprint of the first `len` bytes of a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Head {
-    pub len: u64,
-    pub hash: u64,
-}
-
-impl Head {
-    /// The fingerprint of `bytes` (a file's first bytes, see `read_head`).
-    pub fn of(bytes: &[u8]) -> Head {
-        Head {
-            len: bytes.len() as u64,
-            hash: fnv1a(bytes),
-        }
-    }
-}
-
 /// The first `HEAD_LEN` bytes of `file` (fewer if it is shorter): read once, they give
 /// both the file's fingerprint now and, from their start, the one stored earlier.
 pub fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
@@ -97,13 +70,6 @@ pub fn tail_hash(file: &File, offset: u64) -> io::Result<u64> {
     let mut bytes = vec![0; (offset - start) as usize];
     std::os::unix::fs::FileExt::read_exact_at(file, &mut bytes, start)?;
     Ok(fnv1a(&bytes))
-}
-
-/// FNV-1a: stable across builds and platforms, which a fingerprint kept on disk needs.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// One line handed to the caller.

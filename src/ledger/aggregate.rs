@@ -18,8 +18,8 @@ use std::sync::LazyLock;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params, params_from_iter};
 
-use crate::ingest::parse::{Record, Tokens};
-use crate::sources::Agent;
+use crate::model::Agent;
+use crate::model::{Record, Tokens};
 
 /// merge.sql with this module's bucket sizes written in, so the SQL that fills the buckets
 /// and the Rust that reads them cannot disagree.

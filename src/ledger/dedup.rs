@@ -7,8 +7,8 @@
 //! under its `message.id`, whether it adds a row, replaces one, or is a duplicate. The store
 //! applies it inside the flush transaction, so the rules hold across files and runs.
 
-use crate::ingest::batch::Rank;
-use crate::ingest::parse::Record;
+use crate::ledger::batch::Rank;
+use crate::model::Record;
 
 /// What the ledger holds for a `message.id`, as far as the rules need.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +18,7 @@ pub struct Stored {
     pub is_sidechain: bool,
     pub rank: Rank,
     /// The rules apply within one agent: the caller leaves other agents' rows out.
-    pub agent: crate::sources::Agent,
+    pub agent: crate::model::Agent,
 }
 
 impl Stored {

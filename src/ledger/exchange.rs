@@ -20,10 +20,10 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{FileRef, Flushed, Merged, Store, Written, stored_under, tokens_at, write_decision};
-use crate::ingest::batch::Rank;
-use crate::ingest::parse::Record;
+use crate::ledger::batch::Rank;
 use crate::ledger::dedup::{self, Decision, Stored};
 use crate::ledger::msgindex::MessageIndex;
+use crate::model::Record;
 
 /// One response as it travels between ledgers: its record, where it counts, and the host
 /// it was recorded on.

@@ -13,6 +13,7 @@
 
 pub mod aggregate;
 pub mod alerts;
+pub mod batch;
 pub mod counters;
 pub mod dedup;
 pub mod exchange;
@@ -34,14 +35,19 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::ingest::batch::{Batch, Cursor, Identities, SkippedLine};
-use crate::ingest::discover::{DirCache, Listing};
-use crate::ingest::parse::{Record, Tokens};
-use crate::ingest::tail::{HEAD_LEN, Head, Identity};
 use crate::ledger::aggregate::Deltas;
+use crate::ledger::batch::{Batch, Cursor, Identities, SkippedLine};
 use crate::ledger::dedup::{Decision, Stored};
 use crate::ledger::msgindex::MessageIndex;
 use crate::limits;
+use crate::model::{DirCache, Listing};
+use crate::model::{HEAD_LEN, Head, Identity};
+use crate::model::{Record, Tokens};
+
+/// The `meta` key holding when the last full pass (every root walked) finished, in Unix
+/// milliseconds: the status line, which reads only its own session, says how old the
+/// rest of the ledger is from it.
+pub const LAST_FULL_PASS: &str = "last_full_pass_ms";
 
 /// 'ccos': marks a SQLite file as a cco-stats ledger.
 const APPLICATION_ID: i32 = 0x6363_6f73;
@@ -752,7 +758,7 @@ fn current_cursor(conn: &Connection, path: &[u8]) -> Result<Option<Cursor>> {
 
 fn write_cursor(
     conn: &Connection,
-    segment: &crate::ingest::batch::Segment,
+    segment: &crate::ledger::batch::Segment,
     now_ms: i64,
 ) -> Result<i64> {
     let next = &segment.next;
@@ -1264,7 +1270,7 @@ fn write_entry(conn: &Connection, id: Option<i64>, r: &Record, row: &EntryRef<'_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::batch::FileInfo;
+    use crate::ledger::batch::FileInfo;
 
     fn record(message: &str, request: &str, output: u64, sidechain: bool) -> Record {
         Record {
@@ -1327,7 +1333,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let codex = |output| Record {
-            agent: crate::sources::Agent::Codex,
+            agent: crate::model::Agent::Codex,
             ..record("m1", "r1", output, false)
         };
         flush_rows(&mut store, "a", 10, vec![record("m1", "r1", 5, false)]);

@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::ingest::batch::Rank;
+use crate::ledger::batch::Rank;
 use crate::ledger::dedup::Stored;
 
 /// Rows kept in memory before they are merged into the table. At about 24 bytes a row

@@ -17,11 +17,11 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::ingest::parse::Tokens;
 use crate::ledger::aggregate::{BUCKET_MS, DAY_MS, PricingKey, Sums, SumsPart};
 use crate::ledger::tokens_at;
-use crate::report::calendar;
-use crate::sources::Agent;
+use crate::model::Agent;
+use crate::model::Tokens;
+use crate::model::calendar;
 
 /// Which rows a report covers: UTC milliseconds, `until_ms` exclusive.
 #[derive(Clone, Debug, Default)]
@@ -483,7 +483,7 @@ pub fn health(conn: &Connection) -> Result<Health> {
         .query_row([], |r| r.get(0))?;
     let last_pass_ms = conn
         .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
-        .query_row([crate::ingest::LAST_FULL_PASS], |r| r.get(0))
+        .query_row([crate::ledger::LAST_FULL_PASS], |r| r.get(0))
         .optional()?;
     Ok(Health {
         files_tracked,

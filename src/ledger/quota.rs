@@ -11,7 +11,7 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::sources::{Agent, RateLimit};
+use crate::model::{Agent, RateLimit};
 
 /// Windows are identified by their reset time to the minute: an agent that computes it
 /// afresh at each report (now + the time left) names the same window a second apart.

@@ -10,7 +10,7 @@
 //! are. `--json` keeps the exact strings.
 
 use super::{Style, iso};
-use crate::ingest::parse::Tokens;
+use crate::model::Tokens;
 use crate::report::blocks::Block;
 use crate::report::{Report, Session, Usage};
 use crate::visible;

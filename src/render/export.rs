@@ -6,11 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::parse::{Record, Tokens};
 use crate::ledger::exchange::Row;
 use crate::limits;
+use crate::model::Agent;
+use crate::model::{Record, Tokens};
 use crate::render::iso;
-use crate::sources::Agent;
 
 /// The highest version of the row shape this cco-stats reads, and the one it writes for
 /// rows of agents other than Claude Code: version 2 added `agent` (and `reasoningTokens`),

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::{Style, iso, money, percent};
-use crate::ingest::parse::Tokens;
+use crate::model::Tokens;
 use crate::report::blocks::{Block, limit_status};
 use crate::report::pricing::{PriceTable, Rates};
 use crate::report::{AgentUsage, HostUsage, ModelUsage, Report, Session, Usage};

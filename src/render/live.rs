@@ -125,7 +125,7 @@ fn draw_title(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect)
     let now = jiff::Timestamp::from_millisecond(live.now_ms).unwrap_or_default();
     let clock = now.strftime("%Y-%m-%d %H:%M UTC").to_string();
     // Through calendar::zone, which reads the zone's file instead of listing jiff's database.
-    let zone_time = crate::report::calendar::zone(Some(&live.zone_name))
+    let zone_time = crate::model::calendar::zone(Some(&live.zone_name))
         .map(|tz| {
             now.to_zoned_datetime(tz)
                 .strftime("%Y-%m-%d %H:%M")

@@ -22,6 +22,8 @@ pub mod table;
 
 use jiff::Timestamp;
 
+use crate::report::alerts::Finding;
+
 /// What the caller chose about costs and detail, shared by every format.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
@@ -47,6 +49,40 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The one line a person reads (the check's report, stderr, the notification).
+pub fn finding_line(finding: &Finding) -> String {
+    match finding.kind {
+        "budget" => format!(
+            "{:<4}  {} budget of {}: {} of {} ({:.0}%) in {}",
+            finding.level.name(),
+            finding.period,
+            finding_scope(finding),
+            dollars(finding.value),
+            dollars(finding.over_at),
+            finding.percent,
+            finding.period_key,
+        ),
+        _ => format!(
+            "{:<4}  {} quota of {}: {:.0}% used (warn {:.0}%, over {:.0}%), resets {}",
+            finding.level.name(),
+            finding.period,
+            finding.agent.unwrap_or("?"),
+            finding.value,
+            finding.warn_at,
+            finding.over_at,
+            finding.period_key,
+        ),
+    }
+}
+
+fn finding_scope(finding: &Finding) -> String {
+    match (&finding.agent, &finding.project) {
+        (Some(agent), _) => format!("agent {agent}"),
+        (_, Some(project)) => format!("project {}", crate::visible::text(project)),
+        _ => "all usage".to_string(),
+    }
 }
 
 pub fn dollars(cost: f64) -> String {

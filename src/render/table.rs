@@ -722,7 +722,7 @@ fn figure(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
+    use crate::model::Tokens;
     use crate::report::Period;
 
     fn usage(input: u64, cost: f64, models: &[&str]) -> Usage {

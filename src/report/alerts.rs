@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use crate::model::Agent;
 use crate::report::options::WeekStart;
-use crate::sources::Agent;
 
 /// Where a figure stands against its threshold. Ordered: the worst of several is `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -24,6 +24,17 @@ impl Level {
             Level::Warn => "warn",
             Level::Over => "over",
         }
+    }
+
+    /// The levels a crossing at `self` settles, lowest first, ending with `self`: an
+    /// `over` first seen also settles the `warn` of the same period, which must not fire
+    /// later.
+    pub fn settled(self) -> Vec<&'static str> {
+        [Level::Warn, Level::Over]
+            .into_iter()
+            .filter(|l| *l <= self)
+            .map(Level::name)
+            .collect()
     }
 
     /// `check`'s exit code: 0 ok, 1 warn, 2 over.
@@ -137,42 +148,6 @@ pub struct Finding {
     pub warn_at: f64,
     pub over_at: f64,
     pub level: Level,
-}
-
-impl Finding {
-    /// The one line a person reads (the check's report, stderr, the notification).
-    pub fn line(&self) -> String {
-        match self.kind {
-            "budget" => format!(
-                "{:<4}  {} budget of {}: {} of {} ({:.0}%) in {}",
-                self.level.name(),
-                self.period,
-                self.scope_text(),
-                crate::render::dollars(self.value),
-                crate::render::dollars(self.over_at),
-                self.percent,
-                self.period_key,
-            ),
-            _ => format!(
-                "{:<4}  {} quota of {}: {:.0}% used (warn {:.0}%, over {:.0}%), resets {}",
-                self.level.name(),
-                self.period,
-                self.agent.unwrap_or("?"),
-                self.value,
-                self.warn_at,
-                self.over_at,
-                self.period_key,
-            ),
-        }
-    }
-
-    fn scope_text(&self) -> String {
-        match (&self.agent, &self.project) {
-            (Some(agent), _) => format!("agent {agent}"),
-            (_, Some(project)) => format!("project {}", crate::visible::text(project)),
-            _ => "all usage".to_string(),
-        }
-    }
 }
 
 fn level(value: f64, warn_at: f64, over_at: f64) -> Level {

@@ -4,10 +4,10 @@
 //! `session` (see `command::live`), drawn by `render::live`.
 
 use crate::ledger::query::Group;
+use crate::model::Agent;
 use crate::report::Usage;
 use crate::report::blocks::{Block, BurnRate, Projection};
 use crate::report::quota::Window;
-use crate::sources::Agent;
 
 /// Quarter hours shown in the sparkline: the last 12 hours.
 pub const SPARK_BUCKETS: usize = 48;

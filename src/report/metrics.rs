@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::ingest::parse::Tokens;
 use crate::ledger::query::{Group, Health};
+use crate::model::Tokens;
 use crate::report::pricing::PriceTable;
 use crate::report::{CostMode, Pricer, add_tokens};
 

@@ -8,7 +8,6 @@
 
 pub mod alerts;
 pub mod blocks;
-pub mod calendar;
 pub mod litellm;
 pub mod live;
 pub mod metrics;
@@ -19,10 +18,10 @@ pub mod statusline;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ingest::parse::Tokens;
 use crate::ledger::query::{Group, SessionGroup};
+use crate::model::Agent;
+use crate::model::Tokens;
 use crate::report::pricing::{Family, PriceTable, Request};
-use crate::sources::Agent;
 
 /// Where a cost comes from: `auto`, a line's own `costUSD` where it has one and the price
 /// table elsewhere; `calculate`, always the table; `display`, `costUSD` only.

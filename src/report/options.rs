@@ -5,7 +5,7 @@
 use jiff::civil::Date;
 
 use super::CostMode;
-use crate::sources::Agent;
+use crate::model::Agent;
 
 /// How a report is printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -38,7 +38,7 @@ use anyhow::{Context, Result, bail};
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::ingest::parse::Tokens;
+use crate::model::Tokens;
 
 const BUILTIN: &str = include_str!("prices.toml");
 
@@ -504,7 +504,7 @@ mod tests {
 
     fn day_ms(date: &str) -> i64 {
         let date: Date = date.parse().unwrap();
-        crate::report::calendar::day_start_ms(date, &jiff::tz::TimeZone::UTC).unwrap() + 3_600_000
+        crate::model::calendar::day_start_ms(date, &jiff::tz::TimeZone::UTC).unwrap() + 3_600_000
     }
 
     fn request<'a>(at: &str, tokens: &'a Tokens) -> Request<'a> {

@@ -17,8 +17,8 @@
 use anyhow::Result;
 
 use crate::ledger::quota::WindowSamples;
+use crate::model::{Agent, window_minutes};
 use crate::report::blocks::Block;
-use crate::sources::{Agent, window_minutes};
 
 const MINUTE_MS: i64 = 60_000;
 

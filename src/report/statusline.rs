@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::model::{Agent, RateLimit, window_minutes};
 use crate::report::quota::Window;
-use crate::sources::{Agent, RateLimit, window_minutes};
 
 /// What the status line uses of Claude Code's JSON.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -23,12 +23,13 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Record, Tokens, line_time};
 use crate::limits::MAX_COUNT;
+use crate::model::Agent;
+use crate::model::{Record, Tokens, line_time};
+use crate::sources::claude::roots::Roots;
 use crate::sources::codex::project_of_cwd;
 use crate::sources::rewritten::{DocumentParser, ReadWhole};
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Amp;
 
@@ -93,7 +94,7 @@ impl Source for Amp {
 struct Thread;
 
 impl DocumentParser for Thread {
-    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+    fn records(&self, _path: &Path, document: &[u8]) -> Result<Vec<Record>> {
         let doc: Value = serde_json::from_slice(document).context("not a JSON document")?;
         let id = non_empty(&doc["id"]).ok_or_else(|| anyhow!("a thread without an id"))?;
         let project = project_of(&doc);
@@ -241,7 +242,7 @@ mod tests {
 
     fn outputs(doc: &str) -> Vec<(String, u64, Option<f64>)> {
         Thread
-            .records(doc.as_bytes())
+            .records(Path::new("T.json"), doc.as_bytes())
             .unwrap()
             .into_iter()
             .map(|r| (r.message_id.unwrap(), r.tokens.output, r.credits))
@@ -272,7 +273,7 @@ mod tests {
         ]},"messages":[
             {"role":"assistant","messageId":1,"usage":{"model":"x","timestamp":"2026-01-19T11:42:10Z","inputTokens":99,"outputTokens":99,"cacheReadInputTokens":7}}
         ]}"#;
-        let records = Thread.records(doc.as_bytes()).unwrap();
+        let records = Thread.records(Path::new("T.json"), doc.as_bytes()).unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].message_id.as_deref(), Some("T-2:event:e1"));
         assert_eq!(
@@ -298,7 +299,11 @@ mod tests {
 
     #[test]
     fn a_thread_without_an_id_or_not_json_is_an_error() {
-        assert!(Thread.records(b"{\"messages\":[]}").is_err());
-        assert!(Thread.records(b"{\"id\":").is_err());
+        assert!(
+            Thread
+                .records(Path::new("T.json"), b"{\"messages\":[]}")
+                .is_err()
+        );
+        assert!(Thread.records(Path::new("T.json"), b"{\"id\":").is_err());
     }
 }

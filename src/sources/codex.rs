@@ -38,10 +38,11 @@ use anyhow::{Context, Result};
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
 use crate::limits::{self, MAX_COUNT};
-use crate::sources::{Agent, Folder, LineParser, RateLimit, Shape, Source, env_paths};
+use crate::model::{Agent, RateLimit};
+use crate::model::{Parsed, Record, Tokens, line_time};
+use crate::sources::claude::roots::Roots;
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Codex;
 
@@ -451,7 +452,7 @@ impl RateLimit {
         let minutes = window.window_minutes?;
         Some(RateLimit {
             agent: Agent::Codex,
-            window: crate::sources::window_name(minutes),
+            window: crate::model::window_name(minutes),
             window_minutes: Some(minutes),
             resets_at_ms,
             used_percent: window.used_percent?,

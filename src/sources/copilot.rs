@@ -29,11 +29,12 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
 use crate::limits::MAX_COUNT;
+use crate::model::Agent;
+use crate::model::{Parsed, Record, Tokens, line_time};
+use crate::sources::claude::roots::Roots;
 use crate::sources::codex::project_of_cwd;
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Copilot;
 

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::ingest::parse::Record;
+use crate::model::{Parsed, Record};
+use crate::sources::LineParser;
 use crate::sources::rewritten::DocumentParser;
 
 /// Reads an agent's database from a watermark.
@@ -31,7 +32,25 @@ pub trait DatabaseReader: Sync {
         Vec::new()
     }
     /// The parser of `documents`' files.
-    fn document_parser(&self) -> Option<&'static dyn DocumentParser> {
+    fn document_parser(&self) -> Option<&dyn DocumentParser> {
+        None
+    }
+}
+
+/// The line parser of a source whose usage is all in databases: the walk never hands it a
+/// line (see `Source::database`); if it ever did, the line is skipped, named.
+pub struct NoLines;
+
+impl LineParser for NoLines {
+    fn resume(&mut self, _state: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn line(&mut self, _line: &[u8]) -> Parsed {
+        Parsed::Skipped("this agent keeps its usage in a database, not in lines".into())
+    }
+
+    fn take_state(&mut self) -> Option<String> {
         None
     }
 }
@@ -80,8 +99,8 @@ pub fn databases_in(folder: &Path, reader: &dyn DatabaseReader) -> Vec<PathBuf> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
     use crate::ledger::dedup::{Decision, decide};
+    use crate::model::Tokens;
 
     /// A small example of the shape: OpenCode's `message(id, time_updated, data)`, the
     /// tokens in `data`.

@@ -36,11 +36,12 @@ use anyhow::{Context, Result, anyhow};
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens, line_time};
 use crate::limits::MAX_COUNT;
+use crate::model::Agent;
+use crate::model::{Parsed, Record, Tokens, line_time};
+use crate::sources::claude::roots::Roots;
 use crate::sources::rewritten::DocumentParser;
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Gemini;
 
@@ -351,7 +352,7 @@ impl Session {
 struct LegacyDocuments;
 
 impl DocumentParser for LegacyDocuments {
-    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+    fn records(&self, _path: &Path, document: &[u8]) -> Result<Vec<Record>> {
         #[derive(Deserialize)]
         struct Document<'a> {
             #[serde(borrow, default)]
@@ -475,7 +476,10 @@ mod tests {
     #[test]
     fn a_legacy_document_holds_the_replies_its_migrated_jsonl_repeats() {
         let legacy = LegacyDocuments
-            .records(fixture(&format!("{LEGACY}.json")).as_bytes())
+            .records(
+                Path::new("s.json"),
+                fixture(&format!("{LEGACY}.json")).as_bytes(),
+            )
             .unwrap();
         let (_, migrated) = read(&fixture(&format!("{LEGACY}.jsonl")));
         assert_eq!(legacy.len(), 2);
@@ -512,7 +516,7 @@ mod tests {
     #[test]
     fn a_broken_document_is_an_error() {
         let cut = b"{\n  \"sessionId\": \"s\",\n  \"messages\": [";
-        assert!(LegacyDocuments.records(cut).is_err());
+        assert!(LegacyDocuments.records(Path::new("s.json"), cut).is_err());
     }
 
     #[test]

@@ -34,28 +34,38 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, Tokens};
+use crate::model::Agent;
+use crate::model::{Record, Tokens};
+use crate::sources::claude::roots::Roots;
 use crate::sources::codex::project_of_cwd;
-use crate::sources::database::DatabaseReader;
+use crate::sources::database::{DatabaseReader, NoLines};
 use crate::sources::rewritten::DocumentParser;
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
-
-/// The variable OpenCode (and ccusage) read for its data folder.
-const DATA_VAR: &str = "OPENCODE_DATA_DIR";
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 /// Rows updated this long before the watermark are read again: a write stamped before
 /// our read but committed after it (OpenCode waiting for the lock) is not missed. What is
 /// read again is a copy the dedup rules keep out.
 const SLACK_MS: i64 = 10_000;
 
-pub static OPENCODE: OpenCode = OpenCode;
+pub static OPENCODE: OpenCode = OpenCode {
+    agent: Agent::OpenCode,
+    data_var: "OPENCODE_DATA_DIR",
+    name: "opencode",
+};
 
-pub struct OpenCode;
+/// OpenCode, or a fork of it that keeps the same database under its own names (Kilo).
+pub struct OpenCode {
+    pub(crate) agent: Agent,
+    /// The variable the agent (and ccusage) read for its data folder.
+    pub(crate) data_var: &'static str,
+    /// Its data folder's name in `$XDG_DATA_HOME`, and its database's (`<name>.db`,
+    /// `<name>-<channel>.db`).
+    pub(crate) name: &'static str,
+}
 
 impl Source for OpenCode {
     fn agent(&self) -> Agent {
-        Agent::OpenCode
+        self.agent
     }
 
     fn shape(&self) -> Shape {
@@ -63,11 +73,11 @@ impl Source for OpenCode {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        if let Some(dirs) = env_paths(DATA_VAR) {
+        if let Some(dirs) = env_paths(self.data_var) {
             return dirs
                 .into_iter()
                 .map(|path| Folder {
-                    agent: Agent::OpenCode,
+                    agent: self.agent,
                     path,
                     named: true,
                 })
@@ -75,8 +85,8 @@ impl Source for OpenCode {
         }
         crate::paths::data_home()
             .map(|data| Folder {
-                agent: Agent::OpenCode,
-                path: data.join("opencode"),
+                agent: self.agent,
+                path: data.join(self.name),
                 named: false,
             })
             .into_iter()
@@ -92,34 +102,20 @@ impl Source for OpenCode {
         Box::new(NoLines)
     }
 
-    fn database(&self) -> Option<&'static dyn DatabaseReader> {
-        Some(&OPENCODE)
-    }
-}
-
-/// OpenCode has no line-written files: the walk never hands it one (see `Source::database`).
-struct NoLines;
-
-impl LineParser for NoLines {
-    fn resume(&mut self, _state: &str) -> Result<()> {
-        Ok(())
-    }
-
-    fn line(&mut self, _line: &[u8]) -> Parsed {
-        Parsed::Skipped("OpenCode keeps its messages in a database, not in lines".into())
-    }
-
-    fn take_state(&mut self) -> Option<String> {
-        None
+    fn database(&self) -> Option<&dyn DatabaseReader> {
+        Some(self)
     }
 }
 
 impl DatabaseReader for OpenCode {
     fn is_database(&self, name: &str) -> bool {
-        name == "opencode.db"
-            || name
-                .strip_prefix("opencode-")
-                .and_then(|rest| rest.strip_suffix(".db"))
+        let Some(stem) = name.strip_suffix(".db") else {
+            return false;
+        };
+        stem == self.name
+            || stem
+                .strip_prefix(self.name)
+                .and_then(|rest| rest.strip_prefix('-'))
                 .is_some_and(|channel| {
                     !channel.is_empty()
                         && channel
@@ -152,8 +148,8 @@ impl DatabaseReader for OpenCode {
         found
     }
 
-    fn document_parser(&self) -> Option<&'static dyn DocumentParser> {
-        Some(&OPENCODE)
+    fn document_parser(&self) -> Option<&dyn DocumentParser> {
+        Some(self)
     }
 
     fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
@@ -176,6 +172,7 @@ impl DatabaseReader for OpenCode {
             let data = row.get_ref(3)?.as_bytes()?;
             match record_of(data) {
                 Ok(Some(mut record)) => {
+                    record.agent = self.agent;
                     record.message_id = Some(id);
                     record.line_session_id = row.get(1)?;
                     records.push(record);
@@ -190,8 +187,12 @@ impl DatabaseReader for OpenCode {
 
 /// A message file of OpenCode before v1.2 (the database copies them in, ids kept).
 impl DocumentParser for OpenCode {
-    fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
-        Ok(record_of(document)?.into_iter().collect())
+    fn records(&self, _path: &Path, document: &[u8]) -> Result<Vec<Record>> {
+        let record = record_of(document)?.map(|r| Record {
+            agent: self.agent,
+            ..r
+        });
+        Ok(record.into_iter().collect())
     }
 }
 

@@ -27,10 +27,11 @@ use anyhow::Result;
 use memchr::memmem;
 use serde::Deserialize;
 
-use crate::ingest::discover::Roots;
-use crate::ingest::parse::{Parsed, Record, line_time};
+use crate::model::Agent;
+use crate::model::{Parsed, Record, line_time};
+use crate::sources::claude::roots::Roots;
 use crate::sources::gemini::UsageMetadata;
-use crate::sources::{Agent, Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Qwen;
 
@@ -221,7 +222,7 @@ fn record(raw: RawRecord<'_>) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
+    use crate::model::Tokens;
 
     fn fixture(relative: &str) -> Vec<Record> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))

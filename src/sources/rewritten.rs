@@ -8,16 +8,20 @@
 //! (message id, request id) and adds nothing, a message whose usage grew replaces its row
 //! (rule 1), so the file's rows follow its latest version without a delete.
 
+use std::path::Path;
+
 use anyhow::Result;
 
-use crate::ingest::parse::{Parsed, Record};
-use crate::ingest::tail::{Head, Identity};
+use crate::model::{Head, Identity};
+use crate::model::{Parsed, Record};
 use crate::sources::LineParser;
 
 /// Turns one version of a whole document into its billable records. Every record must
 /// have a message id: that is what makes reading the document again add nothing.
 pub trait DocumentParser {
-    fn records(&self, document: &[u8]) -> Result<Vec<Record>>;
+    /// The records of `document`, the bytes of the file at `path` (which names what a
+    /// document may not say of itself: Droid's settings name their session only by it).
+    fn records(&self, path: &Path, document: &[u8]) -> Result<Vec<Record>>;
 }
 
 /// The line parser of a source whose files are all documents: the ingest reads those
@@ -71,15 +75,15 @@ impl Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Tokens;
     use crate::ledger::dedup::{Decision, Stored, decide};
+    use crate::model::Tokens;
 
     /// A small example of the shape: `{"messages": [{"id", "output"}]}`, rewritten whole
     /// as a conversation goes on (as Amp's thread files are).
     struct Thread;
 
     impl DocumentParser for Thread {
-        fn records(&self, document: &[u8]) -> Result<Vec<Record>> {
+        fn records(&self, _path: &Path, document: &[u8]) -> Result<Vec<Record>> {
             let doc: serde_json::Value = serde_json::from_slice(document)?;
             let messages = doc["messages"].as_array().cloned().unwrap_or_default();
             Ok(messages
@@ -150,7 +154,7 @@ mod tests {
 
         let first = Digest::of(identity(v1.len() as u64, 1), v1);
         assert!(Digest::stale(None, first.identity));
-        rows.apply(Thread.records(v1).unwrap());
+        rows.apply(Thread.records(Path::new("t.json"), v1).unwrap());
 
         // Touched, same bytes: stale by its identity, but nothing to parse.
         let touched = Digest::of(identity(v1.len() as u64, 2), v1);
@@ -160,7 +164,7 @@ mod tests {
 
         let second = Digest::of(identity(v2.len() as u64, 3), v2);
         assert!(Digest::changed(Some(&touched), &second));
-        rows.apply(Thread.records(v2).unwrap());
+        rows.apply(Thread.records(Path::new("t.json"), v2).unwrap());
         assert_eq!(
             rows.outputs(),
             vec![5, 9, 1],

@@ -1,6 +1,6 @@
 //! Claude Code: `projects/**/*.jsonl` below each data root, one line per response block.
 //!
-//! The first source, with the rules the ledger always had: the roots are `discover`'s
+//! The first source, with the rules the ledger always had: the roots are `roots`'
 //! (`--source`, `CLAUDE_CONFIG_DIR`, the defaults), the names come from the path below
 //! `projects/`, and each line is read alone by `parse`, so the parser keeps no state.
 //!
@@ -14,12 +14,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::ingest::discover::{self, Roots};
-use crate::ingest::parse::{self, Parsed};
+use crate::model::Parsed;
 use memchr::memmem;
+use roots::Roots;
 use serde::Deserialize;
 
-use crate::sources::{Agent, Folder, LineParser, RateLimit, Shape, Source, window_name};
+use crate::model::{Agent, RateLimit, window_name};
+use crate::sources::{Folder, LineParser, Shape, Source};
+
+pub mod parse;
+pub mod roots;
 
 pub struct Claude;
 
@@ -52,7 +56,7 @@ impl Source for Claude {
     }
 
     fn names(&self, relative: &Path, path: &Path) -> (String, String) {
-        discover::names(relative, path)
+        roots::names(relative, path)
     }
 
     fn parser(&self) -> Box<dyn LineParser> {

@@ -1,4 +1,5 @@
-//! Pending writes, grouped in memory until one transaction commits them.
+//! The ledger's write request: pending writes, grouped in memory until one transaction
+//! commits them. The ingest builds it; `Store::flush` takes it.
 //!
 //! A batch holds the rows read since the last flush AND, per file, how far the reading got
 //! (a `Segment`: the cursor the database held when the segment was opened, and the cursor
@@ -13,8 +14,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::ingest::parse::Record;
-use crate::ingest::tail::{Head, Identity};
+use crate::model::Record;
+use crate::model::{Head, Identity};
 
 /// Committed cursors, keyed by the path's bytes.
 pub type Cursors = foldhash::HashMap<std::ffi::OsString, Cursor>;
@@ -43,7 +44,7 @@ pub struct Cursor {
 /// The names a file's rows are filed under.
 #[derive(Clone, Debug)]
 pub struct FileInfo {
-    pub agent: crate::sources::Agent,
+    pub agent: crate::model::Agent,
     pub path: PathBuf,
     pub project: String,
     pub session_id: String,
@@ -74,7 +75,7 @@ pub struct Segment {
     /// stored). Committed with `next`.
     pub state: Option<String>,
     /// Rate-limit windows the lines read reported.
-    pub limits: Vec<crate::sources::RateLimit>,
+    pub limits: Vec<crate::model::RateLimit>,
 }
 
 #[derive(Debug)]
