@@ -131,6 +131,26 @@ pub unsafe fn empty_agent_homes(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Sets `files`' mtimes a day back: a first ingest reads history, files their agent wrote
+/// earlier and is not writing now (the tailer maps only such files; see `ingest::tail`).
+pub fn backdate(files: &[PathBuf]) -> io::Result<()> {
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    for file in files {
+        fs::File::options()
+            .append(true)
+            .open(file)?
+            .set_modified(day_ago)?;
+    }
+    Ok(())
+}
+
+/// What a pass's debug log says of where its time went (`read …, parse …, write …`).
+pub fn time_spent(stderr: &str) -> Option<&str> {
+    stderr
+        .lines()
+        .find_map(|l| l.split_once("Time spent: ").map(|(_, spent)| spent))
+}
+
 pub fn iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);

@@ -5,7 +5,11 @@
 //! shrank, changed inode, or changed its first bytes or the bytes just before the cursor
 //! is read again from 0 (the dedup rules keep totals exact). Rows and cursor moves wait in a `Batch` and are flushed at
 //! `batch_size` rows, after `flush_interval`, at the end of the pass, and when asked to
-//! stop. A transcript that cannot be read is a warning; only the database failing is an
+//! stop. A pass that starts `CATCH_UP_BYTES` or more behind (a first ingest, a return
+//! after weeks away) flushes at `BULK_BATCH_ROWS` rows instead: a transaction's fixed
+//! costs (its reads of the watermarks, the commit's WAL frames, each page written once
+//! rather than once per flush) are paid ten times less often, and a kill still loses
+//! only what was not committed, since rows and cursors commit together at any size. A transcript that cannot be read is a warning; only the database failing is an
 //! error. `changes` decides what `watch` and `live` read between full passes: the files
 //! the OS says changed (`Ingestor::pass_paths`), or the ones a poll found changed.
 
@@ -42,6 +46,14 @@ pub struct Options {
 }
 
 pub const DEFAULT_BATCH_SIZE: u64 = 100;
+
+/// A pass this many bytes behind is catching up, and flushes in bulk.
+const CATCH_UP_BYTES: u64 = 32 << 20;
+
+/// The rows a catching-up pass flushes at (unless `batch_size` is larger). Past a
+/// thousand a flush's cost is its rows' (8 µs each), not its own; and a kill of a first
+/// ingest still finds flushes to land between.
+const BULK_BATCH_ROWS: usize = 1_000;
 pub const DEFAULT_FLUSH_INTERVAL: &str = "30s";
 pub const DEFAULT_MAX_LINE_MIB: u64 = 64;
 
@@ -151,6 +163,19 @@ pub struct Ingestor<'s> {
     /// Bytes read when `progress` was last told.
     progress_told: u64,
     files_done: u64,
+    /// This pass started `CATCH_UP_BYTES` or more behind: it flushes in bulk.
+    catching_up: bool,
+    /// Where this pass's time went, when the debug log is on (the bench prints it).
+    spent: Option<Spent>,
+}
+
+/// Where a pass's time went: reading bytes (and finding lines), parsing them (the
+/// sources' parsers), writing (flushes, and the merge at the pass's end).
+#[derive(Clone, Copy, Debug, Default)]
+struct Spent {
+    read: Duration,
+    parse: Duration,
+    write: Duration,
 }
 
 impl<'s> Ingestor<'s> {
@@ -166,6 +191,8 @@ impl<'s> Ingestor<'s> {
             progress: None,
             progress_told: 0,
             files_done: 0,
+            catching_up: false,
+            spent: log::log_enabled!(log::Level::Debug).then(Spent::default),
         }
     }
 
@@ -183,6 +210,10 @@ impl<'s> Ingestor<'s> {
         self.committed.clear();
         self.progress_told = 0;
         self.files_done = 0;
+        self.catching_up = false;
+        if let Some(spent) = self.spent.as_mut() {
+            *spent = Spent::default();
+        }
     }
 
     /// A pass over `transcripts` only (the status line's own session), walking nothing
@@ -324,13 +355,18 @@ impl<'s> Ingestor<'s> {
         self.stats.warnings = found.warnings.len() as u64;
         self.stats.files_unreadable = found.unreadable;
         self.stats.files_seen = found.seen;
-        if let Some(progress) = self.progress.as_mut() {
-            // What each changed file gained since its cursor saw it (all of a new one).
-            let bytes = found.transcripts.iter().map(|t| {
+        // What each changed file gained since its cursor saw it (all of a new one).
+        let behind: u64 = found
+            .transcripts
+            .iter()
+            .map(|t| {
                 let seen = identities.get(t.path.as_os_str()).map_or(0, |i| i.size);
                 t.identity.size.checked_sub(seen).unwrap_or(t.identity.size)
-            });
-            progress.start(found.transcripts.len() as u64, bytes.sum());
+            })
+            .sum();
+        self.catching_up = behind >= CATCH_UP_BYTES;
+        if let Some(progress) = self.progress.as_mut() {
+            progress.start(found.transcripts.len() as u64, behind);
         }
         let transcripts = std::mem::take(&mut found.transcripts);
         let read = self
@@ -352,6 +388,15 @@ impl<'s> Ingestor<'s> {
             "Merged the pass's rows into the dedup index and aggregates in {:.1} ms",
             merging.elapsed().as_secs_f64() * 1e3
         );
+        if let Some(spent) = self.spent.as_mut() {
+            spent.write += merging.elapsed();
+            debug!(
+                "Time spent: read {:.1} ms, parse {:.1} ms, write {:.1} ms",
+                spent.read.as_secs_f64() * 1e3,
+                spent.parse.as_secs_f64() * 1e3,
+                spent.write.as_secs_f64() * 1e3
+            );
+        }
         self.store.save_listings(&found.listed)?;
         self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         self.stats.finished_at = jiff::Timestamp::now().to_string();
@@ -397,6 +442,7 @@ impl<'s> Ingestor<'s> {
             return self.read_document(&mut file, &mut read, transcript, stop);
         }
         let read_started = Instant::now();
+        let inside = self.spent.map(|s| s.parse + s.write);
         let first_line = read.progress.lines;
         let mut buf = std::mem::take(&mut self.buf);
         let outcome = tail::read_lines(
@@ -416,6 +462,10 @@ impl<'s> Ingestor<'s> {
             }
             tail::Stop::Caller(Halt::Stopped) => {}
             tail::Stop::Caller(Halt::Failed(e)) => return Err(FileError::Store(e)),
+        }
+        if let (Some(spent), Some(inside)) = (self.spent.as_mut(), inside) {
+            let parsed_and_written = spent.parse + spent.write - inside;
+            spent.read += read_started.elapsed().saturating_sub(parsed_and_written);
         }
         debug!(
             "Incremental parse: {} new lines in {:.3} ms ({})",
@@ -590,10 +640,14 @@ impl<'s> Ingestor<'s> {
         if self.progress.is_some() {
             self.tell_progress(false);
         }
+        let parse_started = self.spent.map(|_| Instant::now());
         let parsed = match line.too_long {
             true => self.too_long(),
             false => read.parser.line(line.bytes),
         };
+        if let (Some(spent), Some(started)) = (self.spent.as_mut(), parse_started) {
+            spent.parse += started.elapsed();
+        }
         self.take_parsed(read, parsed, line.start, stop)
     }
 
@@ -711,7 +765,11 @@ impl<'s> Ingestor<'s> {
     }
 
     fn flush_due(&self) -> bool {
-        self.batch.rows.len() >= self.options.batch_size
+        let rows = match self.catching_up {
+            true => self.options.batch_size.max(BULK_BATCH_ROWS),
+            false => self.options.batch_size,
+        };
+        self.batch.rows.len() >= rows
             || self
                 .batch
                 .opened()
@@ -734,6 +792,9 @@ impl<'s> Ingestor<'s> {
             started.elapsed().as_secs_f64() * 1e3
         );
         self.stats.flushes += 1;
+        if let Some(spent) = self.spent.as_mut() {
+            spent.write += started.elapsed();
+        }
         self.stats.rows_added += outcome.counts.added;
         self.stats.rows_upgraded += outcome.counts.upgraded;
         self.stats.duplicates += outcome.counts.duplicates;

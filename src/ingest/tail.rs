@@ -9,6 +9,21 @@
 //! the limit the tailer discards bytes up to the next `\n` and reports the line as skipped,
 //! so memory stays bounded by `max_line` plus one read, whatever the file holds.
 //!
+//! A catching-up read (`MAP_MIN` bytes behind or more) of a file nobody has written to
+//! for `QUIET` is mapped instead, a `MAP_WINDOW` at a time, and its lines handed out as
+//! slices of the map: the kernel's copy of every byte into the buffer (a tenth of a first
+//! ingest's time) is saved. Only the whole lines below the size `fstat` gave are taken
+//! from maps; the last bytes (a fragment, whatever was appended since, a line longer than
+//! a window) are left to the streaming read, so both paths hand out the same lines.
+//! A map of a file cut shorter under it would kill the process (SIGBUS) when read past
+//! the cut. The agents only append, so a cut is someone else's doing, and its moment is
+//! unknowable; what is known is that a file being written now is the likeliest to be
+//! touched, and that a cut changes the mtime. So only a file quiet for `QUIET` before
+//! the `fstat` is mapped (a cut before it shows as a recent mtime and a smaller size):
+//! the remaining risk is a file idle for a minute, then cut within the milliseconds its
+//! window is being read. Windows keep the resident map, which counts in the peak RSS,
+//! to `MAP_WINDOW`.
+//!
 //! This module also owns a file's identity (device, inode, size, mtime, and the
 //! fingerprints of its head and of the bytes just before the cursor), which is how a
 //! truncated or replaced file is told apart from one that grew: the head alone missed a
@@ -17,6 +32,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
+use std::time::{Duration, SystemTime};
 
 use crate::model::HEAD_LEN;
 use crate::model::file::fnv1a;
@@ -27,6 +43,16 @@ pub const TAIL_LEN: u64 = 4096;
 
 /// Bytes asked of the OS per read.
 const READ_SIZE: usize = 1 << 20;
+
+/// A read this far behind is mapped (if the file is quiet): below it, the copy of a
+/// read costs less than setting up a map and faulting its pages in.
+const MAP_MIN: u64 = 256 << 10;
+
+/// Bytes mapped at a time: the most of the file that is resident for us at once.
+const MAP_WINDOW: u64 = 8 << 20;
+
+/// A file written to this recently is read, not mapped (see the module doc).
+const QUIET: Duration = Duration::from_secs(60);
 
 /// The first `HEAD_LEN` bytes of `file` (fewer if it is shorter): read once, they give
 /// both the file's fingerprint now and, from their start, the one stored earlier.
@@ -68,8 +94,81 @@ pub enum Stop<B> {
 }
 
 /// Reads `file` from `offset` to its end, calling `on_line` for every whole line, until it
-/// breaks.
+/// breaks: from maps where that pays (see the module doc), then streamed.
 pub fn read_lines<B>(
+    file: &mut File,
+    offset: u64,
+    max_line: usize,
+    buf: &mut Vec<u8>,
+    mut on_line: impl FnMut(Line<'_>) -> ControlFlow<B>,
+) -> io::Result<Stop<B>> {
+    let offset = match read_mapped(file, offset, max_line, &mut on_line)? {
+        ControlFlow::Continue(offset) => offset,
+        ControlFlow::Break(value) => return Ok(Stop::Caller(value)),
+    };
+    read_streamed(file, offset, max_line, buf, on_line)
+}
+
+/// Whether reading `file` from `offset` is worth a map, and safe enough: the size to map
+/// up to if so.
+fn map_end(file: &File, offset: u64) -> io::Result<Option<u64>> {
+    let meta = file.metadata()?;
+    let quiet = meta
+        .modified()
+        .ok()
+        .and_then(|at| SystemTime::now().duration_since(at).ok())
+        .is_some_and(|idle| idle >= QUIET);
+    let behind = meta.len().saturating_sub(offset);
+    Ok((quiet && behind >= MAP_MIN).then_some(meta.len()))
+}
+
+/// Hands out the whole lines of `file` from `offset` that lie below the size it has now,
+/// from maps, if `map_end` allows; the offset where the streaming read takes over.
+fn read_mapped<B>(
+    file: &File,
+    mut offset: u64,
+    max_line: usize,
+    on_line: &mut impl FnMut(Line<'_>) -> ControlFlow<B>,
+) -> io::Result<ControlFlow<B, u64>> {
+    let Some(end) = map_end(file, offset)? else {
+        return Ok(ControlFlow::Continue(offset));
+    };
+    while offset < end {
+        let len = (end - offset).min(MAP_WINDOW);
+        // SAFETY: the map is read-only and private to this call, and the file quiet (see
+        // the module doc for the one case left: a file cut while its window is read).
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len as usize)
+                .map(file)?
+        };
+        map.advise(memmap2::Advice::Sequential)?;
+        let mut line_start = 0;
+        for nl in memchr::memchr_iter(b'\n', &map) {
+            let too_long = nl - line_start > max_line;
+            let line = Line {
+                bytes: if too_long { &[] } else { &map[line_start..nl] },
+                start: offset + line_start as u64,
+                end: offset + nl as u64 + 1,
+                too_long,
+            };
+            if let ControlFlow::Break(value) = on_line(line) {
+                return Ok(ControlFlow::Break(value));
+            }
+            line_start = nl + 1;
+        }
+        if line_start == 0 {
+            // A line longer than a window: the streaming read knows how to skip it.
+            break;
+        }
+        offset += line_start as u64;
+    }
+    Ok(ControlFlow::Continue(offset))
+}
+
+/// `read_lines` through one reusable buffer.
+fn read_streamed<B>(
     file: &mut File,
     offset: u64,
     max_line: usize,
@@ -275,6 +374,115 @@ mod tests {
         content.extend(std::iter::repeat_n(b'x', 5000));
         let got = read_all(&content, 0, 1000);
         assert_eq!(got.lines.len(), 1);
+    }
+
+    /// Lines of every kind the tailer meets, over several map windows: short ones, CRLF,
+    /// lines too long for `max_line`, a line longer than a window, and an unfinished one
+    /// or a complete one without `\n` at the end.
+    fn varied(last: &[u8]) -> Vec<u8> {
+        let mut content = Vec::new();
+        let mut n = 0u64;
+        while content.len() < 3 * MAP_WINDOW as usize {
+            n += 1;
+            match n % 97 {
+                13 => content.extend(std::iter::repeat_n(b'x', 5000)),
+                41 => content.extend_from_slice(b"{\"crlf\":1}\r"),
+                _ => content.extend_from_slice(format!("{{\"n\":{n}}}").as_bytes()),
+            }
+            content.push(b'\n');
+            if n == 5000 {
+                content.extend(std::iter::repeat_n(b'y', MAP_WINDOW as usize + 3));
+                content.push(b'\n');
+            }
+        }
+        content.extend_from_slice(last);
+        content
+    }
+
+    /// Every line `read_lines` hands out for `content`, the file last written `age` ago.
+    fn lines_of(content: &[u8], age: Duration, max_line: usize) -> Vec<(Vec<u8>, u64, u64, bool)> {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(content).unwrap();
+        tmp.as_file().set_modified(SystemTime::now() - age).unwrap();
+        let mut file = File::open(tmp.path()).unwrap();
+        let mut lines = Vec::new();
+        let stop = read_lines(&mut file, 0, max_line, &mut Vec::new(), |l| {
+            lines.push((l.bytes.to_vec(), l.start, l.end, l.too_long));
+            ControlFlow::<()>::Continue(())
+        })
+        .unwrap();
+        assert_eq!(stop, Stop::Eof);
+        lines
+    }
+
+    #[test]
+    fn mapped_and_streamed_reads_give_the_same_lines() {
+        let old = Duration::from_secs(3600);
+        for last in [&b"{\"end\":1}"[..], b"{\"half\":", b""] {
+            let content = varied(last);
+            let mapped = lines_of(&content, old, 4000);
+            assert_eq!(mapped, lines_of(&content, Duration::ZERO, 4000));
+            assert!(mapped.iter().any(|l| l.3), "some lines are too long");
+            // With a limit above the window, the longest line comes whole either way.
+            let mapped = lines_of(&content, old, 2 * MAP_WINDOW as usize);
+            assert_eq!(
+                mapped,
+                lines_of(&content, Duration::ZERO, 2 * MAP_WINDOW as usize)
+            );
+            assert!(mapped.iter().all(|l| !l.3));
+        }
+    }
+
+    #[test]
+    fn only_a_quiet_file_far_behind_is_mapped() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&vec![b'\n'; 2 * MAP_MIN as usize]).unwrap();
+        let end = 2 * MAP_MIN;
+        assert_eq!(map_end(tmp.as_file(), 0).unwrap(), None, "written just now");
+        tmp.as_file()
+            .set_modified(SystemTime::now() - QUIET - Duration::from_secs(1))
+            .unwrap();
+        assert_eq!(map_end(tmp.as_file(), 0).unwrap(), Some(end));
+        assert_eq!(
+            map_end(tmp.as_file(), end - MAP_MIN + 1).unwrap(),
+            None,
+            "a read or two"
+        );
+        // The map's lines are handed out, up to where streaming takes over.
+        let mut lines = 0;
+        let took_over = read_mapped(tmp.as_file(), 0, 10, &mut |_| {
+            lines += 1;
+            ControlFlow::<()>::Continue(())
+        })
+        .unwrap();
+        assert_eq!(took_over, ControlFlow::Continue(end));
+        assert_eq!(lines, end);
+    }
+
+    /// The walk stat'ed the file at its full size; it was cut before the read (and left
+    /// quiet since): the map stops at the size it has now.
+    #[test]
+    fn a_file_cut_after_the_walk_is_mapped_only_to_its_new_size() {
+        let line = b"{\"a\":1}\n";
+        let content: Vec<u8> = line.repeat(2 * MAP_WINDOW as usize / line.len());
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&content).unwrap();
+        let cut = MAP_MIN + 3;
+        tmp.as_file().set_len(cut).unwrap();
+        tmp.as_file()
+            .set_modified(SystemTime::now() - QUIET * 2)
+            .unwrap();
+        let mut file = File::open(tmp.path()).unwrap();
+        let mut ends = Vec::new();
+        let stop = read_lines(&mut file, 0, 1 << 20, &mut Vec::new(), |l| {
+            ends.push(l.end);
+            ControlFlow::<()>::Continue(())
+        })
+        .unwrap();
+        assert_eq!(stop, Stop::Eof);
+        let whole = cut / line.len() as u64;
+        assert_eq!(ends.len() as u64, whole, "the cut line is held back");
+        assert_eq!(ends.last(), Some(&(whole * line.len() as u64)));
     }
 
     #[test]

@@ -135,6 +135,21 @@ pub struct FlushOutcome {
     pub conflicts: Vec<PathBuf>,
 }
 
+/// Makes a statement's query plan independent of the values bound to it (SQLite's query
+/// planner stability guarantee). Without it, a statement the planner chose by a bound
+/// value is marked to be planned again when that value changes, and rusqlite clears the
+/// bindings of every statement it returns to its cache: each such cached statement was
+/// parsed and planned again at every use. Codex's quota sample lookup, run for every
+/// `token_count` event, spent half of a cold Codex ingest there. The ledger keeps no
+/// statistics (no `ANALYZE`) and matches no bound `LIKE` pattern, so no plan is lost.
+fn plan_once(conn: &Connection) -> Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 /// The default ledger: `$XDG_DATA_HOME/cco-stats/stats.db` or `~/.local/share/...`.
 pub fn default_path() -> Result<PathBuf> {
     let data = crate::paths::data_home()
@@ -189,6 +204,7 @@ impl Store {
         let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let open = |conn: Connection| -> Result<(Store, i64)> {
             conn.busy_timeout(BUSY_TIMEOUT)?;
+            plan_once(&conn)?;
             let store = Store {
                 conn,
                 path: path.to_path_buf(),
@@ -248,6 +264,7 @@ impl Store {
 
     fn configure(&mut self, busy: Duration) -> Result<()> {
         self.conn.busy_timeout(busy)?;
+        plan_once(&self.conn)?;
         // Refuse a foreign file before changing anything in it (even its journal mode).
         self.check_ours()?;
         self.use_wal(busy)?;

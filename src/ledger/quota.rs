@@ -17,6 +17,11 @@ use crate::model::{Agent, RateLimit};
 /// afresh at each report (now + the time left) names the same window a second apart.
 const RESET_UNIT_MS: i64 = 60_000;
 
+/// The window's row at or before a sample's time: the sample extends it or follows it.
+const SAMPLE_BEFORE: &str = "SELECT seen_ms, used_percent FROM quota_samples
+     WHERE agent = ?1 AND window_name = ?2 AND resets_at_ms = ?3 AND seen_ms <= ?4
+     ORDER BY seen_ms DESC LIMIT 1";
+
 /// Records one sample (see the module doc).
 pub fn record(tx: &Connection, sample: &RateLimit) -> Result<()> {
     let sample = &RateLimit {
@@ -29,11 +34,7 @@ pub fn record(tx: &Connection, sample: &RateLimit) -> Result<()> {
         ..sample.clone()
     };
     let before: Option<(i64, f64)> = tx
-        .prepare_cached(
-            "SELECT seen_ms, used_percent FROM quota_samples
-             WHERE agent = ?1 AND window_name = ?2 AND resets_at_ms = ?3 AND seen_ms <= ?4
-             ORDER BY seen_ms DESC LIMIT 1",
-        )?
+        .prepare_cached(SAMPLE_BEFORE)?
         .query_row(
             params![
                 sample.agent,
@@ -154,4 +155,36 @@ pub fn windows(conn: &Connection, agents: &[Agent], since_ms: i64) -> Result<Vec
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codex reports its windows at every `token_count` event: the lookup before each
+    /// write must be planned once, not parsed and planned again at every event (it was:
+    /// half of a cold Codex ingest, see `ledger::plan_once`).
+    #[test]
+    fn a_sample_lookup_is_planned_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::ledger::Store::open(&dir.path().join("l.db")).unwrap();
+        let samples: Vec<RateLimit> = (0..50)
+            .map(|i| RateLimit {
+                agent: Agent::Codex,
+                window: if i % 2 == 0 { "five_hour" } else { "seven_day" }.to_string(),
+                window_minutes: Some(300),
+                resets_at_ms: 1_756_882_800_000,
+                used_percent: (i % 7) as f64,
+                seen_ms: 1_756_872_907_072 + i * 1000,
+                hit: false,
+            })
+            .collect();
+        record_all(store.conn(), &samples).unwrap();
+        let replanned = store
+            .conn()
+            .prepare_cached(SAMPLE_BEFORE)
+            .unwrap()
+            .get_status(rusqlite::StatementStatus::RePrepare);
+        assert_eq!(replanned, 0, "re-planned at {replanned} of 50 samples");
+    }
 }
