@@ -245,6 +245,46 @@ fn a_message_inserted_with_an_old_time_is_read() {
     );
 }
 
+/// While a response streams OpenCode writes its parts far more often than its message: a
+/// pass that finds the message's counts and cost as they were hands the ledger nothing.
+#[test]
+fn a_write_that_leaves_an_open_message_as_it_was_hands_the_ledger_nothing() {
+    let s = Scratch::new();
+    let db = agent_db(&s);
+    session(&db, "ses_a", None);
+    put(
+        &db,
+        "msg_1",
+        "ses_a",
+        DAY + 1,
+        &data(DAY + 1, [10, 1, 0, 0, 0], 0.0),
+    );
+    once(&s);
+    // A write beside it (its session's row, as a part's would be): the database changed.
+    db.execute(
+        "UPDATE session SET title = 'streaming' WHERE id = 'ses_a'",
+        [],
+    )
+    .unwrap();
+    let stats = once(&s);
+    assert_eq!(
+        (&stats["files_changed"], &stats["lines_read"]),
+        (&1.into(), &0.into()),
+        "{stats}"
+    );
+    // Its counts grow: read.
+    put(
+        &db,
+        "msg_1",
+        "ses_a",
+        DAY + 2,
+        &data(DAY + 1, [10, 5, 0, 0, 0], 0.0),
+    );
+    let stats = once(&s);
+    assert_eq!(stats["rows_upgraded"], 1, "{stats}");
+    assert_eq!(opencode_days(&s), [("2026-01-02".into(), [10, 5, 0, 0])]);
+}
+
 /// The reader finds new rows by rowid: rowids that move (a VACUUM renumbering them after
 /// a session's deletion, the last rows deleted and their rowids given again) and a message
 /// left open for days (a response waiting on a permission prompt) lose and double nothing.

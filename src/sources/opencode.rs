@@ -183,18 +183,19 @@ impl DatabaseReader for OpenCode {
             let mut new = tx.prepare_cached(&format!("{SELECT} WHERE m.rowid > ?1"))?;
             let mut rows = new.query([place.rowid])?;
             while let Some(row) = rows.next()? {
-                next.read(row, &mut records)?;
+                next.read(row, &mut records, None)?;
             }
             // The messages that were still streaming, again: whether OpenCode wrote them
-            // since is not told by `time_updated` (two writes in one millisecond), and a
-            // copy with no more tokens adds nothing.
+            // since is not told by `time_updated` (two writes in one millisecond), but by
+            // their counts and cost, and a copy with the same is not handed on (OpenCode
+            // writes a response's parts far more often than its message).
             let mut open = tx.prepare_cached(&format!("{SELECT} WHERE m.rowid = ?1"))?;
-            for &(rowid, _) in &place.open {
+            for &(rowid, _, seen) in &place.open {
                 let mut rows = open.query([rowid])?;
                 match rows.next()? {
-                    Some(row) => next.read(row, &mut records)?,
+                    Some(row) => next.read(row, &mut records, Some(seen))?,
                     // Deleted with its session.
-                    None => next.open.retain(|&(r, _)| r != rowid),
+                    None => next.open.retain(|&(r, _, _)| r != rowid),
                 }
             }
         } else {
@@ -205,7 +206,7 @@ impl DatabaseReader for OpenCode {
             let mut all = tx.prepare_cached(SELECT)?;
             let mut rows = all.query([])?;
             while let Some(row) = rows.next()? {
-                next.read(row, &mut records)?;
+                next.read(row, &mut records, None)?;
             }
         }
         next.forget_stale();
@@ -234,9 +235,9 @@ struct Place {
     /// id, the rowids have moved and the table is read whole again.
     rowid: i64,
     last: String,
-    /// The messages read while still open, by rowid, with their `time_updated` when last
-    /// read.
-    open: Vec<(i64, i64)>,
+    /// The messages read while still open, by rowid, with their `time_updated` and the
+    /// `fingerprint` of their record when last read.
+    open: Vec<(i64, i64, u64)>,
 }
 
 impl Place {
@@ -265,14 +266,19 @@ impl Place {
         Ok(id.as_deref() == Some(self.last.as_str()))
     }
 
-    /// Reads one row of `SELECT`: its record (if billed) into `records`, and whether it
-    /// is still open.
-    fn read(&mut self, row: &rusqlite::Row, records: &mut Vec<Record>) -> Result<()> {
+    /// Reads one row of `SELECT`: its record (if billed, and its fingerprint is not
+    /// `seen`) into `records`, and whether it is still open.
+    fn read(
+        &mut self,
+        row: &rusqlite::Row,
+        records: &mut Vec<Record>,
+        seen: Option<u64>,
+    ) -> Result<()> {
         let rowid: i64 = row.get(0)?;
         let id: String = row.get(1)?;
         let updated: i64 = row.get(3)?;
         self.updated = self.updated.max(updated);
-        self.open.retain(|&(r, _)| r != rowid);
+        self.open.retain(|&(r, _, _)| r != rowid);
         let message = match parse(row.get_ref(4)?.as_bytes()?) {
             Ok(message) => message,
             Err(e) => {
@@ -280,17 +286,19 @@ impl Place {
                 return Ok(());
             }
         };
-        if message.is_open() {
-            self.open.push((rowid, updated));
+        let open = message.is_open();
+        let record = record_of_message(message).unwrap_or_else(|e| {
+            log::warn!("OpenCode message {id}: {e:#}; not counted");
+            None
+        });
+        let print = record.as_ref().map_or(0, fingerprint);
+        if open {
+            self.open.push((rowid, updated, print));
         }
-        match record_of_message(message) {
-            Ok(Some(mut record)) => {
-                record.message_id = Some(id);
-                record.line_session_id = row.get(2)?;
-                records.push(record);
-            }
-            Ok(None) => {}
-            Err(e) => log::warn!("OpenCode message {id}: {e:#}; not counted"),
+        if let Some(mut record) = record.filter(|_| seen != Some(print)) {
+            record.message_id = Some(id);
+            record.line_session_id = row.get(2)?;
+            records.push(record);
         }
         Ok(())
     }
@@ -299,8 +307,15 @@ impl Place {
     /// mid-response stays open for ever): the list stays short.
     fn forget_stale(&mut self) {
         let horizon = self.updated.saturating_sub(OPEN_FOR_MS);
-        self.open.retain(|&(_, updated)| updated >= horizon);
+        self.open.retain(|&(_, updated, _)| updated >= horizon);
     }
+}
+
+/// What tells a copy of a message the ledger would keep from one it holds already: its
+/// counts and its cost.
+fn fingerprint(record: &Record) -> u64 {
+    let cost = record.cost_usd.map_or(0, f64::to_bits);
+    record.tokens.total() ^ cost.rotate_left(32)
 }
 
 /// A message file of OpenCode before v1.2 (the database copies them in, ids kept).
