@@ -48,7 +48,7 @@ lint:
 bench:
 	@if [ -z "$$CCUSAGE_BIN" ] && [ -x "$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage" ]; then \
 	    export CCUSAGE_BIN="$(CURDIR)/$(CCUSAGE_DIR)/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage"; \
-	fi; $(CARGO) bench --locked --bench ingest --bench watch --bench codex
+	fi; $(CARGO) bench --locked --bench ingest --bench watch --bench codex --bench opencode
 
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --test properties

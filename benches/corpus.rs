@@ -1780,9 +1780,10 @@ const KILO_MODELS: [&str; 3] = [
 
 /// A Kilo data folder under `root` (what `~/.local/share/kilo` holds): `kilo.db` with
 /// Kilo's schema (`fixtures/kilo/schema.sql`), written in two stages as Kilo writes its
-/// messages: `stage` 0 makes the database with every message as it stood mid-stream
-/// (written with no tokens yet, or with its first step's counts), `stage` 1 updates each
-/// in place to its final counts, later. The traps of `fixtures/README.md`: user messages,
+/// messages: `stage` 0 makes the database as it stood while the range's last two days'
+/// responses streamed (written with no tokens yet, or with their first step's counts),
+/// `stage` 1 updates those in place to their final counts and `time.completed` (or, for
+/// one aborted before any token, an `error`), later. The traps of `fixtures/README.md`: user messages,
 /// messages aborted before any token (never counted), subtask sessions, reasoning
 /// (billed as output). The oracle is the final counts, whichever stage was read when;
 /// ccusage's is the same less reasoning, which its daily `outputTokens` leaves out.
@@ -1831,8 +1832,11 @@ pub fn kilo(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
                 rng.range(0, 200_000),
                 rng.range(0, 8_000),
             ];
-            let aborted = rng.chance(0.05);
-            let streaming = rng.below(3);
+            // Only a response of the last days can still be streaming: an older one is
+            // done, or was killed mid-stream and stays as it was (its session's last).
+            let live = ts >= START_MS + (spec.days as i64 - 2) * 86_400_000;
+            let streaming = if live { rng.below(3) } else { 2 };
+            let aborted = streaming == 0 && rng.chance(0.2);
             let tokens = |[i, o, r, cr, cw]: [u64; 5]| {
                 format!(
                     r#"{{"input":{i},"output":{o},"reasoning":{r},"cache":{{"read":{cr},"write":{cw}}}}}"#
@@ -1842,14 +1846,19 @@ pub fn kilo(root: &Path, spec: &Spec, stage: u8) -> io::Result<AgentTree> {
                 true => [0; 5],
                 false => [input, output, reasoning, read, write],
             };
-            let (written, updated) = match (stage, streaming) {
-                (0, 0) => ([0; 5], ts),
-                (0, 1) => ([input, output / 2, 0, read, write], ts + 1),
-                (0, _) => (final_tokens, ts + 2),
-                (_, _) => (final_tokens, START_MS + 400 * 86_400_000 + ts % 1_000_000),
+            let done = format!(r#"{{"created":{ts},"completed":{}}}"#, ts + 9_000);
+            let open = format!(r#"{{"created":{ts}}}"#);
+            let (written, time, updated) = match (stage, streaming) {
+                (0, 0) => ([0; 5], open, ts),
+                (0, 1) => ([input, output / 2, 0, read, write], open, ts + 1),
+                (_, _) => (final_tokens, done, ts + 9_000),
+            };
+            let error = match aborted && stage > 0 {
+                true => r#""error":{"name":"MessageAbortedError","data":{"message":"aborted"}},"#,
+                false => "",
             };
             let data = format!(
-                r#"{{"role":"assistant","mode":"code","agent":"code","modelID":"{model}","providerID":"kilo","path":{{"cwd":"/home/u/shop","root":"/home/u/shop"}},"time":{{"created":{ts}}},"cost":0,"tokens":{}}}"#,
+                r#"{{"role":"assistant","mode":"code","agent":"code","modelID":"{model}","providerID":"kilo","path":{{"cwd":"/home/u/shop","root":"/home/u/shop"}},"time":{time},{error}"cost":0,"tokens":{}}}"#,
                 tokens(written)
             );
             tx.execute(
@@ -2659,4 +2668,134 @@ pub fn goose(db: &Path, spec: &Spec) -> io::Result<AgentTree> {
     drop(conn);
     tree.expected.files.push(db.to_path_buf());
     Ok(tree)
+}
+
+/// OpenCode's tables as its drizzle schema makes them (the tests' fixture).
+pub const OPENCODE_SCHEMA: &str = include_str!("../fixtures/opencode/schema.sql");
+
+/// A generated OpenCode data folder, and what must happen to it between passes.
+pub struct OpenCodeTree {
+    pub tree: AgentTree,
+    /// Sessions to delete in OpenCode after the first pass (their messages go with
+    /// them, ON DELETE cascade): the ledger keeps what it read.
+    pub deleted: Vec<String>,
+    /// Messages still streaming when generated (no `time.completed`): id, session,
+    /// creation time, and the counts they have so far.
+    pub streaming: Vec<(String, String, i64, [u64; 5])>,
+}
+
+/// An OpenCode data folder under `dir` (what `~/.local/share/opencode` holds):
+/// `opencode.db` in WAL mode with OpenCode's own schema and about `messages` rows, with
+/// the traps of its shape: subtask sessions (`parent_id`), user messages and aborted
+/// assistant messages without tokens, messages still streaming (partial counts, no
+/// `time.completed`), reasoning tokens, sessions to be deleted after the first pass, and
+/// the legacy `storage/message/<session>/msg_*.json` copies v1.2 made of older messages
+/// (same ids: each counts once). ccusage drops reasoning from output: its oracle does too.
+pub fn opencode(dir: &Path, messages: usize, seed: u64) -> io::Result<OpenCodeTree> {
+    let sql = |e: rusqlite::Error| io::Error::other(e.to_string());
+    fs::create_dir_all(dir)?;
+    let db = rusqlite::Connection::open(dir.join("opencode.db")).map_err(sql)?;
+    db.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+    db.execute_batch(OPENCODE_SCHEMA).map_err(sql)?;
+    db.execute_batch("BEGIN").map_err(sql)?;
+    let mut rng = Rng(seed ^ 0x6f70656e);
+    let mut out = OpenCodeTree {
+        tree: AgentTree::default(),
+        deleted: Vec::new(),
+        streaming: Vec::new(),
+    };
+    let per_session = 50;
+    let sessions = messages.div_ceil(per_session);
+    let mut written = 0usize;
+    for s in 0..sessions {
+        let session = format!("ses_{s:06}");
+        let parent = (s > 0 && rng.chance(0.1)).then(|| format!("ses_{:06}", rng.below(s as u64)));
+        let mut ts = START_MS + (s as i64 * 40 * 86_400_000 / sessions as i64);
+        db.execute(
+            "INSERT INTO session (id, project_id, parent_id, slug, directory, title, version, time_created, time_updated)
+             VALUES (?1, 'p1', ?2, ?1, '/home/u/app', 'bench', '1.2.4', ?3, ?3)",
+            rusqlite::params![session, parent, ts],
+        )
+        .map_err(sql)?;
+        let legacy = rng.chance(0.02);
+        if s % 97 == 5 {
+            out.deleted.push(session.clone());
+        }
+        let last = s + 1 == sessions;
+        for m in 0..per_session.min(messages - written) {
+            let id = format!("msg_{s:06}_{m:03}");
+            ts += rng.range(1_000, 60_000) as i64;
+            let data = if m % 2 == 0 {
+                format!(
+                    r#"{{"role":"user","time":{{"created":{ts}}},"agent":"build","model":{{"providerID":"anthropic","modelID":"claude-sonnet-4-20250514"}},"summary":{{"diffs":[]}}}}"#
+                )
+            } else {
+                let model = MODELS[rng.below(MODELS.len() as u64) as usize];
+                let reasoning = if rng.chance(0.2) {
+                    rng.range(10, 500)
+                } else {
+                    0
+                };
+                let tokens = [
+                    rng.range(1, 4_000),
+                    rng.range(10, 3_000),
+                    reasoning,
+                    rng.range(0, 150_000),
+                    rng.range(0, 8_000),
+                ];
+                // The last session's last messages are still streaming; one in fifty
+                // elsewhere was aborted before any counts came.
+                let streaming = last && m + 10 >= per_session;
+                let aborted = !streaming && rng.chance(0.02);
+                let tokens = if aborted { [0; 5] } else { tokens };
+                let data = opencode_message(ts, model, tokens, !streaming);
+                if streaming {
+                    out.streaming
+                        .push((id.clone(), session.clone(), ts, tokens));
+                }
+                if tokens.iter().sum::<u64>() > 0 {
+                    let [i, o, r, read, write] = tokens;
+                    count(&mut out.tree.expected, ts, [i, o + r, write, read]);
+                    out.tree.ccusage(ts, [i, o, write, read]);
+                }
+                if legacy {
+                    let mut copy: serde_json::Value = serde_json::from_str(&data).unwrap();
+                    copy["id"] = id.clone().into();
+                    copy["sessionID"] = session.clone().into();
+                    let folder = dir.join("storage/message").join(&session);
+                    fs::create_dir_all(&folder)?;
+                    let path = folder.join(format!("{id}.json"));
+                    fs::write(&path, copy.to_string())?;
+                    out.tree.expected.files.push(path);
+                }
+                data
+            };
+            let updated = ts + rng.range(0, 30_000) as i64;
+            db.execute(
+                "INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![id, session, ts, updated, data],
+            )
+            .map_err(sql)?;
+            out.tree.expected.bytes += data.len() as u64;
+            written += 1;
+        }
+    }
+    db.execute_batch("COMMIT").map_err(sql)?;
+    out.tree.expected.lines = written as u64;
+    out.tree.expected.files.push(dir.join("opencode.db"));
+    Ok(out)
+}
+
+/// An assistant message's `data` as OpenCode writes it: `tokens` [input, output,
+/// reasoning, cache read, cache write]; `completed` once its response is done.
+pub fn opencode_message(created: i64, model: &str, tokens: [u64; 5], completed: bool) -> String {
+    let [input, output, reasoning, read, write] = tokens;
+    let time = match completed {
+        true => format!(r#"{{"created":{created},"completed":{}}}"#, created + 9_000),
+        false => format!(r#"{{"created":{created}}}"#),
+    };
+    format!(
+        r#"{{"role":"assistant","parentID":"msg_x","mode":"build","agent":"build","modelID":"{model}","providerID":"anthropic","path":{{"cwd":"/home/u/app","root":"/home/u/app"}},"time":{time},"cost":0,"tokens":{{"total":{},"input":{input},"output":{output},"reasoning":{reasoning},"cache":{{"read":{read},"write":{write}}}}},"finish":"tool-calls"}}"#,
+        input + output + reasoning + read + write
+    )
 }

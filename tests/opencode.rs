@@ -212,6 +212,186 @@ fn a_session_deleted_in_opencode_keeps_its_rows_and_a_subtask_rolls_into_its_par
     );
 }
 
+/// A message written with a time before what was read (OpenCode v1.2 copying a legacy
+/// session in, `opencode import`, a clock set back) is new all the same.
+#[test]
+fn a_message_inserted_with_an_old_time_is_read() {
+    let s = Scratch::new();
+    let db = agent_db(&s);
+    session(&db, "ses_a", None);
+    put(
+        &db,
+        "msg_1",
+        "ses_a",
+        DAY + 3_600_000,
+        &data(DAY, [10, 1, 0, 0, 0], 0.0),
+    );
+    once(&s);
+    session(&db, "ses_imported", None);
+    put(
+        &db,
+        "msg_0",
+        "ses_imported",
+        DAY - 86_400_000,
+        &data(DAY - 86_400_000, [20, 2, 0, 0, 0], 0.0),
+    );
+    once(&s);
+    assert_eq!(
+        opencode_days(&s),
+        [
+            ("2026-01-01".into(), [20, 2, 0, 0]),
+            ("2026-01-02".into(), [10, 1, 0, 0])
+        ]
+    );
+}
+
+/// While a response streams OpenCode writes its parts far more often than its message: a
+/// pass that finds the message's counts and cost as they were hands the ledger nothing.
+#[test]
+fn a_write_that_leaves_an_open_message_as_it_was_hands_the_ledger_nothing() {
+    let s = Scratch::new();
+    let db = agent_db(&s);
+    session(&db, "ses_a", None);
+    put(
+        &db,
+        "msg_1",
+        "ses_a",
+        DAY + 1,
+        &data(DAY + 1, [10, 1, 0, 0, 0], 0.0),
+    );
+    once(&s);
+    // A write beside it (its session's row, as a part's would be): the database changed.
+    db.execute(
+        "UPDATE session SET title = 'streaming' WHERE id = 'ses_a'",
+        [],
+    )
+    .unwrap();
+    let stats = once(&s);
+    assert_eq!(
+        (&stats["files_changed"], &stats["lines_read"]),
+        (&1.into(), &0.into()),
+        "{stats}"
+    );
+    // Its counts grow: read.
+    put(
+        &db,
+        "msg_1",
+        "ses_a",
+        DAY + 2,
+        &data(DAY + 1, [10, 5, 0, 0, 0], 0.0),
+    );
+    let stats = once(&s);
+    assert_eq!(stats["rows_upgraded"], 1, "{stats}");
+    assert_eq!(opencode_days(&s), [("2026-01-02".into(), [10, 5, 0, 0])]);
+}
+
+/// The reader finds new rows by rowid: rowids that move (a VACUUM renumbering them after
+/// a session's deletion, the last rows deleted and their rowids given again) and a message
+/// left open for days (a response waiting on a permission prompt) lose and double nothing.
+#[test]
+fn rows_renumbered_or_reused_and_messages_open_for_days_count_once() {
+    let s = Scratch::new();
+    let db = agent_db(&s);
+    for id in ["ses_a", "ses_b", "ses_c"] {
+        session(&db, id, None);
+    }
+    let done = |created: i64, tokens: [u64; 5]| {
+        let mut v: Value = serde_json::from_str(&data(created, tokens, 0.0)).unwrap();
+        v["time"]["completed"] = (created + 1).into();
+        v.to_string()
+    };
+    put(
+        &db,
+        "msg_a1",
+        "ses_a",
+        DAY + 1,
+        &done(DAY + 1, [1, 1, 0, 0, 0]),
+    );
+    put(
+        &db,
+        "msg_b1",
+        "ses_b",
+        DAY + 2,
+        &done(DAY + 2, [2, 2, 0, 0, 0]),
+    );
+    // Open: no `time.completed` yet.
+    put(
+        &db,
+        "msg_b2",
+        "ses_b",
+        DAY + 3,
+        &data(DAY + 3, [4, 4, 0, 0, 0], 0.0),
+    );
+    put(
+        &db,
+        "msg_c1",
+        "ses_c",
+        DAY + 4,
+        &done(DAY + 4, [8, 8, 0, 0, 0]),
+    );
+    once(&s);
+
+    // ses_a deleted and the database vacuumed: every rowid after it moves down one.
+    db.execute("DELETE FROM session WHERE id = 'ses_a'", [])
+        .unwrap();
+    db.execute_batch("VACUUM").unwrap();
+    put(
+        &db,
+        "msg_c2",
+        "ses_c",
+        DAY + 5,
+        &done(DAY + 5, [16, 16, 0, 0, 0]),
+    );
+    once(&s);
+    assert_eq!(opencode_days(&s), [("2026-01-02".into(), [31, 31, 0, 0])]);
+
+    // The last session deleted, and new rows take its rowids.
+    db.execute("DELETE FROM session WHERE id = 'ses_c'", [])
+        .unwrap();
+    session(&db, "ses_d", None);
+    put(
+        &db,
+        "msg_d1",
+        "ses_d",
+        DAY + 6,
+        &done(DAY + 6, [32, 32, 0, 0, 0]),
+    );
+    put(
+        &db,
+        "msg_d2",
+        "ses_d",
+        DAY + 7,
+        &done(DAY + 7, [64, 64, 0, 0, 0]),
+    );
+    once(&s);
+    assert_eq!(opencode_days(&s), [("2026-01-02".into(), [127, 127, 0, 0])]);
+
+    // Three days of other work, then the open message completes, grown.
+    put(
+        &db,
+        "msg_d3",
+        "ses_d",
+        DAY + 3 * 86_400_000,
+        &done(DAY + 3 * 86_400_000, [128, 128, 0, 0, 0]),
+    );
+    once(&s);
+    put(
+        &db,
+        "msg_b2",
+        "ses_b",
+        DAY + 3 * 86_400_000 + 1,
+        &done(DAY + 3, [4, 400, 0, 0, 0]),
+    );
+    once(&s);
+    assert_eq!(
+        opencode_days(&s),
+        [
+            ("2026-01-02".into(), [127, 523, 0, 0]),
+            ("2026-01-05".into(), [128, 128, 0, 0])
+        ]
+    );
+}
+
 /// Claude Code's fixtures beside an OpenCode database, for a pass that has other agents
 /// to commit.
 fn with_claude() -> Scratch {

@@ -171,8 +171,11 @@ impl Notify {
             self.spell(folder);
             if let Some(at) = self.waiting.iter().position(|f| f == folder) {
                 self.waiting.remove(at);
-                // Gone or not, it is no longer needed (unless another folder waits there).
-                if !self.waiting.iter().any(|f| f.parent() == Some(parent)) {
+                // Gone or not, it is no longer needed (unless another folder waits there,
+                // or it is a folder of databases, watched for itself: Copilot's home).
+                if !self.waiting.iter().any(|f| f.parent() == Some(parent))
+                    && !self.flat.iter().any(|f| f == parent)
+                {
                     let _ = self.watcher.unwatch(parent);
                 }
             }
@@ -425,13 +428,15 @@ impl Changes {
                 Some(notify) => notify.ours(path),
                 None => path,
             };
-            if self.waiting_for(&path) {
-                continue;
-            }
-            // A database written (its WAL, or the file itself at a checkpoint).
+            // A database written (its WAL, or the file itself at a checkpoint), first: its
+            // folder may be where another folder is awaited (Copilot's home, its
+            // `session-state/`).
             if let Some(db) = database::database_of(&self.folders, &path) {
                 self.pending.insert(db.path);
                 self.pending_since.get_or_insert_with(Instant::now);
+                continue;
+            }
+            if self.waiting_for(&path) {
                 continue;
             }
             if folder || !crate::sources::any_reads(&path) {
@@ -593,10 +598,17 @@ impl Hot {
                 self.folders.insert(folder.path.clone(), Stamp::of(&meta));
             }
         }
+        // As never seen: the pass may have read a database before a write that landed
+        // since, so the first poll hands each over again (its cursor tells whether
+        // anything is new, for two `stat`s).
         for db in database::databases_in(folders) {
             for path in [database::wal_of(&db.path), db.path] {
                 if let Ok(meta) = std::fs::symlink_metadata(&path) {
-                    self.files.insert(path, identity_of(&meta));
+                    let unseen = Identity {
+                        mtime_ns: -1,
+                        ..identity_of(&meta)
+                    };
+                    self.files.insert(path, unseen);
                 }
             }
         }

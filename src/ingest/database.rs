@@ -1,13 +1,13 @@
 //! The pass's reading of the databases agents write while they run (`Shape::Database`:
-//! OpenCode), beside the walk's tailing of files.
+//! OpenCode's, Copilot's session store), beside the walk's tailing of files.
 //!
 //! A database's place is a `files` row like a transcript's, read differently: its
-//! identity is the database file's and its `-wal` file's together (OpenCode writes into
+//! identity is the database file's and its `-wal` file's together (the agents write into
 //! the WAL; the database file itself changes only at a checkpoint), and its parser state (the
-//! `state` column, committed with the cursor) is the watermark, the greatest
-//! `time_updated` read; its offset stays 0 (no bytes are tailed). An unchanged identity costs two
-//! `stat`s and no query; a changed one costs one query, of the rows updated since the
-//! watermark. The rows and the watermark join the pass's batch and commit together, so a
+//! `state` column, committed with the cursor) is the watermark, the place its reader says
+//! it left the database at; its offset stays 0 (no bytes are tailed). An unchanged identity
+//! costs two `stat`s and no query; a changed one costs the reader's few queries, of the
+//! rows new or changed since the watermark. The rows and the watermark join the pass's batch and commit together, so a
 //! pass killed at any point has either read a database up to its watermark or not at all.
 //!
 //! The database is opened read-only and never waited on for long: OpenCode's writes (WAL)
@@ -228,14 +228,16 @@ impl Ingestor<'_> {
             if committed.is_some_and(|c| c.identity == identity && identity.mtime_ns != 0) {
                 continue;
             }
+            // None (or damage) reads the database from its start, which the dedup rules
+            // make exact.
             let watermark = match committed.and_then(|c| c.id) {
-                Some(id) => watermark_of(self.store.parser_state(id)?),
-                None => 0,
+                Some(id) => self.store.parser_state(id)?.unwrap_or_default(),
+                None => String::new(),
             };
             let started = std::time::Instant::now();
-            let read = open(&db.path).and_then(|conn| db.reader.read_since(&conn, watermark));
+            let read = open(&db.path).and_then(|conn| db.reader.read_since(&conn, &watermark));
             log::debug!(
-                "Read {} rows updated since {watermark} in {:.3} ms ({})",
+                "Read {} rows changed since {watermark} in {:.3} ms ({})",
                 read.as_ref().map_or(0, |(records, _)| records.len()),
                 started.elapsed().as_secs_f64() * 1e3,
                 db.path.display()
@@ -269,7 +271,7 @@ impl Ingestor<'_> {
                 lines_skipped: 0,
             };
             let segment = self.batch.advance(&info, committed.as_ref(), cursor);
-            self.batch.segments[segment].state = Some(next.to_string());
+            self.batch.segments[segment].state = Some(next);
             // A row has no line: its place is the database's start.
             for record in records {
                 self.batch.push(segment, 0, 0, record);
@@ -283,12 +285,6 @@ impl Ingestor<'_> {
         self.stats.warnings += 1;
         self.stats.files_unreadable += 1;
     }
-}
-
-/// The watermark kept as a database cursor's state; none (or damage) reads the database
-/// from its start, which the dedup rules make exact.
-fn watermark_of(state: Option<String>) -> i64 {
-    state.and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 /// Whether reading failed only because another connection held the database.

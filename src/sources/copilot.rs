@@ -21,11 +21,25 @@
 //! session's working directory, the model, the output counted per model since the
 //! process began) is kept with the cursor, so a pass resumed mid-file subtracts exactly
 //! what was counted before it.
+//!
+//! Copilot also keeps `session-store.db` in its home, a SQLite database (WAL) it writes
+//! as it runs: its `assistant_usage_events` table holds one row per model call, with its
+//! input (cache reads and writes included), output, cache and reasoning counts and its
+//! request multiplier, the `assistant.usage` event Copilot never writes to the log (the
+//! schema is Copilot CLI 1.0.102's, `fixtures/copilot/session-store.sql`). Rows are only
+//! inserted, under an `AUTOINCREMENT` id, so the store is read by that id: the rows after
+//! the last one read. A call is in both the log and the store, and nothing names it in
+//! both (the store keeps no `apiCallId`), so a session is counted from one of them, its
+//! log where it has one: Copilot writes a session's log before any call, so the log is
+//! there when the store's rows are read, and the ledger has counted from it already (it
+//! never takes a row back); ccusage reads the log too. The store's rows count the
+//! sessions with no log: one deleted, or a client that writes none.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -34,6 +48,7 @@ use crate::model::Agent;
 use crate::model::project_of_cwd;
 use crate::model::{Parsed, Record, Tokens, line_time};
 use crate::sources::claude::roots::Roots;
+use crate::sources::database::DatabaseReader;
 use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
 pub struct Copilot;
@@ -62,13 +77,15 @@ impl Source for Copilot {
                 .unwrap_or_default()
         });
         // A home without its `session-state/` yet is an agent that has written nothing: no
-        // warning, whoever named the home (as Codex's).
+        // warning, whoever named the home (as Codex's). The home itself holds the store.
         homes
             .into_iter()
-            .map(|home| Folder {
-                agent: Agent::Copilot,
-                path: home.join("session-state"),
-                named: false,
+            .flat_map(|home| {
+                [home.join(STATE), home].map(|path| Folder {
+                    agent: Agent::Copilot,
+                    path,
+                    named: false,
+                })
             })
             .collect()
     }
@@ -93,6 +110,117 @@ impl Source for Copilot {
     fn reads(&self, _dir: &Path, name: &std::ffi::OsStr) -> bool {
         name == "events.jsonl"
     }
+
+    fn database(&self) -> Option<&'static dyn DatabaseReader> {
+        Some(&COPILOT)
+    }
+}
+
+/// The folder of the session logs in Copilot's home.
+const STATE: &str = "session-state";
+
+/// The session store, read by row id (see the module doc).
+impl DatabaseReader for Copilot {
+    fn is_database(&self, name: &str) -> bool {
+        name == "session-store.db"
+    }
+
+    /// The home, not its `session-state/`: that one is walked for the logs.
+    fn holds_databases(&self, folder: &Path) -> bool {
+        folder.file_name().is_none_or(|name| name != STATE)
+    }
+
+    fn read_since(&self, db: &Connection, watermark: &str) -> Result<(Vec<Record>, String)> {
+        let mut last: i64 = watermark.parse().unwrap_or(0);
+        let home = db
+            .path()
+            .and_then(|p| Path::new(p).parent())
+            .map(Path::to_path_buf);
+        let mut stmt = db
+            .prepare_cached(
+                "SELECT u.id, u.session_id, u.model, u.input_tokens, u.output_tokens,
+                        u.cache_read_tokens, u.cache_write_tokens, u.reasoning_tokens,
+                        u.request_multiplier, u.created_at, s.cwd
+                 FROM assistant_usage_events u LEFT JOIN sessions s ON s.id = u.session_id
+                 WHERE u.id > ?1 ORDER BY u.id",
+            )
+            .context("not Copilot's session store (no assistant_usage_events table)")?;
+        let mut rows = stmt.query([last])?;
+        let mut logged: HashMap<String, bool> = HashMap::new();
+        let mut records = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            last = last.max(id);
+            let session: String = row.get(1)?;
+            let has_log = *logged.entry(session.clone()).or_insert_with(|| {
+                home.as_ref()
+                    .is_some_and(|h| h.join(STATE).join(&session).join("events.jsonl").exists())
+            });
+            if has_log {
+                continue;
+            }
+            match stored_call(row, session) {
+                Ok(Some(record)) => records.push(record),
+                Ok(None) => {}
+                Err(e) => log::warn!("Copilot session store row {id}: {e:#}; not counted"),
+            }
+        }
+        Ok((records, last.to_string()))
+    }
+}
+
+/// The record of one `assistant_usage_events` row of the query above; `None` for a call
+/// with no counts.
+fn stored_call(row: &rusqlite::Row, session: String) -> Result<Option<Record>> {
+    let count = |i: usize| -> Result<u64> {
+        let n: Option<i64> = row.get(i)?;
+        let n = u64::try_from(n.unwrap_or(0)).context("a negative count")?;
+        anyhow::ensure!(n <= MAX_COUNT, "a token count above {MAX_COUNT}");
+        Ok(n)
+    };
+    let (input, output, read, write, reasoning) =
+        (count(3)?, count(4)?, count(5)?, count(6)?, count(7)?);
+    let tokens = Tokens {
+        input: input.saturating_sub(read + write),
+        output,
+        cache_write_5m: write,
+        cache_write_1h: 0,
+        cache_read: read,
+    };
+    if tokens.total() == 0 {
+        return Ok(None);
+    }
+    let id: i64 = row.get(0)?;
+    let created: String = row.get(9)?;
+    let cwd: Option<String> = row.get(10)?;
+    let multiplier: Option<f64> = row.get(8)?;
+    let model: Option<String> = row.get(2)?;
+    Ok(Some(Record {
+        agent: Agent::Copilot,
+        ts_ms: sqlite_time(&created)?,
+        model: Some(
+            model
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| NO_MODEL.into()),
+        ),
+        message_id: Some(format!("store:{id}")),
+        line_session_id: Some(session),
+        project: cwd.as_deref().map(project_of_cwd),
+        cwd,
+        tokens,
+        reasoning,
+        premium_requests: multiplier.filter(|m| m.is_finite() && *m > 0.0),
+        ..Record::default()
+    }))
+}
+
+/// A time as SQLite's `datetime('now')` writes it (`YYYY-MM-DD HH:MM:SS`, UTC), or RFC 3339.
+fn sqlite_time(text: &str) -> Result<i64> {
+    let rfc3339 = match text.len() {
+        19 => format!("{}Z", text.replacen(' ', "T", 1)),
+        _ => text.replacen(' ', "T", 1),
+    };
+    line_time(Some(&rfc3339)).map_err(anyhow::Error::msg)
 }
 
 /// What the log has said so far that later events need: stored with the cursor.

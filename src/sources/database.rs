@@ -2,11 +2,13 @@
 //! store): the interface part 2's sources implement, and the cursor such a database keeps.
 //!
 //! The agent's database is opened read-only (never written, never checkpointed), and
-//! only its rows updated after a watermark are read: the greatest update time read so
-//! far. A row updated in place while a response streams comes again with a later time
-//! and more tokens, and replaces its ledger row through the dedup rules (same message id
-//! and request id, the larger copy wins); a row read again adds nothing. So the records
-//! must carry the agent's own message id, and the watermark is committed with the rows.
+//! only its rows new or changed since a watermark are read: a place in the database the
+//! reader alone defines (OpenCode's: the last rowid read and the messages still open;
+//! Copilot's store: the last row id). A row updated in place while a response streams
+//! comes again with more tokens, and replaces its ledger row through the dedup rules
+//! (same message id and request id, the larger copy wins); a row read again adds nothing.
+//! So the records must carry the agent's own message id, and the watermark is committed
+//! with the rows.
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +23,14 @@ use crate::sources::rewritten::DocumentParser;
 pub trait DatabaseReader: Sync {
     /// Whether a file of this name, in one of the source's folders, is its database.
     fn is_database(&self, name: &str) -> bool;
-    /// The records of the rows updated after `watermark`, and the new watermark (the
-    /// greatest update time among them; `watermark` itself when none).
-    fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)>;
+    /// Whether `folder`, one of the source's, is where its databases are (and so is not
+    /// walked): all of them, unless the source keeps logs beside (Copilot's home).
+    fn holds_databases(&self, _folder: &Path) -> bool {
+        true
+    }
+    /// The records of the rows new or changed since `watermark` (what this reader
+    /// returned last time; empty at the first read), and the new watermark.
+    fn read_since(&self, db: &Connection, watermark: &str) -> Result<(Vec<Record>, String)>;
     /// Files an older version of the agent wrote beside its database, each a document
     /// rewritten whole (the *whole file rewritten* shape), whose messages the database may
     /// hold again under the same ids: OpenCode's `storage/message/<session>/msg_*.json`.
@@ -54,10 +61,6 @@ impl LineParser for NoLines {
         None
     }
 }
-
-/// Where reading of an agent's database stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Watermark(pub i64);
 
 /// How much of an agent's database is mapped into memory rather than read.
 const MMAP_BYTES: i64 = 256 << 20;
@@ -111,7 +114,8 @@ mod tests {
             name == "opencode.db"
         }
 
-        fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
+        fn read_since(&self, db: &Connection, watermark: &str) -> Result<(Vec<Record>, String)> {
+            let watermark: i64 = watermark.parse().unwrap_or(0);
             let mut stmt = db.prepare(
                 "SELECT id, time_updated, json_extract(data, '$.tokens.output') FROM message
                  WHERE time_updated > ?1 ORDER BY time_updated",
@@ -138,7 +142,7 @@ mod tests {
                     ..Record::default()
                 });
             }
-            Ok((records, next))
+            Ok((records, next.to_string()))
         }
     }
 
@@ -161,10 +165,10 @@ mod tests {
             "never created"
         );
 
-        let (first, watermark) = Messages.read_since(&db, Watermark::default().0).unwrap();
-        assert_eq!((first.len(), watermark), (2, 20));
+        let (first, watermark) = Messages.read_since(&db, "").unwrap();
+        assert_eq!((first.len(), watermark.as_str()), (2, "20"));
         // Nothing new: nothing read.
-        assert!(Messages.read_since(&db, watermark).unwrap().0.is_empty());
+        assert!(Messages.read_since(&db, &watermark).unwrap().0.is_empty());
 
         // m2 streams on: updated in place, later, with more tokens.
         agent
@@ -173,8 +177,8 @@ mod tests {
                 [],
             )
             .unwrap();
-        let (again, watermark) = Messages.read_since(&db, watermark).unwrap();
-        assert_eq!((again.len(), watermark), (1, 30));
+        let (again, watermark) = Messages.read_since(&db, &watermark).unwrap();
+        assert_eq!((again.len(), watermark.as_str()), (1, "30"));
         let stored = crate::ledger::dedup::Stored::of(2, &first[1]);
         assert_eq!(
             decide(&again[0], std::slice::from_ref(&stored)),

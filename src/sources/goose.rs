@@ -133,7 +133,8 @@ impl DatabaseReader for Goose {
         name == "sessions.db"
     }
 
-    fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
+    fn read_since(&self, db: &Connection, watermark: &str) -> Result<(Vec<Record>, String)> {
+        let watermark: i64 = watermark.parse().unwrap_or(0);
         // A few hundred rows a year: read whole, filtered here, where Goose's several
         // time formats are understood.
         let mut stmt = db
@@ -161,7 +162,7 @@ impl DatabaseReader for Goose {
                 Err(e) => log::warn!("Goose session {id}: {e:#}; not counted"),
             }
         }
-        Ok((records, next))
+        Ok((records, next.to_string()))
     }
 }
 

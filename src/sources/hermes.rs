@@ -91,7 +91,8 @@ impl DatabaseReader for Hermes {
     }
 
     /// Every session with usage (see the module doc); the watermark stays as it was.
-    fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
+    fn read_since(&self, db: &Connection, watermark: &str) -> Result<(Vec<Record>, String)> {
+        let watermark: i64 = watermark.parse().unwrap_or(0);
         let mut stmt = db
             .prepare_cached(
                 "SELECT id, trim(model), started_at, input_tokens, output_tokens,
@@ -110,7 +111,7 @@ impl DatabaseReader for Hermes {
                 Err(e) => log::warn!("Hermes session {id}: {e}; not counted"),
             }
         }
-        Ok((records, watermark))
+        Ok((records, watermark.to_string()))
     }
 }
 

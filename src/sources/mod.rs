@@ -14,7 +14,7 @@
 //!   or a SQLite database written by the running agent. The first is read, and Gemini
 //!   CLI's legacy documents of the second (whole, each time they change); the other two
 //!   have their cursor kinds (`CursorKind`) and interfaces (`rewritten::DocumentParser` with
-//!   its `Digest`, `database::DatabaseReader` with its `Watermark`), each tested with a
+//!   its `Digest`, `database::DatabaseReader` with its watermark), each tested with a
 //!   small example, for the agents of the part 2.
 //! - `folders`: the folders the walk looks in, every one probed whether it exists or not
 //!   (`doctor` lists them all).
@@ -87,7 +87,7 @@ pub enum CursorKind {
     Offset,
     /// The digest of the whole file when last read: unchanged, nothing to read again.
     Digest,
-    /// The greatest update time read from the database: rows above it are new or changed.
+    /// A place in the database, the reader's own: rows past it are new or changed.
     Watermark,
 }
 
@@ -106,7 +106,9 @@ impl Folder {
     /// is looked in for them by name, never walked (it holds the agent's other files,
     /// OpenCode's git snapshots among them).
     pub fn database(&self) -> Option<&'static dyn database::DatabaseReader> {
-        of(self.agent)?.database()
+        of(self.agent)?
+            .database()
+            .filter(|reader| reader.holds_databases(&self.path))
     }
 }
 

@@ -6,9 +6,11 @@
 //! time_created, time_updated, data)` (its `packages/opencode/src/session/session.sql.ts`),
 //! and updates an assistant message in place while its response streams: a row first
 //! written with no tokens gets its counts, then its cost, later, each write stamping
-//! `time_updated`. The ledger reads the rows updated since its watermark and keeps one
-//! row per message id, the copy with the most tokens (the dedup rules' rule 1), so a
-//! message read while it streamed and again when done counts once, with its final counts.
+//! `time_updated`, until its response is done (`time.completed`) or failed (`error`).
+//! The ledger reads the rows new since its last read and those it read while still open
+//! (see `Place`), and keeps one row per message id, the copy with the most tokens (the
+//! dedup rules' rule 1), so a message read while it streamed and again when done counts
+//! once, with its final counts.
 //!
 //! `data` (an assistant message): `{role, modelID, providerID, cost, path: {cwd, root},
 //! time: {created, completed}, tokens: {input, output, reasoning, cache: {read, write}}}`.
@@ -31,8 +33,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use rusqlite::Connection;
-use serde::Deserialize;
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 
 use crate::model::Agent;
 use crate::model::project_of_cwd;
@@ -42,10 +44,10 @@ use crate::sources::database::{DatabaseReader, NoLines};
 use crate::sources::rewritten::DocumentParser;
 use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
 
-/// Rows updated this long before the watermark are read again: a write stamped before
-/// our read but committed after it (OpenCode waiting for the lock) is not missed. What is
-/// read again is a copy the dedup rules keep out.
-const SLACK_MS: i64 = 10_000;
+/// How long an open message (see `Place`) OpenCode does not write is still looked at:
+/// a response waits on a permission prompt for hours, not a week; one killed mid-stream
+/// waits for ever.
+const OPEN_FOR_MS: i64 = 7 * 86_400_000;
 
 pub static OPENCODE: OpenCode = OpenCode {
     agent: Agent::OpenCode,
@@ -152,37 +154,166 @@ impl DatabaseReader for OpenCode {
         Some(self)
     }
 
-    fn read_since(&self, db: &Connection, watermark: i64) -> Result<(Vec<Record>, i64)> {
-        // No index on time_updated (OpenCode has none, and we may not add one): one scan,
-        // which decodes only the columns before `data` for rows it passes over.
-        let mut stmt = db
-            .prepare_cached(
-                "SELECT m.id, coalesce(s.parent_id, m.session_id), m.time_updated, m.data
-                 FROM message m LEFT JOIN session s ON s.id = m.session_id
-                 WHERE m.time_updated > ?1",
+    fn read_since(&self, db: &Connection, watermark: &str) -> Result<(Vec<Record>, String)> {
+        // One snapshot for the place, the table's end and the rows: what OpenCode commits
+        // meanwhile is the next pass's.
+        let tx = db.unchecked_transaction()?;
+        let place = Place::of(watermark);
+        let end: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT rowid, id FROM message ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
+            .optional()
             .context("not an OpenCode database (no message table)")?;
-        let mut rows = stmt.query([watermark.saturating_sub(SLACK_MS)])?;
+        let mut next = Place {
+            rowid: end.as_ref().map_or(0, |e| e.0),
+            last: end.map(|e| e.1).unwrap_or_default(),
+            ..place.clone()
+        };
         let mut records = Vec::new();
-        let mut next = watermark;
-        while let Some(row) = rows.next()? {
-            let id: String = row.get(0)?;
-            let updated: i64 = row.get(2)?;
-            next = next.max(updated);
-            let data = row.get_ref(3)?.as_bytes()?;
-            match record_of(data) {
-                Ok(Some(mut record)) => {
-                    record.agent = self.agent;
-                    record.message_id = Some(id);
-                    record.line_session_id = row.get(1)?;
-                    records.push(record);
+        if place.anchored(&tx)? {
+            // The rows after the last one read: new, whatever time they carry.
+            let mut new = tx.prepare_cached(&format!("{SELECT} WHERE m.rowid > ?1"))?;
+            let mut rows = new.query([place.rowid])?;
+            while let Some(row) = rows.next()? {
+                next.read(row, &mut records, None)?;
+            }
+            // The messages that were still streaming, again: whether OpenCode wrote them
+            // since is not told by `time_updated` (two writes in one millisecond), but by
+            // their counts and cost, and a copy with the same is not handed on (OpenCode
+            // writes a response's parts far more often than its message).
+            let mut open = tx.prepare_cached(&format!("{SELECT} WHERE m.rowid = ?1"))?;
+            for &(rowid, _, seen) in &place.open {
+                let mut rows = open.query([rowid])?;
+                match rows.next()? {
+                    Some(row) => next.read(row, &mut records, Some(seen))?,
+                    // Deleted with its session.
+                    None => next.open.retain(|&(r, _, _)| r != rowid),
                 }
-                Ok(None) => {}
-                Err(e) => log::warn!("OpenCode message {id}: {e}; not counted"),
+            }
+        } else {
+            // Nowhere to start from (a first read, an older version's watermark, rows
+            // renumbered by a VACUUM or the last ones deleted, their rowids given again):
+            // every row, once; what the ledger holds already, the dedup rules keep out.
+            next.open.clear();
+            let mut all = tx.prepare_cached(SELECT)?;
+            let mut rows = all.query([])?;
+            while let Some(row) = rows.next()? {
+                next.read(row, &mut records, None)?;
             }
         }
-        Ok((records, next))
+        next.forget_stale();
+        for record in &mut records {
+            record.agent = self.agent;
+        }
+        Ok((records, next.to_state()))
     }
+}
+
+/// The columns `Place::read` takes, of each message and its session.
+const SELECT: &str =
+    "SELECT m.rowid, m.id, coalesce(s.parent_id, m.session_id), m.time_updated, m.data
+     FROM message m LEFT JOIN session s ON s.id = m.session_id";
+
+/// Where a pass left an OpenCode database: the cursor's state, as JSON.
+///
+/// OpenCode indexes no update time, and the ledger may not add an index to its database,
+/// so rows are found by rowid, the table's own order: OpenCode inserts a message when it
+/// starts and only updates it in place while its response streams, until it is complete
+/// (`time.completed`) or failed (`error`). So a pass reads the rows after the last one it
+/// read, and again those it read while still open: a handful of lookups, whatever the
+/// size of the table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Place {
+    /// The greatest `time_updated` read.
+    updated: i64,
+    /// The table's last row at the read, and its id: when that row no longer holds that
+    /// id, the rowids have moved and the table is read whole again.
+    rowid: i64,
+    last: String,
+    /// The messages read while still open, by rowid, with their `time_updated` and the
+    /// `fingerprint` of their record when last read.
+    open: Vec<(i64, i64, u64)>,
+}
+
+impl Place {
+    /// The place `state` keeps. None, or another version's (a bare `time_updated`), is
+    /// no place: the table is read whole once.
+    fn of(state: &str) -> Place {
+        serde_json::from_str(state).unwrap_or_default()
+    }
+
+    fn to_state(&self) -> String {
+        serde_json::to_string(self).expect("a place always serializes")
+    }
+
+    /// Whether the rowids still mean what they meant at the last read.
+    fn anchored(&self, db: &Connection) -> Result<bool> {
+        if self.rowid == 0 {
+            return Ok(false);
+        }
+        let id: Option<String> = db
+            .query_row(
+                "SELECT id FROM message WHERE rowid = ?1",
+                [self.rowid],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(id.as_deref() == Some(self.last.as_str()))
+    }
+
+    /// Reads one row of `SELECT`: its record (if billed, and its fingerprint is not
+    /// `seen`) into `records`, and whether it is still open.
+    fn read(
+        &mut self,
+        row: &rusqlite::Row,
+        records: &mut Vec<Record>,
+        seen: Option<u64>,
+    ) -> Result<()> {
+        let rowid: i64 = row.get(0)?;
+        let id: String = row.get(1)?;
+        let updated: i64 = row.get(3)?;
+        self.updated = self.updated.max(updated);
+        self.open.retain(|&(r, _, _)| r != rowid);
+        let message = match parse(row.get_ref(4)?.as_bytes()?) {
+            Ok(message) => message,
+            Err(e) => {
+                log::warn!("OpenCode message {id}: {e:#}; not counted");
+                return Ok(());
+            }
+        };
+        let open = message.is_open();
+        let record = record_of_message(message).unwrap_or_else(|e| {
+            log::warn!("OpenCode message {id}: {e:#}; not counted");
+            None
+        });
+        let print = record.as_ref().map_or(0, fingerprint);
+        if open {
+            self.open.push((rowid, updated, print));
+        }
+        if let Some(mut record) = record.filter(|_| seen != Some(print)) {
+            record.message_id = Some(id);
+            record.line_session_id = row.get(2)?;
+            records.push(record);
+        }
+        Ok(())
+    }
+
+    /// Forgets the open messages OpenCode has not written for `OPEN_FOR_MS` (one killed
+    /// mid-response stays open for ever): the list stays short.
+    fn forget_stale(&mut self) {
+        let horizon = self.updated.saturating_sub(OPEN_FOR_MS);
+        self.open.retain(|&(_, updated, _)| updated >= horizon);
+    }
+}
+
+/// What tells a copy of a message the ledger would keep from one it holds already: its
+/// counts and its cost.
+fn fingerprint(record: &Record) -> u64 {
+    let cost = record.cost_usd.map_or(0, f64::to_bits);
+    record.tokens.total() ^ cost.rotate_left(32)
 }
 
 /// A message file of OpenCode before v1.2 (the database copies them in, ids kept).
@@ -198,6 +329,8 @@ impl DocumentParser for OpenCode {
 
 #[derive(Deserialize)]
 struct Message {
+    /// A failed response (aborted, an API error): its counts are final.
+    error: Option<serde::de::IgnoredAny>,
     /// In a legacy file only: a database row's id and session are its columns.
     id: Option<String>,
     #[serde(rename = "sessionID")]
@@ -220,6 +353,8 @@ struct MessagePath {
 #[derive(Deserialize)]
 struct MessageTime {
     created: Option<i64>,
+    /// Set when the response is done: its counts are final.
+    completed: Option<i64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -238,11 +373,31 @@ struct Cache {
     write: u64,
 }
 
+fn parse(data: &[u8]) -> Result<Message> {
+    serde_json::from_slice(data).context("unreadable data")
+}
+
+impl Message {
+    fn is_assistant(&self) -> bool {
+        self.role.as_deref() == Some("assistant")
+    }
+
+    /// An assistant message whose response may still grow: OpenCode updates it in place.
+    fn is_open(&self) -> bool {
+        self.is_assistant()
+            && self.error.is_none()
+            && self.time.as_ref().is_none_or(|t| t.completed.is_none())
+    }
+}
+
 /// The record of one message's `data`: `None` for what is not billed (a user message, an
 /// assistant message still without tokens).
 pub fn record_of(data: &[u8]) -> Result<Option<Record>> {
-    let message: Message = serde_json::from_slice(data).context("unreadable data")?;
-    if message.role.as_deref() != Some("assistant") {
+    record_of_message(parse(data)?)
+}
+
+fn record_of_message(message: Message) -> Result<Option<Record>> {
+    if !message.is_assistant() {
         return Ok(None);
     }
     let t = message.tokens.unwrap_or_default();
