@@ -111,6 +111,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Set aside the config file's per-command defaults for this run (a default flag has
+    /// no off switch of its own)
+    #[arg(long, global = true)]
+    pub no_defaults: bool,
+
     /// This machine's name in the ledger (stored in it; `status` and `metrics` show it)
     /// [default: the hostname]
     #[arg(long, global = true, env = "CCO_STATS_HOST_NAME", value_name = "NAME")]

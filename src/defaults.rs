@@ -32,6 +32,9 @@ pub fn apply(
     let Some((name, sub)) = matches.subcommand() else {
         return Ok(None);
     };
+    if sub.get_flag("no_defaults") {
+        return Ok(None);
+    }
     let given = config_flag(matches, sub);
     let Some(path) = config::locate(given.as_deref()) else {
         return Ok(None);
@@ -124,10 +127,11 @@ fn given_here(command: &Command, arg: &Arg, matches: &ArgMatches) -> bool {
 }
 
 /// The option of `command` a file's key names (`no_cost`, `no-cost`); never `--config`
-/// (the file cannot name another), `--help` or `--version`, nor a positional argument.
+/// (the file cannot name another) or `--no-defaults` (nor set itself aside), `--help` or
+/// `--version`, nor a positional argument.
 fn option<'c>(command: &'c Command, key: &str) -> Option<&'c Arg> {
     let long = key.replace('_', "-");
-    if ["config", "help", "version"].contains(&long.as_str()) {
+    if ["config", "no-defaults", "help", "version"].contains(&long.as_str()) {
         return None;
     }
     command

@@ -464,6 +464,22 @@ agent = ["claude"]
     };
     assert!(colored(&["daily"]));
     assert!(!colored(&["daily", "--no-color"]));
+    // A default flag has no `no-` twin: --no-defaults sets the file's defaults aside.
+    assert_eq!(with(&["daily", "--no-defaults"]), without(&["daily"]));
+    assert_ne!(with(&["daily"]), without(&["daily"]));
+    // ... and the file cannot set it.
+    std::fs::write(&other, "[defaults]\nno_defaults = true\n").unwrap();
+    let refused = s
+        .cmd()
+        .args(["--config", other.to_str().unwrap(), "daily", "--no-ingest"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("\"no_defaults\" is not an option"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 #[test]
