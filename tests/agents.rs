@@ -257,6 +257,13 @@ fn doctor_lists_every_folder_it_probed_per_agent() {
         )),
         "{text}"
     );
+    // Its last pass in local time to the second, as `status` says it, not raw UTC.
+    let last = text
+        .lines()
+        .find(|l| l.contains("last pass that read new lines: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let at = last.split(": ").nth(1).unwrap();
+    assert!(at.as_bytes()[10] == b' ' && !at.contains('.'), "{last}");
 }
 
 #[test]

@@ -289,7 +289,10 @@ fn status_prints_local_times_to_the_second() {
         history.contains("2026-01-10 14:30:05 IST … 2026-01-12 15:30:00 IST"),
         "{out}"
     );
-    let ingest = out.lines().find(|l| l.starts_with("last ingest")).unwrap();
+    let ingest = out
+        .lines()
+        .find(|l| l.starts_with("last new lines"))
+        .unwrap();
     assert!(!ingest.contains('Z') && ingest.contains(" IST "), "{out}");
 }
 

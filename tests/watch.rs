@@ -149,7 +149,7 @@ fn an_append_is_read_without_waiting_for_the_interval() {
     let text = s.cmd().arg("status").assert().success();
     let text = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
     assert!(text.contains("watch           notify"), "{text}");
-    assert!(text.contains("last full pass  20"), "{text}");
+    assert!(text.contains("last pass       20"), "{text}");
 }
 
 #[test]

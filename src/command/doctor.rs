@@ -283,7 +283,13 @@ fn check_contents(findings: &mut Findings, store: &Store, prices: &PriceTable) -
             let at = serde_json::from_str::<crate::ingest::PassStats>(&json)
                 .map(|p| p.finished_at)
                 .unwrap_or_default();
-            findings.say(Level::Ok, format!("last ingest that read new lines: {at}"));
+            findings.say(
+                Level::Ok,
+                format!(
+                    "last pass that read new lines: {}",
+                    crate::command::status::local(&at)
+                ),
+            );
         }
         None => findings.say(
             Level::Warning,

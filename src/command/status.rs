@@ -222,14 +222,15 @@ pub fn render(s: &Status) -> String {
         );
     }
     line(
-        "last ingest",
+        "last new lines",
         match &s.last_ingest {
             Some(pass) => format!("{} ({})", local(&pass.finished_at), pass.summary()),
             None => "never".to_string(),
         },
     );
+    // Any pass, new lines or none (recorded at least once a minute): what says cron runs.
     line(
-        "last full pass",
+        "last pass",
         s.last_full_pass
             .as_deref()
             .map_or_else(|| "never".to_string(), local),
@@ -240,9 +241,10 @@ pub fn render(s: &Status) -> String {
             None => String::new(),
         };
         let counts = format!(
-            "{} change events, {} full passes",
+            "{} change events, {} full {}",
             thousands(w.events),
-            thousands(w.full_passes)
+            thousands(w.full_passes),
+            if w.full_passes == 1 { "pass" } else { "passes" }
         );
         let (mode, pid, started) = (w.mode.name(), w.pid, local(&w.started_at));
         line(
@@ -265,7 +267,7 @@ pub fn render(s: &Status) -> String {
 /// An instant as people read it: in the system's zone, to the second
 /// (`2026-01-12 10:00:00 CET`); JSON keeps the exact UTC instant. Text that is not an
 /// instant is shown as it is.
-fn local(instant: &str) -> String {
+pub(crate) fn local(instant: &str) -> String {
     match instant.parse::<jiff::Timestamp>() {
         Ok(t) => t
             .to_zoned_datetime(jiff::tz::TimeZone::system())
