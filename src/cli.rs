@@ -726,7 +726,7 @@ pub struct WeeklyArgs {
     pub report: ReportArgs,
 
     /// The day a week starts on
-    #[arg(long, short = 'w', value_enum, default_value_t = WeekStart::Sunday, value_name = "DAY")]
+    #[arg(long, short = 'w', value_enum, ignore_case = true, default_value_t = WeekStart::Sunday, value_name = "DAY")]
     pub start_of_week: WeekStart,
 
     #[command(flatten)]

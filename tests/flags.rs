@@ -146,6 +146,7 @@ fn weeks_start_on_any_day() {
     assert_eq!(weeks("monday"), ["2026-01-05", "2026-01-12"]);
     assert_eq!(weeks("sunday"), ["2026-01-04", "2026-01-11"]);
     assert_eq!(weeks("tuesday"), ["2026-01-06"]);
+    assert_eq!(weeks("Monday"), weeks("monday"), "a day's name in any case");
     let out = s.cmd().args(["weekly", "-w", "someday"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
