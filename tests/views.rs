@@ -91,8 +91,8 @@ fn nothing_found_is_one_sentence_on_stderr_and_empty_shapes_for_programs() {
         (&["blocks", "--recent"][..], "No usage found for --recent."),
         (&["blocks", "--active"], "No usage found for --active"),
         (
-            &["session", "--id", "nope"],
-            "No usage found for --id nope.",
+            &["session", "--id", "s1", "--since", "2030-01-01"],
+            "No usage found for --since 2030-01-01, --id s1.",
         ),
         (
             &["daily", "--agent", "codex"],
@@ -103,6 +103,10 @@ fn nothing_found_is_one_sentence_on_stderr_and_empty_shapes_for_programs() {
         assert_eq!((code, out.as_str()), (0, ""), "{args:?}");
         assert!(err.contains(sentence), "{args:?}: {err}");
     }
+    // An id no session has is a mistake, not an empty range.
+    let (code, _, err) = run(&s, &["session", "--id", "nope"], "120");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no session id starts with \"nope\""), "{err}");
     let (code, out, err) = run(&s, &["limits", "--agent", "codex"], "120");
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     assert!(

@@ -486,6 +486,10 @@ impl Context {
     pub fn session_report(&self) -> Result<(Vec<report::Session>, Usage)> {
         let mut groups = query::session_groups(self.store.conn(), &self.filter)?;
         if let Some(id) = &self.options.session {
+            anyhow::ensure!(
+                query::session_id_known(self.store.conn(), id)?,
+                "no session id starts with {id:?} (`cco-stats session` lists them, costliest first)"
+            );
             // A whole id is that session alone (`s1`, not `s10` too).
             let whole = groups.iter().any(|g| g.session_id == *id);
             groups.retain(|g| match whole {

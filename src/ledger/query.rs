@@ -548,6 +548,20 @@ pub fn session_groups_of(conn: &Connection, session_id: &str) -> Result<Vec<Sess
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Whether the ledger holds a session whose id starts with `prefix`, whatever the range
+/// or the filters (`session --id` tells an unknown id from a session outside them).
+pub fn session_id_known(conn: &Connection, prefix: &str) -> Result<bool> {
+    // A range on the key, so the primary key finds it: ids are text, char(1114111) the
+    // greatest character.
+    let sql = format!(
+        "SELECT EXISTS(SELECT 1 FROM usage_by_session
+                       WHERE session_id >= ?1 AND session_id < ?1 || char(1114111))
+             OR EXISTS(SELECT 1 FROM entry_keys
+                       WHERE {UNMERGED} AND session_id >= ?1 AND session_id < ?1 || char(1114111))"
+    );
+    Ok(conn.query_row(&sql, params![prefix], |r| r.get(0))?)
+}
+
 /// What an agent billed in other units than tokens and dollars, summed over a report's
 /// rows: `None` where none of its rows gave the figure.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
