@@ -505,6 +505,15 @@ fn a_wrong_db_zone_or_import_file_is_said_once_for_what_it_is() {
         assert!(!err.contains("check that its folder exists"), "{err}");
     }
 
+    // A mistyped folder is not a new, empty ledger (which would look like history lost).
+    s.db = s.dir.path().join("ledgrs/stats.db");
+    for command in [&["once"][..], &["daily"], &["import", "-"]] {
+        let out = s.cmd().args(command).assert().code(2);
+        let err = stderr(out.get_output());
+        assert!(err.contains("a typo?"), "{command:?}: {err}");
+    }
+    assert!(!s.dir.path().join("ledgrs").exists());
+
     s.db = ledger;
     let out = s
         .cmd()

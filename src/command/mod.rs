@@ -115,6 +115,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         cli.command,
         Command::Statusline(_) | Command::Completions(_) | Command::Man(_)
     );
+    if let Some(path) = cli.db.as_deref().filter(|_| uses_ledger) {
+        refuse_missing_folder(path)?;
+    }
     if let Some(name) = cli.host_name.as_deref().filter(|_| uses_ledger) {
         name_host(&env.db, name)?;
     }
@@ -379,6 +382,23 @@ fn run_rebuild(env: &Env) -> Result<ExitCode> {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(2),
     })
+}
+
+/// A `--db` in a folder that does not exist is a mistyped path far more often than a new
+/// ledger: reporting from a fresh, empty one would look like history lost. (The default
+/// path's folders are created.)
+fn refuse_missing_folder(db: &std::path::Path) -> Result<()> {
+    if let Some(dir) = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        anyhow::bail!(
+            "--db {}: no folder {} (a typo? to start a new ledger there, create the folder first)",
+            db.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Stores `--host-name` in the ledger (creating it if needed), once per run.
