@@ -101,6 +101,32 @@ fn make_runs_sample_is_clean_and_gives_the_readmes_totals() {
     // Run again: the same, from a fresh ledger.
     let again = run();
     assert_eq!(String::from_utf8_lossy(&again.stdout), shown);
+
+    // The commands it suggests next work as printed, and read nothing new in.
+    let (_, next) = shown
+        .split_once("More of the sample")
+        .expect("the sample says what to try next");
+    let suggested: Vec<&str> = next
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .map(|l| l.split(" #").next().unwrap().trim())
+        .collect();
+    assert_eq!(suggested.len(), 2, "{next}");
+    for command in suggested {
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{command}");
+    }
+    assert!(dir.path().join("sample.html").is_file());
 }
 
 /// `n` with thousands separators, as the tables write it.
