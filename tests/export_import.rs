@@ -73,6 +73,15 @@ fn an_imported_export_reports_like_its_ledger_and_twice_is_once() {
     let b = Scratch::new();
     let first = import_ok(&b, &[&file]);
     assert!(first.contains("10 added"), "{first}");
+    // The import split the aggregates at the price table's tiers, as an ingest does: a
+    // report that reads nothing new has nothing to learn or warn of.
+    let out = b.cmd().args(["daily", "--no-ingest"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("tier thresholds"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         b.status()["tracked_files"],
         0,

@@ -163,8 +163,9 @@ impl FileImport {
     }
 }
 
-pub fn import(db: &Path, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
-    let mut store = Store::open(db)?;
+/// Imports into `store`, opened as an ingest opens it (its aggregates split at the price
+/// table's tiers), so a report read from an imported ledger has nothing to learn.
+pub fn import(mut store: Store, args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
     let max_line = crate::cli::max_line(args.max_line_mib);
     let mut failed = false;
     for path in &args.files {

@@ -180,7 +180,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Prices(args) => prices::run(args, env.prices()),
         Command::Metrics(args) => metrics::run(&env.db, env.prices(), args),
         Command::Export(args) => exchange::export(&env.db, args),
-        Command::Import(args) => exchange::import(&env.db, args, env.quiet),
+        Command::Import(args) => exchange::import(open_for_ingest(&env)?, args, env.quiet),
         Command::Dashboard(args) => dashboard::run(&env, args),
         Command::Report(args) => dashboard::write_file(&env, args),
     }
@@ -255,7 +255,7 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
     })
 }
 
-/// The ledger, for `once` and `watch`, its aggregates split at the price table's tier
+/// The ledger, for `once`, `watch` and `import`, its aggregates split at the price table's tier
 /// thresholds: a report read from it later with `--no-ingest` (cron's `once`, then
 /// `daily --no-ingest`) then has nothing to learn, and no warning to give.
 fn open_for_ingest(env: &Env) -> Result<Store> {
