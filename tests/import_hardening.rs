@@ -349,3 +349,27 @@ fn an_atomic_import_streams_its_transaction_instead_of_holding_the_file() {
     assert_eq!(rows(&s), n as u64);
     assert!(peak < 96 << 20, "peak {} MiB", peak >> 20);
 }
+
+#[test]
+fn a_file_that_cannot_be_opened_is_said_once_and_the_next_file_is_imported() {
+    let (a, _, _) = ledger();
+    let good = export(&a);
+    let b = Scratch::new();
+    let missing = b.dir.path().join("missing.ndjson");
+    let out = b
+        .cmd()
+        .arg("import")
+        .arg(&missing)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let about_missing: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("missing.ndjson"))
+        .collect();
+    assert_eq!(about_missing.len(), 1, "{err}");
+    assert!(about_missing[0].contains("No such file"), "{err}");
+    assert_eq!(b.status()["rows"], a.status()["rows"]);
+}

@@ -130,11 +130,13 @@ struct FileImport {
     stopped_at: Option<u64>,
     /// `--atomic` rolled the file back: nothing of it was imported.
     refused: bool,
+    /// The file could not be opened (said where it was tried): no summary to add.
+    unopened: bool,
 }
 
 impl FileImport {
     fn failed(&self) -> bool {
-        self.bad_lines > 0 || self.stopped_at.is_some() || self.refused
+        self.bad_lines > 0 || self.stopped_at.is_some() || self.refused || self.unopened
     }
 
     /// The summary line, for people.
@@ -173,7 +175,7 @@ pub fn import(mut store: Store, args: &ImportArgs, quiet: bool) -> Result<ExitCo
         // Rows committed so far are merged into the aggregates even if a later file fails.
         store.merge_pending()?;
         failed |= done.failed();
-        if !quiet {
+        if !quiet && !done.unopened {
             eprintln!("cco-stats: {}", Shown(done.summary(name(path))));
         }
     }
@@ -212,7 +214,7 @@ fn import_file(
             Ok(file) => Box::new(file),
             Err(e) => {
                 eprintln!("cco-stats: cannot read {}: {e}", Shown(path.display()));
-                done.stopped_at = Some(1);
+                done.unopened = true;
                 return Ok(done);
             }
         },
