@@ -230,6 +230,19 @@ fn the_forecast_projects_the_last_hours_burn() {
     let five = window(&limits(&s), "claude", "five_hour").clone();
     assert!(five["forecastFullAt"].is_null(), "{five}");
     assert_eq!(five["tokensPerPercent"], 2000.0);
+    // A window already full has no forecast to come: the table says it is full.
+    statusline(&s, &[("five_hour", 100.0, resets)]);
+    let out = s
+        .cmd()
+        .args(["limits", "--no-ingest", "--timezone", "UTC"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("forecast    full: the window's limit is reached"),
+        "{text}"
+    );
+    assert!(!text.contains("100 % at"), "{text}");
 }
 
 #[test]

@@ -223,8 +223,10 @@ pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64, width: usize) -> 
                 dollars(c)
             ));
         }
-        if w.used_percent.is_some() {
+        if let Some(used) = w.used_percent {
             out.push_str(&match w.forecast_full_ms {
+                // A time to come, not the moment it was seen full.
+                _ if used >= 100.0 => "  forecast    full: the window's limit is reached\n".into(),
                 Some(full) => format!("  forecast    100 % at {}\n", date_time(full, zone)),
                 None => "  forecast    not full before the reset at the recent burn\n".into(),
             });
