@@ -190,7 +190,7 @@ pub fn table(windows: &[Window], zone: &TimeZone, now_ms: i64, width: usize) -> 
         if w.source == crate::report::quota::Source::Estimate {
             out.push_str(&super::wrap_indented(
                 "no official figure from this agent yet: estimated from the ledger's tokens \
-                 against the most a finished 5-hour block used",
+                 against the busiest finished 5-hour block",
                 width,
                 "  ",
             ));
