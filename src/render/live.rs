@@ -15,7 +15,6 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Sparkline, Table};
 
 use crate::render::statusline::duration;
 use crate::render::{dollars, short_model, thousands};
-use crate::report::Usage;
 use crate::report::live::{LimitSource, Live, SPARK_BUCKET_MS};
 use crate::visible;
 
@@ -58,14 +57,6 @@ impl Palette {
 /// A model id as tables show it: shortened, through `visible`.
 fn shown_model(model: &str) -> String {
     visible::text(&short_model(model)).into_owned()
-}
-
-fn cost_text(usage: &Usage) -> String {
-    if usage.unpriced_models().is_empty() {
-        dollars(usage.cost)
-    } else {
-        format!("{}+?", dollars(usage.cost))
-    }
 }
 
 /// The smallest screen the view is drawn on (columns, rows): below it, it says so.
@@ -186,7 +177,7 @@ fn draw_today(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Rect)
             Span::raw(format!(
                 "{} tokens · {} · {models}",
                 thousands(live.today.tokens.total()),
-                cost_text(&live.today),
+                super::cost_text(&live.today),
             )),
         ])),
         area,
@@ -272,7 +263,7 @@ fn draw_block(frame: &mut Frame<'_>, live: &Live, palette: &Palette, gauge: Rect
     };
     let used = active.block.usage.tokens.total();
     let left = duration((active.block.end_ms - live.now_ms).max(0));
-    let cost = cost_text(&active.block.usage);
+    let cost = super::cost_text(&active.block.usage);
     match live.estimated_limit() {
         Some((limit, source)) if limit > 0 => {
             let percent = used as f64 * 100.0 / limit as f64;
@@ -409,7 +400,7 @@ fn draw_sessions(frame: &mut Frame<'_>, live: &Live, palette: &Palette, area: Re
                 visible::text(&id).into_owned(),
                 visible::text(project).into_owned(),
                 compact(s.usage.tokens.total()),
-                cost_text(&s.usage),
+                super::cost_text(&s.usage),
             ])
         })
         .collect();

@@ -93,6 +93,32 @@ pub fn dollars(cost: f64) -> String {
     format!("${cost:.2}")
 }
 
+/// What every view shows for a cost: dollars; a floor (`$0.50+?`) where part of it has
+/// no price; `unpriced` where none of it has one (`$0.00` would read as free).
+pub fn cost_text(usage: &crate::report::Usage) -> String {
+    let unpriced = usage.unpriced_models();
+    if unpriced.is_empty() {
+        dollars(usage.cost)
+    } else if usage.cost == 0.0 && unpriced.len() == usage.models.len() {
+        UNPRICED.to_string()
+    } else {
+        format!("{}+?", dollars(usage.cost))
+    }
+}
+
+/// `cost_text` of one model's usage (a breakdown's line).
+pub fn model_cost_text(m: &crate::report::ModelUsage) -> String {
+    match (m.unpriced, m.cost == 0.0) {
+        (false, _) => dollars(m.cost),
+        (true, true) => UNPRICED.to_string(),
+        (true, false) => format!("{}+?", dollars(m.cost)),
+    }
+}
+
+/// The cost of usage the price table has no price for (the warning under a report names
+/// the models).
+const UNPRICED: &str = "unpriced";
+
 /// Dollars to the billionth: sums of many requests' costs carry float noise
 /// (`0.18742399999999998`) that means nothing, while a millionth of a dollar is still a
 /// token of some models.

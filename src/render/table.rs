@@ -405,7 +405,7 @@ fn usage_cells(
     }
     cells.push(thousands(t.total()));
     if !style.no_cost {
-        cells.push(cost_cell(usage));
+        cells.push(super::cost_text(usage));
     }
     cells
 }
@@ -436,32 +436,6 @@ fn detail_cells(
     }
     cells
 }
-
-/// What a cell shows for a cost: dollars; a floor (`$0.50+?`) where part of it has no
-/// price; `unpriced` where none of it has one (`$0.00+?` read as free).
-fn cost_cell(usage: &Usage) -> String {
-    let unpriced = usage.unpriced_models();
-    if unpriced.is_empty() {
-        dollars(usage.cost)
-    } else if usage.cost == 0.0 && unpriced.len() == usage.models.len() {
-        UNPRICED.to_string()
-    } else {
-        format!("{}+?", dollars(usage.cost))
-    }
-}
-
-/// A cost cell of one model's line (a breakdown).
-fn model_cost_cell(m: &ModelUsage) -> String {
-    match (m.unpriced, m.cost == 0.0) {
-        (false, _) => dollars(m.cost),
-        (true, true) => UNPRICED.to_string(),
-        (true, false) => format!("{}+?", dollars(m.cost)),
-    }
-}
-
-/// The cost cell of usage the price table has no price for (the warning under the
-/// report names the models).
-const UNPRICED: &str = "unpriced";
 
 /// Labelled usage rows (periods, sessions) and a totals row, in the widest layout that
 /// fits the screen. With `breakdown`, each row is followed by one line per model.
@@ -682,7 +656,7 @@ fn blocks_table(
                     cells.push(format!("{:.1}%", percent(m.tokens.total(), limit)));
                 }
                 if !style.no_cost {
-                    cells.push(model_cost_cell(m));
+                    cells.push(super::model_cost_text(m));
                 }
                 table.push(Kind::Detail, cells);
             }
@@ -752,7 +726,7 @@ fn block_cells(
         )));
     }
     if !style.no_cost {
-        cells.push(figure(cost_cell(&b.usage)));
+        cells.push(figure(super::cost_text(&b.usage)));
     }
     let kind = if b.is_gap { Kind::Detail } else { Kind::Row };
     (kind, cells)
