@@ -257,10 +257,12 @@ fn run_once(env: &Env, args: &OnceArgs) -> Result<ExitCode> {
 
 /// The ledger, for `once`, `watch` and `import`, its aggregates split at the price table's tier
 /// thresholds: a report read from it later with `--no-ingest` (cron's `once`, then
-/// `daily --no-ingest`) then has nothing to learn, and no warning to give.
+/// `daily --no-ingest`) then has nothing to learn, and no warning to give. The table is
+/// parsed only when the ledger has not learned it yet.
 fn open_for_ingest(env: &Env) -> Result<Store> {
     let mut store = Store::open(&env.db)?;
-    store.learn_tiers(&pricing::PriceTable::load(env.prices())?.tier_thresholds())?;
+    let prices = pricing::PriceTexts::read(env.prices())?;
+    store.learn_tiers_of(&prices.digest(), || Ok(prices.parse()?.tier_thresholds()))?;
     Ok(store)
 }
 

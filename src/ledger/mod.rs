@@ -609,6 +609,23 @@ impl Store {
         Ok(true)
     }
 
+    /// `learn_tiers` for the price table of digest `digest` (`PriceTexts::digest`), its
+    /// thresholds given by `thresholds` only if this ledger has not learned that table's
+    /// before: tiers are never forgotten, so a table learned once costs a `meta` read
+    /// instead of its parse, every pass after. Whether the aggregates changed.
+    pub fn learn_tiers_of(
+        &mut self,
+        digest: &str,
+        thresholds: impl FnOnce() -> Result<BTreeSet<u64>>,
+    ) -> Result<bool> {
+        if self.meta(TIERS_LEARNED_FROM)?.as_deref() == Some(digest) {
+            return Ok(false);
+        }
+        let learned = self.learn_tiers(&thresholds()?)?;
+        self.set_meta(TIERS_LEARNED_FROM, digest)?;
+        Ok(learned)
+    }
+
     /// The thresholds of `thresholds` the aggregates do not tell apart (a read-only ledger
     /// cannot learn them: its reports say so).
     pub fn missing_tiers(&self, thresholds: &BTreeSet<u64>) -> Result<Vec<u64>> {
@@ -640,6 +657,8 @@ pub struct Host {
     pub name: String,
 }
 
+/// The digest of the last price table whose tiers `learn_tiers_of` made sure of.
+const TIERS_LEARNED_FROM: &str = "tiers_learned_from";
 const HOST_ID: &str = "host_id";
 const HOST_NAME: &str = "host_name";
 
@@ -1387,6 +1406,30 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(agents, ["claude", "codex"]);
+    }
+
+    /// A price table whose tiers were learned is not parsed again; another one is, and
+    /// its new threshold splits the aggregates.
+    #[test]
+    fn a_price_table_learned_once_is_not_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let parsed = std::cell::Cell::new(0);
+        let tiers = |t: &[u64]| {
+            parsed.set(parsed.get() + 1);
+            Ok(t.iter().copied().collect::<BTreeSet<u64>>())
+        };
+        assert!(!store.learn_tiers_of("a", || tiers(&[200_000])).unwrap());
+        assert!(!store.learn_tiers_of("a", || tiers(&[200_000])).unwrap());
+        assert_eq!(parsed.get(), 1, "the same table again: no parse");
+        assert!(store.learn_tiers_of("b", || tiers(&[150_000])).unwrap());
+        assert_eq!(parsed.get(), 2);
+        assert!(tier_thresholds(&store.conn).unwrap().contains(&150_000));
+        // A table that cannot be parsed is not taken as learned.
+        let failed = store.learn_tiers_of("c", || Err(anyhow::anyhow!("bad file")));
+        assert!(failed.is_err());
+        assert!(!store.learn_tiers_of("b", || tiers(&[150_000])).unwrap());
+        assert_eq!(parsed.get(), 2);
     }
 
     #[test]

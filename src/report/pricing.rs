@@ -200,28 +200,13 @@ impl PriceTable {
     /// The built-in table with `user` (if given, or the default user file if it exists) on
     /// top.
     pub fn load(user: Option<&Path>) -> Result<PriceTable> {
-        let mut table = PriceTable::builtin();
-        let path = match user {
-            Some(path) => Some(path.to_path_buf()),
-            None => default_user_file().filter(|p| p.exists()),
-        };
-        if let Some(path) = path {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read price file {}", path.display()))?;
-            table
-                .add_text(&text, &path.display().to_string())
-                .with_context(|| format!("price file {}", path.display()))?;
-            table.user_file = Some(path);
-        }
-        Ok(table)
+        PriceTexts::read(user)?.parse()
     }
 
     /// Adds a price file's periods (its text, and where it comes from) in front of those
     /// already known for the same family.
     pub fn add_text(&mut self, text: &str, source: &str) -> Result<()> {
-        for byte in text.bytes().chain([0]) {
-            self.digest = (self.digest ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
-        }
+        self.digest = fnv(self.digest, text.as_bytes());
         for (name, periods) in parse_file(text, source)? {
             let family = self.families.entry(name).or_default();
             family.periods.splice(0..0, periods);
@@ -254,8 +239,71 @@ impl PriceTable {
     }
 }
 
+/// The price texts a table is made of, read but not yet parsed: the built-in table and
+/// the user's file, if any. Their digest is the table's (`PriceTable::digest`), known
+/// without the parse, which is a fifth of the instructions of a `once` that finds nothing
+/// new: such a pass only needs to know that the ledger learned this table's tiers.
+pub struct PriceTexts {
+    /// The user's file and its text.
+    user: Option<(PathBuf, String)>,
+}
+
+impl PriceTexts {
+    /// The texts of the built-in table with `user` (if given, or the default user file if
+    /// it exists) on top.
+    pub fn read(user: Option<&Path>) -> Result<PriceTexts> {
+        let path = match user {
+            Some(path) => Some(path.to_path_buf()),
+            None => default_user_file().filter(|p| p.exists()),
+        };
+        let user = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read price file {}", path.display()))?;
+                Some((path, text))
+            }
+            None => None,
+        };
+        Ok(PriceTexts { user })
+    }
+
+    /// The digest of the table these texts make (equal to its `PriceTable::digest`).
+    pub fn digest(&self) -> String {
+        let user = self.user.as_ref().map(|(_, text)| text.as_bytes());
+        format!(
+            "{:016x}",
+            user.map_or(BUILTIN_DIGEST, |t| fnv(BUILTIN_DIGEST, t))
+        )
+    }
+
+    /// The table these texts make.
+    pub fn parse(self) -> Result<PriceTable> {
+        let mut table = PriceTable::builtin();
+        if let Some((path, text)) = self.user {
+            table
+                .add_text(&text, &path.display().to_string())
+                .with_context(|| format!("price file {}", path.display()))?;
+            table.user_file = Some(path);
+        }
+        Ok(table)
+    }
+}
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0100_0000_01b3;
+const BUILTIN_DIGEST: u64 = fnv(FNV_OFFSET, BUILTIN.as_bytes());
+
+/// `digest` (FNV-1a) carried on over `text` and a NUL that ends it: texts `ab` + `c` and
+/// `a` + `bc` differ.
+const fn fnv(mut digest: u64, text: &[u8]) -> u64 {
+    let mut at = 0;
+    while at <= text.len() {
+        let byte = if at < text.len() { text[at] } else { 0 };
+        digest = (digest ^ byte as u64).wrapping_mul(FNV_PRIME);
+        at += 1;
+    }
+    digest
+}
 
 /// `~/.config/cco-stats/prices.toml` (or under `$XDG_CONFIG_HOME`).
 pub fn default_user_file() -> Option<PathBuf> {
@@ -667,6 +715,33 @@ mod tests {
         assert_eq!(family.cost(&request("2026-03-01", &t)), Some(1.0));
         assert_eq!(family.cost(&request("2026-03-31", &t)), Some(1.0));
         assert_eq!(family.cost(&request("2026-04-01", &t)), None);
+    }
+
+    /// A no-change `once` compares the texts' digest with the one whose tiers the ledger
+    /// learned, without parsing them: it must be the parsed table's.
+    #[test]
+    fn texts_have_the_digest_of_the_table_they_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prices.toml");
+        std::fs::write(
+            &path,
+            "[models.claude-future-5]\ninput = 2\noutput = 10\ncache_write_5m = 2.5\ncache_write_1h = 4\ncache_read = 0.2\n",
+        )
+        .unwrap();
+        let builtin = PriceTexts::read(Some(&dir.path().join("absent.toml")));
+        assert!(
+            builtin.is_err(),
+            "a price file named but missing is an error"
+        );
+        for user in [None, Some(path.as_path())] {
+            let texts = PriceTexts::read(user).unwrap();
+            let digest = texts.digest();
+            assert_eq!(digest, texts.parse().unwrap().digest());
+        }
+        assert_ne!(
+            PriceTexts::read(Some(&path)).unwrap().digest(),
+            PriceTable::builtin().digest()
+        );
     }
 
     #[test]
