@@ -569,14 +569,16 @@ impl Store {
         self.set_meta(HOST_NAME, name)
     }
 
-    /// Recomputes the report aggregates and the dedup index from the rows (`cco-stats
-    /// rebuild`, for a ledger changed by hand).
+    /// Recomputes the report aggregates, the dedup index and the projects from the rows
+    /// (`cco-stats rebuild`, for a ledger changed by hand).
     pub fn rebuild_aggregates(&mut self) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         aggregate::rebuild(&tx)?;
         count_total(&tx)?;
+        // Rows written by hand name projects no pass has learned.
+        projects::learn(&tx, 0)?;
         tx.execute_batch(
             "DELETE FROM message_index;
              INSERT INTO message_index (message_id, entry_id)
