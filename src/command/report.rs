@@ -228,13 +228,13 @@ impl Context {
         Ok(days)
     }
 
-    /// The groups a periods report reads: by day where days are asked for and no
-    /// project narrows them, else by quarter hour.
+    /// The groups a periods report reads: by local date where dates are asked for, else
+    /// each inside one UTC day.
     fn dated_groups(&self, dated: bool) -> Result<Vec<query::Group>> {
-        if dated && self.filter.project.is_none() {
+        if dated {
             query::date_groups(self.store.conn(), &self.filter, &self.zone)
         } else {
-            query::time_groups(self.store.conn(), &self.filter)
+            query::range_groups(self.store.conn(), &self.filter)
         }
     }
 
