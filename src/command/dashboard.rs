@@ -8,6 +8,7 @@
 //! page asks `/stamp` (`query::stamp`) twice a second and fetches itself again when it
 //! changed.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -255,6 +256,7 @@ impl Pages {
             subagents[index].1.add_group(&group, cost);
         }
         Ok(Some(SessionView {
+            project: ctx.projects()?.display(&session.project),
             session,
             timeline,
             subagents,
@@ -309,11 +311,12 @@ pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Ove
         _ => Vec::new(),
     };
     let mut projects = ctx.period_report(Periods::Projects)?;
-    let project_names = projects.periods.iter().map(|p| p.key.clone()).collect();
-    model::sort_projects(&mut projects, controls.sort);
+    let project_names: Vec<String> = projects.periods.iter().map(|p| p.key.clone()).collect();
     let (mut sessions, _) = ctx.session_report()?;
+    let labels = labels(ctx, project_names.iter().chain(&controls.project))?;
+    model::sort_projects(&mut projects, controls.sort, &labels);
     let sessions_total = sessions.len();
-    model::sort_sessions(&mut sessions, controls.sort);
+    model::sort_sessions(&mut sessions, controls.sort, &labels);
     sessions.truncate(model::MAX_SESSIONS);
     let quota = ctx.official_quota(now_ms)?;
 
@@ -358,7 +361,18 @@ pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Ove
         sessions,
         sessions_total,
         project_names,
+        labels,
     })
+}
+
+/// The names `projects` are shown by, as the CLI's tables show them (`Projects::display`).
+/// Every session of the range is of one of the range's projects.
+fn labels<'a>(
+    ctx: &Context,
+    projects: impl Iterator<Item = &'a String>,
+) -> Result<BTreeMap<String, String>> {
+    let known = ctx.projects()?;
+    Ok(projects.map(|p| (p.clone(), known.display(p))).collect())
 }
 
 /// Starts the desktop's browser on `url` (`$BROWSER`, else `xdg-open`), without waiting.

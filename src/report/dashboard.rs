@@ -146,12 +146,30 @@ pub struct Overview {
     pub sessions_total: usize,
     /// Every project with use in the range (for the project control).
     pub project_names: Vec<String>,
+    /// How the page names the projects it shows, as the CLI's tables do (`Projects::
+    /// display`: an alias, else the path with the home folder as `~`); links and
+    /// controls keep the ledger's names.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Overview {
+    /// The name `project` is shown by.
+    pub fn label<'a>(&'a self, project: &'a str) -> &'a str {
+        label(&self.labels, project)
+    }
+}
+
+/// The name `project` is shown by, in `labels` (see `Overview::labels`).
+fn label<'a>(labels: &'a BTreeMap<String, String>, project: &'a str) -> &'a str {
+    labels.get(project).map_or(project, String::as_str)
 }
 
 /// One session's page.
 #[derive(Clone, Debug)]
 pub struct SessionView {
     pub session: Session,
+    /// The session's project as the page names it (see `Overview::labels`).
+    pub project: String,
     /// Responses and cost per quarter hour, in time order.
     pub timeline: Vec<(i64, u64, f64)>,
     /// Each subagent's file and its usage.
@@ -256,23 +274,29 @@ pub fn price_changes(
     changes
 }
 
-/// Sessions sorted by `key` (largest, or latest, first; names A to Z).
-pub fn sort_sessions(sessions: &mut [Session], key: SortKey) {
+/// Sessions sorted by `key` (largest, or latest, first; projects A to Z as `labels` name
+/// them).
+pub fn sort_sessions(sessions: &mut [Session], key: SortKey, labels: &BTreeMap<String, String>) {
     match key {
         SortKey::Cost => sessions.sort_by(|a, b| b.usage.cost.total_cmp(&a.usage.cost)),
         SortKey::Tokens => sessions.sort_by_key(|s| std::cmp::Reverse(s.usage.tokens.total())),
-        SortKey::Name => sessions.sort_by(|a, b| a.project.cmp(&b.project)),
+        SortKey::Name => {
+            sessions.sort_by(|a, b| label(labels, &a.project).cmp(label(labels, &b.project)))
+        }
         SortKey::Last => sessions.sort_by_key(|s| std::cmp::Reverse(s.last_ms)),
     }
 }
 
-/// Projects sorted by `key` (`Last` keeps the report's order: by name).
-pub fn sort_projects(projects: &mut Report, key: SortKey) {
+/// Projects sorted by `key` (`Last` keeps the report's order: by name, A to Z as `labels`
+/// name them).
+pub fn sort_projects(projects: &mut Report, key: SortKey, labels: &BTreeMap<String, String>) {
     let periods = &mut projects.periods;
     match key {
         SortKey::Cost => periods.sort_by(|a, b| b.usage.cost.total_cmp(&a.usage.cost)),
         SortKey::Tokens => periods.sort_by_key(|p| std::cmp::Reverse(p.usage.tokens.total())),
-        SortKey::Name | SortKey::Last => periods.sort_by(|a, b| a.key.cmp(&b.key)),
+        SortKey::Name | SortKey::Last => {
+            periods.sort_by(|a, b| label(labels, &a.key).cmp(label(labels, &b.key)))
+        }
     }
 }
 
