@@ -29,7 +29,7 @@ use crate::render::html::{self, Controls, Mode};
 use crate::report::dashboard::{self as model, Headline, Overview, SessionView, Stack};
 use crate::report::options::{Order, ReportOptions};
 use crate::report::pricing::PriceTable;
-use crate::report::{Pricer, Usage};
+use crate::report::{self, Pricer, Usage};
 use crate::sources;
 
 /// Where the dashboard listens when neither `--listen` nor `--port` says.
@@ -312,12 +312,16 @@ pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Ove
     };
     let mut projects = ctx.period_report(Periods::Projects)?;
     let project_names: Vec<String> = projects.periods.iter().map(|p| p.key.clone()).collect();
-    let (mut sessions, _) = ctx.session_report()?;
     let labels = labels(ctx, project_names.iter().chain(&controls.project))?;
     model::sort_projects(&mut projects, controls.sort, &labels);
-    let sessions_total = sessions.len();
-    model::sort_sessions(&mut sessions, controls.sort, &labels);
-    sessions.truncate(model::MAX_SESSIONS);
+    // The sessions report's order, then the page's; only the sessions listed are built.
+    let session_groups = ctx.session_groups()?;
+    let (prices, mode) = (ctx.prices(), ctx.options().mode);
+    let mut briefs = report::briefs(&session_groups, prices, mode);
+    report::order_sessions(&mut briefs, ctx.options().order, |b| b.cost);
+    model::sort_sessions(&mut briefs, controls.sort, &labels);
+    let sessions = model::listed_sessions(&session_groups, &briefs, prices, mode);
+    let sessions_total = briefs.len();
     let quota = ctx.official_quota(now_ms)?;
 
     let (since, until) = (ctx.options().since, ctx.options().until);
