@@ -168,7 +168,7 @@ fn six_weeks(s: &Scratch, now_ms: i64) {
                 let output = 200 + ((day * 131 + r * 17) % 900) as u64 * (1 + p as u64);
                 lines.push(response(
                     &session,
-                    "/home/dev",
+                    &project.replace('-', "/"),
                     ts,
                     &id,
                     model,
@@ -617,6 +617,12 @@ fn the_dashboard_shows_the_clis_figures_and_follows_the_ledger() {
     );
     assert_eq!(browser.text("#range-cost"), cost);
     assert_eq!(browser.text("#range-tokens"), tokens);
+    // Projects are named by their folder's path, as the CLI's tables name them; the
+    // filter keeps the ledger's name.
+    let table = browser.text("#project-table");
+    assert!(table.contains("/home/dev/site"), "{table}");
+    assert!(!table.contains("-home-dev-site"), "{table}");
+    assert!(browser.text("#session-table").contains("/home/dev/site"));
 
     // A session's page: its cost is `session --json`'s, its subagent listed.
     browser.open(&server.url(&format!("/session?id={SESSION_A}")));

@@ -400,10 +400,13 @@ fn ledger_from_before_the_limits(db: &Path) {
         .exists([])
         .unwrap()
     };
-    // Undone newest first. Migrations 16 (projects) and 15 (alerts fired) added a table
-    // of their own.
-    conn.execute_batch("DROP TABLE IF EXISTS projects; DROP TABLE IF EXISTS alerts_fired")
-        .unwrap();
+    // Undone newest first. Migration 17 (the day aggregates) added two tables, 16
+    // (projects) and 15 (alerts fired) one each.
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS usage_by_project_day; DROP TABLE IF EXISTS usage_by_session_day;
+         DROP TABLE IF EXISTS projects; DROP TABLE IF EXISTS alerts_fired",
+    )
+    .unwrap();
     // Migration 14 (quota samples) replaced migration 12's limits table.
     if has("quota_samples", "agent") {
         conn.execute_batch(

@@ -209,11 +209,7 @@ impl Alerts {
             Scope::Agent(agent) => filter.agents = vec![*agent],
             Scope::Project(name) => filter.project = Some(name.clone()),
         }
-        // The day aggregates keep no project (as in `command::report`).
-        let groups = match filter.project {
-            None => query::date_groups(conn, &filter, &self.zone)?,
-            Some(_) => query::time_groups(conn, &filter)?,
-        };
+        let groups = query::date_groups(conn, &filter, &self.zone)?;
         let report = report::build(
             &groups,
             &self.prices,

@@ -8,6 +8,7 @@
 //! page asks `/stamp` (`query::stamp`) twice a second and fetches itself again when it
 //! changed.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ use crate::render::html::{self, Controls, Mode};
 use crate::report::dashboard::{self as model, Headline, Overview, SessionView, Stack};
 use crate::report::options::{Order, ReportOptions};
 use crate::report::pricing::PriceTable;
-use crate::report::{Pricer, Usage};
+use crate::report::{self, Pricer, Usage};
 use crate::sources;
 
 /// Where the dashboard listens when neither `--listen` nor `--port` says.
@@ -255,6 +256,7 @@ impl Pages {
             subagents[index].1.add_group(&group, cost);
         }
         Ok(Some(SessionView {
+            project: ctx.projects()?.display(&session.project),
             session,
             timeline,
             subagents,
@@ -309,12 +311,17 @@ pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Ove
         _ => Vec::new(),
     };
     let mut projects = ctx.period_report(Periods::Projects)?;
-    let project_names = projects.periods.iter().map(|p| p.key.clone()).collect();
-    model::sort_projects(&mut projects, controls.sort);
-    let (mut sessions, _) = ctx.session_report()?;
-    let sessions_total = sessions.len();
-    model::sort_sessions(&mut sessions, controls.sort);
-    sessions.truncate(model::MAX_SESSIONS);
+    let project_names: Vec<String> = projects.periods.iter().map(|p| p.key.clone()).collect();
+    let labels = labels(ctx, project_names.iter().chain(&controls.project))?;
+    model::sort_projects(&mut projects, controls.sort, &labels);
+    // The sessions report's order, then the page's; only the sessions listed are built.
+    let session_groups = ctx.session_groups()?;
+    let (prices, mode) = (ctx.prices(), ctx.options().mode);
+    let mut briefs = report::briefs(&session_groups, prices, mode);
+    report::order_sessions(&mut briefs, ctx.options().order, |b| b.cost);
+    model::sort_sessions(&mut briefs, controls.sort, &labels);
+    let sessions = model::listed_sessions(&session_groups, &briefs, prices, mode);
+    let sessions_total = briefs.len();
     let quota = ctx.official_quota(now_ms)?;
 
     let (since, until) = (ctx.options().since, ctx.options().until);
@@ -358,7 +365,18 @@ pub fn gather(ctx: &mut Context, controls: &Controls, now_ms: i64) -> Result<Ove
         sessions,
         sessions_total,
         project_names,
+        labels,
     })
+}
+
+/// The names `projects` are shown by, as the CLI's tables show them (`Projects::display`).
+/// Every session of the range is of one of the range's projects.
+fn labels<'a>(
+    ctx: &Context,
+    projects: impl Iterator<Item = &'a String>,
+) -> Result<BTreeMap<String, String>> {
+    let known = ctx.projects()?;
+    Ok(projects.map(|p| (p.clone(), known.display(p))).collect())
 }
 
 /// Starts the desktop's browser on `url` (`$BROWSER`, else `xdg-open`), without waiting.

@@ -372,7 +372,7 @@ fn run_rebuild(env: &Env) -> Result<ExitCode> {
     store.rebuild_aggregates()?;
     let ok = ledger::aggregate::consistent(store.conn())?;
     eprintln!(
-        "cco-stats: report aggregates and dedup index rebuilt from the ledger in {} ms{}",
+        "cco-stats: report aggregates, dedup index and projects rebuilt from the ledger in {} ms{}",
         started.elapsed().as_millis(),
         if ok {
             ""

@@ -228,13 +228,13 @@ impl Context {
         Ok(days)
     }
 
-    /// The groups a periods report reads: by day where days are asked for and no
-    /// project narrows them, else by quarter hour.
+    /// The groups a periods report reads: by local date where dates are asked for, else
+    /// each inside one UTC day.
     fn dated_groups(&self, dated: bool) -> Result<Vec<query::Group>> {
-        if dated && self.filter.project.is_none() {
+        if dated {
             query::date_groups(self.store.conn(), &self.filter, &self.zone)
         } else {
-            query::time_groups(self.store.conn(), &self.filter)
+            query::range_groups(self.store.conn(), &self.filter)
         }
     }
 
@@ -481,9 +481,17 @@ impl Context {
 
     /// The sessions report's model (sessions in the requested order, and their totals):
     /// by cost, the costliest first, as ccusage lists them, unless `--order` asks for
-    /// them by last activity. With `--id`, that session, or the sessions whose id starts
-    /// with it.
+    /// them by last activity (`report::order_sessions`).
     pub fn session_report(&self) -> Result<(Vec<report::Session>, Usage)> {
+        let groups = self.session_groups()?;
+        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.options.mode);
+        report::order_sessions(&mut sessions, self.options.order, |s| s.usage.cost);
+        Ok((sessions, totals))
+    }
+
+    /// The groups the sessions report sums. With `--id`, that session's, or those of the
+    /// sessions whose id starts with it.
+    pub fn session_groups(&self) -> Result<Vec<query::SessionGroup>> {
         let mut groups = query::session_groups(self.store.conn(), &self.filter)?;
         if let Some(id) = &self.options.session {
             anyhow::ensure!(
@@ -497,13 +505,7 @@ impl Context {
                 false => g.session_id.starts_with(id.as_str()),
             });
         }
-        let (mut sessions, totals) = report::sessions(&groups, &self.prices, self.options.mode);
-        match self.options.order {
-            None => sessions.sort_by(|a, b| b.usage.cost.total_cmp(&a.usage.cost)),
-            Some(Order::Asc) => {}
-            Some(Order::Desc) => sessions.reverse(),
-        }
-        Ok((sessions, totals))
+        Ok(groups)
     }
 
     /// One session of the sessions report (`None`: the ledger has no response of it),

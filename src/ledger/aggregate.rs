@@ -1,6 +1,6 @@
-//! Keeps the report aggregates (`usage_by_time`, `usage_by_day`, `usage_by_session`) equal
-//! to the sums of the ledger's rows up to a watermark, `meta.aggregated_through` (an
-//! `entries.id`).
+//! Keeps the report aggregates (`usage_by_time`, `usage_by_day`, `usage_by_project_day`,
+//! `usage_by_session`, `usage_by_session_day`) equal to the sums of the ledger's rows up
+//! to a watermark, `meta.aggregated_through` (an `entries.id`).
 //!
 //! New rows are not summed by the flush that writes them: aggregate keys are scattered
 //! (a quarter hour, a session), so upserting them at every 100-row commit rewrote pages
@@ -198,13 +198,25 @@ const ADD_SUMS: &str = "input = input + excluded.input, output = output + exclud
 /// Deltas gathered during one flush, keyed as `entry_keys` keys rows.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    /// (bucket, project) and the pricing key.
-    by_time: foldhash::HashMap<(i64, String, PricingKey), Sums>,
+    /// (quarter hour, project) and the pricing key.
+    by_time: ByProject,
     /// Keyed without the project, as `usage_by_day` is.
     by_day: foldhash::HashMap<(i64, PricingKey), Sums>,
-    /// (session, bucket, project) and the pricing key.
-    by_session: foldhash::HashMap<(String, i64, String, PricingKey), Sums>,
+    /// (UTC day, project) and the pricing key.
+    by_project_day: ByProject,
+    /// (session, quarter hour, project) and the pricing key.
+    by_session: BySession,
+    /// (session, UTC day, project) and the pricing key.
+    by_session_day: BySession,
 }
+
+/// Deltas of an aggregate keyed by a time and a project (`usage_by_time`,
+/// `usage_by_project_day`).
+type ByProject = foldhash::HashMap<(i64, String, PricingKey), Sums>;
+
+/// Deltas of an aggregate keyed by session, time and project (`usage_by_session`,
+/// `usage_by_session_day`).
+type BySession = foldhash::HashMap<(String, i64, String, PricingKey), Sums>;
 
 impl Deltas {
     pub fn add(&mut self, row: &Row, thresholds: &[u64]) {
@@ -227,42 +239,34 @@ impl Deltas {
         let part = row.part();
         let bucket = row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
         let day = row.ts_ms.div_euclid(DAY_MS) * DAY_MS;
-        self.by_time
-            .entry((bucket, row.project.clone(), key.clone()))
-            .or_default()
-            .add(&part, sign);
+        for (map, at) in [(&mut self.by_time, bucket), (&mut self.by_project_day, day)] {
+            map.entry((at, row.project.clone(), key.clone()))
+                .or_default()
+                .add(&part, sign);
+        }
         self.by_day
             .entry((day, key.clone()))
             .or_default()
             .add(&part, sign);
-        self.by_session
-            .entry((row.session_id.clone(), bucket, row.project.clone(), key))
-            .or_default()
-            .add(&part, sign);
+        for (map, at) in [
+            (&mut self.by_session, bucket),
+            (&mut self.by_session_day, day),
+        ] {
+            map.entry((row.session_id.clone(), at, row.project.clone(), key.clone()))
+                .or_default()
+                .add(&part, sign);
+        }
     }
 
     /// Writes the summed deltas: one upsert per key.
     pub fn write(&self, conn: &Connection) -> Result<()> {
-        // Most flushes only add rows above the watermark: nothing to write.
-        if self.by_time.is_empty() && self.by_day.is_empty() && self.by_session.is_empty() {
+        // Most flushes only add rows above the watermark: nothing to write. (Every delta
+        // goes to every aggregate, so one empty map means all are.)
+        if self.by_day.is_empty() {
             return Ok(());
         }
-        let mut time = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_time VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT DO UPDATE SET {ADD_SUMS}"
-        ))?;
-        for ((bucket, project, k), s) in &self.by_time {
-            let key = params![
-                bucket,
-                k.model,
-                project,
-                k.fast,
-                k.tier,
-                k.geo,
-                k.has_cost_usd
-            ];
-            upsert(&mut time, key, s, k.agent)?;
-        }
+        write_by_project(conn, "usage_by_time", &self.by_time)?;
+        write_by_project(conn, "usage_by_project_day", &self.by_project_day)?;
         let mut day = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
@@ -271,31 +275,51 @@ impl Deltas {
             let key = params![day_ms, k.model, k.fast, k.tier, k.geo, k.has_cost_usd];
             upsert(&mut day, key, s, k.agent)?;
         }
-        let mut session = conn.prepare_cached(&format!(
-            "INSERT INTO usage_by_session VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-             ON CONFLICT DO UPDATE SET
-                 first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-                 {ADD_SUMS}"
-        ))?;
-        for ((session_id, bucket, project, k), s) in &self.by_session {
-            // A key only removed from has no activity of its own: its times change nothing
-            // (Sums starts them at MAX and MIN).
-            let key = params![
-                session_id,
-                bucket,
-                k.model,
-                project,
-                k.fast,
-                k.tier,
-                k.geo,
-                k.has_cost_usd,
-                s.first_ms,
-                s.last_ms
-            ];
-            upsert(&mut session, key, s, k.agent)?;
-        }
+        write_by_session(conn, "usage_by_session", &self.by_session)?;
+        write_by_session(conn, "usage_by_session_day", &self.by_session_day)?;
         Ok(())
     }
+}
+
+/// Upserts the deltas of `table`, an aggregate keyed by a time and a project.
+fn write_by_project(conn: &Connection, table: &str, deltas: &ByProject) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT DO UPDATE SET {ADD_SUMS}"
+    ))?;
+    for ((at, project, k), s) in deltas {
+        let key = params![at, k.model, project, k.fast, k.tier, k.geo, k.has_cost_usd];
+        upsert(&mut stmt, key, s, k.agent)?;
+    }
+    Ok(())
+}
+
+/// Upserts the deltas of `table`, an aggregate keyed by session, time and project.
+fn write_by_session(conn: &Connection, table: &str, deltas: &BySession) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+         ON CONFLICT DO UPDATE SET
+             first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
+             {ADD_SUMS}"
+    ))?;
+    for ((session_id, at, project, k), s) in deltas {
+        // A key only removed from has no activity of its own: its times change nothing
+        // (Sums starts them at MAX and MIN).
+        let key = params![
+            session_id,
+            at,
+            k.model,
+            project,
+            k.fast,
+            k.tier,
+            k.geo,
+            k.has_cost_usd,
+            s.first_ms,
+            s.last_ms
+        ];
+        upsert(&mut stmt, key, s, k.agent)?;
+    }
+    Ok(())
 }
 
 /// Runs an aggregate's upsert: its key columns, then the sums every aggregate keeps,
@@ -356,16 +380,20 @@ pub fn consistent(conn: &Connection) -> Result<bool> {
         let sql = format!("SELECT count(*) FROM ({rows} EXCEPT {aggregate})");
         Ok(conn.query_row(&sql, [through], |r| r.get(0))?)
     };
-    let by_time = differences(
-        format!(
-            "SELECT ts_ms / {BUCKET_MS} * {BUCKET_MS}, model, project, fast, tier, geo, has_cost_usd,
-                    agent, {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
-        ),
-        format!(
-            "SELECT bucket_ms, model, project, fast, tier, geo, has_cost_usd, agent, {columns}
-             FROM usage_by_time WHERE requests > 0"
-        ),
-    )?;
+    let by_project = |at: i64, table: &str, time: &str| {
+        differences(
+            format!(
+                "SELECT ts_ms / {at} * {at}, model, project, fast, tier, geo, has_cost_usd,
+                        agent, {sums} FROM entry_keys WHERE id <= ?1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+            ),
+            format!(
+                "SELECT {time}, model, project, fast, tier, geo, has_cost_usd, agent, {columns}
+                 FROM {table} WHERE requests > 0"
+            ),
+        )
+    };
+    let by_time = by_project(BUCKET_MS, "usage_by_time", "bucket_ms")?
+        + by_project(DAY_MS, "usage_by_project_day", "day_ms")?;
     let by_day = differences(
         format!(
             "SELECT ts_ms / {DAY_MS} * {DAY_MS}, model, fast, tier, geo, has_cost_usd, agent,
@@ -376,30 +404,44 @@ pub fn consistent(conn: &Connection) -> Result<bool> {
              FROM usage_by_day WHERE requests > 0"
         ),
     )?;
-    let by_session = differences(
-        format!(
-            "SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, model, project, fast, tier, geo,
-                    has_cost_usd, agent, {sums} FROM entry_keys WHERE id <= ?1
-             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
-        ),
-        format!(
-            "SELECT session_id, bucket_ms, model, project, fast, tier, geo, has_cost_usd, agent,
-                    {columns}
-             FROM usage_by_session WHERE requests > 0"
-        ),
-    )?;
-    let (rows, time_rows, day_rows, session_rows): (i64, i64, i64, i64) = conn.query_row(
-        "SELECT (SELECT count(*) FROM entries WHERE id <= ?1),
-                (SELECT coalesce(sum(requests), 0) FROM usage_by_time),
-                (SELECT coalesce(sum(requests), 0) FROM usage_by_day),
-                (SELECT coalesce(sum(requests), 0) FROM usage_by_session)",
+    let by_session = |at: i64, table: &str, time: &str| {
+        differences(
+            format!(
+                "SELECT session_id, ts_ms / {at} * {at}, model, project, fast, tier, geo,
+                        has_cost_usd, agent, {sums} FROM entry_keys WHERE id <= ?1
+                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+            ),
+            format!(
+                "SELECT session_id, {time}, model, project, fast, tier, geo, has_cost_usd, agent,
+                        {columns}
+                 FROM {table} WHERE requests > 0"
+            ),
+        )
+    };
+    let by_session = by_session(BUCKET_MS, "usage_by_session", "bucket_ms")?
+        + by_session(DAY_MS, "usage_by_session_day", "day_ms")?;
+    let rows: i64 = conn.query_row(
+        "SELECT count(*) FROM entries WHERE id <= ?1",
         [through],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| r.get(0),
     )?;
-    Ok(by_time == 0
-        && by_day == 0
-        && by_session == 0
-        && rows == time_rows
-        && rows == day_rows
-        && rows == session_rows)
+    let mut requests_equal = true;
+    for table in TABLES {
+        let requests: i64 = conn.query_row(
+            &format!("SELECT coalesce(sum(requests), 0) FROM {table}"),
+            [],
+            |r| r.get(0),
+        )?;
+        requests_equal &= requests == rows;
+    }
+    Ok(by_time == 0 && by_day == 0 && by_session == 0 && requests_equal)
 }
+
+/// Every aggregate this module keeps.
+const TABLES: [&str; 5] = [
+    "usage_by_time",
+    "usage_by_day",
+    "usage_by_project_day",
+    "usage_by_session",
+    "usage_by_session_day",
+];

@@ -56,9 +56,10 @@ const APPLICATION_ID: i32 = 0x6363_6f73;
 /// One step of a migration.
 enum Step {
     Sql(&'static str),
-    /// `aggregate::rebuild`: fills every aggregate of the current schema from the rows,
-    /// so it runs once, after the last migration that reshapes one (12, which keys them
-    /// by agent; 6 and 5 ran it until a later one came).
+    /// `aggregate::rebuild`: fills every aggregate of the current schema from the rows.
+    /// The rebuild writes tables later migrations create (17's days), so the step asks
+    /// for it and it runs once, after the last migration (12's step, which keys them by
+    /// agent; 6 and 5 asked for it until a later one came).
     RebuildAggregates,
     /// `move_out_of_limits`: the rows a ledger took before `limits` existed and that
     /// `limits::check` refuses leave for the skipped lines (migration 10; the aggregates
@@ -102,6 +103,7 @@ const MIGRATIONS: &[&[Step]] = &[
         Step::Sql(include_str!("sql/0016_projects.sql")),
         Step::LearnProjects,
     ],
+    &[Step::Sql(include_str!("sql/0017_day_aggregates.sql"))],
 ];
 
 /// At most this many skipped lines are remembered per file (the count is kept in full).
@@ -342,17 +344,24 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Read inside the write lock: two processes starting at once migrate once.
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let mut rebuild = false;
         for (index, steps) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             for step in *steps {
                 match step {
                     Step::Sql(sql) => tx.execute_batch(sql).map_err(anyhow::Error::from),
-                    Step::RebuildAggregates => aggregate::rebuild(&tx),
+                    Step::RebuildAggregates => {
+                        rebuild = true;
+                        Ok(())
+                    }
                     Step::MoveOutOfLimits => move_out_of_limits(&tx),
                     Step::CountTotal => count_total(&tx),
                     Step::LearnProjects => projects::learn(&tx, 0),
                 }
                 .with_context(|| format!("migration {} failed", index + 1))?;
             }
+        }
+        if rebuild {
+            aggregate::rebuild(&tx).context("summing the aggregates after migrating failed")?;
         }
         if version < MIGRATIONS.len() as i64 {
             // The host id is made by the migration; its human name is the machine's.
@@ -569,14 +578,16 @@ impl Store {
         self.set_meta(HOST_NAME, name)
     }
 
-    /// Recomputes the report aggregates and the dedup index from the rows (`cco-stats
-    /// rebuild`, for a ledger changed by hand).
+    /// Recomputes the report aggregates, the dedup index and the projects from the rows
+    /// (`cco-stats rebuild`, for a ledger changed by hand).
     pub fn rebuild_aggregates(&mut self) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         aggregate::rebuild(&tx)?;
         count_total(&tx)?;
+        // Rows written by hand name projects no pass has learned.
+        projects::learn(&tx, 0)?;
         tx.execute_batch(
             "DELETE FROM message_index;
              INSERT INTO message_index (message_id, entry_id)
@@ -1713,6 +1724,11 @@ mod tests {
             groups.iter().map(|g| g.tokens.output).sum::<u64>(),
             by_session
         );
+        let ranged = crate::ledger::query::range_groups(&store.conn, &filter).unwrap();
+        assert_eq!(
+            ranged.iter().map(|g| g.tokens.output).sum::<u64>(),
+            by_session
+        );
         (by_session, merged, groups.iter().map(|g| g.requests).sum())
     }
 
@@ -1924,6 +1940,45 @@ mod tests {
         let known = projects::known(store.conn()).unwrap();
         assert_eq!(known["-home-u-app"].as_deref(), Some("/home/u/app"));
         assert_eq!(known["-home-u-web"], None);
+    }
+
+    /// A schema 16 ledger gets its day aggregates from its quarter hours, exact (rows not
+    /// merged yet stay above the watermark).
+    #[test]
+    fn a_schema_16_ledger_sums_its_days_from_its_quarter_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        ledger_at(
+            &path,
+            MIGRATIONS.len(),
+            "(1, 1700000000000, 's', 'p', 'claude-sonnet-4-5', 'm1', 'r1', 0, NULL, 1, 5, 0, 0, 0, 0, NULL),
+             (1, 1700090000000, 's', 'q', 'claude-sonnet-4-5', 'm2', 'r2', 0, NULL, 1, 7, 0, 0, 0, 0, NULL)",
+        );
+        let conn = Connection::open(&path).unwrap();
+        aggregate::rebuild(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO entries (file_id, ts_ms, session_id, project, model, message_id, request_id,
+                                  is_sidechain, speed, input, output, cache_write_5m, cache_write_1h,
+                                  cache_read, web_search, cost_usd)
+             VALUES (1, 1700000000002, 't', 'p', 'claude-sonnet-4-5', 'm3', 'r3', 0, NULL, 1, 11, 0, 0, 0, 0, NULL);
+             DROP TABLE usage_by_project_day; DROP TABLE usage_by_session_day;
+             PRAGMA user_version = 16;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert!(aggregate::consistent(store.conn()).unwrap());
+        let days: i64 = store
+            .conn()
+            .query_row(
+                "SELECT (SELECT sum(output) FROM usage_by_project_day)
+                      + (SELECT sum(output) FROM usage_by_session_day)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(days, 2 * (5 + 7));
+        assert_eq!(report_sums(&store).0, 5 + 7 + 11);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Reads the ledger for reports. Project and model reports, and dated ones filtered by
-//! project, read `usage_by_time` (15-minute UTC buckets); daily, weekly and monthly ones
-//! read whole UTC days from `usage_by_day` and the quarter hours around midnight (see
-//! `date_groups`); sessions read `usage_by_session`; all of them plus the rows not yet
-//! merged into the aggregates (see `aggregate`). 5-hour blocks read the raw rows, whose
-//! exact times their gap rule needs. Each report reads one snapshot.
+//! Reads the ledger for reports. Daily, weekly and monthly reports read whole UTC days
+//! from `usage_by_day` (`usage_by_project_day` for one project) and the quarter hours
+//! around midnight from `usage_by_time` (see `date_groups`); project, model and session
+//! reports read the range's whole UTC days from `usage_by_project_day` and
+//! `usage_by_session_day` and the rest of the range from the raw rows (`OUTSIDE_DAYS`);
+//! one session's page reads its quarter hours from `usage_by_session`; all of them plus
+//! the rows not yet merged into the aggregates (see `aggregate`). 5-hour blocks read the
+//! raw rows, whose exact times their gap rule needs. Each report reads one snapshot.
 //!
 //! Every time zone in use today has an offset that is a whole multiple of 15 minutes
 //! (India +5:30, Nepal +5:45), and DST moves on such boundaries too, so a 15-minute UTC
@@ -57,6 +59,29 @@ impl Filter {
             self.host_param(),
             self.agents_param(),
         )
+    }
+
+    /// ?1..?7 of the queries that read whole UTC days from a day aggregate: `params`, then
+    /// those days (`whole_days`).
+    fn params_with_days(&self) -> (i64, i64, Option<&str>, i64, Option<String>, i64, i64) {
+        let (since, until, project, host, agents) = self.params();
+        let (first, end) = self.whole_days();
+        (since, until, project, host, agents, first, end)
+    }
+
+    /// The whole UTC days inside the range, as `first..end` in ms: what a day aggregate
+    /// answers. Without one, an empty span at the range's end, so that the parts before
+    /// and after it (read from the raw rows, see `OUTSIDE_DAYS`) are the whole range.
+    fn whole_days(&self) -> (i64, i64) {
+        let (since, until) = (self.since(), self.until());
+        let into_day = i64::from(since.rem_euclid(DAY_MS) != 0);
+        let first = (since.div_euclid(DAY_MS) + into_day).saturating_mul(DAY_MS);
+        let end = until.div_euclid(DAY_MS).saturating_mul(DAY_MS);
+        if first < end {
+            (first, end)
+        } else {
+            (until, until)
+        }
     }
 
     /// Parameter ?5 of the queries below: the agents as `,claude,codex,`, or NULL for
@@ -188,6 +213,51 @@ pub fn time_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Which raw rows a query that reads whole days (?6..?7) from a day aggregate adds to it:
+/// every row of the range outside those days (from `entries_by_time`), and the rows of
+/// those days not merged yet. Three conditions, each its own `SELECT` of a `UNION ALL`,
+/// so that each reads its own index.
+const OUTSIDE_DAYS: [&str; 3] = [
+    "ts_ms >= ?1 AND ts_ms < ?6",
+    "ts_ms >= ?7 AND ts_ms < ?2",
+    "+ts_ms >= ?6 AND +ts_ms < ?7 AND {UNMERGED}",
+];
+
+/// `select`, one `SELECT` of `entry_keys` for each of `OUTSIDE_DAYS`, and `filter` on each.
+fn outside_days(select: &str, filter: &str) -> String {
+    OUTSIDE_DAYS
+        .map(|rows| {
+            let rows = rows.replace("{UNMERGED}", UNMERGED);
+            format!("{select} FROM entry_keys WHERE {rows} AND {filter}")
+        })
+        .join("\n UNION ALL\n")
+}
+
+/// Usage by project and pricing key over the filter's range, each group inside one UTC
+/// day: what the projects and models reports read, which do not group by time. The
+/// range's whole UTC days come from `usage_by_project_day` (about three rows a day a
+/// project), the rest from the raw rows (`OUTSIDE_DAYS`): a year of a million responses
+/// in about a thousand groups instead of a hundred thousand quarter hours.
+pub fn range_groups(conn: &Connection, filter: &Filter) -> Result<Vec<Group>> {
+    if filter.host.is_some() {
+        // The aggregates keep no host: every row is read.
+        return time_groups(conn, filter);
+    }
+    let conditions = format!("(?3 IS NULL OR project = ?3) AND {AGENTS}");
+    let sql = format!(
+        "SELECT day_ms, project, {SUMS} FROM usage_by_project_day
+         WHERE day_ms >= ?6 AND day_ms < ?7 AND requests > 0 AND {conditions}
+         UNION ALL
+         {}",
+        outside_days(&format!("SELECT ts_ms, project, {ROW_SUMS}"), &conditions)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(filter.params_with_days(), |r| {
+        group_from(r, r.get(0)?, r.get(1)?, 2)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 impl Group {
     fn part(&self) -> SumsPart {
         SumsPart {
@@ -222,18 +292,18 @@ pub fn tokens(conn: &Connection, filter: &Filter) -> Result<u64> {
     Ok(total.max(0) as u64)
 }
 
-/// Usage by local date in `zone`, UTC day and pricing key, over every project: what
-/// `daily`, `weekly` and `monthly` read without `--project`. Each group's `at_ms` lies in
+/// Usage by local date in `zone`, UTC day and pricing key, of the filter's project or of
+/// every project: what `daily`, `weekly` and `monthly` read. Each group's `at_ms` lies in
 /// both its local date and its UTC day, so the date groups it and the day prices it (a
 /// local date spans two UTC days, which can have different prices).
 ///
-/// A UTC day of `usage_by_day` counts whole on the local date of its noon, which it
-/// shares 12 hours or more with. The quarter hours between its midnight and that date's
-/// then move, from `usage_by_time`, to the date they belong to: none in UTC, five hours'
+/// A UTC day of `usage_by_day` (of `usage_by_project_day` for one project) counts whole
+/// on the local date of its noon, which it shares 12 hours or more with. The quarter
+/// hours between its midnight and that date's then move, from `usage_by_time`, to the
+/// date they belong to: none in UTC, five hours'
 /// worth in New York. A ledger of months is read in a few hundred rows instead of tens
 /// of thousands, in any zone, DST included (the bounds are each date's own).
 pub fn date_groups(conn: &Connection, filter: &Filter, zone: &TimeZone) -> Result<Vec<Group>> {
-    debug_assert!(filter.project.is_none(), "usage_by_day has no project");
     // One snapshot for the three reads below.
     let snapshot = conn.unchecked_transaction()?;
     let mut sums = DateSums::new(filter, zone);
@@ -282,7 +352,11 @@ impl<'z> DateSums<'z> {
             filter.until().saturating_add(2 * DAY_MS),
         );
         let mut days: Vec<(i64, Date)> = Vec::new();
-        for day in groups_between(conn, USAGE_BY_DAY, from, to, filter)? {
+        let aggregate = match filter.project {
+            None => USAGE_BY_DAY,
+            Some(_) => USAGE_BY_PROJECT_DAY,
+        };
+        for day in groups_between(conn, aggregate, from, to, filter)? {
             let date = match days.last() {
                 Some(&(at, date)) if at == day.at_ms => date,
                 _ => {
@@ -371,27 +445,34 @@ impl<'z> DateSums<'z> {
     }
 }
 
-/// (table, time column) of the two aggregates `date_groups` reads.
-const USAGE_BY_DAY: (&str, &str) = ("usage_by_day", "day_ms");
-const USAGE_BY_QUARTER: (&str, &str) = ("usage_by_time", "bucket_ms");
+/// (table, time column, condition on the project ?3) of the aggregates `date_groups`
+/// reads. `usage_by_day` keeps no project: it answers only when none is asked.
+type Aggregate = (&'static str, &'static str, &'static str);
+const USAGE_BY_DAY: Aggregate = ("usage_by_day", "day_ms", "?3 IS NULL");
+const USAGE_BY_PROJECT_DAY: Aggregate = (
+    "usage_by_project_day",
+    "day_ms",
+    "(?3 IS NULL OR project = ?3)",
+);
+const USAGE_BY_QUARTER: Aggregate = ("usage_by_time", "bucket_ms", "(?3 IS NULL OR project = ?3)");
 
-/// The rows of an aggregate between two UTC instants, of the filter's agents, in time
-/// order.
+/// The rows of an aggregate between two UTC instants, of the filter's project and
+/// agents, in time order.
 fn groups_between(
     conn: &Connection,
-    (table, at): (&str, &str),
+    (table, at, project): Aggregate,
     from: i64,
     to: i64,
     filter: &Filter,
 ) -> Result<Vec<Group>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {at}, {SUMS} FROM {table}
-         WHERE {at} >= ?1 AND {at} < ?2 AND requests > 0 AND {AGENTS}
+         WHERE {at} >= ?1 AND {at} < ?2 AND requests > 0 AND {project} AND {AGENTS}
          ORDER BY {at}"
     ))?;
-    // ?3 and ?4 (project, host) are not asked of an aggregate without them.
-    let agents = filter.agents_param();
-    let rows = stmt.query_map(params![from, to, None::<i64>, None::<i64>, agents], |r| {
+    // ?4 (the host) is not asked of an aggregate, which keeps none.
+    let (project, agents) = (filter.project.as_deref(), filter.agents_param());
+    let rows = stmt.query_map(params![from, to, project, None::<i64>, agents], |r| {
         group_from(r, r.get(0)?, String::new(), 1)
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -399,17 +480,11 @@ fn groups_between(
 
 /// The whole history by UTC day and pricing key (and project, with `by_project`): what
 /// `metrics` prices and sums into lifetime counters. A day is the unit prices are dated
-/// by, so each group is priced at its own day's rates. Without projects it reads
-/// `usage_by_day`, a few hundred rows for months of history.
+/// by, so each group is priced at its own day's rates. It reads `usage_by_day`, or
+/// `usage_by_project_day` by project: a few hundred rows for months of history.
 pub fn lifetime_groups(conn: &Connection, by_project: bool) -> Result<Vec<Group>> {
     let merged = if by_project {
-        format!(
-            "SELECT bucket_ms / {DAY_MS} * {DAY_MS}, project, model, fast, tier, geo, has_cost_usd,
-                    sum(input), sum(output), sum(cache_write_5m), sum(cache_write_1h),
-                    sum(cache_read), sum(web_search), sum(cost_usd), sum(requests), agent
-             FROM usage_by_time WHERE requests > 0
-             GROUP BY 1, 2, model, fast, tier, geo, has_cost_usd, agent"
-        )
+        format!("SELECT day_ms, project, {SUMS} FROM usage_by_project_day WHERE requests > 0")
     } else {
         format!("SELECT day_ms, '', {SUMS} FROM usage_by_day WHERE requests > 0")
     };
@@ -503,23 +578,36 @@ pub struct SessionGroup {
 }
 
 /// Usage by session inside the filter's range: a session is listed if it was active in
-/// the range, with the activity inside the range only (every range boundary is a local
-/// midnight, which falls on a quarter hour), so the sessions of any range add up to the
-/// daily totals of that range.
+/// the range, with the activity inside the range only, so the sessions of any range add
+/// up to the daily totals of that range. The range's whole UTC days come from
+/// `usage_by_session_day`, the rest from the raw rows (`OUTSIDE_DAYS`); each group lies
+/// inside one UTC day.
 pub fn session_groups(conn: &Connection, filter: &Filter) -> Result<Vec<SessionGroup>> {
-    let rows = filter.raw_rows();
-    let sql = format!(
-        "SELECT session_id, bucket_ms, first_ms, last_ms, project, {SUMS} FROM usage_by_session
-         WHERE {AGGREGATES} AND requests > 0 AND bucket_ms >= ?1 AND bucket_ms < ?2 AND (?3 IS NULL OR project = ?3)
-           AND {AGENTS}
-         UNION ALL
-         SELECT session_id, ts_ms / {BUCKET_MS} * {BUCKET_MS}, ts_ms, ts_ms, project, {ROW_SUMS}
-         FROM entry_keys
-         WHERE {rows} AND (?3 IS NULL OR project = ?3) AND {AGENTS}"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(filter.params(), session_group_from)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let conditions = format!("(?3 IS NULL OR project = ?3) AND {AGENTS}");
+    let raw = format!("SELECT session_id, ts_ms, ts_ms, ts_ms, project, {ROW_SUMS}");
+    let rows = if filter.host.is_some() {
+        // The aggregates keep no host: every row of the range is read.
+        let sql = format!(
+            "{raw} FROM entry_keys WHERE {} AND {conditions}",
+            filter.raw_rows()
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(filter.params(), session_group_from)?;
+        rows.collect::<rusqlite::Result<_>>()?
+    } else {
+        let sql = format!(
+            "SELECT session_id, day_ms, first_ms, last_ms, project, {SUMS}
+             FROM usage_by_session_day
+             WHERE day_ms >= ?6 AND day_ms < ?7 AND requests > 0 AND {conditions}
+             UNION ALL
+             {}",
+            outside_days(&raw, &conditions)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(filter.params_with_days(), session_group_from)?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    Ok(rows)
 }
 
 /// A row of the session queries: session, bucket, first and last activity, project, sums.
@@ -711,12 +799,64 @@ mod tests {
         sums
     }
 
+    /// Per session: tokens, requests, first and last activity.
+    type SessionSums = BTreeMap<String, (u64, u64, i64, i64)>;
+
+    fn by_session(groups: &[SessionGroup]) -> SessionSums {
+        let mut sums = SessionSums::new();
+        for g in groups {
+            let (tokens, requests, first, last) =
+                sums.entry(g.session_id.clone())
+                    .or_insert((0, 0, i64::MAX, i64::MIN));
+            *tokens += g.group.tokens.total();
+            *requests += g.group.requests;
+            *first = (*first).min(g.first_ms);
+            *last = (*last).max(g.last_ms);
+        }
+        sums
+    }
+
+    /// `by_session` of the raw rows themselves.
+    fn sessions_of_rows(conn: &Connection, filter: &Filter) -> SessionSums {
+        let mut stmt = conn
+            .prepare(
+                "SELECT session_id, sum(input + output + cache_write_5m + cache_write_1h + cache_read),
+                        count(*), min(ts_ms), max(ts_ms)
+                 FROM entries WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 IS NULL OR project = ?3)
+                 GROUP BY session_id",
+            )
+            .unwrap();
+        let (since, until, project, _, _) = filter.params();
+        stmt.query_map(params![since, until, project], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    type ProjectSums = BTreeMap<(String, PricingKey), ([u64; 5], u64)>;
+
+    fn by_project(groups: &[Group]) -> ProjectSums {
+        let mut sums = ProjectSums::new();
+        for g in groups {
+            let (tokens, requests) = sums.entry((g.project.clone(), g.key.clone())).or_default();
+            for (sum, value) in tokens.iter_mut().zip(g.tokens.kinds()) {
+                *sum += value;
+            }
+            *requests += g.requests;
+        }
+        sums
+    }
+
     /// Days read from whole UTC days plus the quarter hours that move between dates give
-    /// what the quarter hours alone give, in zones of every kind of offset, over DST
-    /// changes (New York 2026-03-08, Berlin 2026-10-25), with and without a range, with
-    /// rows not merged into the aggregates yet.
+    /// what the quarter hours alone give, and whole UTC days plus the raw rows outside
+    /// them give the projects and sessions the quarter hours and the rows give: in zones
+    /// of every kind of offset, over DST changes (New York 2026-03-08, Berlin
+    /// 2026-10-25), with and without a range and a project, with rows not merged into
+    /// the aggregates yet.
     #[test]
-    fn dates_from_utc_days_equal_dates_from_quarter_hours() {
+    fn whole_utc_days_and_their_edges_equal_quarter_hours_and_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         let conn = store.conn();
@@ -727,7 +867,7 @@ mod tests {
                  INSERT INTO entries (file_id, ts_ms, session_id, project, model, message_id,
                                       is_sidechain, speed, input, output, cache_write_5m,
                                       cache_write_1h, cache_read, web_search, cost_usd)
-                 SELECT 1, ?1 + i * 37 * 60000, 's', 'p' || (i % 3),
+                 SELECT 1, ?1 + i * 37 * 60000, 's' || (i / 50), 'p' || (i % 3),
                         CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN 'm1' ELSE 'm2' END,
                         ?1 || '-' || i, 0, NULL, i, 2 * i, i % 5, i % 7, i * 1000 * (i % 11),
                         0, CASE WHEN i % 6 = 0 THEN 0.25 END
@@ -763,18 +903,35 @@ mod tests {
             for (since, until) in [
                 (None, None),
                 (Some(day("2026-03-07")), Some(day("2026-03-08"))),
+                (Some(day("2026-03-07")), Some(day("2026-03-07"))),
                 (Some(day("2026-10-25")), None),
             ] {
-                let (since_ms, until_ms) = calendar::range_ms(since, until, &zone).unwrap();
-                let filter = Filter {
-                    since_ms,
-                    until_ms,
-                    ..Filter::default()
-                };
-                let expected = by_local_date(&time_groups(conn, &filter).unwrap(), &zone);
-                let actual = by_local_date(&date_groups(conn, &filter, &zone).unwrap(), &zone);
-                assert!(!expected.is_empty());
-                assert_eq!(actual, expected, "{name} {since:?}..{until:?}");
+                for project in [None, Some("p1".to_string())] {
+                    let (since_ms, until_ms) = calendar::range_ms(since, until, &zone).unwrap();
+                    let filter = Filter {
+                        since_ms,
+                        until_ms,
+                        project,
+                        ..Filter::default()
+                    };
+                    let what = format!("{name} {since:?}..{until:?} {:?}", filter.project);
+                    let quarters = time_groups(conn, &filter).unwrap();
+                    assert!(!quarters.is_empty(), "{what}");
+                    let dates = date_groups(conn, &filter, &zone).unwrap();
+                    assert_eq!(
+                        by_local_date(&dates, &zone),
+                        by_local_date(&quarters, &zone),
+                        "{what}"
+                    );
+                    let ranged = range_groups(conn, &filter).unwrap();
+                    assert_eq!(by_project(&ranged), by_project(&quarters), "{what}");
+                    let sessions = session_groups(conn, &filter).unwrap();
+                    assert_eq!(
+                        by_session(&sessions),
+                        sessions_of_rows(conn, &filter),
+                        "{what}"
+                    );
+                }
             }
         }
     }

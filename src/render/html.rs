@@ -265,7 +265,7 @@ pub fn overview(
     let mut out = String::with_capacity(64 * 1024);
     head(&mut out, "cco-stats dashboard", mode, stamp);
     out.push_str("<header><h1>cco-stats</h1>");
-    let scope = scope_text(controls);
+    let scope = scope_text(o, controls);
     let _ = write!(
         out,
         r#"<p class="muted" id="scope">{} to {} · {}</p>"#,
@@ -289,7 +289,7 @@ pub fn overview(
     out
 }
 
-fn scope_text(c: &Controls) -> String {
+fn scope_text(o: &Overview, c: &Controls) -> String {
     format!(
         "agent: {} · project: {}",
         match c.agents.as_slice() {
@@ -300,7 +300,7 @@ fn scope_text(c: &Controls) -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
         },
-        c.project.as_deref().unwrap_or("all")
+        c.project.as_deref().map_or("all", |p| o.label(p))
     )
 }
 
@@ -340,7 +340,7 @@ fn control_form(out: &mut String, o: &Overview, c: &Controls) {
             out,
             r#"<option value="{}"{selected}>{}</option>"#,
             escape(name),
-            escape(name)
+            escape(o.label(name))
         );
     }
     out.push_str(r#"</select></label><label>Split by<select name="by">"#);
@@ -571,9 +571,9 @@ fn projects(out: &mut String, o: &Overview, c: &Controls, mode: Mode) {
             Mode::Live => format!(
                 r#"<a href="/{}">{}</a>"#,
                 escape(&c.query(|c| c.project = Some(p.key.clone()))),
-                escape(&p.key)
+                escape(o.label(&p.key))
             ),
-            Mode::File => escape(&p.key),
+            Mode::File => escape(o.label(&p.key)),
         };
         let _ = write!(
             out,
@@ -638,7 +638,7 @@ fn sessions(out: &mut String, o: &Overview, c: &Controls, mode: Mode) {
             out,
             r#"<tr><td title="{}">{id}</td><td class="name">{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             escape(&s.session_id),
-            escape(&s.project),
+            escape(o.label(&s.project)),
             escape(&iso(s.last_ms)),
             thousands(s.usage.tokens.total()),
             dollars(s.usage.cost)
@@ -702,7 +702,7 @@ pub fn session(view: &SessionView, stamp: &str, now_ms: i64) -> String {
         out,
         r#"<header><p><a href="/">← dashboard</a></p><h1>Session <span class="name">{}</span></h1><p class="muted">{} · {} to {}</p></header><main>"#,
         escape(&s.session_id),
-        escape(&s.project),
+        escape(&view.project),
         escape(&iso(s.first_ms)),
         escape(&iso(s.last_ms))
     );

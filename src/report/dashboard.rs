@@ -5,15 +5,16 @@
 //! filters. Only the layout of those figures (days by model or agent, the year's days,
 //! the dated price changes in range) is worked out here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
 
+use crate::ledger::query::SessionGroup;
 use crate::model::Agent;
 use crate::report::blocks::Block;
 use crate::report::pricing::{PriceTable, family_name};
 use crate::report::quota::Window;
-use crate::report::{Report, Session, Usage};
+use crate::report::{self, Brief, CostMode, Report, Session, Usage};
 
 /// How the daily chart's bars are split.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -146,12 +147,30 @@ pub struct Overview {
     pub sessions_total: usize,
     /// Every project with use in the range (for the project control).
     pub project_names: Vec<String>,
+    /// How the page names the projects it shows, as the CLI's tables do (`Projects::
+    /// display`: an alias, else the path with the home folder as `~`); links and
+    /// controls keep the ledger's names.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Overview {
+    /// The name `project` is shown by.
+    pub fn label<'a>(&'a self, project: &'a str) -> &'a str {
+        label(&self.labels, project)
+    }
+}
+
+/// The name `project` is shown by, in `labels` (see `Overview::labels`).
+fn label<'a>(labels: &'a BTreeMap<String, String>, project: &'a str) -> &'a str {
+    labels.get(project).map_or(project, String::as_str)
 }
 
 /// One session's page.
 #[derive(Clone, Debug)]
 pub struct SessionView {
     pub session: Session,
+    /// The session's project as the page names it (see `Overview::labels`).
+    pub project: String,
     /// Responses and cost per quarter hour, in time order.
     pub timeline: Vec<(i64, u64, f64)>,
     /// Each subagent's file and its usage.
@@ -256,23 +275,55 @@ pub fn price_changes(
     changes
 }
 
-/// Sessions sorted by `key` (largest, or latest, first; names A to Z).
-pub fn sort_sessions(sessions: &mut [Session], key: SortKey) {
+/// Sessions sorted by `key` (largest, or latest, first; projects A to Z as `labels` name
+/// them).
+pub fn sort_sessions(sessions: &mut [Brief], key: SortKey, labels: &BTreeMap<String, String>) {
     match key {
-        SortKey::Cost => sessions.sort_by(|a, b| b.usage.cost.total_cmp(&a.usage.cost)),
-        SortKey::Tokens => sessions.sort_by_key(|s| std::cmp::Reverse(s.usage.tokens.total())),
-        SortKey::Name => sessions.sort_by(|a, b| a.project.cmp(&b.project)),
+        SortKey::Cost => sessions.sort_by(|a, b| b.cost.total_cmp(&a.cost)),
+        SortKey::Tokens => sessions.sort_by_key(|s| std::cmp::Reverse(s.tokens)),
+        SortKey::Name => {
+            sessions.sort_by(|a, b| label(labels, a.project).cmp(label(labels, b.project)))
+        }
         SortKey::Last => sessions.sort_by_key(|s| std::cmp::Reverse(s.last_ms)),
     }
 }
 
-/// Projects sorted by `key` (`Last` keeps the report's order: by name).
-pub fn sort_projects(projects: &mut Report, key: SortKey) {
+/// The sessions a page lists: the first `MAX_SESSIONS` of `sorted`, in its order, each
+/// built whole (`report::sessions`) from its own groups of `groups`, so with the figures
+/// the sessions report gives it. Building only these keeps a range of thousands of
+/// sessions from costing a `Usage` each.
+pub fn listed_sessions(
+    groups: &[SessionGroup],
+    sorted: &[Brief],
+    prices: &PriceTable,
+    mode: CostMode,
+) -> Vec<Session> {
+    let rank: HashMap<&str, usize> = sorted
+        .iter()
+        .take(MAX_SESSIONS)
+        .enumerate()
+        .map(|(i, b)| (b.session_id, i))
+        .collect();
+    let listed: Vec<SessionGroup> = groups
+        .iter()
+        .filter(|g| rank.contains_key(g.session_id.as_str()))
+        .cloned()
+        .collect();
+    let (mut sessions, _) = report::sessions(&listed, prices, mode);
+    sessions.sort_by_key(|s| rank[s.session_id.as_str()]);
+    sessions
+}
+
+/// Projects sorted by `key` (`Last` keeps the report's order: by name, A to Z as `labels`
+/// name them).
+pub fn sort_projects(projects: &mut Report, key: SortKey, labels: &BTreeMap<String, String>) {
     let periods = &mut projects.periods;
     match key {
         SortKey::Cost => periods.sort_by(|a, b| b.usage.cost.total_cmp(&a.usage.cost)),
         SortKey::Tokens => periods.sort_by_key(|p| std::cmp::Reverse(p.usage.tokens.total())),
-        SortKey::Name | SortKey::Last => periods.sort_by(|a, b| a.key.cmp(&b.key)),
+        SortKey::Name | SortKey::Last => {
+            periods.sort_by(|a, b| label(labels, &a.key).cmp(label(labels, &b.key)))
+        }
     }
 }
 
@@ -286,6 +337,52 @@ pub fn cache_hit_percent(usage: &Usage) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sessions a page lists are the sessions report's, sorted as the page asks and
+    /// cut at `MAX_SESSIONS`, with the same figures.
+    #[test]
+    fn listed_sessions_are_the_reports_first_ones() {
+        let prices = PriceTable::builtin();
+        let mode = CostMode::Auto;
+        let models = ["claude-opus-4-6", "claude-sonnet-4-5-20250929", ""];
+        let groups: Vec<SessionGroup> = (0..1_500_i64)
+            .map(|i| {
+                let at_ms = 1_767_225_600_000 + (i % 40) * 86_400_000;
+                let mut group = crate::ledger::query::Group::of_output(
+                    at_ms,
+                    models[(i % 3) as usize],
+                    (i as u64 * 7919) % 5_000,
+                );
+                group.project = format!("p{}", i % 7);
+                SessionGroup {
+                    session_id: format!("s{}", (i * 31) % 450),
+                    first_ms: at_ms,
+                    last_ms: at_ms + i,
+                    group,
+                }
+            })
+            .collect();
+        let labels = BTreeMap::from([("p3".to_string(), "~/a".to_string())]);
+        for key in SortKey::ALL {
+            let mut briefs = report::briefs(&groups, &prices, mode);
+            report::order_sessions(&mut briefs, None, |b| b.cost);
+            sort_sessions(&mut briefs, key, &labels);
+            let listed = listed_sessions(&groups, &briefs, &prices, mode);
+
+            let (mut all, _) = report::sessions(&groups, &prices, mode);
+            report::order_sessions(&mut all, None, |s| s.usage.cost);
+            let sort_key = |s: &Session| match key {
+                SortKey::Cost => (0, -s.usage.cost, 0, String::new()),
+                SortKey::Tokens => (0, 0.0, -(s.usage.tokens.total() as i64), String::new()),
+                SortKey::Name => (0, 0.0, 0, label(&labels, &s.project).to_string()),
+                SortKey::Last => (-s.last_ms, 0.0, 0, String::new()),
+            };
+            all.sort_by(|a, b| sort_key(a).partial_cmp(&sort_key(b)).unwrap());
+            all.truncate(MAX_SESSIONS);
+            assert_eq!(briefs.len(), 450);
+            assert_eq!(listed, all, "{key:?}");
+        }
+    }
 
     /// Opus 4.6's price changed on 2026-03-13 (the built-in table): a chart of March
     /// marks it, one of April or of other models does not.

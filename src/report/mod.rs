@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::ledger::query::{Group, SessionGroup};
 use crate::model::Agent;
 use crate::model::Tokens;
+use crate::report::options::Order;
 use crate::report::pricing::{Family, PriceTable, Request};
 
 /// Where a cost comes from: `auto`, a line's own `costUSD` where it has one and the price
@@ -286,6 +287,59 @@ pub fn sessions(
             .then(a.session_id.cmp(&b.session_id))
     });
     (list, totals)
+}
+
+/// What ordering a list of sessions needs of each, summed as `sessions` sums them (the
+/// same group costs, added in the same order, so the same figures): a page that lists a
+/// few sessions of thousands orders them all by these and builds the few it shows whole.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Brief<'g> {
+    pub session_id: &'g str,
+    pub project: &'g str,
+    pub last_ms: i64,
+    pub cost: f64,
+    pub tokens: u64,
+}
+
+/// `sessions`' list as briefs, in its order (by last activity).
+pub fn briefs<'g>(
+    groups: &'g [SessionGroup],
+    prices: &PriceTable,
+    mode: CostMode,
+) -> Vec<Brief<'g>> {
+    let mut by_id: BTreeMap<&str, Brief> = BTreeMap::new();
+    let mut pricer = Pricer::new(prices, mode);
+    for g in groups {
+        let cost = pricer.cost(&g.group);
+        let brief = by_id.entry(&g.session_id).or_insert_with(|| Brief {
+            session_id: &g.session_id,
+            project: &g.group.project,
+            last_ms: g.last_ms,
+            cost: 0.0,
+            tokens: 0,
+        });
+        brief.last_ms = brief.last_ms.max(g.last_ms);
+        brief.cost += cost.unwrap_or(0.0);
+        brief.tokens += g.group.tokens.total();
+    }
+    let mut list: Vec<Brief> = by_id.into_values().collect();
+    list.sort_by(|a, b| {
+        a.last_ms
+            .cmp(&b.last_ms)
+            .then(a.session_id.cmp(b.session_id))
+    });
+    list
+}
+
+/// Puts sessions in the sessions report's order: by cost, the costliest first, as
+/// ccusage lists them, unless `--order` asks for them by last activity (the order
+/// `sessions` and `briefs` give).
+pub fn order_sessions<T>(list: &mut [T], order: Option<Order>, cost: impl Fn(&T) -> f64) {
+    match order {
+        None => list.sort_by(|a, b| cost(b).total_cmp(&cost(a))),
+        Some(Order::Asc) => {}
+        Some(Order::Desc) => list.reverse(),
+    }
 }
 
 /// One agent's usage, for the `agents` view.

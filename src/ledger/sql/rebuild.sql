@@ -5,4 +5,6 @@
 DELETE FROM usage_by_time;
 DELETE FROM usage_by_session;
 DELETE FROM usage_by_day;
+DELETE FROM usage_by_project_day;
+DELETE FROM usage_by_session_day;
 DELETE FROM meta WHERE key = 'aggregated_through';
