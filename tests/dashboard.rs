@@ -844,3 +844,54 @@ fn the_html_reports_chart_runs_forward_whatever_the_order() {
     assert!(days.len() >= 3, "{days:?}");
     assert!(days.windows(2).all(|w| w[0] < w[1]), "{days:?}");
 }
+
+/// A model without a price is said unpriced, as the CLI's tables say it, never `$0.00`;
+/// the file is titled a report and its writing is said.
+#[test]
+fn the_html_report_says_unpriced_where_the_table_does() {
+    let s = Scratch::new();
+    let now_ms = jiff::Timestamp::now().as_millisecond() - 3_600_000;
+    let project = "-home-dev-app";
+    append(
+        &s.root.join("projects").join(project).join("priced.jsonl"),
+        &[response(
+            "priced",
+            "/home/dev/app",
+            now_ms,
+            "p1",
+            "claude-sonnet-4-5-20250929",
+            [40, 500, 4_000],
+        )],
+    );
+    append(
+        &s.root.join("projects").join(project).join("mystery.jsonl"),
+        &[response(
+            "mystery",
+            "/home/dev/app",
+            now_ms,
+            "m1",
+            "claude-mystery-9",
+            [40, 500, 4_000],
+        )],
+    );
+    let file = s.dir.path().join("report.html");
+    let out = s
+        .cmd()
+        .args(["report", "--timezone", "UTC", "--html"])
+        .arg(&file)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains(&format!("wrote {}", file.display())), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("<title>cco-stats report</title>"), "{text}");
+    let range = &text[text.find(r#"id="range-cost">"#).unwrap()..][..40];
+    assert!(
+        range.contains("+?"),
+        "part of the range has no price: {range}"
+    );
+    let mystery = &text[text.find(">mystery<").unwrap()..];
+    let row = &mystery[..mystery.find("</tr>").unwrap()];
+    assert!(row.contains(">unpriced<"), "{row}");
+    assert!(!row.contains("$0.00"), "{row}");
+}

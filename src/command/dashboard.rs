@@ -121,6 +121,13 @@ pub(super) fn write_file(env: &Env, args: &HtmlReportArgs) -> Result<ExitCode> {
     );
     crate::paths::write_replacing(&args.html, &page, 0o644)
         .with_context(|| format!("cannot write {}", args.html.display()))?;
+    if !env.quiet {
+        eprintln!(
+            "cco-stats: wrote {} ({} KB)",
+            crate::visible::text(&args.html.display().to_string()),
+            page.len().div_ceil(1024)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,7 @@ use jiff::civil::Date;
 
 use crate::model::Agent;
 use crate::render::svg;
-use crate::render::{dollars, iso, thousands};
+use crate::render::{cost_text, dollars, iso, model_cost_text, thousands};
 use crate::report::Usage;
 use crate::report::dashboard::{
     MAX_SESSIONS, Measure, Overview, SessionView, SortKey, Stack, cache_hit_percent,
@@ -242,14 +242,21 @@ fn head(out: &mut String, title: &str, mode: Mode, stamp: &str) {
 fn foot(out: &mut String, mode: Mode, now_ms: i64) {
     let _ = write!(
         out,
-        r#"<footer><p class="muted">cco-stats {} · drawn {} UTC</p></footer>"#,
+        r#"<footer><p class="muted">cco-stats {} · drawn {}</p></footer>"#,
         env!("CARGO_PKG_VERSION"),
-        escape(&iso(now_ms))
+        escape(&utc_minute(now_ms))
     );
     if mode == Mode::Live {
         out.push_str(r#"<script src="/app.js"></script>"#);
     }
     out.push_str("</body></html>");
+}
+
+/// An instant as people read it, to the minute, its zone said: `2026-12-03 17:41 UTC`.
+fn utc_minute(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }
 
 /// The overview page: headline, range totals, daily chart, year, projects, sessions,
@@ -263,7 +270,11 @@ pub fn overview(
     range: &(String, String),
 ) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    head(&mut out, "cco-stats dashboard", mode, stamp);
+    let title = match mode {
+        Mode::Live => "cco-stats dashboard",
+        Mode::File => "cco-stats report",
+    };
+    head(&mut out, title, mode, stamp);
     out.push_str("<header><h1>cco-stats</h1>");
     let scope = scope_text(o, controls);
     let _ = write!(
@@ -380,7 +391,7 @@ fn headline(out: &mut String, o: &Overview, now_ms: i64) {
         let _ = write!(
             out,
             r#"<div class="card" id="{id}"><div class="muted">{label}</div><div class="big">{}</div><div>{} tokens</div></div>"#,
-            dollars(usage.cost),
+            cost_text(usage),
             thousands(usage.tokens.total())
         );
     }
@@ -390,7 +401,7 @@ fn headline(out: &mut String, o: &Overview, now_ms: i64) {
             let _ = write!(
                 out,
                 r#"<div class="card" id="block"><div class="muted">Active 5-hour block</div><div class="big">{}</div><div>{} tokens · {left} left</div></div>"#,
-                dollars(block.usage.cost),
+                cost_text(&block.usage),
                 thousands(block.usage.tokens.total())
             );
         }
@@ -434,7 +445,7 @@ fn range_totals(out: &mut String, totals: &Usage) {
     let _ = write!(
         out,
         r#"<section aria-labelledby="h-range"><h2 id="h-range">This range</h2><div class="cards"><div class="card"><div class="muted">Cost</div><div class="big" id="range-cost">{}</div></div><div class="card"><div class="muted">Tokens</div><div class="big" id="range-tokens">{}</div></div><div class="card"><div class="muted">Responses</div><div class="big" id="range-requests">{}</div></div></div></section>"#,
-        dollars(totals.cost),
+        cost_text(totals),
         thousands(totals.tokens.total()),
         thousands(totals.requests)
     );
@@ -495,7 +506,7 @@ fn daily_chart(out: &mut String, o: &Overview, c: &Controls) {
             r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             escape(&day.date),
             thousands(day.usage.tokens.total()),
-            dollars(day.usage.cost)
+            cost_text(&day.usage)
         );
     }
     out.push_str("</tbody></table></div></details></section>");
@@ -579,7 +590,7 @@ fn projects(out: &mut String, o: &Overview, c: &Controls, mode: Mode) {
             out,
             r#"<tr><td class="name">{name}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             thousands(p.usage.tokens.total()),
-            dollars(p.usage.cost)
+            cost_text(&p.usage)
         );
     }
     out.push_str("</tbody></table></div></section>");
@@ -639,9 +650,9 @@ fn sessions(out: &mut String, o: &Overview, c: &Controls, mode: Mode) {
             r#"<tr><td title="{}">{id}</td><td class="name">{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             escape(&s.session_id),
             escape(o.label(&s.project)),
-            escape(&iso(s.last_ms)),
+            escape(&utc_minute(s.last_ms)),
             thousands(s.usage.tokens.total()),
-            dollars(s.usage.cost)
+            cost_text(&s.usage)
         );
     }
     out.push_str("</tbody></table></div></section>");
@@ -678,7 +689,7 @@ fn limits_history(out: &mut String, windows: &[Window]) {
                 r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="n">{:.0}%</td><td>{hit}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
                 w.agent.name(),
                 escape(&w.window),
-                escape(&iso(p.resets_at_ms)),
+                escape(&utc_minute(p.resets_at_ms)),
                 p.peak_percent,
                 thousands(p.spent.tokens),
                 dollars(p.spent.cost)
@@ -703,14 +714,14 @@ pub fn session(view: &SessionView, stamp: &str, now_ms: i64) -> String {
         r#"<header><p><a href="/">← dashboard</a></p><h1>Session <span class="name">{}</span></h1><p class="muted">{} · {} to {}</p></header><main>"#,
         escape(&s.session_id),
         escape(&view.project),
-        escape(&iso(s.first_ms)),
-        escape(&iso(s.last_ms))
+        escape(&utc_minute(s.first_ms)),
+        escape(&utc_minute(s.last_ms))
     );
     let cache = cache_hit_percent(&s.usage).map_or("–".to_string(), |p| format!("{p:.1}%"));
     let _ = write!(
         out,
         r#"<section aria-labelledby="h-figures"><h2 id="h-figures">Figures</h2><div class="cards"><div class="card"><div class="muted">Cost</div><div class="big" id="session-cost">{}</div></div><div class="card"><div class="muted">Tokens</div><div class="big" id="session-tokens">{}</div></div><div class="card"><div class="muted">Responses</div><div class="big">{}</div></div><div class="card"><div class="muted">Cache hit ratio</div><div class="big" id="cache-hit">{cache}</div></div></div></section>"#,
-        dollars(s.usage.cost),
+        cost_text(&s.usage),
         thousands(s.usage.tokens.total()),
         thousands(s.usage.requests)
     );
@@ -729,7 +740,7 @@ pub fn session(view: &SessionView, stamp: &str, now_ms: i64) -> String {
             escape(model),
             thousands(m.requests),
             thousands(m.tokens.total()),
-            dollars(m.cost)
+            model_cost_text(m)
         );
     }
     out.push_str("</tbody></table></div></section>");
@@ -745,7 +756,7 @@ pub fn session(view: &SessionView, stamp: &str, now_ms: i64) -> String {
                 escape(name),
                 thousands(usage.requests),
                 thousands(usage.tokens.total()),
-                dollars(usage.cost)
+                cost_text(usage)
             );
         }
         out.push_str("</tbody></table></div>");
