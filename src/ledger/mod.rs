@@ -484,7 +484,9 @@ impl Store {
         self.index.sync(&tx)?;
         let mut merged = Merged::read(&tx)?;
         let mut outcome = FlushOutcome::default();
-        let file_ids = write_segments(&tx, batch, &mut merged, &mut outcome, now_ms)?;
+        let mut samples = quota::Recorder::new(&tx);
+        let file_ids = write_segments(&tx, batch, &mut merged, &mut outcome, &mut samples, now_ms)?;
+        samples.finish()?;
         let message_ids = batch.rows.iter();
         self.index.prefetch(
             &tx,
@@ -978,6 +980,7 @@ fn write_segments(
     batch: &Batch,
     merged: &mut Merged,
     outcome: &mut FlushOutcome,
+    samples: &mut quota::Recorder<'_>,
     now_ms: i64,
 ) -> Result<Vec<Option<i64>>> {
     let mut file_ids = Vec::with_capacity(batch.segments.len());
@@ -999,7 +1002,7 @@ fn write_segments(
             remember_skipped(tx, id, skipped)?;
         }
         for limit in &segment.limits {
-            quota::record(tx, limit)?;
+            samples.record(limit)?;
         }
         file_ids.push(Some(id));
         let committed = Cursor {
