@@ -23,7 +23,7 @@ fn main() {
     let claude = work.join("claude");
     std::fs::create_dir_all(claude.join("projects")).expect("an empty Claude root");
     let spec = corpus::Spec {
-        files: env_usize("CCO_BENCH_CODEX_FILES", 450),
+        files: corpus::env_usize("CCO_BENCH_CODEX_FILES", 450),
         days: 60,
         seed: 42,
         turns: 12,
@@ -121,8 +121,11 @@ fn main() {
             .args(["-name", "*.jsonl"]);
         walk.push(time(&mut find).0);
     }
-    let (cold_s, unchanged_s, walk_s) =
-        (median(&mut cold), median(&mut unchanged), median(&mut walk));
+    let (cold_s, unchanged_s, walk_s) = (
+        corpus::median(&mut cold),
+        corpus::median(&mut unchanged),
+        corpus::median(&mut walk),
+    );
     println!("totals: exact ({} growths)", expected.rows);
     println!(
         "  cold ingest (once, fresh db)   median {:>9.1} ms   ({:.0} MiB/s)",
@@ -162,7 +165,7 @@ fn main() {
         times.push(elapsed);
         theirs = days(&stdout);
     }
-    let ccusage_s = median(&mut times);
+    let ccusage_s = corpus::median(&mut times);
     println!(
         "ccusage codex daily --json --offline median {:>9.1} ms; its daily tokens {} the ledger's",
         ccusage_s * 1e3,
@@ -182,7 +185,7 @@ fn main() {
 /// no-change `once` over it costs at most 0.6x a `find` walk of the same folders).
 fn every_agent_no_change(bin: &std::path::Path, work: &std::path::Path) {
     let home = work.join("every-agent");
-    let files = env_usize("CCO_BENCH_HOME_FILES", 2_000);
+    let files = corpus::env_usize("CCO_BENCH_HOME_FILES", 2_000);
     let spec = |share: usize, seed: u64| corpus::Spec {
         files: files * share / 100,
         days: 60,
@@ -262,7 +265,7 @@ fn every_agent_no_change(bin: &std::path::Path, work: &std::path::Path) {
         unchanged.push(time(&mut once()).0);
         walk.push(time(Command::new("find").args(&folders)).0);
     }
-    let (unchanged_s, walk_s) = (median(&mut unchanged), median(&mut walk));
+    let (unchanged_s, walk_s) = (corpus::median(&mut unchanged), corpus::median(&mut walk));
     println!(
         "every agent's home: {} files, {:.0} MiB (generated in {:.1} s)",
         made.files.len(),
@@ -327,18 +330,6 @@ fn days(json: &str) -> Vec<(String, [u64; 4])> {
         .unwrap_or_default()
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1 << 20) as f64
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }

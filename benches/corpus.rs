@@ -2799,3 +2799,17 @@ pub fn opencode_message(created: i64, model: &str, tokens: [u64; 5], completed: 
         input + output + reasoning + read + write
     )
 }
+
+/// The median of `values` (sorted in place): the figure the benches quote.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A bench's size from its environment variable, else `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

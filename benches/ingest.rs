@@ -35,12 +35,12 @@ fn main() {
     let root = work.join("claude");
     std::fs::remove_dir_all(&root).ok();
     let spec = corpus::Spec {
-        files: env_usize("CCO_BENCH_FILES", 2_200),
+        files: corpus::env_usize("CCO_BENCH_FILES", 2_200),
         days: 60,
         seed: 42,
         turns: 12,
         big_prob: 0.03,
-        big_kb: env_usize("CCO_BENCH_BIG_KB", 400),
+        big_kb: corpus::env_usize("CCO_BENCH_BIG_KB", 400),
     };
     let started = Instant::now();
     let expected = corpus::generate(&root, &spec).expect("generate the bench tree");
@@ -572,13 +572,6 @@ fn longest_line(files: &[PathBuf]) -> u64 {
         .flat_map(|bytes| bytes.split(|&b| b == b'\n').map(|l| l.len() as u64).max())
         .max()
         .unwrap_or(0)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -35,7 +35,7 @@ fn main() {
     let claude = work.join("claude");
     std::fs::create_dir_all(claude.join("projects")).expect("an empty Claude root");
     let data = work.join("opencode");
-    let messages = env_usize("CCO_BENCH_OPENCODE_MESSAGES", 100_000);
+    let messages = corpus::env_usize("CCO_BENCH_OPENCODE_MESSAGES", 100_000);
     let started = Instant::now();
     let generated = corpus::opencode(&data, messages, 7).expect("generate the OpenCode db");
     let db_bytes = std::fs::metadata(data.join("opencode.db")).map_or(0, |m| m.len())
@@ -88,7 +88,7 @@ fn main() {
     // A database written in the last two seconds is queried again (its time is too
     // recent to trust): the no-change figure is of one that has settled.
     std::thread::sleep(Duration::from_millis(2_500));
-    let runs = env_usize("CCO_BENCH_OPENCODE_RUNS", 21);
+    let runs = corpus::env_usize("CCO_BENCH_OPENCODE_RUNS", 21);
     let mut deltas = Vec::new();
     let (mut withs, mut withouts) = (Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -98,11 +98,11 @@ fn main() {
         withs.push(a);
         withouts.push(b);
     }
-    let unchanged = median(&mut deltas);
+    let unchanged = corpus::median(&mut deltas);
     println!(
         "  no-change once                    {:>8.2} ms with the db, {:.2} ms without: {:+.2} ms (median of paired runs; goal <= +5 ms)",
-        median(&mut withs) * 1e3,
-        median(&mut withouts) * 1e3,
+        corpus::median(&mut withs) * 1e3,
+        corpus::median(&mut withouts) * 1e3,
         unchanged * 1e3
     );
 
@@ -133,11 +133,11 @@ fn main() {
         &days,
         "after the streaming rounds",
     );
-    let changed = median(&mut deltas);
+    let changed = corpus::median(&mut deltas);
     println!(
         "  once after 100 messages changed   {:>8.2} ms with the db, {:.2} ms without: {:+.2} ms (median of paired runs; goal <= +20 ms)",
-        median(&mut withs) * 1e3,
-        median(&mut withouts) * 1e3,
+        corpus::median(&mut withs) * 1e3,
+        corpus::median(&mut withouts) * 1e3,
         changed * 1e3
     );
     println!("totals: exact (cold, after deleted sessions, after the streaming rounds)");
@@ -255,16 +255,4 @@ fn parse_days(json: &str) -> Vec<(String, [u64; 4])> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
