@@ -42,7 +42,7 @@ use crate::limits::{self, MAX_COUNT};
 use crate::model::{Agent, RateLimit};
 use crate::model::{Parsed, Record, Tokens, line_time, project_of_cwd};
 use crate::sources::claude::roots::Roots;
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths, line_text, text_json};
 
 pub struct Codex;
 
@@ -292,12 +292,9 @@ impl LineParser for Rollout {
         if !wanted {
             return Parsed::Other;
         }
-        let Ok(text) = simdutf8::basic::from_utf8(line) else {
-            return Parsed::Skipped("invalid UTF-8".to_string());
-        };
-        let raw: RawLine<'_> = match serde_json::from_str(text) {
+        let raw = match line_text(line).and_then(text_json::<RawLine<'_>>) {
             Ok(raw) => raw,
-            Err(err) => return Parsed::Skipped(format!("invalid JSON: {err}")),
+            Err(skipped) => return skipped,
         };
         let Some(payload) = raw.payload else {
             return Parsed::Other;

@@ -41,7 +41,7 @@ use crate::model::Agent;
 use crate::model::{Parsed, Record, Tokens, line_time};
 use crate::sources::claude::roots::Roots;
 use crate::sources::rewritten::DocumentParser;
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths, line_text, text_json};
 
 pub struct Gemini;
 
@@ -278,12 +278,9 @@ impl LineParser for Session {
         if line.starts_with(b"{\"$") || !WANTED.iter().any(|w| w.find(line).is_some()) {
             return Parsed::Other;
         }
-        let Ok(text) = simdutf8::basic::from_utf8(line) else {
-            return Parsed::Skipped("invalid UTF-8".to_string());
-        };
-        match serde_json::from_str::<RawRecord<'_>>(text) {
+        match line_text(line).and_then(text_json::<RawRecord<'_>>) {
             Ok(raw) => self.record(raw),
-            Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
+            Err(skipped) => skipped,
         }
     }
 

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use crate::model::Agent;
 use crate::model::{Parsed, Record, Tokens};
 use crate::sources::claude::roots::Roots;
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths, line_text, text_json};
 
 pub struct Kimi;
 
@@ -152,12 +152,9 @@ impl LineParser for Lines {
         if USAGE_KEY.find(line).is_none() {
             return Parsed::Other;
         }
-        let Ok(text) = simdutf8::basic::from_utf8(line) else {
-            return Parsed::Skipped("invalid UTF-8".to_string());
-        };
-        match serde_json::from_str::<RawLine<'_>>(text) {
+        match line_text(line).and_then(text_json::<RawLine<'_>>) {
             Ok(raw) => record(raw),
-            Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
+            Err(skipped) => skipped,
         }
     }
 

@@ -211,6 +211,19 @@ pub fn folders(claude: &Roots) -> Vec<Folder> {
     all().iter().flat_map(|s| s.folders(claude)).collect()
 }
 
+/// The text of a line a parser wants. A line with broken bytes is damaged, however
+/// little: skipped like any other, so the totals agree with every other reader of the
+/// same files. serde does not check the strings it skips, so the line is checked whole,
+/// first, with SIMD; serde then reads it as text and checks no string again.
+pub fn line_text(line: &[u8]) -> Result<&str, Parsed> {
+    simdutf8::basic::from_utf8(line).map_err(|_| Parsed::Skipped("invalid UTF-8".to_string()))
+}
+
+/// A line's text (`line_text`) read as `T`, or why the line is skipped.
+pub fn text_json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, Parsed> {
+    serde_json::from_str(text).map_err(|err| Parsed::Skipped(format!("invalid JSON: {err}")))
+}
+
 /// `$NAME` as a comma list of paths (`~` expanded), the way ccusage reads its agents'
 /// variables; `None` if unset or empty.
 pub fn env_paths(name: &str) -> Option<Vec<PathBuf>> {

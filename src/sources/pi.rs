@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Agent;
 use crate::model::{Parsed, Record, Tokens, line_time};
 use crate::sources::claude::roots::Roots;
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source, env_paths, line_text, text_json};
 
 pub struct Pi;
 
@@ -265,8 +265,9 @@ impl LineParser for Transcript {
         if !(usage || header || model) {
             return Parsed::Other;
         }
-        let Ok(text) = simdutf8::basic::from_utf8(line) else {
-            return Parsed::Skipped("invalid UTF-8".to_string());
+        let text = match line_text(line) {
+            Ok(text) => text,
+            Err(skipped) => return skipped,
         };
         if header {
             self.header(text);
@@ -277,9 +278,9 @@ impl LineParser for Transcript {
         if !usage {
             return Parsed::Other;
         }
-        match serde_json::from_str::<RawEntry<'_>>(text) {
+        match text_json::<RawEntry<'_>>(text) {
             Ok(raw) => self.record(raw),
-            Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
+            Err(skipped) => skipped,
         }
     }
 

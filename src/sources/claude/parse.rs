@@ -20,6 +20,7 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::model::{Parsed, Record, Tokens, line_time};
+use crate::sources::{line_text, text_json};
 
 static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
@@ -111,16 +112,9 @@ pub fn parse_line(line: &[u8]) -> Parsed {
     if USAGE_KEY.find(line).is_none() {
         return Parsed::Other;
     }
-    // A line with broken bytes is damaged, however little: skipped like any other, so the
-    // totals agree with every other reader of the same files. serde does not check the
-    // strings it skips, so the line is checked whole, first, with SIMD; serde then reads
-    // it as text and checks no string again.
-    let Ok(text) = simdutf8::basic::from_utf8(line) else {
-        return Parsed::Skipped("invalid UTF-8".to_string());
-    };
-    match serde_json::from_str::<RawLine>(text) {
+    match line_text(line).and_then(text_json::<RawLine>) {
         Ok(raw) => from_raw(raw),
-        Err(err) => Parsed::Skipped(format!("invalid JSON: {err}")),
+        Err(skipped) => skipped,
     }
 }
 
