@@ -31,7 +31,7 @@ use crate::model::Agent;
 use crate::model::{Record, Tokens, line_time};
 use crate::sources::claude::roots::Roots;
 use crate::sources::rewritten::{DocumentParser, ReadWhole};
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source};
 
 pub struct Droid;
 
@@ -58,24 +58,11 @@ impl Source for Droid {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        if let Some(dirs) = env_paths(SESSIONS_VAR) {
-            return dirs
-                .into_iter()
-                .map(|path| Folder {
-                    agent: Agent::Droid,
-                    path,
-                    named: true,
-                })
-                .collect();
-        }
-        crate::paths::home()
-            .map(|home| Folder {
-                agent: Agent::Droid,
-                path: home.join(".factory/sessions"),
-                named: false,
-            })
-            .into_iter()
-            .collect()
+        Folder::named_or(
+            Agent::Droid,
+            SESSIONS_VAR,
+            crate::paths::home().map(|home| home.join(".factory/sessions")),
+        )
     }
 
     /// The project is the folder the settings are in (Droid's dashed working directory,

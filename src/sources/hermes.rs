@@ -32,7 +32,7 @@ use crate::model::Agent;
 use crate::model::{Record, Tokens};
 use crate::sources::claude::roots::Roots;
 use crate::sources::database::{DatabaseReader, NoLines};
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source};
 
 /// The variable Hermes (and ccusage) read for its home.
 const HOME_VAR: &str = "HERMES_HOME";
@@ -51,24 +51,11 @@ impl Source for Hermes {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        if let Some(homes) = env_paths(HOME_VAR) {
-            return homes
-                .into_iter()
-                .map(|path| Folder {
-                    agent: Agent::Hermes,
-                    path,
-                    named: true,
-                })
-                .collect();
-        }
-        crate::paths::home()
-            .map(|home| Folder {
-                agent: Agent::Hermes,
-                path: home.join(".hermes"),
-                named: false,
-            })
-            .into_iter()
-            .collect()
+        Folder::named_or(
+            Agent::Hermes,
+            HOME_VAR,
+            crate::paths::home().map(|home| home.join(".hermes")),
+        )
     }
 
     /// A database holds every session: each record names its own.

@@ -102,6 +102,29 @@ pub struct Folder {
 }
 
 impl Folder {
+    /// The folders `$var` names (a comma list, as `env_paths` reads it), else `default`:
+    /// the shape of an agent whose one variable replaces its one default folder.
+    pub fn named_or(agent: Agent, var: &str, default: Option<PathBuf>) -> Vec<Folder> {
+        match env_paths(var) {
+            Some(paths) => paths
+                .into_iter()
+                .map(|path| Folder {
+                    agent,
+                    path,
+                    named: true,
+                })
+                .collect(),
+            None => default
+                .map(|path| Folder {
+                    agent,
+                    path,
+                    named: false,
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
     /// The reader of the databases in this folder, if its agent keeps one: such a folder
     /// is looked in for them by name, never walked (it holds the agent's other files,
     /// OpenCode's git snapshots among them).

@@ -42,7 +42,7 @@ use crate::model::{Record, Tokens};
 use crate::sources::claude::roots::Roots;
 use crate::sources::database::{DatabaseReader, NoLines};
 use crate::sources::rewritten::DocumentParser;
-use crate::sources::{Folder, LineParser, Shape, Source, env_paths};
+use crate::sources::{Folder, LineParser, Shape, Source};
 
 /// How long an open message (see `Place`) OpenCode does not write is still looked at:
 /// a response waits on a permission prompt for hours, not a week; one killed mid-stream
@@ -75,24 +75,11 @@ impl Source for OpenCode {
     }
 
     fn folders(&self, _claude: &Roots) -> Vec<Folder> {
-        if let Some(dirs) = env_paths(self.data_var) {
-            return dirs
-                .into_iter()
-                .map(|path| Folder {
-                    agent: self.agent,
-                    path,
-                    named: true,
-                })
-                .collect();
-        }
-        crate::paths::data_home()
-            .map(|data| Folder {
-                agent: self.agent,
-                path: data.join(self.name),
-                named: false,
-            })
-            .into_iter()
-            .collect()
+        Folder::named_or(
+            self.agent,
+            self.data_var,
+            crate::paths::data_home().map(|data| data.join(self.name)),
+        )
     }
 
     /// A database holds every session and project: each record names its own.
