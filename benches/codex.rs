@@ -92,7 +92,7 @@ fn main() {
             spent = corpus::time_spent(&stderr).map(str::to_string);
         }
     }
-    let ours = days(
+    let ours = corpus::daily_days(
         &time(&mut cco(&[
             "daily",
             "--json",
@@ -163,7 +163,7 @@ fn main() {
     for _ in 0..5 {
         let (elapsed, stdout) = time(&mut ccusage_daily());
         times.push(elapsed);
-        theirs = days(&stdout);
+        theirs = corpus::daily_days(&stdout);
     }
     let ccusage_s = corpus::median(&mut times);
     println!(
@@ -305,29 +305,6 @@ fn run_timed(cmd: &mut Command) -> (f64, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// Per-day [input, output, cache creation, cache read] of a `daily --json`.
-fn days(json: &str) -> Vec<(String, [u64; 4])> {
-    let daily: serde_json::Value = serde_json::from_str(json).expect("daily JSON");
-    let n = |d: &serde_json::Value, k: &str| d[k].as_u64().unwrap_or(0);
-    daily["daily"]
-        .as_array()
-        .map(|days| {
-            days.iter()
-                .map(|d| {
-                    let date = d["date"].as_str().unwrap_or_default().to_string();
-                    let sums = [
-                        n(d, "inputTokens"),
-                        n(d, "outputTokens"),
-                        n(d, "cacheCreationTokens"),
-                        n(d, "cacheReadTokens"),
-                    ];
-                    (date, sums)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn mib(bytes: u64) -> f64 {

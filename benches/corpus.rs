@@ -2813,3 +2813,27 @@ pub fn env_usize(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// The days of a `daily --json` (ours or ccusage's): date and [input, output, cache
+/// creation, cache read].
+pub fn daily_days(json: &str) -> Vec<(String, [u64; 4])> {
+    let daily: serde_json::Value = serde_json::from_str(json).expect("daily JSON");
+    let n = |d: &serde_json::Value, k: &str| d[k].as_u64().unwrap_or(0);
+    daily["daily"]
+        .as_array()
+        .map(|days| {
+            days.iter()
+                .map(|d| {
+                    let date = d["date"].as_str().unwrap_or_default().to_string();
+                    let sums = [
+                        n(d, "inputTokens"),
+                        n(d, "outputTokens"),
+                        n(d, "cacheCreationTokens"),
+                        n(d, "cacheReadTokens"),
+                    ];
+                    (date, sums)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

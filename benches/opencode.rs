@@ -208,7 +208,7 @@ fn check(cco: &Command, days: &BTreeMap<String, [u64; 4]>, when: &str) {
             "--timezone",
             "UTC",
         ]);
-    let ours = parse_days(&time(&mut cmd).1);
+    let ours = corpus::daily_days(&time(&mut cmd).1);
     let wanted: Vec<(String, [u64; 4])> = days
         .iter()
         .filter(|(_, sums)| sums.iter().any(|&n| n > 0))
@@ -232,27 +232,4 @@ fn time(cmd: &mut Command) -> (f64, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (elapsed, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Per-day [input, output, cache creation, cache read] of a `daily --json`.
-fn parse_days(json: &str) -> Vec<(String, [u64; 4])> {
-    let daily: serde_json::Value = serde_json::from_str(json).expect("daily JSON");
-    let n = |d: &serde_json::Value, k: &str| d[k].as_u64().unwrap_or(0);
-    daily["daily"]
-        .as_array()
-        .map(|days| {
-            days.iter()
-                .map(|d| {
-                    let date = d["date"].as_str().unwrap_or_default().to_string();
-                    let sums = [
-                        n(d, "inputTokens"),
-                        n(d, "outputTokens"),
-                        n(d, "cacheCreationTokens"),
-                        n(d, "cacheReadTokens"),
-                    ];
-                    (date, sums)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
