@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, json};
+use common::{Scratch, agent_days, agent_row, day, json};
 use serde_json::Value;
 
 const THREAD: &str = "T-7f3e2a10-5c4b-4d8e-9a21-0c6f1e2d3b4a";
@@ -33,27 +33,6 @@ fn with_fixture(from: &str, to: fn(&Scratch) -> PathBuf) -> Scratch {
     s
 }
 
-/// Per day (UTC): `[input, output, cache creation, cache read]`.
-fn days(s: &Scratch, agent: &str) -> Vec<(String, [u64; 4])> {
-    common::days(&s.daily(&["--timezone", "UTC", "--agent", agent]))
-}
-
-fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4]) {
-    (date.to_string(), sums)
-}
-
-/// The `agents` view's row of `agent`.
-fn agent_row(s: &Scratch, agent: &str) -> Value {
-    let view = s.report(&["agents"]);
-    view["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["agent"] == agent)
-        .unwrap_or_else(|| panic!("no {agent} row: {view}"))
-        .clone()
-}
-
 const AMP_DAYS: [(&str, [u64; 4]); 2] = [
     ("2026-01-19", [15, 220, 986, 23_372]),
     ("2026-01-20", [1_000, 1_045, 0, 3_000]),
@@ -68,7 +47,7 @@ fn the_amp_fixtures_give_the_hand_worked_totals_and_credits() {
     let s = with_fixture("amp/threads", amp_threads);
     let pass = s.once();
     assert_eq!(pass["lines_skipped"], 0, "{pass}");
-    assert_eq!(days(&s, "amp"), amp_days());
+    assert_eq!(agent_days(&s, "amp"), amp_days());
     let amp = agent_row(&s, "amp");
     assert_eq!(amp["requests"], 5, "{amp}");
     assert_eq!(amp["credits"], 4.0, "{amp}");
@@ -112,7 +91,7 @@ fn amp_threads_rewritten_with_more_and_with_fewer_messages() {
     );
     let mut more = amp_days();
     more[0].1 = [15 + 5, 220 + 18 + 60, 986, 23_372 + 12_000];
-    assert_eq!(days(&s, "amp"), more);
+    assert_eq!(agent_days(&s, "amp"), more);
     assert_eq!(agent_row(&s, "amp")["credits"], 4.5);
 
     // Fewer: only the first two messages are left.
@@ -123,7 +102,7 @@ fn amp_threads_rewritten_with_more_and_with_fewer_messages() {
     assert_eq!(pass["files_changed"], 1, "{pass}");
     assert_eq!(pass["rows_added"], 0, "{pass}");
     assert_eq!(
-        days(&s, "amp"),
+        agent_days(&s, "amp"),
         more,
         "the vanished messages keep their rows"
     );
@@ -131,7 +110,7 @@ fn amp_threads_rewritten_with_more_and_with_fewer_messages() {
     // The same bytes again under a new mtime: read, and nothing added.
     rewrite(&path, &fewer);
     assert_eq!(s.once()["rows_added"], 0);
-    assert_eq!(days(&s, "amp"), more);
+    assert_eq!(agent_days(&s, "amp"), more);
 }
 
 /// Replaces the file whole, as Amp does (a new file renamed over the old one).
@@ -155,7 +134,7 @@ fn the_copilot_fixtures_count_messages_and_rollups_once_with_premium_requests() 
     let s = with_fixture("copilot/session-state", copilot_state);
     let pass = s.once();
     assert_eq!(pass["lines_skipped"], 0, "{pass}");
-    assert_eq!(days(&s, "copilot"), copilot_days());
+    assert_eq!(agent_days(&s, "copilot"), copilot_days());
     let copilot = agent_row(&s, "copilot");
     assert_eq!(copilot["requests"], 8, "{copilot}");
     assert_eq!(copilot["premiumRequests"], 4.0, "{copilot}");
@@ -192,14 +171,14 @@ fn a_copilot_session_read_while_it_runs_counts_its_rollup_once() {
     std::fs::write(&path, lines[..cut].join("\n") + "\n").unwrap();
     s.once();
     assert_eq!(
-        days(&s, "copilot"),
+        agent_days(&s, "copilot"),
         vec![day("2026-02-02", [0, 500, 0, 0])],
         "the messages' output, live"
     );
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     s.once();
     assert_eq!(
-        days(&s, "copilot"),
+        agent_days(&s, "copilot"),
         vec![day("2026-02-02", [9_000, 580, 6_000, 64_000])]
     );
 }
@@ -263,8 +242,8 @@ fn runs_killed_mid_ingest_of_amp_and_copilot_lose_and_double_nothing() {
             .map(|(d, sums)| (d, sums.map(|n| n * COPIES)))
             .collect()
     };
-    assert_eq!(days(&s, "amp"), times(amp_days()));
-    assert_eq!(days(&s, "copilot"), times(copilot_days()));
+    assert_eq!(agent_days(&s, "amp"), times(amp_days()));
+    assert_eq!(agent_days(&s, "copilot"), times(copilot_days()));
     assert_eq!(agent_row(&s, "amp")["credits"], 4.0 * COPIES as f64);
     assert_eq!(
         agent_row(&s, "copilot")["premiumRequests"],
@@ -365,8 +344,8 @@ fn watch_reads_amp_threads_as_they_are_replaced_and_copilot_events_as_appended()
     // The first thread alone: its 2026-01-20 is message 5's 345 output.
     let mut thread = amp_days();
     thread[1].1 = [0, 345, 0, 0];
-    assert_eq!(days(&s, "amp"), thread);
-    assert_eq!(days(&s, "copilot"), copilot_days()[..1].to_vec());
+    assert_eq!(agent_days(&s, "amp"), thread);
+    assert_eq!(agent_days(&s, "copilot"), copilot_days()[..1].to_vec());
 }
 
 /// The sum of a metrics series' values over the lines that carry `labels`.
@@ -439,9 +418,9 @@ fn daily_tokens_equal_ccusages_but_for_its_known_copilot_miscounts() {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
-    assert_eq!(amp, days(&s, "amp"));
+    assert_eq!(amp, agent_days(&s, "amp"));
     let copilot = ccusage_days(&s, "copilot").unwrap();
-    let ours = days(&s, "copilot");
+    let ours = agent_days(&s, "copilot");
     // Ours less the killed session (2026-02-03) and the resumed process's rollup and
     // message (line 12: 50 output; line 13: 1,000 in, 1,000 write, 18,000 read).
     let lost = [1_000, 50, 1_000, 18_000];
@@ -476,7 +455,7 @@ fn an_oversized_or_broken_amp_thread_costs_only_itself() {
     let pass = json(&out.get_output().stdout);
     assert_eq!(pass["lines_skipped"], 2, "{pass}");
     assert!(pass["bytes_read"].as_u64().unwrap() < 3 << 20, "{pass}");
-    assert_eq!(days(&s, "amp"), amp_days());
+    assert_eq!(agent_days(&s, "amp"), amp_days());
 }
 
 /// Amp and Copilot homes from the generator (`benches/corpus.rs`), with its two oracles.
@@ -518,8 +497,8 @@ fn generated_homes_give_exactly_the_generators_totals_even_when_killed() {
         child.wait().unwrap();
     }
     s.once();
-    assert_eq!(days(&s, "amp"), oracle(&amp.expected.days));
-    assert_eq!(days(&s, "copilot"), oracle(&copilot.expected.days));
+    assert_eq!(agent_days(&s, "amp"), oracle(&amp.expected.days));
+    assert_eq!(agent_days(&s, "copilot"), oracle(&copilot.expected.days));
     assert_eq!(agent_row(&s, "amp")["requests"], amp.expected.rows);
     assert_eq!(agent_row(&s, "copilot")["requests"], copilot.expected.rows);
     let Some(theirs) = ccusage_days(&s, "amp") else {

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, json};
+use common::{Scratch, agent_days, agent_row, day, json};
 use serde_json::Value;
 
 const CHAT: &str = "manicode/projects/shop/chats/2026-03-05T10-00-00.000Z/chat-messages.json";
@@ -24,14 +24,6 @@ fn with_fixture() -> Scratch {
     s
 }
 
-fn days(s: &Scratch) -> Vec<(String, [u64; 4])> {
-    common::days(&s.daily(&["--timezone", "UTC", "--agent", "codebuff"]))
-}
-
-fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4]) {
-    (date.to_string(), sums)
-}
-
 /// The hand-worked totals of `fixtures/README.md`.
 fn fixture_days() -> Vec<(String, [u64; 4])> {
     vec![
@@ -40,24 +32,13 @@ fn fixture_days() -> Vec<(String, [u64; 4])> {
     ]
 }
 
-fn agent_row(s: &Scratch) -> Value {
-    let view = s.report(&["agents"]);
-    view["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["agent"] == "codebuff")
-        .unwrap_or_else(|| panic!("no codebuff row: {view}"))
-        .clone()
-}
-
 #[test]
 fn the_codebuff_fixtures_give_the_hand_worked_totals_and_credits() {
     let s = with_fixture();
     let pass = s.once();
     assert_eq!(pass["lines_skipped"], 0, "{pass}");
-    assert_eq!(days(&s), fixture_days());
-    let row = agent_row(&s);
+    assert_eq!(agent_days(&s, "codebuff"), fixture_days());
+    let row = agent_row(&s, "codebuff");
     // Three replies in the shop chat (one of credits alone), two in the api chat.
     assert_eq!(row["requests"], 5, "{row}");
     assert_eq!(row["credits"], 17.5, "{row}");
@@ -98,8 +79,8 @@ fn a_chat_rewritten_with_a_reply_grown_and_one_more_counts_each_once() {
     let mut expected = fixture_days();
     expected[0].1[1] += 100;
     expected[1].1 = [1_300 + 4_000, 700 + 1_000, 2_000, 30_000];
-    assert_eq!(days(&s), expected);
-    assert_eq!(agent_row(&s)["credits"], 19.5);
+    assert_eq!(agent_days(&s, "codebuff"), expected);
+    assert_eq!(agent_row(&s, "codebuff")["credits"], 19.5);
 }
 
 /// `CODEBUFF_DATA_DIR` (a comma list of channel folders or their `projects/`) replaces
@@ -115,7 +96,10 @@ fn the_data_variable_names_the_channel_folders() {
         .assert()
         .success();
     assert_eq!(json(&out.get_output().stdout)["rows_added"], 2);
-    assert_eq!(days(&s), vec![day("2026-03-06", [1_300, 700, 0, 0])]);
+    assert_eq!(
+        agent_days(&s, "codebuff"),
+        vec![day("2026-03-06", [1_300, 700, 0, 0])]
+    );
 }
 
 fn ccusage_days(s: &Scratch) -> Option<Vec<(String, [u64; 4])>> {
@@ -147,7 +131,7 @@ fn daily_tokens_equal_ccusages() {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
-    assert_eq!(theirs, days(&s));
+    assert_eq!(theirs, agent_days(&s, "codebuff"));
 }
 
 /// A generated config folder read by `once` killed at any moment, then run to the end:
@@ -178,8 +162,8 @@ fn a_generated_folder_gives_exactly_the_generators_totals_even_when_killed() {
             .map(|(d, sums)| (d.clone(), *sums))
             .collect::<Vec<_>>()
     };
-    assert_eq!(days(&s), oracle(&tree.expected.days));
-    assert_eq!(agent_row(&s)["requests"], tree.expected.rows);
+    assert_eq!(agent_days(&s, "codebuff"), oracle(&tree.expected.days));
+    assert_eq!(agent_row(&s, "codebuff")["requests"], tree.expected.rows);
     if let Some(theirs) = ccusage_days(&s) {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }

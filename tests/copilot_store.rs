@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Scratch, json};
+use common::{Scratch, agent_days, json};
 use rusqlite::{Connection, params};
 
 const SCHEMA: &str = include_str!("../fixtures/copilot/session-store.sql");
@@ -65,10 +65,6 @@ fn call(db: &Connection, session: &str, at: &str, counts: [u64; 5], multiplier: 
     .unwrap();
 }
 
-fn days(s: &Scratch) -> Vec<(String, [u64; 4])> {
-    common::days(&s.daily(&["--timezone", "UTC", "--agent", "copilot"]))
-}
-
 /// The event-log fixtures' days (`tests/amp_copilot.rs`).
 fn logged_days() -> Vec<(String, [u64; 4])> {
     vec![
@@ -112,7 +108,7 @@ fn the_store_counts_each_call_of_a_session_without_a_log_once() {
         "2026-02-04",
         [70, 7, 0, 0],
     );
-    assert_eq!(days(&s), want);
+    assert_eq!(agent_days(&s, "copilot"), want);
     let agents = s.report(&["agents", "--agent", "copilot"]);
     assert_eq!(agents["agents"][0]["requests"], 8 + 2, "{agents}");
     assert_eq!(
@@ -125,7 +121,10 @@ fn the_store_counts_each_call_of_a_session_without_a_log_once() {
     call(&db, STORED, "2026-02-04 09:00:00", [10, 1, 0, 0, 0], 0.0);
     s.once();
     s.once();
-    assert_eq!(days(&s), plus(want, "2026-02-04", [10, 1, 0, 0]));
+    assert_eq!(
+        agent_days(&s, "copilot"),
+        plus(want, "2026-02-04", [10, 1, 0, 0])
+    );
     let sessions = s.report(&["session", "--agent", "copilot"]);
     let stored = sessions["sessions"]
         .as_array()
@@ -174,7 +173,7 @@ fn runs_killed_mid_ingest_of_the_store_lose_and_double_nothing() {
     let input = (0..calls_per_round).sum::<u64>() * 10;
     let output = (1..=10u64).sum::<u64>() * calls_per_round;
     assert_eq!(
-        days(&s),
+        agent_days(&s, "copilot"),
         [(
             "2026-02-05".to_string(),
             [input, output, 0, 100 * calls_per_round * 10]
@@ -294,5 +293,8 @@ fn ccusage_reads_no_store_and_the_ledger_adds_only_the_sessions_without_a_log() 
     call(&db, STORED, "2026-02-04 08:00:00", [70, 7, 0, 0, 0], 1.0);
     both.once();
     assert_eq!(theirs(&both), theirs(&logs));
-    assert_eq!(days(&both), plus(days(&logs), "2026-02-04", [70, 7, 0, 0]));
+    assert_eq!(
+        agent_days(&both, "copilot"),
+        plus(agent_days(&logs, "copilot"), "2026-02-04", [70, 7, 0, 0])
+    );
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, json};
+use common::{Scratch, agent_days, agent_row, day, json};
 use serde_json::Value;
 
 const SESSION: &str = "a1f0c2d4-0001-4a8e-9c11-5e2b7d3f9a01";
@@ -24,15 +24,6 @@ fn with_fixture() -> Scratch {
     s
 }
 
-/// Per day (UTC): `[input, output, cache creation, cache read]`.
-fn days(s: &Scratch) -> Vec<(String, [u64; 4])> {
-    common::days(&s.daily(&["--timezone", "UTC", "--agent", "droid"]))
-}
-
-fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4]) {
-    (date.to_string(), sums)
-}
-
 /// The hand-worked totals of `fixtures/README.md` (thinking inside output).
 fn fixture_days() -> Vec<(String, [u64; 4])> {
     vec![
@@ -41,26 +32,15 @@ fn fixture_days() -> Vec<(String, [u64; 4])> {
     ]
 }
 
-fn agent_row(s: &Scratch) -> Value {
-    let view = s.report(&["agents"]);
-    view["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["agent"] == "droid")
-        .unwrap_or_else(|| panic!("no droid row: {view}"))
-        .clone()
-}
-
 #[test]
 fn the_droid_fixtures_give_the_hand_worked_totals() {
     let s = with_fixture();
     let pass = s.once();
     assert_eq!(pass["lines_skipped"], 0, "{pass}");
-    assert_eq!(days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "droid"), fixture_days());
     // One row per session with usage: a1, b2, c3 (its archived copy is the same
     // session), e5; d4 has none, and the `.bak` is not read.
-    assert_eq!(agent_row(&s)["requests"], 4);
+    assert_eq!(agent_row(&s, "droid")["requests"], 4);
     let models = s.report(&["daily", "--agent", "droid", "--breakdown"]);
     let text = models.to_string();
     // b2 names no model: its transcript's `Model:` line does, normalized as ccusage does.
@@ -101,11 +81,11 @@ fn settings_rewritten_with_more_usage_count_once_at_their_latest() {
     );
     let mut more = fixture_days();
     more[0].1 = [1_700 + 300, 1_300 + 300, 3_000, 46_000 + 15_000];
-    assert_eq!(days(&s), more);
+    assert_eq!(agent_days(&s, "droid"), more);
     rewrite(&path, &settings);
     assert_eq!(s.once()["rows_added"], 0);
-    assert_eq!(days(&s), more);
-    assert_eq!(agent_row(&s)["requests"], 4);
+    assert_eq!(agent_days(&s, "droid"), more);
+    assert_eq!(agent_row(&s, "droid")["requests"], 4);
 }
 
 /// Replaces the file whole, as Droid does.
@@ -126,7 +106,7 @@ fn the_sessions_variable_names_the_folders() {
         .args(["once"])
         .assert()
         .success();
-    assert_eq!(days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "droid"), fixture_days());
 }
 
 fn ccusage_days(s: &Scratch, home: &Path) -> Option<Vec<(String, [u64; 4])>> {
@@ -154,7 +134,7 @@ fn daily_tokens_equal_ccusages_but_for_the_thinking_it_leaves_out_of_output() {
         return;
     };
     let thinking = [200, 300];
-    let ours: Vec<(String, [u64; 4])> = days(&s)
+    let ours: Vec<(String, [u64; 4])> = agent_days(&s, "droid")
         .into_iter()
         .zip(thinking)
         .map(|((d, [i, o, w, r]), t)| (d, [i, o - t, w, r]))
@@ -192,8 +172,8 @@ fn a_generated_folder_gives_exactly_the_generators_totals_even_when_killed() {
             .map(|(d, sums)| (d.clone(), *sums))
             .collect::<Vec<_>>()
     };
-    assert_eq!(days(&s), oracle(&tree.expected.days));
-    assert_eq!(agent_row(&s)["requests"], tree.expected.rows);
+    assert_eq!(agent_days(&s, "droid"), oracle(&tree.expected.days));
+    assert_eq!(agent_row(&s, "droid")["requests"], tree.expected.rows);
     if let Some(theirs) = ccusage_days(&s, &sessions(&s)) {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, days, json};
+use common::{Scratch, agent_days, day, days, json};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -34,14 +34,6 @@ fn with_fixture() -> Scratch {
     with_fixture_in(s, &home)
 }
 
-fn hermes_days(s: &Scratch) -> Vec<(String, [u64; 4])> {
-    days(&s.daily(&["--agent", "hermes", "--timezone", "UTC"]))
-}
-
-fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4]) {
-    (date.to_string(), sums)
-}
-
 /// The hand-worked totals of `fixtures/README.md` (reasoning inside output).
 fn fixture_days() -> Vec<(String, [u64; 4])> {
     vec![
@@ -59,7 +51,7 @@ fn the_hermes_fixture_gives_the_totals_worked_out_by_hand() {
     let s = with_fixture();
     let pass = s.once();
     assert_eq!(pass["rows_added"], 3, "{pass}");
-    assert_eq!(hermes_days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "hermes"), fixture_days());
     // Hermes' own costs in `auto` mode: the estimate (0.21), the actual one over the
     // estimate (0.05).
     let daily = s.daily(&["--agent", "hermes", "--timezone", "UTC"]);
@@ -96,7 +88,7 @@ fn a_session_whose_counts_grow_in_place_counts_once_at_its_latest() {
     let mut expected = fixture_days();
     expected[1].1[0] += 1_000;
     expected[1].1[1] += 50;
-    assert_eq!(hermes_days(&s), expected);
+    assert_eq!(agent_days(&s, "hermes"), expected);
     assert_eq!(requests(&s), 3);
 }
 
@@ -113,7 +105,7 @@ fn hermes_home_names_where_the_database_is() {
         .assert()
         .success();
     assert_eq!(json(&out.get_output().stdout)["rows_added"], 3);
-    assert_eq!(hermes_days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "hermes"), fixture_days());
 }
 
 fn ccusage_days(s: &Scratch) -> Option<Vec<(String, [u64; 4])>> {
@@ -147,7 +139,7 @@ fn daily_tokens_equal_ccusages_but_for_the_reasoning_it_leaves_out_of_output() {
         return;
     };
     let reasoning = [500, 200];
-    let ours: Vec<(String, [u64; 4])> = hermes_days(&s)
+    let ours: Vec<(String, [u64; 4])> = agent_days(&s, "hermes")
         .into_iter()
         .zip(reasoning)
         .map(|((d, [i, o, w, r]), t)| (d, [i, o - t, w, r]))
@@ -190,7 +182,7 @@ fn a_generated_database_gives_exactly_the_generators_totals_even_when_killed() {
             .map(|(d, sums)| (d.clone(), *sums))
             .collect::<Vec<_>>()
     };
-    assert_eq!(hermes_days(&s), oracle(&tree.expected.days));
+    assert_eq!(agent_days(&s, "hermes"), oracle(&tree.expected.days));
     assert_eq!(requests(&s), tree.expected.rows);
     if let Some(theirs) = ccusage_days(&s) {
         assert_eq!(theirs, oracle(&tree.ccusage));

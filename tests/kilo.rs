@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, days, json};
+use common::{Scratch, agent_days, day, days, json};
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
@@ -35,14 +35,6 @@ fn with_fixture() -> Scratch {
     s
 }
 
-fn kilo_days(s: &Scratch) -> Vec<(String, [u64; 4])> {
-    days(&s.daily(&["--agent", "kilo", "--timezone", "UTC"]))
-}
-
-fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4]) {
-    (date.to_string(), sums)
-}
-
 /// The hand-worked totals of `fixtures/README.md` (reasoning inside output).
 fn fixture_days() -> Vec<(String, [u64; 4])> {
     vec![
@@ -60,7 +52,7 @@ fn the_kilo_fixture_gives_the_totals_worked_out_by_hand() {
     let s = with_fixture();
     let pass = s.once();
     assert_eq!(pass["rows_added"], 3, "{pass}");
-    assert_eq!(kilo_days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "kilo"), fixture_days());
     let agents = agent_rows(&s);
     assert_eq!(agents.as_array().unwrap().len(), 1, "{agents}");
     assert_eq!(agents[0]["agent"], "kilo");
@@ -97,7 +89,7 @@ fn kilo_and_opencode_side_by_side_each_count_their_own() {
     )
     .unwrap();
     s.once();
-    assert_eq!(kilo_days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "kilo"), fixture_days());
     let agents = agent_rows(&s);
     let requests = |agent: &str| {
         agents
@@ -138,7 +130,7 @@ fn a_message_updated_in_place_between_passes_counts_once() {
     let mut expected = fixture_days();
     expected[1].1[0] += 10;
     expected[1].1[1] += 40;
-    assert_eq!(kilo_days(&s), expected);
+    assert_eq!(agent_days(&s, "kilo"), expected);
 }
 
 /// `KILO_DATA_DIR` (a comma list, as ccusage reads it) names the folders, and a channel
@@ -157,7 +149,7 @@ fn kilo_data_dir_names_the_folders_and_channel_databases_are_read() {
         .assert()
         .success();
     assert_eq!(json(&out.get_output().stdout)["rows_added"], 3);
-    assert_eq!(kilo_days(&s), fixture_days());
+    assert_eq!(agent_days(&s, "kilo"), fixture_days());
 }
 
 fn ccusage_days(s: &Scratch, dir: &Path) -> Option<Vec<(String, [u64; 4])>> {
@@ -184,7 +176,7 @@ fn daily_tokens_equal_ccusages_but_for_the_reasoning_it_leaves_out_of_output() {
         return;
     };
     let reasoning = [100, 300];
-    let ours: Vec<(String, [u64; 4])> = kilo_days(&s)
+    let ours: Vec<(String, [u64; 4])> = agent_days(&s, "kilo")
         .into_iter()
         .zip(reasoning)
         .map(|((d, [i, o, w, r]), t)| (d, [i, o - t, w, r]))
@@ -224,7 +216,7 @@ fn a_generated_database_gives_exactly_the_generators_totals_even_when_killed() {
             .map(|(d, sums)| (d.clone(), *sums))
             .collect::<Vec<_>>()
     };
-    assert_eq!(kilo_days(&s), oracle(&tree.expected.days));
+    assert_eq!(agent_days(&s, "kilo"), oracle(&tree.expected.days));
     let agents = agent_rows(&s);
     assert_eq!(agents[0]["requests"], tree.expected.rows, "{agents}");
     if let Some(theirs) = ccusage_days(&s, &kilo_dir(&s)) {

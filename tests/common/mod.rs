@@ -192,6 +192,11 @@ pub fn expected_days(expected: &corpus::Expected) -> Vec<(String, [u64; 4])> {
         .collect()
 }
 
+/// A day's row of `agent_days` (`day("2026-05-01", [1_700, 1_300, 3_000, 46_000])`).
+pub fn day(date: &str, sums: [u64; 4]) -> (String, [u64; 4]) {
+    (date.to_string(), sums)
+}
+
 /// One agent's daily report per day (UTC): `[input, output, cache creation, cache read]`.
 pub fn agent_days(s: &Scratch, agent: &str) -> Vec<(String, [u64; 4])> {
     days(&s.daily(&["--timezone", "UTC", "--agent", agent]))
