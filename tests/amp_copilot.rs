@@ -390,20 +390,6 @@ fn metrics_the_agents_table_and_doctor_cover_amp_and_copilot() {
     }
 }
 
-/// `ccusage <agent> daily` per day (UTC), where ccusage is at hand (`CCUSAGE_BIN`).
-fn ccusage_days(s: &Scratch, agent: &str) -> Option<Vec<(String, [u64; 4])>> {
-    let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
-    let out = std::process::Command::new(ccusage)
-        .args([agent, "daily", "--json", "--offline", "--timezone", "UTC"])
-        .env("HOME", s.dir.path())
-        .env_remove("AMP_DATA_DIR")
-        .env_remove("COPILOT_HOME")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    Some(common::days(&json(&out.stdout)))
-}
-
 /// Daily tokens equal ccusage 20.0.24's on the fixtures (`CCUSAGE_BIN`, e.g.
 /// `node_modules/@ccusage/ccusage-linux-x64/bin/ccusage`; skipped without it): Amp's
 /// exactly; Copilot's except where fixtures/README.md shows ccusage counts wrong (the
@@ -414,12 +400,12 @@ fn daily_tokens_equal_ccusages_but_for_its_known_copilot_miscounts() {
     std::fs::create_dir_all(copilot_state(&s)).unwrap();
     common::copy_tree(&fixture("copilot/session-state"), &copilot_state(&s));
     s.once();
-    let Some(amp) = ccusage_days(&s, "amp") else {
+    let Some(amp) = common::ccusage_days(&s, "amp", &[]) else {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
     assert_eq!(amp, agent_days(&s, "amp"));
-    let copilot = ccusage_days(&s, "copilot").unwrap();
+    let copilot = common::ccusage_days(&s, "copilot", &[]).unwrap();
     let ours = agent_days(&s, "copilot");
     // Ours less the killed session (2026-02-03) and the resumed process's rollup and
     // message (line 12: 50 output; line 13: 1,000 in, 1,000 write, 18,000 read).
@@ -501,13 +487,13 @@ fn generated_homes_give_exactly_the_generators_totals_even_when_killed() {
     assert_eq!(agent_days(&s, "copilot"), oracle(&copilot.expected.days));
     assert_eq!(agent_row(&s, "amp")["requests"], amp.expected.rows);
     assert_eq!(agent_row(&s, "copilot")["requests"], copilot.expected.rows);
-    let Some(theirs) = ccusage_days(&s, "amp") else {
+    let Some(theirs) = common::ccusage_days(&s, "amp", &[]) else {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
     assert_eq!(theirs, oracle(&amp.ccusage));
     assert_eq!(
-        ccusage_days(&s, "copilot").unwrap(),
+        common::ccusage_days(&s, "copilot", &[]).unwrap(),
         oracle(&copilot.ccusage)
     );
 }

@@ -102,32 +102,13 @@ fn the_data_variable_names_the_channel_folders() {
     );
 }
 
-fn ccusage_days(s: &Scratch) -> Option<Vec<(String, [u64; 4])>> {
-    let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
-    let out = std::process::Command::new(ccusage)
-        .args([
-            "codebuff",
-            "daily",
-            "--json",
-            "--offline",
-            "--timezone",
-            "UTC",
-        ])
-        .env("HOME", s.dir.path())
-        .env_remove("CODEBUFF_DATA_DIR")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    Some(common::days(&json(&out.stdout)))
-}
-
 /// Daily tokens equal ccusage 20.0.24's on the fixtures (`CCUSAGE_BIN`; skipped
 /// without it).
 #[test]
 fn daily_tokens_equal_ccusages() {
     let s = with_fixture();
     s.once();
-    let Some(theirs) = ccusage_days(&s) else {
+    let Some(theirs) = common::ccusage_days(&s, "codebuff", &[]) else {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
@@ -164,7 +145,7 @@ fn a_generated_folder_gives_exactly_the_generators_totals_even_when_killed() {
     };
     assert_eq!(agent_days(&s, "codebuff"), oracle(&tree.expected.days));
     assert_eq!(agent_row(&s, "codebuff")["requests"], tree.expected.rows);
-    if let Some(theirs) = ccusage_days(&s) {
+    if let Some(theirs) = common::ccusage_days(&s, "codebuff", &[]) {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }
 }

@@ -109,18 +109,6 @@ fn the_sessions_variable_names_the_folders() {
     assert_eq!(agent_days(&s, "droid"), fixture_days());
 }
 
-fn ccusage_days(s: &Scratch, home: &Path) -> Option<Vec<(String, [u64; 4])>> {
-    let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
-    let out = std::process::Command::new(ccusage)
-        .args(["droid", "daily", "--json", "--offline", "--timezone", "UTC"])
-        .env("HOME", s.dir.path())
-        .env("DROID_SESSIONS_DIR", home)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    Some(common::days(&json(&out.stdout)))
-}
-
 /// Daily tokens equal ccusage 20.0.24's on the fixtures (`CCUSAGE_BIN`; skipped
 /// without it) but for the thinking tokens, which ccusage counts only in its
 /// `totalTokens` and the ledger bills as output: 200 (a1) on 2026-05-01, 300 (c3) on
@@ -129,7 +117,8 @@ fn ccusage_days(s: &Scratch, home: &Path) -> Option<Vec<(String, [u64; 4])>> {
 fn daily_tokens_equal_ccusages_but_for_the_thinking_it_leaves_out_of_output() {
     let s = with_fixture();
     s.once();
-    let Some(theirs) = ccusage_days(&s, &sessions(&s)) else {
+    let Some(theirs) = common::ccusage_days(&s, "droid", &[("DROID_SESSIONS_DIR", &sessions(&s))])
+    else {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
@@ -174,7 +163,9 @@ fn a_generated_folder_gives_exactly_the_generators_totals_even_when_killed() {
     };
     assert_eq!(agent_days(&s, "droid"), oracle(&tree.expected.days));
     assert_eq!(agent_row(&s, "droid")["requests"], tree.expected.rows);
-    if let Some(theirs) = ccusage_days(&s, &sessions(&s)) {
+    if let Some(theirs) =
+        common::ccusage_days(&s, "droid", &[("DROID_SESSIONS_DIR", &sessions(&s))])
+    {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }
 }

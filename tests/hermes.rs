@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, agent_days, day, days, json};
+use common::{Scratch, agent_days, day, json};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -108,25 +108,6 @@ fn hermes_home_names_where_the_database_is() {
     assert_eq!(agent_days(&s, "hermes"), fixture_days());
 }
 
-fn ccusage_days(s: &Scratch) -> Option<Vec<(String, [u64; 4])>> {
-    let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
-    let out = std::process::Command::new(ccusage)
-        .args([
-            "hermes",
-            "daily",
-            "--json",
-            "--offline",
-            "--timezone",
-            "UTC",
-        ])
-        .env("HOME", s.dir.path())
-        .env_remove("HERMES_HOME")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    Some(days(&json(&out.stdout)))
-}
-
 /// Daily tokens equal ccusage 20.0.24's on the fixture (`CCUSAGE_BIN`; skipped without
 /// it) but for the reasoning tokens, which ccusage counts only in its `totalTokens`:
 /// 500 on 2026-04-10, 200 on 2026-04-11.
@@ -134,7 +115,7 @@ fn ccusage_days(s: &Scratch) -> Option<Vec<(String, [u64; 4])>> {
 fn daily_tokens_equal_ccusages_but_for_the_reasoning_it_leaves_out_of_output() {
     let s = with_fixture();
     s.once();
-    let Some(theirs) = ccusage_days(&s) else {
+    let Some(theirs) = common::ccusage_days(&s, "hermes", &[]) else {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
@@ -184,7 +165,7 @@ fn a_generated_database_gives_exactly_the_generators_totals_even_when_killed() {
     };
     assert_eq!(agent_days(&s, "hermes"), oracle(&tree.expected.days));
     assert_eq!(requests(&s), tree.expected.rows);
-    if let Some(theirs) = ccusage_days(&s) {
+    if let Some(theirs) = common::ccusage_days(&s, "hermes", &[]) {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, agent_days, day, days, json};
+use common::{Scratch, agent_days, day, json};
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
@@ -152,18 +152,6 @@ fn kilo_data_dir_names_the_folders_and_channel_databases_are_read() {
     assert_eq!(agent_days(&s, "kilo"), fixture_days());
 }
 
-fn ccusage_days(s: &Scratch, dir: &Path) -> Option<Vec<(String, [u64; 4])>> {
-    let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
-    let out = std::process::Command::new(ccusage)
-        .args(["kilo", "daily", "--json", "--offline", "--timezone", "UTC"])
-        .env("HOME", s.dir.path())
-        .env("KILO_DATA_DIR", dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    Some(days(&json(&out.stdout)))
-}
-
 /// Daily tokens equal ccusage 20.0.24's on the fixture (`CCUSAGE_BIN`; skipped without
 /// it) but for the reasoning tokens, which ccusage counts only in its `totalTokens`:
 /// 100 (msg_k03) on 2026-02-10, 300 (msg_k05) on 2026-02-11.
@@ -171,7 +159,7 @@ fn ccusage_days(s: &Scratch, dir: &Path) -> Option<Vec<(String, [u64; 4])>> {
 fn daily_tokens_equal_ccusages_but_for_the_reasoning_it_leaves_out_of_output() {
     let s = with_fixture();
     s.once();
-    let Some(theirs) = ccusage_days(&s, &kilo_dir(&s)) else {
+    let Some(theirs) = common::ccusage_days(&s, "kilo", &[("KILO_DATA_DIR", &kilo_dir(&s))]) else {
         eprintln!("CCUSAGE_BIN not set: not compared");
         return;
     };
@@ -219,7 +207,7 @@ fn a_generated_database_gives_exactly_the_generators_totals_even_when_killed() {
     assert_eq!(agent_days(&s, "kilo"), oracle(&tree.expected.days));
     let agents = agent_rows(&s);
     assert_eq!(agents[0]["requests"], tree.expected.rows, "{agents}");
-    if let Some(theirs) = ccusage_days(&s, &kilo_dir(&s)) {
+    if let Some(theirs) = common::ccusage_days(&s, "kilo", &[("KILO_DATA_DIR", &kilo_dir(&s))]) {
         assert_eq!(theirs, oracle(&tree.ccusage));
     }
 }

@@ -13,6 +13,33 @@ use tempfile::TempDir;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cco-stats");
 
+/// Every variable an agent's folders are read from (ours and ccusage's): unset in
+/// the commands the tests run, so a developer's own agents never mix in.
+pub const AGENT_VARS: [&str; 22] = [
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "GEMINI_CLI_HOME",
+    "GEMINI_DATA_DIR",
+    "QWEN_RUNTIME_DIR",
+    "QWEN_HOME",
+    "QWEN_DATA_DIR",
+    "AMP_DATA_DIR",
+    "COPILOT_HOME",
+    "OPENCODE_DATA_DIR",
+    "DROID_SESSIONS_DIR",
+    "KILO_DATA_DIR",
+    "CODEBUFF_DATA_DIR",
+    "HERMES_HOME",
+    "KIMI_SHARE_DIR",
+    "KIMI_DATA_DIR",
+    "PI_CODING_AGENT_DIR",
+    "PI_AGENT_DIR",
+    "OPENCLAW_STATE_DIR",
+    "CLAWDBOT_STATE_DIR",
+    "OPENCLAW_DIR",
+    "GOOSE_PATH_ROOT",
+];
+
 /// A scratch place: a database path and a data root, isolated from the user's own.
 pub struct Scratch {
     pub dir: TempDir,
@@ -45,29 +72,10 @@ impl Scratch {
     /// The same, as a plain process (for runs that are spawned and signalled).
     pub fn std_cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(BIN);
-        cmd.env_remove("CLAUDE_CONFIG_DIR")
-            .env_remove("CODEX_HOME")
-            .env_remove("GEMINI_CLI_HOME")
-            .env_remove("GEMINI_DATA_DIR")
-            .env_remove("QWEN_RUNTIME_DIR")
-            .env_remove("QWEN_HOME")
-            .env_remove("QWEN_DATA_DIR")
-            .env_remove("AMP_DATA_DIR")
-            .env_remove("COPILOT_HOME")
-            .env_remove("OPENCODE_DATA_DIR")
-            .env_remove("DROID_SESSIONS_DIR")
-            .env_remove("KILO_DATA_DIR")
-            .env_remove("CODEBUFF_DATA_DIR")
-            .env_remove("HERMES_HOME")
-            .env_remove("KIMI_SHARE_DIR")
-            .env_remove("KIMI_DATA_DIR")
-            .env_remove("PI_CODING_AGENT_DIR")
-            .env_remove("PI_AGENT_DIR")
-            .env_remove("OPENCLAW_STATE_DIR")
-            .env_remove("CLAWDBOT_STATE_DIR")
-            .env_remove("OPENCLAW_DIR")
-            .env_remove("GOOSE_PATH_ROOT")
-            .env_remove("CCO_STATS_DB")
+        for var in AGENT_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env_remove("CCO_STATS_DB")
             .env_remove("RUST_LOG")
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
@@ -240,6 +248,9 @@ pub fn ccusage_days(
 ) -> Option<Vec<(String, [u64; 4])>> {
     let ccusage = std::env::var_os("CCUSAGE_BIN").filter(|p| !p.is_empty())?;
     let mut cmd = std::process::Command::new(ccusage);
+    for var in AGENT_VARS {
+        cmd.env_remove(var);
+    }
     cmd.args([agent, "daily", "--json", "--offline", "--timezone", "UTC"])
         .env("HOME", s.dir.path());
     for (var, path) in vars {
