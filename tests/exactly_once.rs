@@ -313,7 +313,7 @@ fn once_interrupted_flushes_what_it_read_and_exits_0() {
             .unwrap();
         // A signal before the handler is in place would test process start-up on a
         // loaded machine, not the flush.
-        wait_until_catching_sigint(&child);
+        common::wait_until_catching_sigint(&child);
         std::thread::sleep(Duration::from_millis(delay_ms));
         sigint(&child);
         let out = child.wait_with_output().unwrap();
@@ -325,26 +325,6 @@ fn once_interrupted_flushes_what_it_read_and_exits_0() {
     }
     s.once();
     assert_exact(&s, &expected);
-}
-
-/// Waits (up to 10 s) until the process has a SIGINT handler: bit 2 of `SigCgt` in
-/// /proc/PID/status.
-fn wait_until_catching_sigint(child: &std::process::Child) {
-    let status = format!("/proc/{}/status", child.id());
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
-        let text = std::fs::read_to_string(&status).unwrap_or_default();
-        let caught = text
-            .lines()
-            .find_map(|l| l.strip_prefix("SigCgt:"))
-            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0);
-        if caught {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("the process never installed its SIGINT handler");
 }
 
 /// `watch` killed with SIGKILL while bursts of lines arrive (in notify mode, its reads

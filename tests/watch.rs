@@ -56,6 +56,9 @@ impl Watch {
     /// Stops it as Ctrl-C does; its stderr.
     fn stop(mut self) -> String {
         let mut child = self.child.take().unwrap();
+        // Its ledger may hold the rows waited for before it reads anything (a second
+        // watch on it): a SIGINT before its handler ends it as a signal, not as Ctrl-C.
+        common::wait_until_catching_sigint(&child);
         let ok = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()

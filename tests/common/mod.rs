@@ -260,3 +260,23 @@ pub fn ccusage_days(
     assert!(out.status.success(), "{}", stderr(&out));
     Some(days(&json(&out.stdout)))
 }
+
+/// Waits (up to 10 s) until the process has a SIGINT handler: bit 2 of `SigCgt` in
+/// /proc/PID/status.
+pub fn wait_until_catching_sigint(child: &std::process::Child) {
+    let status = format!("/proc/{}/status", child.id());
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        let caught = text
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0);
+        if caught {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("the process never installed its SIGINT handler");
+}
