@@ -2,17 +2,22 @@
 //! `usage_by_session`, `usage_by_session_day`) equal to the sums of the ledger's rows up
 //! to a watermark, `meta.aggregated_through` (an `entries.id`).
 //!
-//! New rows are not summed by the flush that writes them: aggregate keys are scattered
-//! (a quarter hour, a session), so upserting them at every 100-row commit rewrote pages
-//! all over both tables, a fifth of a cold ingest. Instead the rows above the watermark
-//! are merged in bulk at the end of each pass (`merge`), in key order, and the watermark
-//! moves in the same transaction. Reports add the rows above it from `entries` (see
-//! `query`), so they are exact at any moment, even after a pass was killed.
+//! New rows are not written into the aggregates by the flush that writes them: aggregate
+//! keys are scattered (a quarter hour, a session), so upserting them at every 100-row
+//! commit rewrote pages all over the tables, a fifth of a cold ingest. Instead the flushes
+//! sum the rows they add above the watermark in memory (`Pending`), and the end of the
+//! pass writes those sums in key order and moves the watermark in the same transaction.
+//! When the sums in memory do not stand for every row above the watermark (a pass was
+//! killed, another process wrote), `merge` sums those rows from `entries` instead
+//! (`merge.sql`). Reports add the rows above the watermark from `entries` (see `query`),
+//! so they are exact at any moment.
 //!
 //! A flush that upgrades or removes a row at or below the watermark changes sums already
 //! merged: such changes become signed deltas under their aggregate keys, summed in memory
 //! and written with one upsert per key, in the flush's own transaction.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 use anyhow::Result;
@@ -45,32 +50,33 @@ pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 /// A UTC day, the bucket of `usage_by_day`.
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// The fields of a ledger row that the aggregates key and sum.
+/// The fields of a ledger row that the aggregates key and sum, borrowed from a record
+/// being written or owned when read back from `entries`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Row {
+pub struct Row<'a> {
     pub ts_ms: i64,
-    pub session_id: String,
-    pub project: String,
-    pub model: Option<String>,
+    pub session_id: Cow<'a, str>,
+    pub project: Cow<'a, str>,
+    pub model: Option<Cow<'a, str>>,
     pub fast: bool,
-    pub geo: Option<String>,
+    pub geo: Option<Cow<'a, str>>,
     pub tokens: Tokens,
     pub web_search: u64,
     pub cost_usd: Option<f64>,
     pub agent: Agent,
 }
 
-impl Row {
+impl<'a> Row<'a> {
     /// The aggregate fields of `record`, stored in `session_id` of `project`.
-    pub fn of(record: &Record, session_id: &str, project: &str) -> Row {
+    pub fn of(record: &'a Record, session_id: &'a str, project: &'a str) -> Row<'a> {
         Row {
             agent: record.agent,
             ts_ms: record.ts_ms,
-            session_id: session_id.to_string(),
-            project: project.to_string(),
-            model: record.model.clone(),
+            session_id: Cow::Borrowed(session_id),
+            project: Cow::Borrowed(project),
+            model: record.model.as_deref().map(Cow::Borrowed),
             fast: record.speed.as_deref() == Some("fast"),
-            geo: record.inference_geo.clone(),
+            geo: record.inference_geo.as_deref().map(Cow::Borrowed),
             tokens: record.tokens,
             web_search: record.web_search,
             cost_usd: record.cost_usd,
@@ -145,6 +151,18 @@ impl Sums {
         }
     }
 
+    /// Adds `other`, sums of other rows under a coarser key.
+    fn merge(&mut self, other: &Sums) {
+        for (sum, value) in self.tokens.iter_mut().zip(other.tokens) {
+            *sum += value;
+        }
+        self.web_search += other.web_search;
+        self.cost_usd += other.cost_usd;
+        self.requests += other.requests;
+        self.first_ms = self.first_ms.min(other.first_ms);
+        self.last_ms = self.last_ms.max(other.last_ms);
+    }
+
     /// Nothing left: every delta added up to zero.
     pub fn is_empty(&self) -> bool {
         self.requests == 0 && self.tokens == [0; 5] && self.web_search == 0
@@ -175,7 +193,7 @@ pub struct SumsPart {
     pub last_ms: i64,
 }
 
-impl Row {
+impl Row<'_> {
     fn part(&self) -> SumsPart {
         SumsPart {
             tokens: self.tokens,
@@ -195,136 +213,240 @@ const ADD_SUMS: &str = "input = input + excluded.input, output = output + exclud
     cache_read = cache_read + excluded.cache_read, web_search = web_search + excluded.web_search,
     cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests";
 
-/// Deltas gathered during one flush, keyed as `entry_keys` keys rows.
+/// Signed sums of rows, keyed as `entry_keys` keys them: a flush's changes to rows the
+/// aggregates hold, or the rows a pass added above the watermark (`Pending`).
+///
+/// Only the finest key is kept, (session, quarter hour, project, pricing key): every
+/// aggregate is a coarser sum of it, grouped when written. Strings are interned, so a key
+/// is a few numbers: a pass's sums hold tens of thousands of keys.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    /// (quarter hour, project) and the pricing key.
-    by_time: ByProject,
-    /// Keyed without the project, as `usage_by_day` is.
-    by_day: foldhash::HashMap<(i64, PricingKey), Sums>,
-    /// (UTC day, project) and the pricing key.
-    by_project_day: ByProject,
-    /// (session, quarter hour, project) and the pricing key.
-    by_session: BySession,
-    /// (session, UTC day, project) and the pricing key.
-    by_session_day: BySession,
+    strings: Strings,
+    sums: foldhash::HashMap<FineKey, Sums>,
 }
 
-/// Deltas of an aggregate keyed by a time and a project (`usage_by_time`,
-/// `usage_by_project_day`).
-type ByProject = foldhash::HashMap<(i64, String, PricingKey), Sums>;
+/// The finest aggregate key, its strings as `Strings` ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FineKey {
+    session: u32,
+    bucket_ms: i64,
+    project: u32,
+    model: u32,
+    geo: u32,
+    tier: u64,
+    fast: bool,
+    has_cost_usd: bool,
+    agent: Agent,
+}
 
-/// Deltas of an aggregate keyed by session, time and project (`usage_by_session`,
-/// `usage_by_session_day`).
-type BySession = foldhash::HashMap<(String, i64, String, PricingKey), Sums>;
+/// Each distinct string once, by id.
+#[derive(Debug, Default)]
+struct Strings {
+    ids: foldhash::HashMap<Arc<str>, u32>,
+    values: Vec<Arc<str>>,
+}
+
+impl Strings {
+    fn id(&mut self, value: &str) -> u32 {
+        if let Some(&id) = self.ids.get(value) {
+            return id;
+        }
+        let id = u32::try_from(self.values.len()).expect("fewer than 2^32 distinct strings");
+        let value: Arc<str> = Arc::from(value);
+        self.values.push(Arc::clone(&value));
+        self.ids.insert(value, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        &self.values[id as usize]
+    }
+}
 
 impl Deltas {
-    pub fn add(&mut self, row: &Row, thresholds: &[u64]) {
+    pub fn add(&mut self, row: &Row<'_>, thresholds: &[u64]) {
         self.apply(row, thresholds, 1);
     }
 
-    pub fn remove(&mut self, row: &Row, thresholds: &[u64]) {
+    pub fn remove(&mut self, row: &Row<'_>, thresholds: &[u64]) {
         self.apply(row, thresholds, -1);
     }
 
-    fn apply(&mut self, row: &Row, thresholds: &[u64], sign: i64) {
-        let key = PricingKey {
-            model: row.model.clone().unwrap_or_default(),
-            fast: row.fast,
+    /// How many keys the sums hold (what their memory grows with).
+    pub fn len(&self) -> usize {
+        self.sums.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+
+    fn apply(&mut self, row: &Row<'_>, thresholds: &[u64], sign: i64) {
+        let key = FineKey {
+            session: self.strings.id(&row.session_id),
+            bucket_ms: row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS,
+            project: self.strings.id(&row.project),
+            model: self.strings.id(row.model.as_deref().unwrap_or_default()),
+            geo: self.strings.id(row.geo.as_deref().unwrap_or_default()),
             tier: tier_class(&row.tokens, thresholds),
-            geo: row.geo.clone().unwrap_or_default(),
+            fast: row.fast,
             has_cost_usd: row.cost_usd.is_some(),
             agent: row.agent,
         };
-        let part = row.part();
-        let bucket = row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS;
-        let day = row.ts_ms.div_euclid(DAY_MS) * DAY_MS;
-        for (map, at) in [(&mut self.by_time, bucket), (&mut self.by_project_day, day)] {
-            map.entry((at, row.project.clone(), key.clone()))
-                .or_default()
-                .add(&part, sign);
-        }
-        self.by_day
-            .entry((day, key.clone()))
-            .or_default()
-            .add(&part, sign);
-        for (map, at) in [
-            (&mut self.by_session, bucket),
-            (&mut self.by_session_day, day),
-        ] {
-            map.entry((row.session_id.clone(), at, row.project.clone(), key.clone()))
-                .or_default()
-                .add(&part, sign);
-        }
+        self.sums.entry(key).or_default().add(&row.part(), sign);
     }
 
-    /// Writes the summed deltas: one upsert per key.
+    /// Writes the sums into every aggregate: one upsert per key of each, in the order of
+    /// its primary key, so each page is written once.
     pub fn write(&self, conn: &Connection) -> Result<()> {
-        // Most flushes only add rows above the watermark: nothing to write. (Every delta
-        // goes to every aggregate, so one empty map means all are.)
-        if self.by_day.is_empty() {
+        if self.sums.is_empty() {
             return Ok(());
         }
-        write_by_project(conn, "usage_by_time", &self.by_time)?;
-        write_by_project(conn, "usage_by_project_day", &self.by_project_day)?;
-        let mut day = conn.prepare_cached(&format!(
+        let text = |id| self.strings.get(id);
+        let mut fine: Vec<(&FineKey, &Sums)> = self.sums.iter().collect();
+        let day = |k: &FineKey| k.bucket_ms.div_euclid(DAY_MS) * DAY_MS;
+        let pricing = |k: &FineKey| (k.fast, k.tier, text(k.geo), k.has_cost_usd, k.agent.name());
+
+        let mut stmt = upsert_by_project(conn, "usage_by_time")?;
+        for_each_group(
+            &mut fine,
+            |k| (k.bucket_ms, text(k.model), text(k.project), pricing(k)),
+            |(at, model, project, (fast, tier, geo, has_cost, agent)), s| {
+                upsert(
+                    &mut stmt,
+                    params![at, model, project, fast, tier, geo, has_cost],
+                    s,
+                    agent,
+                )
+            },
+        )?;
+        let mut stmt = upsert_by_project(conn, "usage_by_project_day")?;
+        for_each_group(
+            &mut fine,
+            |k| (day(k), text(k.model), text(k.project), pricing(k)),
+            |(at, model, project, (fast, tier, geo, has_cost, agent)), s| {
+                upsert(
+                    &mut stmt,
+                    params![at, model, project, fast, tier, geo, has_cost],
+                    s,
+                    agent,
+                )
+            },
+        )?;
+        let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO usage_by_day VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT DO UPDATE SET {ADD_SUMS}"
         ))?;
-        for ((day_ms, k), s) in &self.by_day {
-            let key = params![day_ms, k.model, k.fast, k.tier, k.geo, k.has_cost_usd];
-            upsert(&mut day, key, s, k.agent)?;
-        }
-        write_by_session(conn, "usage_by_session", &self.by_session)?;
-        write_by_session(conn, "usage_by_session_day", &self.by_session_day)?;
+        for_each_group(
+            &mut fine,
+            |k| (day(k), text(k.model), pricing(k)),
+            |(at, model, (fast, tier, geo, has_cost, agent)), s| {
+                upsert(
+                    &mut stmt,
+                    params![at, model, fast, tier, geo, has_cost],
+                    s,
+                    agent,
+                )
+            },
+        )?;
+        let mut stmt = upsert_by_session(conn, "usage_by_session")?;
+        for_each_group(
+            &mut fine,
+            |k| {
+                (
+                    text(k.session),
+                    k.bucket_ms,
+                    text(k.model),
+                    text(k.project),
+                    pricing(k),
+                )
+            },
+            |(session, at, model, project, (fast, tier, geo, has_cost, agent)), s| {
+                // A key only removed from has no activity of its own: its times change
+                // nothing (Sums starts them at MAX and MIN).
+                let key = params![
+                    session, at, model, project, fast, tier, geo, has_cost, s.first_ms, s.last_ms
+                ];
+                upsert(&mut stmt, key, s, agent)
+            },
+        )?;
+        let mut stmt = upsert_by_session(conn, "usage_by_session_day")?;
+        // Keyed by day first: see migration 17.
+        for_each_group(
+            &mut fine,
+            |k| {
+                (
+                    day(k),
+                    text(k.session),
+                    text(k.model),
+                    text(k.project),
+                    pricing(k),
+                )
+            },
+            |(at, session, model, project, (fast, tier, geo, has_cost, agent)), s| {
+                let key = params![
+                    session, at, model, project, fast, tier, geo, has_cost, s.first_ms, s.last_ms
+                ];
+                upsert(&mut stmt, key, s, agent)
+            },
+        )?;
         Ok(())
     }
 }
 
-/// Upserts the deltas of `table`, an aggregate keyed by a time and a project.
-fn write_by_project(conn: &Connection, table: &str, deltas: &ByProject) -> Result<()> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT DO UPDATE SET {ADD_SUMS}"
-    ))?;
-    for ((at, project, k), s) in deltas {
-        let key = params![at, k.model, project, k.fast, k.tier, k.geo, k.has_cost_usd];
-        upsert(&mut stmt, key, s, k.agent)?;
+/// Sorts `fine` by `key` (an aggregate's primary key, in its column order) and hands
+/// `write` each key once, with the sums of the fine keys under it.
+fn for_each_group<'k, K: Ord>(
+    fine: &mut [(&'k FineKey, &'k Sums)],
+    key: impl Fn(&'k FineKey) -> K,
+    mut write: impl FnMut(K, &Sums) -> Result<()>,
+) -> Result<()> {
+    fine.sort_unstable_by_key(|a| key(a.0));
+    let mut group: Option<(K, Sums)> = None;
+    for &(fine_key, sums) in fine.iter() {
+        let key = key(fine_key);
+        match &mut group {
+            Some((current, total)) if *current == key => total.merge(sums),
+            _ => {
+                if let Some((done, total)) = group.replace((key, *sums)) {
+                    write(done, &total)?;
+                }
+            }
+        }
+    }
+    if let Some((done, total)) = group {
+        write(done, &total)?;
     }
     Ok(())
 }
 
-/// Upserts the deltas of `table`, an aggregate keyed by session, time and project.
-fn write_by_session(conn: &Connection, table: &str, deltas: &BySession) -> Result<()> {
-    let mut stmt = conn.prepare_cached(&format!(
+/// The upsert of `table`, an aggregate keyed by a time and a project.
+fn upsert_by_project<'c>(
+    conn: &'c Connection,
+    table: &str,
+) -> Result<rusqlite::CachedStatement<'c>> {
+    Ok(conn.prepare_cached(&format!(
+        "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT DO UPDATE SET {ADD_SUMS}"
+    ))?)
+}
+
+/// The upsert of `table`, an aggregate keyed by session, time and project.
+fn upsert_by_session<'c>(
+    conn: &'c Connection,
+    table: &str,
+) -> Result<rusqlite::CachedStatement<'c>> {
+    Ok(conn.prepare_cached(&format!(
         "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
          ON CONFLICT DO UPDATE SET
              first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
              {ADD_SUMS}"
-    ))?;
-    for ((session_id, at, project, k), s) in deltas {
-        // A key only removed from has no activity of its own: its times change nothing
-        // (Sums starts them at MAX and MIN).
-        let key = params![
-            session_id,
-            at,
-            k.model,
-            project,
-            k.fast,
-            k.tier,
-            k.geo,
-            k.has_cost_usd,
-            s.first_ms,
-            s.last_ms
-        ];
-        upsert(&mut stmt, key, s, k.agent)?;
-    }
-    Ok(())
+    ))?)
 }
 
 /// Runs an aggregate's upsert: its key columns, then the sums every aggregate keeps,
 /// then its agent.
-fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums, agent: Agent) -> Result<()> {
+fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums, agent: &str) -> Result<()> {
     let [input, output, w5, w1, read] = s.tokens;
     let sums = params![
         input,
@@ -335,10 +457,114 @@ fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums, agent: Agent) 
         s.web_search,
         s.cost_usd,
         s.requests,
-        agent.name()
+        agent
     ];
     stmt.execute(params_from_iter(key.iter().chain(sums)))?;
     Ok(())
+}
+
+/// The sums of the rows above the watermark, added up in memory by the flushes that
+/// wrote them, so the end of a pass writes them (`write`) instead of summing the rows again
+/// in SQL (`merge.sql`, whose two sorts of every new row were most of a first ingest's
+/// write time).
+///
+/// They stand for the rows above the watermark only while nothing else touched those:
+/// the watermark is still `base`, no other writer added or changed a row (`meta`'s change
+/// counter is still what our last commit left, `change_seq`) or removed one (`rows` of
+/// them). Otherwise they are dropped and `merge` sums the rows from the table, as it does
+/// after a killed pass.
+#[derive(Debug)]
+pub struct Pending {
+    base: i64,
+    rows: i64,
+    change_seq: i64,
+    sums: Deltas,
+}
+
+/// The keys `Pending` holds before a flush writes them and moves the watermark: about
+/// 4 MB of memory (120 bytes a key), the hash table's size before it doubles.
+pub const PENDING_KEYS: usize = 28_000;
+
+impl Pending {
+    /// The pending sums a write transaction can add to: `carried` (what this process kept
+    /// from its last commit) if still exact, new ones if no row waits above the watermark
+    /// `through`, else none. `change_seq` is `meta`'s change counter as the transaction
+    /// found it.
+    pub fn resume(
+        conn: &Connection,
+        carried: Option<Pending>,
+        through: i64,
+        change_seq: i64,
+    ) -> Result<Option<Pending>> {
+        if let Some(pending) = carried
+            && pending.base == through
+            && pending.change_seq == change_seq
+        {
+            return Ok(Some(pending));
+        }
+        Ok((last_row(conn)? == through).then(|| Pending {
+            base: through,
+            rows: 0,
+            change_seq,
+            sums: Deltas::default(),
+        }))
+    }
+
+    pub fn inserted(&mut self, row: &Row<'_>, thresholds: &[u64]) {
+        self.sums.add(row, thresholds);
+        self.rows += 1;
+    }
+
+    pub fn replaced(&mut self, old: &Row<'_>, new: &Row<'_>, thresholds: &[u64]) {
+        self.sums.remove(old, thresholds);
+        self.sums.add(new, thresholds);
+    }
+
+    pub fn removed(&mut self, row: &Row<'_>, thresholds: &[u64]) {
+        self.sums.remove(row, thresholds);
+        self.rows -= 1;
+    }
+
+    /// Our transaction leaves `meta`'s change counter at `change_seq`.
+    pub fn committed(&mut self, change_seq: i64) {
+        self.change_seq = change_seq;
+    }
+
+    /// Whether the sums are worth writing before the pass ends (memory).
+    pub fn is_large(&self) -> bool {
+        self.sums.len() >= PENDING_KEYS
+    }
+
+    /// Writes the sums into the aggregates and moves the watermark past every row, if
+    /// they still stand for the rows above it; else sums those rows in SQL (`merge`).
+    /// Call inside a write transaction.
+    pub fn merge(pending: Option<Pending>, conn: &Connection) -> Result<()> {
+        let Some(pending) = pending else {
+            return merge(conn);
+        };
+        let rows_above: i64 = conn
+            .prepare_cached("SELECT count(*) FROM entries WHERE id > ?1")?
+            .query_row([pending.base], |r| r.get(0))?;
+        let exact = watermark(conn)? == pending.base
+            && super::exchange::change_seq(conn)? == pending.change_seq
+            && rows_above == pending.rows;
+        if !exact {
+            return merge(conn);
+        }
+        let started = std::time::Instant::now();
+        pending.sums.write(conn)?;
+        log::debug!(
+            "Wrote the sums of {} rows ({} keys) into the aggregates in {:.1} ms",
+            pending.rows,
+            pending.sums.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('aggregated_through', ?1)",
+        )?
+        .execute([last_row(conn)?])?;
+        Ok(())
+    }
 }
 
 /// The last `entries.id` the aggregates hold.

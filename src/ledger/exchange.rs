@@ -204,7 +204,7 @@ impl Store {
             .context("cannot start a write transaction")?;
         self.index.sync(&tx)?;
         let mut sink = Sink {
-            merged: Merged::read(&tx)?,
+            merged: Merged::read(&tx, self.pending.take())?,
             file_id: import_file(&tx)?,
             tx,
             index: &mut self.index,
@@ -222,11 +222,12 @@ impl Store {
             counts,
             ..
         } = sink;
-        merged.finish(&tx, counts)?;
+        let pending = merged.finish(&tx, counts)?;
         if index.merge_due() {
             index.merge(&tx)?;
         }
         tx.commit().context("cannot commit to the database")?;
+        self.pending = pending;
         Ok(Some(counts))
     }
 

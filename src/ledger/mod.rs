@@ -23,6 +23,7 @@ pub mod projects;
 pub mod query;
 pub mod quota;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
@@ -36,7 +37,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter,
 };
 
-use crate::ledger::aggregate::Deltas;
+use crate::ledger::aggregate::{Deltas, Pending};
 use crate::ledger::batch::{Batch, Cursor, Identities, SkippedLine};
 use crate::ledger::dedup::{Decision, Stored};
 use crate::ledger::msgindex::MessageIndex;
@@ -116,6 +117,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     index: MessageIndex,
+    /// The sums of the rows this process wrote above the aggregates' watermark.
+    pending: Option<Pending>,
 }
 
 /// What a flush did.
@@ -182,6 +185,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             index: MessageIndex::default(),
+            pending: None,
         };
         store
             .configure(busy)
@@ -211,6 +215,7 @@ impl Store {
                 conn,
                 path: path.to_path_buf(),
                 index: MessageIndex::default(),
+                pending: None,
             };
             let version = store.check_ours()?;
             Ok((store, version))
@@ -463,9 +468,7 @@ impl Store {
             if !self.index.is_merged() {
                 self.index.merge(&tx)?;
             }
-            // The new rows' projects and paths, read before the watermark moves past them.
-            projects::learn(&tx, aggregate::watermark(&tx)?)?;
-            aggregate::merge(&tx)?;
+            merge_aggregates(&tx, self.pending.take())?;
             tx.commit()?;
             Ok(())
         })();
@@ -482,7 +485,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("cannot start a write transaction")?;
         self.index.sync(&tx)?;
-        let mut merged = Merged::read(&tx)?;
+        let mut merged = Merged::read(&tx, self.pending.take())?;
         let mut outcome = FlushOutcome::default();
         let mut samples = quota::Recorder::new(&tx);
         let file_ids = write_segments(&tx, batch, &mut merged, &mut outcome, &mut samples, now_ms)?;
@@ -520,11 +523,12 @@ impl Store {
                 }
             }
         }
-        merged.finish(&tx, outcome.counts)?;
+        let pending = merged.finish(&tx, outcome.counts)?;
         if self.index.merge_due() {
             self.index.merge(&tx)?;
         }
         tx.commit().context("cannot commit to the database")?;
+        self.pending = pending;
         Ok(outcome)
     }
 
@@ -599,6 +603,7 @@ impl Store {
         )?;
         tx.commit()?;
         self.index.invalidate();
+        self.pending = None;
         Ok(())
     }
 
@@ -618,6 +623,7 @@ impl Store {
         }
         aggregate::rebuild(&tx)?;
         tx.commit()?;
+        self.pending = None;
         log::info!("learned tier thresholds {thresholds:?}: report aggregates rebuilt");
         Ok(true)
     }
@@ -883,14 +889,16 @@ fn write_cursor(
 const AGGREGATE_COLUMNS: &str = "ts_ms, session_id, project, model, speed IS 'fast', inference_geo,
      input, output, cache_write_5m, cache_write_1h, cache_read, web_search, cost_usd, agent";
 
-fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate::Row> {
+fn aggregate_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<aggregate::Row<'static>> {
+    let text = |at| r.get::<_, String>(at).map(Cow::Owned);
+    let optional_text = |at| r.get::<_, Option<String>>(at).map(|t| t.map(Cow::Owned));
     Ok(aggregate::Row {
         ts_ms: r.get(at)?,
-        session_id: r.get(at + 1)?,
-        project: r.get(at + 2)?,
-        model: r.get(at + 3)?,
+        session_id: text(at + 1)?,
+        project: text(at + 2)?,
+        model: optional_text(at + 3)?,
         fast: r.get(at + 4)?,
-        geo: r.get(at + 5)?,
+        geo: optional_text(at + 5)?,
         tokens: tokens_at(r, at + 6)?,
         web_search: r.get(at + 11)?,
         cost_usd: r.get(at + 12)?,
@@ -912,6 +920,8 @@ struct Merged {
     through: i64,
     thresholds: Vec<u64>,
     deltas: Deltas,
+    /// The sums of the rows above the watermark, when this process knows them all.
+    pending: Option<Pending>,
     change_seq: i64,
     /// The ledger's total weight (`limits::admit`), as this transaction leaves it.
     total: u64,
@@ -921,30 +931,45 @@ struct Merged {
 
 impl Merged {
     /// Read inside the flush's write transaction, so no other writer takes the same marker.
-    fn read(tx: &Connection) -> Result<Merged> {
+    /// `carried` are the pending sums this process kept from its last commit.
+    fn read(tx: &Connection, carried: Option<Pending>) -> Result<Merged> {
         let total = tx
             .prepare_cached("SELECT weight FROM ledger_total")?
             .query_row([], |r| r.get(0))?;
+        let through = aggregate::watermark(tx)?;
+        let change_seq = exchange::change_seq(tx)?;
         Ok(Merged {
-            through: aggregate::watermark(tx)?,
+            through,
             thresholds: tier_thresholds(tx)?,
             deltas: Deltas::default(),
-            change_seq: exchange::change_seq(tx)? + 1,
+            pending: Pending::resume(tx, carried, through, change_seq)?,
+            change_seq: change_seq + 1,
             total,
             total_read: total,
         })
     }
 
     /// Writes the deltas, and moves the change counter past the marker if a row took it.
-    fn finish(self, tx: &Connection, counts: Flushed) -> Result<()> {
+    /// The pending sums to keep once the transaction commits: none if they were written
+    /// now, having grown large.
+    fn finish(mut self, tx: &Connection, counts: Flushed) -> Result<Option<Pending>> {
         self.deltas.write(tx)?;
         if counts.added + counts.upgraded > 0 {
             exchange::set_change_seq(tx, self.change_seq)?;
+            if let Some(pending) = self.pending.as_mut() {
+                pending.committed(self.change_seq);
+            }
         }
         if self.total != self.total_read {
             write_total(tx, self.total)?;
         }
-        Ok(())
+        match self.pending {
+            Some(pending) if pending.is_large() => {
+                merge_aggregates(tx, Some(pending))?;
+                Ok(None)
+            }
+            pending => Ok(pending),
+        }
     }
 }
 
@@ -958,6 +983,14 @@ pub fn tokens_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tokens> {
         cache_write_1h: r.get(at + 3)?,
         cache_read: r.get(at + 4)?,
     })
+}
+
+/// Sums the rows above the watermark into the aggregates, from `pending` if it still
+/// stands for them, and moves the watermark past them; the projects of those rows are
+/// learned first. Call inside a write transaction.
+fn merge_aggregates(tx: &Connection, pending: Option<Pending>) -> Result<()> {
+    projects::learn(tx, aggregate::watermark(tx)?)?;
+    Pending::merge(pending, tx)
 }
 
 /// Older flat subagent files (`agent-<hex>.jsonl`) are named after the agent: their
@@ -1044,11 +1077,13 @@ fn forget_rows_without_id(tx: &Connection, file_id: i64, merged: &mut Merged) ->
     ))?;
     let removed = delete.query_map([file_id], |r| Ok((r.get(0)?, aggregate_row(r, 1)?)))?;
     for row in removed {
-        let (row_id, row): (i64, aggregate::Row) = row?;
+        let (row_id, row): (i64, aggregate::Row<'_>) = row?;
         let weight = limits::weight(&row.tokens, row.web_search);
         merged.total = merged.total.saturating_sub(weight);
         if row_id <= merged.through {
             merged.deltas.remove(&row, &merged.thresholds);
+        } else if let Some(pending) = merged.pending.as_mut() {
+            pending.removed(&row, &merged.thresholds);
         }
     }
     Ok(())
@@ -1120,21 +1155,31 @@ fn write_decision(
             // Rows above the watermark are summed by the next merge; only changes to rows
             // already merged are deltas now. A new row normally lands above it, but an id
             // freed by a deleted last row is handed out again.
+            let new = || aggregate::Row::of(record, session_id, file.project);
             if id <= merged.through {
-                let new = aggregate::Row::of(record, session_id, file.project);
-                merged.deltas.add(&new, &merged.thresholds);
+                merged.deltas.add(&new(), &merged.thresholds);
+            } else if let Some(pending) = merged.pending.as_mut() {
+                pending.inserted(&new(), &merged.thresholds);
             }
         }
         Decision::Replace(id) => {
-            if id <= merged.through {
+            // A row above the watermark changes only the pending sums, if any.
+            if id <= merged.through || merged.pending.is_some() {
                 let old = conn
                     .prepare_cached(&format!(
                         "SELECT {AGGREGATE_COLUMNS} FROM entries WHERE id = ?1"
                     ))?
                     .query_row([id], |r| aggregate_row(r, 0))?;
                 let new = aggregate::Row::of(record, session_id, file.project);
-                merged.deltas.remove(&old, &merged.thresholds);
-                merged.deltas.add(&new, &merged.thresholds);
+                match merged.pending.as_mut() {
+                    Some(pending) if id > merged.through => {
+                        pending.replaced(&old, &new, &merged.thresholds);
+                    }
+                    _ => {
+                        merged.deltas.remove(&old, &merged.thresholds);
+                        merged.deltas.add(&new, &merged.thresholds);
+                    }
+                }
             }
             write_entry(conn, Some(id), record, &row)?;
             if let Some(message_id) = &record.message_id {
@@ -1618,6 +1663,184 @@ mod tests {
         store.flush(&batch).unwrap();
         assert_eq!(output_sum(&store), (3, 1 + 3 + 7));
         assert!(aggregate::consistent(store.conn()).unwrap());
+    }
+
+    /// Every aggregate's rows, in key order.
+    fn aggregate_rows(store: &Store) -> Vec<String> {
+        let mut rows = Vec::new();
+        for table in [
+            "usage_by_time",
+            "usage_by_day",
+            "usage_by_project_day",
+            "usage_by_session",
+            "usage_by_session_day",
+        ] {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("SELECT '{table}', * FROM {table} WHERE requests != 0 ORDER BY 2, 3, 4, 5, 6, 7, 8, 9"))
+                .unwrap();
+            let columns = stmt.column_count();
+            let table_rows = stmt
+                .query_map([], |r| {
+                    (0..columns)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .unwrap();
+            rows.extend(table_rows.map(|r| r.unwrap().join("|")));
+        }
+        rows
+    }
+
+    /// The aggregates a pass left are those summed again from the rows, and the
+    /// watermark is past every row.
+    fn assert_aggregates_exact(store: &mut Store) {
+        let through = aggregate::watermark(store.conn()).unwrap();
+        let last: i64 = store
+            .conn
+            .query_row("SELECT max(id) FROM entries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(through, last, "the watermark is past every row");
+        assert!(aggregate::consistent(store.conn()).unwrap());
+        let kept = aggregate_rows(store);
+        store.rebuild_aggregates().unwrap();
+        assert_eq!(kept, aggregate_rows(store));
+    }
+
+    /// Rows of a few days, sessions, models and geos, some of them copies that upgrade a
+    /// row written by an earlier flush of the same pass.
+    fn varied_rows(pass: u64) -> Vec<Record> {
+        (0..40)
+            .map(|i| {
+                let mut r = record(
+                    &format!("m{pass}-{}", i % 30),
+                    &format!("r{}", i % 30),
+                    10 + i,
+                    false,
+                );
+                r.ts_ms += i as i64 * 7 * 60_000;
+                r.line_session_id = Some(format!("s{}", i % 3));
+                r.model = Some(["claude-sonnet-4-5", "claude-opus-4-5"][i as usize % 2].into());
+                r.inference_geo = (i % 5 == 0).then(|| "us".into());
+                r.cost_usd = (i % 4 == 0).then_some(0.25);
+                r.tokens.cache_read = i * 10_000;
+                r
+            })
+            .collect()
+    }
+
+    /// What a pass adds above the watermark is summed as the flushes write it: inserts,
+    /// upgrades of rows the same pass wrote, a file read again from 0, a second agent.
+    #[test]
+    fn a_pass_writes_the_sums_of_its_own_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut no_id = record("x", "rx", 7, false);
+        no_id.message_id = None;
+        let mut first = varied_rows(1);
+        first.push(no_id.clone());
+        flush_rows(&mut store, "a", 10, first);
+        flush_rows(&mut store, "b", 10, varied_rows(1));
+        let codex: Vec<Record> = varied_rows(2)
+            .into_iter()
+            .map(|r| Record {
+                agent: crate::model::Agent::Codex,
+                ..r
+            })
+            .collect();
+        flush_rows(&mut store, "c", 10, codex);
+        let base = store.cursor(Path::new("a")).unwrap();
+        let mut batch = Batch::default();
+        let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
+        batch.mark_reset(seg);
+        batch.push(seg, 0, 0, no_id);
+        store.flush(&batch).unwrap();
+        store.merge_pending().unwrap();
+        assert_aggregates_exact(&mut store);
+
+        // The next pass adds to what the last one merged.
+        flush_rows(&mut store, "d", 10, varied_rows(3));
+        store.merge_pending().unwrap();
+        assert_aggregates_exact(&mut store);
+    }
+
+    /// Another process writing between two of our flushes makes our sums stand for less
+    /// than the rows above the watermark: they are dropped and the rows summed again.
+    #[test]
+    fn another_writer_between_flushes_leaves_the_aggregates_exact() {
+        type Interfere = fn(&mut Store);
+        let merges: Interfere = |other| {
+            flush_rows(other, "o", 10, varied_rows(8));
+            other.merge_pending().unwrap();
+        };
+        let upgrades: Interfere = |other| {
+            // The copy file a's flush kept of m1-0, grown.
+            let mut better = varied_rows(1).remove(30);
+            better.tokens.output += 1000;
+            let outcome = flush_rows(other, "o", 10, vec![better]);
+            assert_eq!(outcome.counts.upgraded, 1);
+        };
+        let forgets: Interfere = |other| {
+            let base = other.cursor(Path::new("a")).unwrap();
+            let mut batch = Batch::default();
+            let seg = batch.advance(&file("a"), base.as_ref(), cursor(10));
+            batch.mark_reset(seg);
+            other.flush(&batch).unwrap();
+        };
+        let rebuilds: Interfere = |other| other.rebuild_aggregates().unwrap();
+        for interfere in [merges, upgrades, forgets, rebuilds] {
+            // Between two of our flushes, and between our last flush and our merge.
+            for before_merge in [false, true] {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("s.db");
+                let mut store = Store::open(&path).unwrap();
+                let mut other = Store::open(&path).unwrap();
+                let mut no_id = record("x", "rx", 7, false);
+                no_id.message_id = None;
+                let mut first = varied_rows(1);
+                first.push(no_id);
+                flush_rows(&mut store, "a", 10, first);
+                if !before_merge {
+                    interfere(&mut other);
+                }
+                flush_rows(&mut store, "b", 10, varied_rows(2));
+                if before_merge {
+                    interfere(&mut other);
+                }
+                store.merge_pending().unwrap();
+                assert_aggregates_exact(&mut store);
+            }
+        }
+    }
+
+    /// A pass with more keys than `PENDING_KEYS` writes its sums before its end, and
+    /// they still add up.
+    #[test]
+    fn a_large_pass_writes_its_sums_as_it_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let rows = |from: usize| -> Vec<Record> {
+            (from..from + aggregate::PENDING_KEYS / 2 + 1)
+                .map(|i| {
+                    let mut r = record(&format!("m{i}"), "r", 1, false);
+                    r.ts_ms += i as i64 * aggregate::BUCKET_MS;
+                    r
+                })
+                .collect()
+        };
+        flush_rows(&mut store, "a", 10, rows(0));
+        flush_rows(&mut store, "b", 10, rows(aggregate::PENDING_KEYS));
+        // Written by the second flush, before any merge.
+        assert_eq!(
+            aggregate::watermark(store.conn()).unwrap(),
+            aggregate::PENDING_KEYS as i64 + 2
+        );
+        flush_rows(&mut store, "c", 10, rows(3 * aggregate::PENDING_KEYS));
+        store.merge_pending().unwrap();
+        assert_aggregates_exact(&mut store);
     }
 
     /// The ledger's total as kept, and summed from its rows.

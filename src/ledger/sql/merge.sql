@@ -1,6 +1,7 @@
 -- Sums the rows above the watermark (meta.aggregated_through) into the report aggregates
--- and moves the watermark past them: the end of every pass (src/ledger/aggregate.rs), and
--- the second half of rebuild.sql. Run inside one transaction, so max(id) holds still.
+-- and moves the watermark past them: the end of a pass whose sums in memory do not stand
+-- for every such row (src/ledger/aggregate.rs, `Pending`), and the second half of
+-- rebuild.sql. Run inside one transaction, so max(id) holds still.
 -- Rows are read through entry_keys (migration 6), which says how a row maps to its key;
 -- {bucket_ms} and {day_ms} are aggregate::BUCKET_MS and DAY_MS, written in by Rust.
 -- (The WHERE clauses also keep SQLite from reading an upsert's ON as a join's.)
