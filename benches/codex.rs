@@ -6,6 +6,7 @@
 //! tokens against the ledger's. Then a home with every agent a user may run (Claude Code,
 //! Codex, Gemini CLI, Qwen Code, Copilot, Amp, OpenCode; `CCO_BENCH_HOME_FILES` files or
 //! more): the no-change `once` over it beside a `find` walk of the same folders.
+//! `CCO_BENCH_DIR` keeps the Codex home, in its `codex` folder, for timing by hand.
 
 #[path = "corpus.rs"]
 mod corpus;
@@ -17,7 +18,14 @@ use std::time::Instant;
 fn main() {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_cco-stats"));
     let scratch = tempfile::tempdir().expect("a scratch folder");
-    let work = scratch.path();
+    // CCO_BENCH_DIR keeps the generated home (in its `codex` folder) for timing by hand.
+    let work = match std::env::var_os("CCO_BENCH_DIR") {
+        Some(dir) => PathBuf::from(dir).join("codex"),
+        None => scratch.path().to_path_buf(),
+    };
+    std::fs::remove_dir_all(&work).ok();
+    std::fs::create_dir_all(&work).expect("the bench's folder");
+    let work = work.as_path();
     let home = work.join("home");
     let codex = home.join(".codex");
     let claude = work.join("claude");

@@ -1182,8 +1182,10 @@ impl CodexTotals {
 
 const CODEX_MODELS: [&str; 3] = ["gpt-5-codex", "gpt-5", "gpt-5.1-codex"];
 
-/// One `token_count` line of a rollout, as Codex writes it.
-fn codex_count(ts_ms: i64, totals: Option<(&CodexTotals, &CodexTotals)>, used: u64) -> String {
+/// One `token_count` line of a rollout, as Codex writes it. Its windows are the
+/// account's, shared by every session: their use climbs with the time into the window (a
+/// point every 3 minutes of the 5-hour one), so events a second apart repeat it.
+fn codex_count(ts_ms: i64, totals: Option<(&CodexTotals, &CodexTotals)>) -> String {
     let info = match totals {
         None => "null".to_string(),
         Some((total, last)) => format!(
@@ -1193,11 +1195,13 @@ fn codex_count(ts_ms: i64, totals: Option<(&CodexTotals, &CodexTotals)>, used: u
         ),
     };
     let resets = (START_MS / 1000) + 18_000 * (ts_ms - START_MS).div_euclid(18_000_000);
+    let used = (ts_ms - START_MS).rem_euclid(18_000_000) / 180_000;
+    let used_weekly = (ts_ms - START_MS).rem_euclid(604_800_000) / 6_048_000;
     format!(
         r#"{{"timestamp":"{}","type":"event_msg","payload":{{"type":"token_count","info":{info},"rate_limits":{{"primary":{{"used_percent":{used}.0,"window_minutes":300,"resets_at":{}}},"secondary":{{"used_percent":{}.0,"window_minutes":10080,"resets_at":{}}}}}}}}}"#,
         iso(ts_ms),
         resets + 18_000,
-        used / 3,
+        used_weekly,
         (START_MS / 1000) + 604_800 * (1 + (ts_ms - START_MS).div_euclid(604_800_000)),
     )
 }
@@ -1288,7 +1292,7 @@ pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
                     // A subagent's replay lands within one second; a fork's is spread.
                     ts += if subagent { 3 } else { 250 };
                     lines.push(codex_context(ts, &parent_cwd, event.model));
-                    lines.push(codex_count(ts, Some((&event.totals, &event.last)), 1));
+                    lines.push(codex_count(ts, Some((&event.totals, &event.last))));
                 }
                 totals = parent_totals;
                 events = replayed;
@@ -1296,7 +1300,7 @@ pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
             None => {
                 lines.push(codex_meta(ts, &id, &cwd, r#""source":"cli","#));
                 ts += 20;
-                lines.push(codex_count(ts, None, rng.below(50)));
+                lines.push(codex_count(ts, None));
             }
         }
         let start = ts;
@@ -1356,7 +1360,7 @@ pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
                 };
                 ts += 1_000;
                 let last = grown.minus(&totals);
-                lines.push(codex_count(ts, Some((&grown, &last)), rng.below(100)));
+                lines.push(codex_count(ts, Some((&grown, &last))));
                 count(&mut expected, ts, grown.sums_since(&totals));
                 events.push(CodexEvent {
                     totals: grown,
@@ -1367,7 +1371,7 @@ pub fn generate_codex(home: &Path, spec: &Spec) -> io::Result<Expected> {
                 if rng.chance(0.3) {
                     // The same totals again (a rate-limit refresh): nothing new.
                     ts += 1_000;
-                    lines.push(codex_count(ts, Some((&totals, &last)), rng.below(100)));
+                    lines.push(codex_count(ts, Some((&totals, &last))));
                 }
             }
             lines.push(codex_line(
