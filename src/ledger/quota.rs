@@ -9,9 +9,10 @@
 //! puts them; the report takes the peak as the max and the latest as the row seen last.
 //!
 //! Samples are written through a `Recorder`, one per transaction. Codex reports two
-//! windows at every event, so a first ingest brings tens of thousands of samples, nearly
-//! all in time order: the recorder holds each window's latest row in memory, so a
-//! sample at or after it is decided without a query, and the row is written once, when
+//! windows at every event, so a first ingest brings tens of thousands of samples; the
+//! recorder takes a transaction's samples in time order within each window and holds
+//! each window's latest row in memory, so a sample at or after it is decided without a
+//! query, and the row is written once, when
 //! the next change follows it or the transaction ends, not once per sample. A sample
 //! older than its window's latest row takes the general path (`record_one`), which the
 //! held row cannot affect: it only ever touches rows seen before it.
@@ -75,10 +76,12 @@ enum Held {
     New,
 }
 
-/// Records the samples of one transaction (see the module doc); `finish` writes what
-/// it holds, and must run before the transaction commits.
+/// Records the samples of one transaction (see the module doc); `finish` writes them,
+/// and must run before the transaction commits.
 pub struct Recorder<'c> {
     tx: &'c Connection,
+    /// The samples recorded, their resets rounded.
+    queued: Vec<RateLimit>,
     /// Each window a sample named, and its latest row (`None`: it has none yet).
     latest: HashMap<Window, Option<Row>>,
 }
@@ -87,16 +90,46 @@ impl<'c> Recorder<'c> {
     pub fn new(tx: &'c Connection) -> Recorder<'c> {
         Recorder {
             tx,
+            queued: Vec::new(),
             latest: HashMap::new(),
         }
     }
 
     /// Records one sample (see the module doc).
     pub fn record(&mut self, sample: &RateLimit) -> Result<()> {
-        let sample = &RateLimit {
+        self.queued.push(RateLimit {
             resets_at_ms: rounded_reset(sample.resets_at_ms),
             ..sample.clone()
-        };
+        });
+        Ok(())
+    }
+
+    /// Writes the samples recorded, and the rows held that the table does not have as
+    /// they are. The samples go in time order within each window: sessions read one
+    /// after another overlap in time, and a sample before its window's latest row costs
+    /// queries where one in order costs none.
+    pub fn finish(mut self) -> Result<()> {
+        let mut queued = std::mem::take(&mut self.queued);
+        queued.sort_by(|a, b| {
+            (a.agent, &a.window, a.resets_at_ms, a.seen_ms).cmp(&(
+                b.agent,
+                &b.window,
+                b.resets_at_ms,
+                b.seen_ms,
+            ))
+        });
+        for sample in &queued {
+            self.apply(sample)?;
+        }
+        for (window, row) in &self.latest {
+            if let Some(row) = row {
+                write(self.tx, window, row)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, sample: &RateLimit) -> Result<()> {
         let window = Window {
             agent: sample.agent,
             name: sample.window.clone(),
@@ -131,16 +164,6 @@ impl<'c> Recorder<'c> {
                 };
                 write(self.tx, &window, row)?;
                 *row = Row::of(sample);
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the rows held that the table does not have as they are.
-    pub fn finish(self) -> Result<()> {
-        for (window, row) in &self.latest {
-            if let Some(row) = row {
-                write(self.tx, window, row)?;
             }
         }
         Ok(())
@@ -379,8 +402,9 @@ mod tests {
     }
 
     /// The recorder holds rows back and skips lookups, but leaves the table as recording
-    /// each sample against the table alone does: samples in order and out of it, repeats,
-    /// two uses at one time, hits, over several transactions.
+    /// each sample against the table alone does, a transaction's samples in time order:
+    /// samples in order and out of it, repeats, two uses at one time, hits, over several
+    /// transactions.
     #[test]
     fn the_recorder_leaves_the_rows_each_sample_alone_would() {
         let mut seed = 7u64;
@@ -400,10 +424,14 @@ mod tests {
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let one = crate::ledger::Store::open(&dir.path().join("one.db")).unwrap();
-        for s in &samples {
-            let mut s = s.clone();
-            s.resets_at_ms = rounded_reset(s.resets_at_ms);
-            record_one(one.conn(), &s).unwrap();
+        for chunk in samples.chunks(97) {
+            let mut chunk = chunk.to_vec();
+            chunk.sort_by(|a, b| (&a.window, a.seen_ms).cmp(&(&b.window, b.seen_ms)));
+            for s in &chunk {
+                let mut s = s.clone();
+                s.resets_at_ms = rounded_reset(s.resets_at_ms);
+                record_one(one.conn(), &s).unwrap();
+            }
         }
         let held = crate::ledger::Store::open(&dir.path().join("held.db")).unwrap();
         for chunk in samples.chunks(97) {
