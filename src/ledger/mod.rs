@@ -914,8 +914,9 @@ fn tier_thresholds(conn: &Connection) -> Result<Vec<u64>> {
 }
 
 /// What a flush needs to keep merged aggregates right: the watermark they hold rows up
-/// to, the tier thresholds they are keyed by, and the deltas of rows below the watermark;
-/// and the change marker it stamps on the rows it writes (`export --since`).
+/// to, the tier thresholds they are keyed by, the deltas of rows below the watermark and
+/// the pending sums of those above it; and the change marker it stamps on the rows it
+/// writes (`export --since`).
 struct Merged {
     through: i64,
     thresholds: Vec<u64>,
@@ -1152,9 +1153,10 @@ fn write_decision(
             if let Some(message_id) = &record.message_id {
                 index.add(message_id, Stored::of(id, record));
             }
-            // Rows above the watermark are summed by the next merge; only changes to rows
-            // already merged are deltas now. A new row normally lands above it, but an id
-            // freed by a deleted last row is handed out again.
+            // A row above the watermark goes into the pending sums (without them, the
+            // merge sums it from the table); only changes to rows already merged are
+            // deltas now. A new row normally lands above it, but an id freed by a deleted
+            // last row is handed out again.
             let new = || aggregate::Row::of(record, session_id, file.project);
             if id <= merged.through {
                 merged.deltas.add(&new(), &merged.thresholds);
