@@ -282,7 +282,12 @@ impl Deltas {
     }
 
     fn apply(&mut self, row: &Row<'_>, thresholds: &[u64], sign: i64) {
-        let key = FineKey {
+        let key = self.key(row, thresholds);
+        self.sums.entry(key).or_default().add(&row.part(), sign);
+    }
+
+    fn key(&mut self, row: &Row<'_>, thresholds: &[u64]) -> FineKey {
+        FineKey {
             session: self.strings.id(&row.session_id),
             bucket_ms: row.ts_ms.div_euclid(BUCKET_MS) * BUCKET_MS,
             project: self.strings.id(&row.project),
@@ -292,8 +297,7 @@ impl Deltas {
             fast: row.fast,
             has_cost_usd: row.cost_usd.is_some(),
             agent: row.agent,
-        };
-        self.sums.entry(key).or_default().add(&row.part(), sign);
+        }
     }
 
     /// Writes the sums into every aggregate: one upsert per key of each, in the order of
@@ -464,7 +468,7 @@ fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums, agent: &str) -
 }
 
 /// The sums of the rows above the watermark, added up in memory by the flushes that
-/// wrote them, so the end of a pass writes them (`write`) instead of summing the rows again
+/// wrote them, so the end of a pass writes them (`merge`) instead of summing the rows again
 /// in SQL (`merge.sql`, whose two sorts of every new row were most of a first ingest's
 /// write time).
 ///
@@ -472,13 +476,17 @@ fn upsert(stmt: &mut Statement<'_>, key: &[&dyn ToSql], s: &Sums, agent: &str) -
 /// the watermark is still `base`, no other writer added or changed a row (`meta`'s change
 /// counter is still what our last commit left, `change_seq`) or removed one (`rows` of
 /// them). Otherwise they are dropped and `merge` sums the rows from the table, as it does
-/// after a killed pass.
+/// after a killed pass. Each flush checks the first two (`resume`, two reads); the count,
+/// a scan of the rows above the watermark, is checked once, before the sums are written.
 #[derive(Debug)]
 pub struct Pending {
     base: i64,
     rows: i64,
     change_seq: i64,
     sums: Deltas,
+    /// Keys a row left (upgraded, or forgotten): their first and last activity may have
+    /// narrowed, which sums cannot tell, so they are read from the rows when written.
+    narrowed: foldhash::HashSet<FineKey>,
 }
 
 /// The keys `Pending` holds before a flush writes them and moves the watermark: about
@@ -507,6 +515,7 @@ impl Pending {
             rows: 0,
             change_seq,
             sums: Deltas::default(),
+            narrowed: Default::default(),
         }))
     }
 
@@ -516,11 +525,13 @@ impl Pending {
     }
 
     pub fn replaced(&mut self, old: &Row<'_>, new: &Row<'_>, thresholds: &[u64]) {
+        self.narrowed.insert(self.sums.key(old, thresholds));
         self.sums.remove(old, thresholds);
         self.sums.add(new, thresholds);
     }
 
     pub fn removed(&mut self, row: &Row<'_>, thresholds: &[u64]) {
+        self.narrowed.insert(self.sums.key(row, thresholds));
         self.sums.remove(row, thresholds);
         self.rows -= 1;
     }
@@ -528,6 +539,43 @@ impl Pending {
     /// Our transaction leaves `meta`'s change counter at `change_seq`.
     pub fn committed(&mut self, change_seq: i64) {
         self.change_seq = change_seq;
+    }
+
+    /// Sets the first and last activity of each narrowed key to its rows' (a copy kept
+    /// later than the one it replaced starts the session's activity later): the rows of
+    /// one quarter hour, found by the time index.
+    fn read_narrowed_times(&mut self, conn: &Connection) -> Result<()> {
+        let mut read = conn.prepare_cached(
+            "SELECT min(ts_ms), max(ts_ms) FROM entry_keys
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND id > ?3 AND session_id = ?4 AND project = ?5
+               AND model = ?6 AND geo = ?7 AND tier = ?8 AND fast = ?9 AND has_cost_usd = ?10
+               AND agent = ?11",
+        )?;
+        for key in &self.narrowed {
+            let Some(sums) = self.sums.sums.get_mut(key) else {
+                continue;
+            };
+            let text = |id| self.sums.strings.get(id);
+            let (first, last): (Option<i64>, Option<i64>) = read.query_row(
+                params![
+                    key.bucket_ms,
+                    key.bucket_ms + BUCKET_MS,
+                    self.base,
+                    text(key.session),
+                    text(key.project),
+                    text(key.model),
+                    text(key.geo),
+                    key.tier,
+                    key.fast,
+                    key.has_cost_usd,
+                    key.agent.name()
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            sums.first_ms = first.unwrap_or(i64::MAX);
+            sums.last_ms = last.unwrap_or(i64::MIN);
+        }
+        Ok(())
     }
 
     /// Whether the sums are worth writing before the pass ends (memory).
@@ -539,7 +587,7 @@ impl Pending {
     /// they still stand for the rows above it; else sums those rows in SQL (`merge`).
     /// Call inside a write transaction.
     pub fn merge(pending: Option<Pending>, conn: &Connection) -> Result<()> {
-        let Some(pending) = pending else {
+        let Some(mut pending) = pending else {
             return merge(conn);
         };
         let rows_above: i64 = conn
@@ -551,6 +599,7 @@ impl Pending {
         if !exact {
             return merge(conn);
         }
+        pending.read_narrowed_times(conn)?;
         let started = std::time::Instant::now();
         pending.sums.write(conn)?;
         log::debug!(

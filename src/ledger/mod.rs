@@ -1760,6 +1760,13 @@ mod tests {
         batch.mark_reset(seg);
         batch.push(seg, 0, 0, no_id);
         store.flush(&batch).unwrap();
+        // A later copy of a response, written seconds after the first (Claude Code writes
+        // a line per content block): the session's activity starts at the copy kept.
+        let mut later = varied_rows(1).remove(30);
+        later.tokens.output += 1000;
+        later.ts_ms += 30_000;
+        let outcome = flush_rows(&mut store, "e", 10, vec![later]);
+        assert_eq!(outcome.counts.upgraded, 1);
         store.merge_pending().unwrap();
         assert_aggregates_exact(&mut store);
 

@@ -12,10 +12,10 @@
 //! windows at every event, so a first ingest brings tens of thousands of samples; the
 //! recorder takes a transaction's samples in time order within each window and holds
 //! each window's latest row in memory, so a sample at or after it is decided without a
-//! query, and the row is written once, when
-//! the next change follows it or the transaction ends, not once per sample. A sample
-//! older than its window's latest row takes the general path (`record_one`), which the
-//! held row cannot affect: it only ever touches rows seen before it.
+//! query, and the row is written once, when the next change follows it or the
+//! transaction ends, not once per sample. A sample older than its window's latest row
+//! takes the general path (`record_one`), which the held row cannot affect: it only ever
+//! touches rows seen before it.
 
 use std::collections::HashMap;
 
